@@ -1,0 +1,2 @@
+//! Admin API: version, config dump, stats, log levels.
+#![forbid(unsafe_code)]

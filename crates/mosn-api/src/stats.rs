@@ -1,0 +1,274 @@
+//! Counters and gauges for listeners and clusters, shared by all workers.
+//!
+//! Every listener and cluster gets its stats when it is created; the admin API reads them
+//! by name. They live in a registry keyed by name so they survive config reloads.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// A monotonically increasing count.
+#[derive(Debug, Default)]
+pub struct Counter(AtomicU64);
+
+impl Counter {
+    /// Adds one.
+    pub fn inc(&self) {
+        self.add(1);
+    }
+    /// Adds `n`.
+    pub fn add(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+    /// Current value.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// A value that goes up and down (active connections, active requests).
+#[derive(Debug, Default)]
+pub struct Gauge(AtomicI64);
+
+impl Gauge {
+    /// Adds one.
+    pub fn inc(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+    /// Subtracts one.
+    pub fn dec(&self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+    /// Current value.
+    pub fn get(&self) -> i64 {
+        self.0.load(Ordering::Relaxed)
+    }
+    /// Increments now and decrements when the returned guard drops, so early returns and
+    /// panics cannot leak an "active" count.
+    pub fn track(&self) -> GaugeGuard<'_> {
+        self.inc();
+        GaugeGuard(self)
+    }
+}
+
+/// Decrements its gauge on drop; see [`Gauge::track`].
+#[derive(Debug)]
+pub struct GaugeGuard<'a>(&'a Gauge);
+
+impl Drop for GaugeGuard<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+/// Declares a stats struct whose fields are counters or gauges and which can list itself
+/// as `name → value` pairs, so the admin API never repeats field names by hand.
+macro_rules! stats_struct {
+    ($(#[$meta:meta])* $name:ident { $($(#[$fmeta:meta])* $field:ident : $ty:ident),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Default)]
+        pub struct $name {
+            $($(#[$fmeta])* pub $field: $ty,)*
+        }
+
+        impl $name {
+            /// Every field as a JSON object of `name → value`.
+            pub fn to_json(&self) -> serde_json::Value {
+                let mut map = serde_json::Map::new();
+                $(map.insert(stringify!($field).to_string(), self.$field.get().into());)*
+                serde_json::Value::Object(map)
+            }
+        }
+    };
+}
+
+stats_struct! {
+    /// Downstream side of one listener.
+    ListenerStats {
+        /// Connections accepted.
+        downstream_cx_total: Counter,
+        /// Connections open now.
+        downstream_cx_active: Gauge,
+        /// Requests received (L7 only).
+        downstream_rq_total: Counter,
+        /// Requests in flight.
+        downstream_rq_active: Gauge,
+        /// Responses sent with status 1xx.
+        downstream_rq_1xx: Counter,
+        /// Responses sent with status 2xx.
+        downstream_rq_2xx: Counter,
+        /// Responses sent with status 3xx.
+        downstream_rq_3xx: Counter,
+        /// Responses sent with status 4xx.
+        downstream_rq_4xx: Counter,
+        /// Responses sent with status 5xx.
+        downstream_rq_5xx: Counter,
+        /// Local replies for malformed requests and protocol errors.
+        downstream_rq_protocol_error: Counter,
+        /// Request heads that did not arrive in time.
+        downstream_rq_header_timeout: Counter,
+        /// Bytes read from clients.
+        downstream_cx_rx_bytes_total: Counter,
+        /// Bytes written to clients.
+        downstream_cx_tx_bytes_total: Counter,
+    }
+}
+
+stats_struct! {
+    /// Upstream side of one cluster.
+    ClusterStats {
+        /// Upstream connections opened.
+        upstream_cx_total: Counter,
+        /// Upstream connections open now.
+        upstream_cx_active: Gauge,
+        /// Connections that failed to establish.
+        upstream_cx_connect_fail: Counter,
+        /// Connections that did not establish within `connect_timeout`.
+        upstream_cx_connect_timeout: Counter,
+        /// Requests sent upstream.
+        upstream_rq_total: Counter,
+        /// Requests in flight upstream.
+        upstream_rq_active: Gauge,
+        /// Requests that hit the route timeout.
+        upstream_rq_timeout: Counter,
+        /// Requests retried on a fresh connection after a reused one failed.
+        upstream_rq_retry: Counter,
+        /// Requests that failed because the upstream reset or sent garbage.
+        upstream_rq_reset: Counter,
+        /// Upstream responses with status 1xx.
+        upstream_rq_1xx: Counter,
+        /// Upstream responses with status 2xx.
+        upstream_rq_2xx: Counter,
+        /// Upstream responses with status 3xx.
+        upstream_rq_3xx: Counter,
+        /// Upstream responses with status 4xx.
+        upstream_rq_4xx: Counter,
+        /// Upstream responses with status 5xx.
+        upstream_rq_5xx: Counter,
+        /// Requests with no host to pick.
+        upstream_cx_none_healthy: Counter,
+        /// Bytes written to upstreams.
+        upstream_cx_tx_bytes_total: Counter,
+        /// Bytes read from upstreams.
+        upstream_cx_rx_bytes_total: Counter,
+    }
+}
+
+/// Picks the status-class counter among five, so both sides count responses one way.
+pub fn status_class<'a, T>(status: u16, classes: [&'a T; 5]) -> &'a T {
+    let idx = (status / 100).clamp(1, 5) as usize - 1;
+    classes[idx]
+}
+
+impl ListenerStats {
+    /// Counts one response sent downstream by its status class.
+    pub fn count_response(&self, status: u16) {
+        status_class(
+            status,
+            [
+                &self.downstream_rq_1xx,
+                &self.downstream_rq_2xx,
+                &self.downstream_rq_3xx,
+                &self.downstream_rq_4xx,
+                &self.downstream_rq_5xx,
+            ],
+        )
+        .inc();
+    }
+}
+
+impl ClusterStats {
+    /// Counts one response received from upstream by its status class.
+    pub fn count_response(&self, status: u16) {
+        status_class(
+            status,
+            [
+                &self.upstream_rq_1xx,
+                &self.upstream_rq_2xx,
+                &self.upstream_rq_3xx,
+                &self.upstream_rq_4xx,
+                &self.upstream_rq_5xx,
+            ],
+        )
+        .inc();
+    }
+}
+
+/// All stats of the process by listener and cluster name; kept across config reloads.
+#[derive(Debug, Default)]
+pub struct StatsRegistry {
+    listeners: Mutex<BTreeMap<String, Arc<ListenerStats>>>,
+    clusters: Mutex<BTreeMap<String, Arc<ClusterStats>>>,
+}
+
+impl StatsRegistry {
+    /// The stats of listener `name`, created on first use.
+    pub fn listener(&self, name: &str) -> Arc<ListenerStats> {
+        get_or_create(&self.listeners, name)
+    }
+
+    /// The stats of cluster `name`, created on first use.
+    pub fn cluster(&self, name: &str) -> Arc<ClusterStats> {
+        get_or_create(&self.clusters, name)
+    }
+
+    /// `{"listener": {name: {...}}, "cluster": {name: {...}}}` for the admin API.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "listener": to_json_map(&self.listeners, |s| s.to_json()),
+            "cluster": to_json_map(&self.clusters, |s| s.to_json()),
+        })
+    }
+}
+
+fn get_or_create<T: Default>(map: &Mutex<BTreeMap<String, Arc<T>>>, name: &str) -> Arc<T> {
+    let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
+    map.entry(name.to_string()).or_default().clone()
+}
+
+fn to_json_map<T>(
+    map: &Mutex<BTreeMap<String, Arc<T>>>,
+    f: impl Fn(&T) -> serde_json::Value,
+) -> serde_json::Value {
+    let map = map.lock().unwrap_or_else(|e| e.into_inner());
+    serde_json::Value::Object(map.iter().map(|(k, v)| (k.clone(), f(v))).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_classes_are_counted_apart() {
+        let s = ListenerStats::default();
+        s.count_response(200);
+        s.count_response(204);
+        s.count_response(404);
+        s.count_response(503);
+        s.count_response(101);
+        assert_eq!(s.downstream_rq_2xx.get(), 2);
+        assert_eq!(s.downstream_rq_4xx.get(), 1);
+        assert_eq!(s.downstream_rq_5xx.get(), 1);
+        assert_eq!(s.downstream_rq_1xx.get(), 1);
+    }
+
+    #[test]
+    fn gauge_guard_decrements_on_drop() {
+        let g = Gauge::default();
+        {
+            let _a = g.track();
+            let _b = g.track();
+            assert_eq!(g.get(), 2);
+        }
+        assert_eq!(g.get(), 0);
+    }
+
+    #[test]
+    fn registry_returns_the_same_stats_by_name() {
+        let r = StatsRegistry::default();
+        r.cluster("a").upstream_rq_total.inc();
+        assert_eq!(r.cluster("a").upstream_rq_total.get(), 1);
+        let json = r.to_json();
+        assert_eq!(json["cluster"]["a"]["upstream_rq_total"], 1);
+    }
+}

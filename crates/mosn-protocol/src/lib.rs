@@ -1,0 +1,2 @@
+//! Protocol layer: codecs that turn bytes into frames and back (HTTP/1.1 today).
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! Runtime: workers, lifecycle, signals, building runtime state from config.
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! Upstream world: clusters, hosts, load balancers.
+#![forbid(unsafe_code)]
