@@ -155,7 +155,7 @@ stats_struct! {
 }
 
 /// Picks the status-class counter among five, so both sides count responses one way.
-pub fn status_class<'a, T>(status: u16, classes: [&'a T; 5]) -> &'a T {
+pub fn status_class<T>(status: u16, classes: [&T; 5]) -> &T {
     let idx = (status / 100).clamp(1, 5) as usize - 1;
     classes[idx]
 }

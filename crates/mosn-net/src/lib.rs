@@ -1,2 +1,11 @@
-//! NET/IO layer: listeners, accepted connections, socket options, network filter chain.
+//! NET/IO layer: listener sockets (one per worker with SO_REUSEPORT), accepted and
+//! outgoing connections as one socket type, and the network filter that owns a connection.
 #![forbid(unsafe_code)]
+
+mod filter;
+mod listener;
+mod socket;
+
+pub use filter::{ConnectionInfo, NetworkFilter};
+pub use listener::{bind_listener, BoundListener, StdListener};
+pub use socket::{connect, ConnectError, Socket};

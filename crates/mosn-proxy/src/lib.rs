@@ -1,2 +1,10 @@
-//! Proxy layer: the HTTP proxy network filter and tcp_proxy, tying the layers together.
+//! Proxy layer: the network filters that own a connection and forward its traffic —
+//! `proxy` (HTTP/1.1 today) and `tcp_proxy` — plus the state they read: route tables and
+//! clusters published as one lock-free snapshot, and each worker's pool and drain signal.
 #![forbid(unsafe_code)]
+
+pub mod http;
+mod state;
+pub mod tcp;
+
+pub use state::{Drain, ProxyState, SharedState, WorkerContext};

@@ -1,2 +1,13 @@
-//! Route tables and matching: virtual hosts, path and header matches, actions.
+//! Route tables and matching: virtual hosts by domain, routes by path and headers, and the
+//! actions a match leads to (forward, direct response, redirect) with their header edits.
+//!
+//! Built once from the validated config model and shared read-only by every worker.
 #![forbid(unsafe_code)]
+
+mod domain;
+mod headers;
+mod table;
+
+pub use headers::apply_header_edits;
+pub use headers::{CompiledEdits, LevelEdits};
+pub use table::{pick_cluster, Matched, Route, RouteTable, VirtualHost};

@@ -1,2 +1,12 @@
-//! Runtime: workers, lifecycle, signals, building runtime state from config.
+//! The process runtime: builds runtime state from the validated config, binds listeners,
+//! runs one single-threaded worker per core, serves the admin API on its own thread, and
+//! turns signals into graceful or immediate shutdown.
 #![forbid(unsafe_code)]
+
+mod listeners;
+mod runtime_state;
+mod server;
+mod worker;
+
+pub use runtime_state::build_proxy_state;
+pub use server::{run, RunOptions, ServerError};

@@ -1,1 +1,93 @@
-fn main() {}
+//! `mosn`: the command line, compatible with MOSN's (`mosn start -c mosn.json`).
+
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[derive(Parser)]
+#[command(name = "mosn", version = VERSION, about = "MOSN rebuilt in Rust: a modular L4/L7 proxy")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the proxy with a MOSN JSON config.
+    Start {
+        /// Path to the MOSN JSON config.
+        #[arg(
+            short = 'c',
+            long = "config",
+            default_value = "configs/mosn_config.json"
+        )]
+        config: PathBuf,
+        /// Service cluster name (MOSN flag, reported to control planes; informational).
+        #[arg(long = "service-cluster", short = 's')]
+        service_cluster: Option<String>,
+        /// Service node name (MOSN flag; informational).
+        #[arg(long = "service-node", short = 'n')]
+        service_node: Option<String>,
+        /// Service metadata (MOSN flag; informational).
+        #[arg(long = "service-meta")]
+        service_meta: Vec<String>,
+    },
+    /// Check a config: exit 0 when it is valid, otherwise print one line per error.
+    Validate {
+        /// Path to the MOSN JSON config.
+        #[arg(short = 'c', long = "config")]
+        config: PathBuf,
+    },
+    /// Print the version.
+    Version,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Version => {
+            println!("mosn version {VERSION}");
+            ExitCode::SUCCESS
+        }
+        Command::Validate { config } => match load(&config) {
+            Some(_) => {
+                println!("{}: configuration is valid", config.display());
+                ExitCode::SUCCESS
+            }
+            None => ExitCode::FAILURE,
+        },
+        Command::Start { config, .. } => {
+            let Some(cfg) = load(&config) else {
+                return ExitCode::FAILURE;
+            };
+            let opts = mosn_server::RunOptions { version: VERSION };
+            match mosn_server::run(cfg, opts) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("mosn: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+/// Loads and validates a config, printing warnings and errors to stderr.
+fn load(path: &Path) -> Option<mosn_config::Config> {
+    match mosn_config::load_file(path) {
+        Ok(parsed) => {
+            for w in &parsed.warnings {
+                eprintln!("warning: {w}");
+            }
+            Some(parsed.config)
+        }
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            None
+        }
+    }
+}

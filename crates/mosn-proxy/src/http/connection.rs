@@ -1,0 +1,241 @@
+//! One downstream HTTP/1.1 connection: the request loop, reading heads with their
+//! timeouts and limits, and dispatching each request to its route's action.
+
+use super::forward::Forward;
+use super::local_reply;
+use super::HttpProxyFilter;
+use bytes::BytesMut;
+use mosn_api::error::ProxyErrorKind;
+use mosn_config::RouteAction;
+use mosn_net::{ConnectionInfo, Socket};
+use mosn_protocol::http1::{
+    parse_request_head, request_body_kind, strip_hop_by_hop, wants_keep_alive, BodyKind,
+    ParseError, RequestHead,
+};
+use std::io;
+use std::rc::Rc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::time::Instant;
+
+/// Bytes reserved per read; the buffer is released whenever the connection goes idle.
+pub(super) const READ_BUF: usize = 16 * 1024;
+
+/// Whether the connection serves another request after this one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Flow {
+    /// Read the next request.
+    KeepAlive,
+    /// Close the connection.
+    Close,
+}
+
+/// The state of one downstream connection.
+pub(super) struct Http1Connection {
+    pub(super) filter: Rc<HttpProxyFilter>,
+    pub(super) io: Socket,
+    pub(super) info: ConnectionInfo,
+    /// Bytes read from the client and not yet consumed (pipelined requests stay here).
+    pub(super) rbuf: BytesMut,
+    /// Bytes to write to the client.
+    pub(super) wbuf: BytesMut,
+}
+
+impl Http1Connection {
+    pub(super) fn new(filter: Rc<HttpProxyFilter>, io: Socket, info: ConnectionInfo) -> Self {
+        Self {
+            filter,
+            io,
+            info,
+            rbuf: BytesMut::new(),
+            wbuf: BytesMut::new(),
+        }
+    }
+
+    /// Serves requests until the client leaves, an error closes the connection, or the
+    /// process drains.
+    pub(super) async fn run(mut self) {
+        let stats = self.filter.stats.clone();
+        stats.downstream_cx_total.inc();
+        let _active = stats.downstream_cx_active.track();
+        loop {
+            let head = match self.read_request_head().await {
+                Ok(Some(head)) => head,
+                Ok(None) => break,
+                Err(kind) => {
+                    match kind {
+                        ProxyErrorKind::RequestHeaderTimeout => {
+                            stats.downstream_rq_header_timeout.inc()
+                        }
+                        _ => stats.downstream_rq_protocol_error.inc(),
+                    }
+                    let _ = self.reply_error(kind, true).await;
+                    break;
+                }
+            };
+            stats.downstream_rq_total.inc();
+            let _rq = stats.downstream_rq_active.track();
+            if self.handle(head).await == Flow::Close {
+                break;
+            }
+            // Nothing buffered: drop the read buffer while the connection idles.
+            if self.rbuf.is_empty() {
+                self.rbuf = BytesMut::new();
+            }
+        }
+        let _ = self.io.shutdown().await;
+    }
+
+    /// Reads until a full request head is buffered. `Ok(None)` means the connection
+    /// should close quietly (client left, idle timeout, draining between requests).
+    async fn read_request_head(&mut self) -> Result<Option<RequestHead>, ProxyErrorKind> {
+        let idle_deadline = Instant::now() + self.filter.idle_timeout;
+        let mut header_deadline = None;
+        loop {
+            if !self.rbuf.is_empty() {
+                match parse_request_head(&self.rbuf, &self.filter.limits) {
+                    Ok(Some((head, consumed))) => {
+                        let _ = self.rbuf.split_to(consumed);
+                        return Ok(Some(head));
+                    }
+                    Ok(None) => {}
+                    Err(e) => return Err(parse_error_kind(&e)),
+                }
+                header_deadline.get_or_insert(Instant::now() + self.filter.header_timeout);
+            }
+            let waiting_for_first_byte = self.rbuf.is_empty();
+            let deadline = header_deadline.unwrap_or(idle_deadline);
+            let drain = self.filter.worker.drain.clone();
+            let read = tokio::select! {
+                r = tokio::time::timeout_at(deadline, self.fill()) => r,
+                () = drain.wait(), if waiting_for_first_byte => return Ok(None),
+            };
+            match read {
+                Err(_) if waiting_for_first_byte => return Ok(None),
+                Err(_) => return Err(ProxyErrorKind::RequestHeaderTimeout),
+                Ok(Ok(0)) | Ok(Err(_)) => return Ok(None),
+                Ok(Ok(_)) => {}
+            }
+        }
+    }
+
+    /// Reads more client bytes into `rbuf`; allocates the buffer only once bytes are ready.
+    pub(super) async fn fill(&mut self) -> io::Result<usize> {
+        if self.rbuf.capacity() - self.rbuf.len() < 1024 {
+            if self.rbuf.is_empty() {
+                self.io.readable().await?;
+            }
+            self.rbuf.reserve(READ_BUF);
+        }
+        let n = self.io.read_buf(&mut self.rbuf).await?;
+        self.filter.stats.downstream_cx_rx_bytes_total.add(n as u64);
+        Ok(n)
+    }
+
+    /// Writes `wbuf` to the client and clears it.
+    pub(super) async fn flush(&mut self) -> io::Result<()> {
+        if self.wbuf.is_empty() {
+            return Ok(());
+        }
+        let r = self.io.write_all(&self.wbuf).await;
+        self.filter
+            .stats
+            .downstream_cx_tx_bytes_total
+            .add(self.wbuf.len() as u64);
+        self.wbuf.clear();
+        r
+    }
+
+    /// Handles one request whose head has been read.
+    async fn handle(&mut self, mut head: RequestHead) -> Flow {
+        let body = match request_body_kind(&head) {
+            Ok(kind) => kind,
+            Err(_) => {
+                self.filter.stats.downstream_rq_protocol_error.inc();
+                return self.reply_error(ProxyErrorKind::BadRequest, true).await;
+            }
+        };
+        let opts = strip_hop_by_hop(&mut head.headers);
+        // Unread body bytes would be taken for the next request: close after a local reply.
+        let must_close_after_local_reply = !matches!(body, BodyKind::Empty);
+        let keep_alive =
+            wants_keep_alive(head.version, &opts) && !self.filter.worker.drain.is_draining();
+        if head.version == http::Version::HTTP_11 && head.host().is_none() {
+            self.filter.stats.downstream_rq_protocol_error.inc();
+            return self.reply_error(ProxyErrorKind::BadRequest, true).await;
+        }
+        if let Some(upgrade) = opts.upgrade.as_deref() {
+            // A server may ignore an h2c upgrade and answer in HTTP/1.1; anything else
+            // (WebSocket) is refused until it is supported.
+            if !upgrade.eq_ignore_ascii_case("h2c") {
+                let msg = format!("upgrade to {upgrade} is not supported");
+                return self.reply(501, &msg, true).await;
+            }
+        }
+        let close_local = must_close_after_local_reply || !keep_alive;
+
+        let state = self.filter.state.load_full();
+        let Some(table) = state.routers.get(&self.filter.router_name) else {
+            return self.reply_error(ProxyErrorKind::NoRoute, close_local).await;
+        };
+        let host = head.host().unwrap_or("").to_string();
+        let Some(matched) = table.route(&host, head.path(), &head.headers) else {
+            return self.reply_error(ProxyErrorKind::NoRoute, close_local).await;
+        };
+        match &matched.route.action {
+            RouteAction::DirectResponse { status, body } => {
+                let body = body.as_deref().unwrap_or("");
+                self.wbuf.clear();
+                local_reply::direct(*status, body, close_local, &mut self.wbuf);
+                self.finish_local(*status, close_local).await
+            }
+            RouteAction::Redirect(redirect) => {
+                self.wbuf.clear();
+                let status =
+                    local_reply::redirect(redirect, &head, &host, close_local, &mut self.wbuf);
+                self.finish_local(status, close_local).await
+            }
+            RouteAction::Forward(action) => {
+                Forward {
+                    conn: self,
+                    state: &state,
+                    matched,
+                    action,
+                    keep_alive,
+                    client_version: head.version,
+                    body_done: matches!(body, BodyKind::Empty),
+                }
+                .run(head, body)
+                .await
+            }
+        }
+    }
+
+    /// Sends the local reply for `kind`.
+    pub(super) async fn reply_error(&mut self, kind: ProxyErrorKind, close: bool) -> Flow {
+        self.reply(kind.status(), kind.reason(), close).await
+    }
+
+    /// Sends a plain-text local reply with a one-line body.
+    pub(super) async fn reply(&mut self, status: u16, msg: &str, close: bool) -> Flow {
+        self.wbuf.clear();
+        mosn_protocol::http1::encode_local_reply(status, msg, close, &mut self.wbuf);
+        self.finish_local(status, close).await
+    }
+
+    async fn finish_local(&mut self, status: u16, close: bool) -> Flow {
+        self.filter.stats.count_response(status);
+        if self.flush().await.is_err() || close {
+            Flow::Close
+        } else {
+            Flow::KeepAlive
+        }
+    }
+}
+
+/// The local reply a request-head parse error gets.
+pub(super) fn parse_error_kind(e: &ParseError) -> ProxyErrorKind {
+    match e {
+        ParseError::HeadTooLarge | ParseError::TooManyHeaders => ProxyErrorKind::HeadersTooLarge,
+        _ => ProxyErrorKind::BadRequest,
+    }
+}

@@ -1,0 +1,440 @@
+//! Forwarding one request upstream and relaying the response, bodies streamed both ways.
+
+use super::connection::{Flow, Http1Connection, READ_BUF};
+use super::forwarding_headers;
+use super::DEFAULT_ROUTE_TIMEOUT;
+use crate::state::ProxyState;
+use bytes::BytesMut;
+use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, HOST};
+use http::{HeaderValue, Method, Version};
+use mosn_api::error::ProxyErrorKind;
+use mosn_config::ForwardAction;
+use mosn_net::ConnectError;
+use mosn_protocol::http1::{
+    encode_request_head, encode_response_head, parse_response_head, response_body_kind,
+    strip_hop_by_hop, wants_keep_alive, BodyDecoder, BodyEncoder, BodyEvent, BodyKind, Limits,
+    RequestHead, ResponseHead,
+};
+use mosn_router::{apply_header_edits, pick_cluster, Matched};
+use mosn_stream::UpstreamConn;
+use mosn_upstream::{Cluster, LbContext};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Writes are batched up to this many bytes before going to the socket.
+const FLUSH_AT: usize = 64 * 1024;
+
+/// One request being forwarded.
+pub(super) struct Forward<'a, 'c> {
+    pub(super) conn: &'c mut Http1Connection,
+    pub(super) state: &'a ProxyState,
+    pub(super) matched: Matched<'a>,
+    pub(super) action: &'a ForwardAction,
+    /// Whether the client connection stays open after this response.
+    pub(super) keep_alive: bool,
+    /// The client's HTTP version (the upstream always gets HTTP/1.1).
+    pub(super) client_version: Version,
+    /// True once the request body has been read to its end, so the next request on the
+    /// connection starts at a known boundary.
+    pub(super) body_done: bool,
+}
+
+/// How an upstream attempt failed.
+enum AttemptError {
+    /// Failed before the upstream could have seen the request (or sent any response byte):
+    /// safe to retry on a fresh connection when the request has no body.
+    Retryable(ProxyErrorKind),
+    /// Failed in a way that must be answered, not retried.
+    Fatal(ProxyErrorKind),
+    /// The client went away or sent a bad body: close without a reply.
+    Downstream,
+}
+
+impl Forward<'_, '_> {
+    pub(super) async fn run(mut self, mut head: RequestHead, body: BodyKind) -> Flow {
+        let cluster_name = pick_cluster(self.action);
+        let Some(cluster) = self.state.clusters.get(cluster_name) else {
+            return self.fail(ProxyErrorKind::NoCluster).await;
+        };
+        let lb_ctx = LbContext {
+            downstream_addr: self.conn.info.remote,
+        };
+        let Some(host) = cluster.choose_host(&lb_ctx) else {
+            return self.fail(ProxyErrorKind::NoHealthyUpstream).await;
+        };
+
+        let expect_continue = head
+            .headers
+            .get(EXPECT)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        head.headers.remove(EXPECT);
+        forwarding_headers::add(&mut head.headers, &self.conn.info);
+        apply_header_edits(self.matched.request_edits(), &mut head.headers);
+        if let Some(h) = &self.action.host_rewrite {
+            if let Ok(v) = HeaderValue::from_str(h) {
+                head.headers.insert(HOST, v);
+            }
+        }
+        if let Some(path) = self.matched.rewritten_path(head.path()) {
+            head.set_path(&path);
+        }
+        let method = head.method.clone();
+        head.version = Version::HTTP_11;
+        let mut out = BytesMut::with_capacity(1024);
+        encode_request_head(&head, &body, &mut out);
+        drop(head);
+
+        let stats = &cluster.stats;
+        stats.upstream_rq_total.inc();
+        let _active = stats.upstream_rq_active.track();
+        let timeout = self.action.timeout.unwrap_or(DEFAULT_ROUTE_TIMEOUT);
+        let has_body = !matches!(body, BodyKind::Empty);
+
+        let mut retried = false;
+        loop {
+            let mut upstream = match self.conn.filter.worker.pool.checkout(&host.address) {
+                Some(c) => c,
+                None => match self
+                    .conn
+                    .filter
+                    .worker
+                    .pool
+                    .connect(cluster, &host.address)
+                    .await
+                {
+                    Ok(c) => c,
+                    Err(ConnectError::Timeout) => {
+                        return self.fail(ProxyErrorKind::ConnectTimeout).await
+                    }
+                    Err(ConnectError::Failed(e)) => {
+                        tracing::debug!(cluster = %cluster.name, error = %e, "upstream connect failed");
+                        return self.fail(ProxyErrorKind::ConnectFailure).await;
+                    }
+                },
+            };
+            let result = self
+                .attempt(
+                    &mut upstream,
+                    &out,
+                    body,
+                    expect_continue,
+                    &method,
+                    timeout,
+                    cluster,
+                )
+                .await;
+            match result {
+                Ok((flow, reusable)) => {
+                    if reusable {
+                        self.conn.filter.worker.pool.checkin(
+                            upstream,
+                            cluster.idle_timeout,
+                            cluster.max_request_per_conn,
+                        );
+                    }
+                    return flow;
+                }
+                Err(AttemptError::Retryable(kind)) => {
+                    if upstream.reused && !has_body && !retried {
+                        retried = true;
+                        stats.upstream_rq_retry.inc();
+                        continue;
+                    }
+                    stats.upstream_rq_reset.inc();
+                    return self.fail(kind).await;
+                }
+                Err(AttemptError::Fatal(kind)) => {
+                    if kind == ProxyErrorKind::UpstreamTimeout {
+                        stats.upstream_rq_timeout.inc();
+                    } else {
+                        stats.upstream_rq_reset.inc();
+                    }
+                    return self.fail(kind).await;
+                }
+                Err(AttemptError::Downstream) => return Flow::Close,
+            }
+        }
+    }
+
+    /// Sends the request on `upstream` and relays the response. Returns the connection
+    /// flow and whether the upstream connection may be pooled again.
+    #[allow(clippy::too_many_arguments)]
+    async fn attempt(
+        &mut self,
+        upstream: &mut UpstreamConn,
+        head_bytes: &[u8],
+        body: BodyKind,
+        expect_continue: bool,
+        method: &Method,
+        timeout: Duration,
+        cluster: &Cluster,
+    ) -> Result<(Flow, bool), AttemptError> {
+        self.send_request(upstream, head_bytes, body, expect_continue, cluster)
+            .await?;
+        self.body_done = true;
+        let mut ubuf = BytesMut::with_capacity(READ_BUF);
+        let mut resp = self
+            .read_response_head(upstream, &mut ubuf, timeout, cluster)
+            .await?;
+        cluster.stats.count_response(resp.status.as_u16());
+        self.relay_response(upstream, &mut ubuf, &mut resp, method, timeout, cluster)
+            .await
+    }
+
+    /// Writes the head, then streams the request body from the client.
+    async fn send_request(
+        &mut self,
+        upstream: &mut UpstreamConn,
+        head_bytes: &[u8],
+        body: BodyKind,
+        expect_continue: bool,
+        cluster: &Cluster,
+    ) -> Result<(), AttemptError> {
+        let tx = &cluster.stats.upstream_cx_tx_bytes_total;
+        if matches!(body, BodyKind::Empty) {
+            tx.add(head_bytes.len() as u64);
+            return upstream
+                .socket
+                .write_all(head_bytes)
+                .await
+                .map_err(|_| AttemptError::Retryable(ProxyErrorKind::UpstreamReset));
+        }
+        let mut out = BytesMut::with_capacity(head_bytes.len() + 4096);
+        out.extend_from_slice(head_bytes);
+        let mut decoder = BodyDecoder::new(body);
+        let mut encoder = BodyEncoder::new(body);
+        let mut continue_sent = !expect_continue;
+        let mut trailers = None;
+        loop {
+            match decoder.decode(&mut self.conn.rbuf) {
+                Ok(Some(BodyEvent::Data(data))) => encoder.data(&data, &mut out),
+                Ok(Some(BodyEvent::Trailers(t))) => trailers = Some(t),
+                Ok(Some(BodyEvent::End)) => {
+                    encoder.end(trailers.as_ref(), &mut out);
+                    tx.add(out.len() as u64);
+                    return upstream
+                        .socket
+                        .write_all(&out)
+                        .await
+                        .map_err(|_| AttemptError::Fatal(ProxyErrorKind::UpstreamReset));
+                }
+                Ok(None) => {
+                    tx.add(out.len() as u64);
+                    upstream
+                        .socket
+                        .write_all(&out)
+                        .await
+                        .map_err(|_| AttemptError::Fatal(ProxyErrorKind::UpstreamReset))?;
+                    out.clear();
+                    if !continue_sent {
+                        continue_sent = true;
+                        self.conn
+                            .wbuf
+                            .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+                        self.conn
+                            .flush()
+                            .await
+                            .map_err(|_| AttemptError::Downstream)?;
+                    }
+                    let idle = self.conn.filter.idle_timeout;
+                    match tokio::time::timeout(idle, self.conn.fill()).await {
+                        Ok(Ok(n)) if n > 0 => {}
+                        _ => return Err(AttemptError::Downstream),
+                    }
+                }
+                Err(_) => {
+                    self.conn.filter.stats.downstream_rq_protocol_error.inc();
+                    return Err(AttemptError::Downstream);
+                }
+            }
+            if out.len() >= FLUSH_AT {
+                tx.add(out.len() as u64);
+                upstream
+                    .socket
+                    .write_all(&out)
+                    .await
+                    .map_err(|_| AttemptError::Fatal(ProxyErrorKind::UpstreamReset))?;
+                out.clear();
+            }
+        }
+    }
+
+    /// Reads the final response head, relaying interim 1xx responses to the client.
+    async fn read_response_head(
+        &mut self,
+        upstream: &mut UpstreamConn,
+        ubuf: &mut BytesMut,
+        timeout: Duration,
+        cluster: &Cluster,
+    ) -> Result<ResponseHead, AttemptError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let limits = Limits::default();
+        let mut seen_any = false;
+        loop {
+            if !ubuf.is_empty() {
+                match parse_response_head(ubuf, &limits) {
+                    Ok(Some((head, consumed))) => {
+                        let _ = ubuf.split_to(consumed);
+                        let status = head.status.as_u16();
+                        if status == 101 {
+                            // We never forward an upgrade, so a 101 is a protocol error.
+                            return Err(AttemptError::Fatal(ProxyErrorKind::UpstreamProtocolError));
+                        }
+                        if (100..200).contains(&status) {
+                            self.relay_interim(head).await?;
+                            continue;
+                        }
+                        return Ok(head);
+                    }
+                    Ok(None) => {}
+                    Err(_) => {
+                        return Err(AttemptError::Fatal(ProxyErrorKind::UpstreamProtocolError))
+                    }
+                }
+            }
+            ubuf.reserve(READ_BUF);
+            let read = tokio::time::timeout_at(deadline, upstream.socket.read_buf(ubuf)).await;
+            match read {
+                Err(_) => return Err(AttemptError::Fatal(ProxyErrorKind::UpstreamTimeout)),
+                Ok(Ok(0)) | Ok(Err(_)) if !seen_any => {
+                    return Err(AttemptError::Retryable(ProxyErrorKind::UpstreamReset))
+                }
+                Ok(Ok(0)) | Ok(Err(_)) => {
+                    return Err(AttemptError::Fatal(ProxyErrorKind::UpstreamReset))
+                }
+                Ok(Ok(n)) => {
+                    seen_any = true;
+                    cluster.stats.upstream_cx_rx_bytes_total.add(n as u64);
+                }
+            }
+        }
+    }
+
+    async fn relay_interim(&mut self, mut head: ResponseHead) -> Result<(), AttemptError> {
+        strip_hop_by_hop(&mut head.headers);
+        head.version = Version::HTTP_11;
+        encode_response_head(&head, &BodyKind::Empty, &mut self.conn.wbuf);
+        self.conn.filter.stats.count_response(head.status.as_u16());
+        self.conn
+            .flush()
+            .await
+            .map_err(|_| AttemptError::Downstream)
+    }
+
+    /// Sends the response head and streams its body to the client.
+    async fn relay_response(
+        &mut self,
+        upstream: &mut UpstreamConn,
+        ubuf: &mut BytesMut,
+        resp: &mut ResponseHead,
+        method: &Method,
+        timeout: Duration,
+        cluster: &Cluster,
+    ) -> Result<(Flow, bool), AttemptError> {
+        let status = resp.status.as_u16();
+        let up_kind = response_body_kind(method, resp)
+            .map_err(|_| AttemptError::Fatal(ProxyErrorKind::UpstreamProtocolError))?;
+        // HEAD and 304 responses describe a body they do not carry: keep its length.
+        let declared_length = if matches!(up_kind, BodyKind::Empty) {
+            resp.headers.get(CONTENT_LENGTH).cloned()
+        } else {
+            None
+        };
+        let up_opts = strip_hop_by_hop(&mut resp.headers);
+        let mut reusable = wants_keep_alive(resp.version, &up_opts)
+            && !matches!(up_kind, BodyKind::CloseDelimited);
+
+        let client_http11 = self.conn_is_http11();
+        let mut keep_alive = self.keep_alive;
+        let down_kind = match up_kind {
+            BodyKind::Chunked | BodyKind::CloseDelimited if client_http11 => BodyKind::Chunked,
+            BodyKind::Chunked | BodyKind::CloseDelimited => {
+                keep_alive = false;
+                BodyKind::CloseDelimited
+            }
+            k => k,
+        };
+        apply_header_edits(self.matched.response_edits(), &mut resp.headers);
+        if let Some(len) = declared_length {
+            resp.headers.insert(CONTENT_LENGTH, len);
+        }
+        if !keep_alive {
+            resp.headers
+                .insert(CONNECTION, HeaderValue::from_static("close"));
+        } else if !client_http11 {
+            resp.headers
+                .insert(CONNECTION, HeaderValue::from_static("keep-alive"));
+        }
+        resp.version = Version::HTTP_11;
+        encode_response_head(resp, &down_kind, &mut self.conn.wbuf);
+        self.conn.filter.stats.count_response(status);
+
+        let mut decoder = BodyDecoder::new(up_kind);
+        let mut encoder = BodyEncoder::new(down_kind);
+        let mut trailers = None;
+        loop {
+            let event = match decoder.decode(ubuf) {
+                Ok(Some(ev)) => ev,
+                Ok(None) => {
+                    self.conn
+                        .flush()
+                        .await
+                        .map_err(|_| AttemptError::Downstream)?;
+                    ubuf.reserve(READ_BUF);
+                    let read = tokio::time::timeout(timeout, upstream.socket.read_buf(ubuf)).await;
+                    match read {
+                        Ok(Ok(0)) => match decoder.eof() {
+                            Ok(ev) => {
+                                reusable = false;
+                                ev
+                            }
+                            Err(_) => return Err(AttemptError::Downstream),
+                        },
+                        Ok(Ok(n)) => {
+                            cluster.stats.upstream_cx_rx_bytes_total.add(n as u64);
+                            continue;
+                        }
+                        // The head is gone already: all we can do is cut the client off.
+                        _ => return Err(AttemptError::Downstream),
+                    }
+                }
+                Err(_) => return Err(AttemptError::Downstream),
+            };
+            match event {
+                BodyEvent::Data(data) => encoder.data(&data, &mut self.conn.wbuf),
+                BodyEvent::Trailers(t) => trailers = Some(t),
+                BodyEvent::End => {
+                    encoder.end(trailers.as_ref(), &mut self.conn.wbuf);
+                    break;
+                }
+            }
+            if self.conn.wbuf.len() >= FLUSH_AT {
+                self.conn
+                    .flush()
+                    .await
+                    .map_err(|_| AttemptError::Downstream)?;
+            }
+        }
+        self.conn
+            .flush()
+            .await
+            .map_err(|_| AttemptError::Downstream)?;
+        // Stray bytes after the response mean the upstream is out of step: do not reuse.
+        reusable &= ubuf.is_empty();
+        let flow = if keep_alive {
+            Flow::KeepAlive
+        } else {
+            Flow::Close
+        };
+        Ok((flow, reusable))
+    }
+
+    fn conn_is_http11(&self) -> bool {
+        self.client_version == Version::HTTP_11
+    }
+
+    async fn fail(&mut self, kind: ProxyErrorKind) -> Flow {
+        let close = !self.keep_alive || !self.body_done;
+        self.conn.reply_error(kind, close).await
+    }
+}

@@ -1,0 +1,275 @@
+//! `tcp_proxy`: picks a cluster by source/destination, connects, and relays bytes both
+//! ways with half-close and an idle timeout.
+
+use crate::state::{SharedState, WorkerContext};
+use mosn_api::stats::{ClusterStats, ListenerStats};
+use mosn_config::{CidrRange, PortRange, TcpProxyConfig, TcpRouteConfig};
+use mosn_net::{ConnectionInfo, NetworkFilter, Socket};
+use mosn_upstream::LbContext;
+use std::cell::Cell;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::time::Instant;
+
+/// Bytes moved per read in each direction.
+const COPY_BUF: usize = 64 * 1024;
+
+/// The `tcp_proxy` filter of one listener on one worker.
+pub struct TcpProxyFilter {
+    cfg: TcpProxyConfig,
+    state: SharedState,
+    worker: Rc<WorkerContext>,
+    stats: Arc<ListenerStats>,
+}
+
+impl TcpProxyFilter {
+    /// A filter for one listener; `stats` are that listener's.
+    pub fn new(
+        cfg: TcpProxyConfig,
+        state: SharedState,
+        worker: Rc<WorkerContext>,
+        stats: Arc<ListenerStats>,
+    ) -> Self {
+        Self {
+            cfg,
+            state,
+            worker,
+            stats,
+        }
+    }
+
+    /// The cluster for a connection: the first matching route, else `cluster`.
+    fn cluster_for(&self, info: &ConnectionInfo) -> Option<&str> {
+        self.cfg
+            .routes
+            .iter()
+            .find(|r| route_matches(r, info.remote, info.local))
+            .map(|r| r.cluster.as_str())
+            .or(self.cfg.cluster.as_deref())
+    }
+
+    async fn run(self: Rc<Self>, downstream: Socket, info: ConnectionInfo) {
+        let Some(name) = self.cluster_for(&info) else {
+            tracing::warn!(listener = %info.listener, "tcp_proxy: no route for connection");
+            return;
+        };
+        let state = self.state.load_full();
+        let Some(cluster) = state.clusters.get(name) else {
+            tracing::warn!(cluster = name, "tcp_proxy: unknown cluster");
+            return;
+        };
+        let ctx = LbContext {
+            downstream_addr: info.remote,
+        };
+        let mut upstream = None;
+        for _ in 0..self.cfg.max_connect_attempts.max(1) {
+            let Some(host) = cluster.choose_host(&ctx) else {
+                break;
+            };
+            match self.worker.pool.connect(cluster, &host.address).await {
+                Ok(conn) => {
+                    upstream = Some(conn);
+                    break;
+                }
+                Err(e) => tracing::warn!(cluster = name, error = %e, "tcp_proxy: connect failed"),
+            }
+        }
+        let Some(mut upstream) = upstream else {
+            return;
+        };
+        let idle = self.cfg.idle_timeout;
+        relay(
+            downstream,
+            &mut upstream.socket,
+            idle,
+            &self.stats,
+            &cluster.stats,
+        )
+        .await;
+    }
+}
+
+impl NetworkFilter for TcpProxyFilter {
+    fn serve(
+        self: Rc<Self>,
+        socket: Socket,
+        info: ConnectionInfo,
+    ) -> Pin<Box<dyn Future<Output = ()>>> {
+        Box::pin(self.run(socket, info))
+    }
+}
+
+fn route_matches(r: &TcpRouteConfig, src: Option<SocketAddr>, dst: Option<SocketAddr>) -> bool {
+    side_matches(&r.source_addrs, r.source_port, src)
+        && side_matches(&r.destination_addrs, r.destination_port, dst)
+}
+
+fn side_matches(cidrs: &[CidrRange], port: Option<PortRange>, addr: Option<SocketAddr>) -> bool {
+    if cidrs.is_empty() && port.is_none() {
+        return true;
+    }
+    let Some(addr) = addr else { return false };
+    let ip_ok = cidrs.is_empty() || cidrs.iter().any(|c| cidr_contains(c, addr.ip()));
+    let port_ok = port.is_none_or(|p| (p.start..=p.end).contains(&addr.port()));
+    ip_ok && port_ok
+}
+
+fn cidr_contains(c: &CidrRange, ip: IpAddr) -> bool {
+    let ip = match (c.address, ip) {
+        (IpAddr::V4(_), IpAddr::V6(v6)) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        _ => ip,
+    };
+    match (c.address, ip) {
+        (IpAddr::V4(net), IpAddr::V4(ip)) => {
+            prefix_eq(net.to_bits().into(), ip.to_bits().into(), 32, c.prefix_len)
+        }
+        (IpAddr::V6(net), IpAddr::V6(ip)) => {
+            prefix_eq(net.to_bits(), ip.to_bits(), 128, c.prefix_len)
+        }
+        _ => false,
+    }
+}
+
+fn prefix_eq(net: u128, ip: u128, bits: u8, prefix_len: u8) -> bool {
+    let len = u32::from(prefix_len.min(bits));
+    if len == 0 {
+        return true;
+    }
+    let shift = u32::from(bits) - len;
+    (net >> shift) == (ip >> shift)
+}
+
+/// Copies both ways until both sides finished, one side failed, or nothing moved for
+/// `idle` (when set). EOF on one side half-closes the other.
+async fn relay(
+    downstream: Socket,
+    upstream: &mut Socket,
+    idle: Option<Duration>,
+    listener: &ListenerStats,
+    cluster: &ClusterStats,
+) {
+    let last = Cell::new(Instant::now());
+    let (mut dr, mut dw) = tokio::io::split(downstream);
+    let (mut ur, mut uw) = tokio::io::split(upstream);
+    let up = copy_half(&mut dr, &mut uw, &last, |n| {
+        listener.downstream_cx_rx_bytes_total.add(n);
+        cluster.upstream_cx_tx_bytes_total.add(n);
+    });
+    let down = copy_half(&mut ur, &mut dw, &last, |n| {
+        cluster.upstream_cx_rx_bytes_total.add(n);
+        listener.downstream_cx_tx_bytes_total.add(n);
+    });
+    let both = async {
+        let (a, b) = tokio::join!(up, down);
+        if let Err(e) = a.and(b) {
+            tracing::debug!(error = %e, "tcp_proxy: connection ended with error");
+        }
+    };
+    match idle {
+        None => both.await,
+        Some(idle) => {
+            tokio::select! {
+                () = both => {}
+                () = idle_expired(&last, idle) => tracing::debug!("tcp_proxy: idle timeout"),
+            }
+        }
+    }
+}
+
+async fn copy_half<R, W>(
+    r: &mut R,
+    w: &mut W,
+    last: &Cell<Instant>,
+    count: impl Fn(u64),
+) -> std::io::Result<()>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut buf = vec![0u8; COPY_BUF];
+    loop {
+        let n = r.read(&mut buf).await?;
+        if n == 0 {
+            return w.shutdown().await;
+        }
+        last.set(Instant::now());
+        w.write_all(&buf[..n]).await?;
+        count(n as u64);
+    }
+}
+
+async fn idle_expired(last: &Cell<Instant>, idle: Duration) {
+    loop {
+        let deadline = last.get() + idle;
+        if Instant::now() >= deadline {
+            return;
+        }
+        tokio::time::sleep_until(deadline).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cidr(s: &str, len: u8) -> CidrRange {
+        CidrRange {
+            address: s.parse().unwrap(),
+            prefix_len: len,
+        }
+    }
+
+    #[test]
+    fn cidr_matching() {
+        assert!(cidr_contains(
+            &cidr("10.0.0.0", 8),
+            "10.1.2.3".parse().unwrap()
+        ));
+        assert!(!cidr_contains(
+            &cidr("10.0.0.0", 8),
+            "11.1.2.3".parse().unwrap()
+        ));
+        assert!(cidr_contains(
+            &cidr("127.0.0.1", 32),
+            "::ffff:127.0.0.1".parse().unwrap()
+        ));
+        assert!(cidr_contains(&cidr("::1", 128), "::1".parse().unwrap()));
+        assert!(cidr_contains(
+            &cidr("0.0.0.0", 0),
+            "1.2.3.4".parse().unwrap()
+        ));
+    }
+
+    #[test]
+    fn routes_match_on_every_criterion() {
+        let r = TcpRouteConfig {
+            cluster: "c".into(),
+            source_addrs: vec![cidr("127.0.0.0", 8)],
+            destination_addrs: vec![],
+            source_port: None,
+            destination_port: Some(PortRange { start: 80, end: 90 }),
+        };
+        let src: SocketAddr = "127.0.0.5:5555".parse().unwrap();
+        assert!(route_matches(
+            &r,
+            Some(src),
+            Some("1.1.1.1:85".parse().unwrap())
+        ));
+        assert!(!route_matches(
+            &r,
+            Some(src),
+            Some("1.1.1.1:91".parse().unwrap())
+        ));
+        assert!(!route_matches(
+            &r,
+            Some("10.0.0.1:1".parse().unwrap()),
+            Some("1.1.1.1:85".parse().unwrap())
+        ));
+        assert!(!route_matches(&r, None, None));
+    }
+}

@@ -1,0 +1,294 @@
+//! A compiled route table: virtual hosts, their routes, and matching.
+
+use crate::domain::DomainIndex;
+use crate::headers::{CompiledEdits, LevelEdits};
+use http::HeaderMap;
+use mosn_config::{
+    ClusterTarget, ForwardAction, HeaderMatch, PathMatch, RouteAction, RouteConfig, RouteMatch,
+    RouterConfig, ValueMatch,
+};
+
+/// One named route table (`servers[].routers[]`), shared read-only by all workers.
+#[derive(Debug)]
+pub struct RouteTable {
+    /// `router_config_name`.
+    pub name: String,
+    virtual_hosts: Vec<VirtualHost>,
+    domains: DomainIndex,
+    edits: LevelEdits,
+}
+
+/// A virtual host and its ordered routes.
+#[derive(Debug)]
+pub struct VirtualHost {
+    /// `name`.
+    pub name: String,
+    routes: Vec<Route>,
+    edits: LevelEdits,
+}
+
+/// One route: what it matches and what it does.
+#[derive(Debug)]
+pub struct Route {
+    matcher: RouteMatch,
+    /// What to do with a matching request.
+    pub action: RouteAction,
+    edits: LevelEdits,
+}
+
+/// The result of routing one request.
+#[derive(Debug, Clone, Copy)]
+pub struct Matched<'a> {
+    /// The table the request was routed by.
+    pub table: &'a RouteTable,
+    /// The virtual host chosen by the request's host.
+    pub vhost: &'a VirtualHost,
+    /// The first route of that virtual host that matched.
+    pub route: &'a Route,
+}
+
+impl RouteTable {
+    /// Compiles a validated router config; fails only on header edits that are not valid
+    /// HTTP (the config layer checks everything else).
+    pub fn from_config(cfg: &RouterConfig) -> Result<Self, String> {
+        let mut domains = DomainIndex::default();
+        let mut virtual_hosts = Vec::with_capacity(cfg.virtual_hosts.len());
+        for (i, vh) in cfg.virtual_hosts.iter().enumerate() {
+            for d in &vh.domains {
+                domains.insert(d, i);
+            }
+            let routes = vh
+                .routes
+                .iter()
+                .map(Route::from_config)
+                .collect::<Result<_, _>>()?;
+            virtual_hosts.push(VirtualHost {
+                name: vh.name.clone(),
+                routes,
+                edits: LevelEdits::compile(&vh.headers)?,
+            });
+        }
+        Ok(Self {
+            name: cfg.name.clone(),
+            virtual_hosts,
+            domains,
+            edits: LevelEdits::compile(&cfg.headers)?,
+        })
+    }
+
+    /// Routes a request by host, path (without query) and headers.
+    pub fn route(&self, host: &str, path: &str, headers: &HeaderMap) -> Option<Matched<'_>> {
+        let vhost = &self.virtual_hosts[self.domains.find(host)?];
+        let route = vhost.routes.iter().find(|r| r.matches(path, headers))?;
+        Some(Matched {
+            table: self,
+            vhost,
+            route,
+        })
+    }
+}
+
+impl Route {
+    fn from_config(cfg: &RouteConfig) -> Result<Self, String> {
+        let edits = match &cfg.action {
+            RouteAction::Forward(fwd) => LevelEdits::compile(&fwd.headers)?,
+            _ => LevelEdits::default(),
+        };
+        Ok(Self {
+            matcher: cfg.matcher.clone(),
+            action: cfg.action.clone(),
+            edits,
+        })
+    }
+
+    fn matches(&self, path: &str, headers: &HeaderMap) -> bool {
+        let path_ok = match &self.matcher.path {
+            PathMatch::Any => true,
+            PathMatch::Prefix(p) => path.starts_with(p.as_str()),
+            PathMatch::Exact(p) => path == p,
+            PathMatch::Regex(re) => re.is_match(path),
+        };
+        path_ok
+            && self
+                .matcher
+                .headers
+                .iter()
+                .all(|h| header_matches(h, headers))
+    }
+}
+
+fn header_matches(m: &HeaderMatch, headers: &HeaderMap) -> bool {
+    headers.get_all(m.name.as_str()).iter().any(|v| {
+        let Ok(v) = v.to_str() else { return false };
+        match &m.value {
+            ValueMatch::Exact(e) => v == e,
+            ValueMatch::Regex(re) => re.is_match(v),
+        }
+    })
+}
+
+impl Matched<'_> {
+    /// Request header edits from the most specific level to the least.
+    pub fn request_edits(&self) -> [&CompiledEdits; 3] {
+        [
+            &self.route.edits.request,
+            &self.vhost.edits.request,
+            &self.table.edits.request,
+        ]
+    }
+
+    /// Response header edits from the most specific level to the least.
+    pub fn response_edits(&self) -> [&CompiledEdits; 3] {
+        [
+            &self.route.edits.response,
+            &self.vhost.edits.response,
+            &self.table.edits.response,
+        ]
+    }
+
+    /// The path after `prefix_rewrite`, or `None` when the route does not rewrite it.
+    pub fn rewritten_path(&self, path: &str) -> Option<String> {
+        let RouteAction::Forward(fwd) = &self.route.action else {
+            return None;
+        };
+        let rewrite = fwd.prefix_rewrite.as_deref()?;
+        let rest = match &self.route.matcher.path {
+            PathMatch::Prefix(p) => path.get(p.len()..).unwrap_or(""),
+            _ => "",
+        };
+        Some(format!("{rewrite}{rest}"))
+    }
+}
+
+/// Picks the cluster a forwarding route sends to, by weight when there are several.
+pub fn pick_cluster(action: &ForwardAction) -> &str {
+    match &action.target {
+        ClusterTarget::Single(name) => name,
+        ClusterTarget::Weighted(list) => {
+            let total: u64 = list.iter().map(|c| u64::from(c.weight)).sum();
+            let mut point = fastrand::u64(0..total.max(1));
+            for c in list {
+                if point < u64::from(c.weight) {
+                    return &c.name;
+                }
+                point -= u64::from(c.weight);
+            }
+            list.last().map_or("", |c| c.name.as_str())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mosn_config::{HeaderEdits, VirtualHostConfig, WeightedCluster};
+
+    fn forward(cluster: &str, prefix_rewrite: Option<&str>) -> RouteAction {
+        RouteAction::Forward(ForwardAction {
+            target: ClusterTarget::Single(cluster.into()),
+            timeout: None,
+            prefix_rewrite: prefix_rewrite.map(Into::into),
+            host_rewrite: None,
+            headers: HeaderEdits::default(),
+        })
+    }
+
+    fn route(path: PathMatch, headers: Vec<HeaderMatch>, action: RouteAction) -> RouteConfig {
+        RouteConfig {
+            matcher: RouteMatch { path, headers },
+            action,
+        }
+    }
+
+    fn table() -> RouteTable {
+        let vh = VirtualHostConfig {
+            name: "vh".into(),
+            domains: vec!["*".into()],
+            routes: vec![
+                route(
+                    PathMatch::Prefix("/api".into()),
+                    vec![HeaderMatch {
+                        name: "x-version".into(),
+                        value: ValueMatch::Regex(regex::Regex::new("^v[0-9]$").unwrap()),
+                    }],
+                    forward("versioned", Some("/v")),
+                ),
+                route(
+                    PathMatch::Exact("/exact".into()),
+                    vec![],
+                    forward("exact", None),
+                ),
+                route(
+                    PathMatch::Regex(regex::Regex::new("/re+gex").unwrap()),
+                    vec![],
+                    forward("regex", None),
+                ),
+                route(
+                    PathMatch::Prefix("/api".into()),
+                    vec![],
+                    forward("api", None),
+                ),
+            ],
+            headers: HeaderEdits::default(),
+        };
+        RouteTable::from_config(&RouterConfig {
+            name: "r".into(),
+            virtual_hosts: vec![vh],
+            headers: HeaderEdits::default(),
+        })
+        .unwrap()
+    }
+
+    fn cluster_of(m: Matched<'_>) -> &str {
+        match &m.route.action {
+            RouteAction::Forward(f) => pick_cluster(f),
+            _ => panic!("not a forward"),
+        }
+    }
+
+    #[test]
+    fn first_matching_route_wins() {
+        let t = table();
+        let mut h = HeaderMap::new();
+        assert_eq!(cluster_of(t.route("a", "/api/x", &h).unwrap()), "api");
+        h.insert("x-version", "v2".parse().unwrap());
+        let m = t.route("a", "/api/x", &h).unwrap();
+        assert_eq!(cluster_of(m), "versioned");
+        assert_eq!(m.rewritten_path("/api/x").as_deref(), Some("/v/x"));
+        assert_eq!(cluster_of(t.route("a", "/exact", &h).unwrap()), "exact");
+        assert!(t.route("a", "/exact/more", &h).is_none());
+        assert_eq!(
+            cluster_of(t.route("a", "/x/reeegex/y", &h).unwrap()),
+            "regex"
+        );
+        assert!(t.route("a", "/nothing", &h).is_none());
+    }
+
+    #[test]
+    fn weighted_clusters_follow_weights() {
+        let fwd = ForwardAction {
+            target: ClusterTarget::Weighted(vec![
+                WeightedCluster {
+                    name: "a".into(),
+                    weight: 1,
+                },
+                WeightedCluster {
+                    name: "b".into(),
+                    weight: 3,
+                },
+                WeightedCluster {
+                    name: "never".into(),
+                    weight: 0,
+                },
+            ]),
+            timeout: None,
+            prefix_rewrite: None,
+            host_rewrite: None,
+            headers: HeaderEdits::default(),
+        };
+        let n = 20_000;
+        let b = (0..n).filter(|_| pick_cluster(&fwd) == "b").count();
+        assert!((0.70..0.80).contains(&(b as f64 / n as f64)), "b share {b}");
+        assert!((0..1000).all(|_| pick_cluster(&fwd) != "never"));
+    }
+}

@@ -1,0 +1,177 @@
+//! Process lifecycle: start everything, wait for a signal, stop gracefully or at once.
+
+use crate::listeners;
+use crate::runtime_state::build_proxy_state;
+use crate::worker::{self, WorkerSpec};
+use arc_swap::ArcSwap;
+use mosn_admin::{AdminState, LogHandle};
+use mosn_api::stats::StatsRegistry;
+use mosn_config::{Config, LogLevel};
+use mosn_proxy::Drain;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// MOSN's default `graceful_timeout`.
+const DEFAULT_GRACEFUL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Options that come from the command line rather than the config file.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// The version string the admin API reports.
+    pub version: &'static str,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// A listener could not be bound.
+    #[error("listener {listener:?} ({address}): {source}")]
+    Bind {
+        /// Listener name.
+        listener: String,
+        /// Its address as configured.
+        address: String,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// The admin API could not be started.
+    #[error("admin API: {0}")]
+    Admin(io::Error),
+    /// Logging could not be set up (e.g. the log file cannot be opened).
+    #[error("logging: {0}")]
+    Logging(io::Error),
+    /// Runtime state could not be built from the config.
+    #[error("{0}")]
+    State(String),
+    /// Threads or runtimes could not be started.
+    #[error("runtime: {0}")]
+    Runtime(io::Error),
+}
+
+/// Runs the proxy until SIGTERM (graceful: stop accepting, finish in-flight requests up to
+/// `graceful_timeout`) or SIGINT (immediate). Returns once everything stopped.
+pub fn run(config: Config, opts: RunOptions) -> Result<(), ServerError> {
+    let first = config.servers.first();
+    let log_path = first.and_then(|s| s.default_log_path.as_deref());
+    let level = first
+        .and_then(|s| s.default_log_level)
+        .unwrap_or(LogLevel::Info);
+    let log = mosn_admin::logging::init(log_path, level).map_err(ServerError::Logging)?;
+
+    let stats = Arc::new(StatsRegistry::default());
+    let state = Arc::new(ArcSwap::from_pointee(
+        build_proxy_state(&config, &stats).map_err(ServerError::State)?,
+    ));
+    let workers = first
+        .and_then(|s| s.processor)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let graceful_timeout = first.map_or(DEFAULT_GRACEFUL_TIMEOUT, |s| s.graceful_timeout);
+
+    let mut per_worker: Vec<Vec<_>> = (0..workers).map(|_| Vec::new()).collect();
+    for server in &config.servers {
+        for l in &server.listeners {
+            if !l.bind_port {
+                tracing::info!(listener = %l.name, "bind_port is false: listener not opened");
+                continue;
+            }
+            let sockets = listeners::bind(l, workers).map_err(|source| ServerError::Bind {
+                listener: l.name.clone(),
+                address: format!("{:?}", l.address),
+                source,
+            })?;
+            for (w, socket) in sockets.into_iter().enumerate() {
+                per_worker[w].push((l.clone(), socket));
+            }
+        }
+    }
+
+    let admin = match config.admin {
+        Some(addr) => Some(
+            mosn_admin::spawn(
+                addr,
+                admin_state(&config, &stats, log.clone(), opts.version),
+            )
+            .map_err(ServerError::Admin)?,
+        ),
+        None => None,
+    };
+    if let Some(pid) = &config.pid_file {
+        if let Err(e) = std::fs::write(pid, format!("{}\n", std::process::id())) {
+            tracing::warn!(path = %pid.display(), error = %e, "cannot write pid file");
+        }
+    }
+
+    let (drain_tx, drain) = Drain::new();
+    let mut handles = Vec::with_capacity(workers);
+    for (id, listeners) in per_worker.into_iter().enumerate() {
+        let spec = WorkerSpec {
+            id,
+            listeners,
+            state: state.clone(),
+            stats: stats.clone(),
+            drain: drain.clone(),
+            graceful_timeout,
+        };
+        handles.push(worker::spawn(spec).map_err(ServerError::Runtime)?);
+    }
+    tracing::info!(workers, version = opts.version, "mosn started");
+
+    match wait_for_signal().map_err(ServerError::Runtime)? {
+        Signal::Terminate => {
+            tracing::info!(?graceful_timeout, "SIGTERM: draining");
+            let _ = drain_tx.send(true);
+            for h in handles {
+                let _ = h.join();
+            }
+            tracing::info!("stopped");
+        }
+        Signal::Interrupt => {
+            tracing::info!("SIGINT: stopping now");
+        }
+    }
+    if let Some(admin) = admin {
+        admin.shutdown();
+    }
+    if let Some(pid) = &config.pid_file {
+        let _ = std::fs::remove_file(pid);
+    }
+    Ok(())
+}
+
+fn admin_state(
+    config: &Config,
+    stats: &Arc<StatsRegistry>,
+    log: LogHandle,
+    version: &'static str,
+) -> AdminState {
+    AdminState {
+        stats: stats.clone(),
+        config_json: Arc::new(ArcSwap::from_pointee(config.redacted_json.clone())),
+        log: Some(log),
+        version,
+    }
+}
+
+enum Signal {
+    Terminate,
+    Interrupt,
+}
+
+fn wait_for_signal() -> io::Result<Signal> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        let mut quit = signal(SignalKind::quit())?;
+        Ok(tokio::select! {
+            _ = term.recv() => Signal::Terminate,
+            _ = int.recv() => Signal::Interrupt,
+            _ = quit.recv() => Signal::Interrupt,
+        })
+    })
+}

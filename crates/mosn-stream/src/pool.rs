@@ -1,0 +1,205 @@
+//! A per-worker pool of idle upstream connections, keyed by host address.
+//!
+//! One worker owns one pool (no locks, no atomics): the proxy checks a connection out for
+//! one request and puts it back when the response finished cleanly. Idle connections
+//! expire after the cluster's `idle_timeout`; ones the upstream closed are dropped on
+//! checkout, so a request is never written into a dead socket if we can tell.
+
+use mosn_api::stats::ClusterStats;
+use mosn_config::Address;
+use mosn_net::{connect, ConnectError, Socket};
+use mosn_upstream::Cluster;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// An upstream connection checked out for one request.
+#[derive(Debug)]
+pub struct UpstreamConn {
+    /// The socket.
+    pub socket: Socket,
+    /// Requests already sent on it (before this one).
+    pub requests: u32,
+    /// True when it came from the pool rather than a fresh connect; a failure on a reused
+    /// connection before any response byte may be retried on a new one.
+    pub reused: bool,
+    address: Address,
+    stats: Arc<ClusterStats>,
+}
+
+impl Drop for UpstreamConn {
+    fn drop(&mut self) {
+        self.stats.upstream_cx_active.dec();
+    }
+}
+
+#[derive(Debug)]
+struct Idle {
+    conn: UpstreamConn,
+    expires: Instant,
+}
+
+/// The idle connections of one worker.
+#[derive(Debug, Default)]
+pub struct ConnPool {
+    idle: RefCell<HashMap<Address, Vec<Idle>>>,
+}
+
+impl ConnPool {
+    /// A reusable idle connection to `address`, most recently used first, or `None`.
+    pub fn checkout(&self, address: &Address) -> Option<UpstreamConn> {
+        let mut idle = self.idle.borrow_mut();
+        let list = idle.get_mut(address)?;
+        let now = Instant::now();
+        while let Some(entry) = list.pop() {
+            if entry.expires > now && !entry.conn.socket.is_closed_or_dirty() {
+                let mut conn = entry.conn;
+                conn.reused = true;
+                return Some(conn);
+            }
+        }
+        None
+    }
+
+    /// Opens a new connection to `address` for `cluster`, counting it in the cluster's stats.
+    pub async fn connect(
+        &self,
+        cluster: &Cluster,
+        address: &Address,
+    ) -> Result<UpstreamConn, ConnectError> {
+        let stats = &cluster.stats;
+        match connect(address, cluster.connect_timeout).await {
+            Ok(socket) => {
+                stats.upstream_cx_total.inc();
+                stats.upstream_cx_active.inc();
+                Ok(UpstreamConn {
+                    socket,
+                    requests: 0,
+                    reused: false,
+                    address: address.clone(),
+                    stats: cluster.stats.clone(),
+                })
+            }
+            Err(e) => {
+                match e {
+                    ConnectError::Timeout => stats.upstream_cx_connect_timeout.inc(),
+                    ConnectError::Failed(_) => stats.upstream_cx_connect_fail.inc(),
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Returns a connection whose last exchange finished cleanly, unless it has served
+    /// `max_requests` (0 = unlimited).
+    pub fn checkin(&self, mut conn: UpstreamConn, idle_timeout: Duration, max_requests: u32) {
+        conn.requests += 1;
+        if max_requests != 0 && conn.requests >= max_requests {
+            return;
+        }
+        let expires = Instant::now() + idle_timeout;
+        self.idle
+            .borrow_mut()
+            .entry(conn.address.clone())
+            .or_default()
+            .push(Idle { conn, expires });
+    }
+
+    /// Closes idle connections whose idle timeout passed; the worker calls it periodically
+    /// so idle sockets do not linger until the next request to that host.
+    pub fn evict_expired(&self) {
+        let now = Instant::now();
+        self.idle.borrow_mut().retain(|_, list| {
+            list.retain(|e| e.expires > now);
+            !list.is_empty()
+        });
+    }
+
+    /// Number of idle connections held, for tests and stats.
+    pub fn idle_count(&self) -> usize {
+        self.idle.borrow().values().map(Vec::len).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mosn_config::{ClusterConfig, ClusterType, HostConfig, LbType};
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::TcpListener;
+
+    fn cluster(addr: Address) -> Cluster {
+        let cfg = ClusterConfig {
+            name: "c".into(),
+            cluster_type: ClusterType::Simple,
+            lb_type: LbType::RoundRobin,
+            hosts: vec![HostConfig {
+                address: addr,
+                hostname: None,
+                weight: 1,
+            }],
+            connect_timeout: Duration::from_secs(1),
+            idle_timeout: Duration::from_secs(60),
+            max_request_per_conn: 0,
+            conn_buffer_limit_bytes: 32768,
+        };
+        Cluster::from_config(&cfg, Arc::default())
+    }
+
+    #[tokio::test]
+    async fn reuses_live_connections_and_drops_closed_ones() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = Address::Tcp(listener.local_addr().unwrap());
+        let c = cluster(addr.clone());
+        let pool = ConnPool::default();
+
+        let conn = pool.connect(&c, &addr).await.unwrap();
+        let (mut server_side, _) = listener.accept().await.unwrap();
+        assert!(!conn.reused);
+        assert_eq!(c.stats.upstream_cx_active.get(), 1);
+        pool.checkin(conn, Duration::from_secs(60), 0);
+        let conn = pool.checkout(&addr).expect("live connection is reused");
+        assert!(conn.reused);
+        pool.checkin(conn, Duration::from_secs(60), 0);
+
+        server_side.shutdown().await.unwrap();
+        drop(server_side);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            pool.checkout(&addr).is_none(),
+            "closed connection is not reused"
+        );
+        assert_eq!(c.stats.upstream_cx_active.get(), 0);
+    }
+
+    #[tokio::test]
+    async fn retires_connections_after_max_requests_and_idle_timeout() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = Address::Tcp(listener.local_addr().unwrap());
+        let c = cluster(addr.clone());
+        let pool = ConnPool::default();
+
+        let conn = pool.connect(&c, &addr).await.unwrap();
+        pool.checkin(conn, Duration::from_secs(60), 1);
+        assert_eq!(pool.idle_count(), 0, "max_request_per_conn=1 retires it");
+
+        let conn = pool.connect(&c, &addr).await.unwrap();
+        pool.checkin(conn, Duration::from_millis(10), 0);
+        assert_eq!(pool.idle_count(), 1);
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        pool.evict_expired();
+        assert_eq!(pool.idle_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn connect_failures_are_counted() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = Address::Tcp(listener.local_addr().unwrap());
+        drop(listener);
+        let c = cluster(addr.clone());
+        let err = ConnPool::default().connect(&c, &addr).await.unwrap_err();
+        assert!(matches!(err, ConnectError::Failed(_)));
+        assert_eq!(c.stats.upstream_cx_connect_fail.get(), 1);
+    }
+}

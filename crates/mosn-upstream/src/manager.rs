@@ -1,0 +1,32 @@
+//! All clusters of one config snapshot, by name.
+
+use crate::cluster::Cluster;
+use mosn_api::stats::StatsRegistry;
+use mosn_config::ClusterConfig;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The clusters of one config snapshot; immutable once built, replaced whole on reload.
+#[derive(Debug, Default)]
+pub struct ClusterManager {
+    clusters: HashMap<String, Arc<Cluster>>,
+}
+
+impl ClusterManager {
+    /// Builds every cluster, attaching stats from the registry so counts survive reloads.
+    pub fn from_config(clusters: &[ClusterConfig], stats: &StatsRegistry) -> Self {
+        let clusters = clusters
+            .iter()
+            .map(|c| {
+                let cluster = Cluster::from_config(c, stats.cluster(&c.name));
+                (c.name.clone(), Arc::new(cluster))
+            })
+            .collect();
+        Self { clusters }
+    }
+
+    /// The cluster called `name`.
+    pub fn get(&self, name: &str) -> Option<&Arc<Cluster>> {
+        self.clusters.get(name)
+    }
+}
