@@ -6,6 +6,83 @@
 //! change behaviour but are not built yet instead of silently ignoring them.
 #![forbid(unsafe_code)]
 
+mod address;
+mod cluster;
+mod duration;
+mod error;
+mod headers;
+mod json;
+mod listener;
 pub mod model;
+mod proxy;
+mod redact;
+mod root;
+mod route;
+mod router;
+mod server;
+mod tcp_proxy;
+mod tls;
+mod tree;
+mod unique;
 
+use std::path::Path;
+
+pub use duration::parse_duration;
+pub use error::{ConfigError, ConfigWarning};
 pub use model::*;
+pub use redact::REDACTED;
+
+use error::{Diag, ROOT_PATH};
+use json::Field;
+
+/// A successfully parsed configuration and what was accepted with reservations.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    /// The validated model.
+    pub config: Config,
+    /// Unknown keys, ignored features, clamped values.
+    pub warnings: Vec<ConfigWarning>,
+}
+
+/// Parses MOSN JSON text. On failure returns every error found (not just the first).
+pub fn parse_str(text: &str) -> Result<Parsed, Vec<ConfigError>> {
+    let json = tree::parse(text).map_err(|e| vec![syntax_error(&e)])?;
+    let diag = Diag::default();
+    let config = root::parse_root(&Field::root(&json, &diag));
+    let (errors, warnings) = diag.into_parts();
+    match config {
+        Some(config) if errors.is_empty() => Ok(Parsed { config, warnings }),
+        _ if errors.is_empty() => Err(vec![ConfigError {
+            path: ROOT_PATH.to_owned(),
+            message: "invalid configuration".to_owned(),
+        }]),
+        _ => Err(errors),
+    }
+}
+
+/// Reads and parses a file; relative paths inside the config (e.g. certificate files) are
+/// relative to the process CWD as in MOSN.
+pub fn load_file(path: &Path) -> Result<Parsed, Vec<ConfigError>> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        vec![ConfigError {
+            path: ROOT_PATH.to_owned(),
+            message: format!("cannot read {}: {e}", path.display()),
+        }]
+    })?;
+    parse_str(&text)
+}
+
+/// A JSON syntax error, with serde_json's line and column.
+fn syntax_error(e: &serde_json::Error) -> ConfigError {
+    let text = e.to_string();
+    let location = format!(" at line {} column {}", e.line(), e.column());
+    let reason = text.strip_suffix(&location).unwrap_or(&text);
+    ConfigError {
+        path: ROOT_PATH.to_owned(),
+        message: format!(
+            "invalid JSON at line {} column {}: {reason}",
+            e.line(),
+            e.column()
+        ),
+    }
+}

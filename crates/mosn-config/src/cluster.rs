@@ -1,0 +1,209 @@
+//! `cluster_manager` and its `clusters[]` (MOSN's `v2.ClusterManagerConfig`, `v2.Cluster`).
+
+use std::time::Duration;
+
+use crate::address::parse_address;
+use crate::json::{Field, Obj};
+use crate::model::{ClusterConfig, ClusterType, HostConfig, LbType};
+use crate::tls::{refuse_tls, TLS_REFUSED};
+use crate::unique::Unique;
+
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+const DEFAULT_CONN_BUFFER_LIMIT_BYTES: u32 = 32 * 1024;
+/// MOSN clamps host weights into `MIN_HOST_WEIGHT..=MAX_HOST_WEIGHT`.
+const MIN_HOST_WEIGHT: u32 = 1;
+const MAX_HOST_WEIGHT: u32 = 128;
+
+/// The names of all clusters, to resolve references from routes and `tcp_proxy`.
+pub(crate) struct ClusterNames(Unique<String>);
+
+impl ClusterNames {
+    /// Reports `name` (found at `field`) if no cluster has it.
+    pub(crate) fn require(&self, field: &Field<'_>, name: &str) {
+        if !self.0.contains(&name.to_owned()) {
+            field.error(format!(
+                "cluster {name:?} is not defined in cluster_manager.clusters"
+            ));
+        }
+    }
+
+    /// Checks a cluster name read with its field (from `Obj::required_str_field` or `Obj::non_empty_str_field`) and
+    /// passes the name on.
+    pub(crate) fn reference<'a>(&self, found: Option<(&'a str, Field<'a>)>) -> Option<&'a str> {
+        let (name, field) = found?;
+        self.require(&field, name);
+        Some(name)
+    }
+}
+
+/// Parses `cluster_manager`. Names of clusters with other errors are still returned so
+/// that references to them do not produce follow-up errors.
+pub(crate) fn parse_cluster_manager(
+    field: Option<Field<'_>>,
+) -> (Vec<ClusterConfig>, ClusterNames) {
+    let mut names = Unique::new("cluster name");
+    let mut clusters = Vec::new();
+    if let Some(manager) = field.and_then(|f| f.as_object()) {
+        // A directory of cluster files, re-written by MOSN at runtime.
+        manager.refuse(
+            "clusters_configs",
+            "cluster config directories (clusters_configs) are not supported yet",
+        );
+        refuse_tls(&manager);
+        // Only a connection-pool sharing switch.
+        manager.tolerate(&["cluster_pool_enable"]);
+        for item in manager.items("clusters") {
+            if let Some(cluster) = parse_cluster(&item, &mut names) {
+                clusters.push(cluster);
+            }
+        }
+    }
+    (clusters, ClusterNames(names))
+}
+
+fn parse_cluster(field: &Field<'_>, names: &mut Unique<String>) -> Option<ClusterConfig> {
+    let obj = field.as_object()?;
+    let name = obj.required_str_field("name").map(|(name, field)| {
+        names.insert(name.to_owned(), &field, name);
+        name
+    });
+    let cluster_type = cluster_type(&obj);
+    let lb_type = lb_type(&obj);
+    refuse_cluster_features(&obj);
+    let hosts: Vec<Option<HostConfig>> = obj.items("hosts").iter().map(parse_host).collect();
+    let connect_timeout = obj
+        .nonzero_duration("connect_timeout", "no connect timeout")
+        .unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+    let idle_timeout = obj
+        .nonzero_duration("idle_timeout", "never close idle connections")
+        .unwrap_or(DEFAULT_IDLE_TIMEOUT);
+    let max_request_per_conn = obj.uint("max_request_per_conn").unwrap_or(0);
+    // As in MOSN, 0 means "not set".
+    let conn_buffer_limit_bytes = obj
+        .uint("conn_buffer_limit_bytes")
+        .filter(|&n| n > 0)
+        .unwrap_or(DEFAULT_CONN_BUFFER_LIMIT_BYTES);
+    Some(ClusterConfig {
+        name: name?.to_owned(),
+        cluster_type: cluster_type?,
+        lb_type: lb_type?,
+        hosts: hosts.into_iter().collect::<Option<_>>()?,
+        connect_timeout,
+        idle_timeout,
+        max_request_per_conn,
+        conn_buffer_limit_bytes,
+    })
+}
+
+/// `type`: MOSN's `SIMPLE` (its default) or Envoy's `STATIC`, both static host lists.
+fn cluster_type(obj: &Obj<'_>) -> Option<ClusterType> {
+    let simple = ClusterType::Simple;
+    obj.get("type").map_or(Some(simple), |f| {
+        f.one_of(
+            &[("", simple), ("SIMPLE", simple), ("STATIC", simple)],
+            false,
+            |t| format!("cluster type {t:?} is not supported yet"),
+        )
+    })
+}
+
+/// `lb_type`: round robin (MOSN's default) or random.
+fn lb_type(obj: &Obj<'_>) -> Option<LbType> {
+    let rr = LbType::RoundRobin;
+    obj.get("lb_type").map_or(Some(rr), |f| {
+        f.one_of(
+            &[
+                ("", rr),
+                ("LB_ROUNDROBIN", rr),
+                ("LB_RANDOM", LbType::Random),
+            ],
+            false,
+            |t| format!("load balancer {t:?} is not supported yet"),
+        )
+    })
+}
+
+/// Cluster keys MOSN knows that mosn-rs has not built.
+fn refuse_cluster_features(obj: &Obj<'_>) {
+    // Each of these changes which hosts get traffic or how connections are made.
+    for (key, message) in [
+        ("health_check", "health checks are not supported yet"),
+        ("circuit_breakers", "circuit breakers are not supported yet"),
+        // Envoy's key; MOSN ignores it, but a user writing it expects ejection.
+        (
+            "outlier_detection",
+            "outlier detection is not supported yet",
+        ),
+        (
+            "lb_subset_config",
+            "load balancer subsets are not supported yet",
+        ),
+        (
+            "original_dst_lb_config",
+            "original destination load balancing is not supported yet",
+        ),
+        ("slow_start", "slow start is not supported yet"),
+        ("spec", "service subscription (spec) is not supported yet"),
+        (
+            "mark",
+            "SO_MARK on upstream connections is not supported yet",
+        ),
+        ("cluster_manager_tls", TLS_REFUSED),
+        ("dns_refresh_rate", "DNS resolution is not supported yet"),
+        ("respect_dns_ttl", "DNS resolution is not supported yet"),
+        ("dns_lookup_family", "DNS resolution is not supported yet"),
+        ("dns_resolvers", "DNS resolution is not supported yet"),
+        ("dns_resolver_file", "DNS resolution is not supported yet"),
+        ("dns_resolver_port", "DNS resolution is not supported yet"),
+    ] {
+        obj.refuse(key, message);
+    }
+    refuse_tls(obj);
+    // Heartbeats of multiplexed RPC protocols and tuning of load balancers that are
+    // refused above: neither can affect an HTTP/1 or TCP cluster.
+    obj.ignore("keepalive", "keepalive (RPC heartbeats) is");
+    obj.ignore("lbconfig", "lbconfig (load balancer tuning) is");
+    // `sub_type` is unused by MOSN; `cluster_pool_enable` only shares pools.
+    obj.tolerate(&["sub_type", "cluster_pool_enable"]);
+}
+
+fn parse_host(field: &Field<'_>) -> Option<HostConfig> {
+    let obj = field.as_object()?;
+    let address = obj.required_str_field("address").and_then(|(text, field)| {
+        let parsed = parse_address(text);
+        if parsed.is_none() {
+            field.error(format!(
+                "invalid host address {text:?}, expected ip:port or unix:/path"
+            ));
+        }
+        parsed
+    });
+    let hostname = obj.str("hostname").map(str::to_owned);
+    let weight = host_weight(&obj);
+    // `metadata` feeds subset load balancing (refused above); `tls_disable` only matters
+    // with TLS (refused).
+    obj.tolerate(&["metadata", "tls_disable"]);
+    Some(HostConfig {
+        address: address?,
+        hostname,
+        weight,
+    })
+}
+
+/// `weight`, default 1, clamped into MOSN's range with a warning.
+fn host_weight(obj: &Obj<'_>) -> u32 {
+    let Some(field) = obj.get("weight") else {
+        return MIN_HOST_WEIGHT;
+    };
+    let Some(weight) = field.as_uint::<u32>() else {
+        return MIN_HOST_WEIGHT;
+    };
+    let clamped = weight.clamp(MIN_HOST_WEIGHT, MAX_HOST_WEIGHT);
+    if clamped != weight {
+        field.warn(format!(
+            "weight {weight} is outside {MIN_HOST_WEIGHT}..={MAX_HOST_WEIGHT}, using {clamped}"
+        ));
+    }
+    clamped
+}

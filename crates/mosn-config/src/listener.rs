@@ -1,0 +1,207 @@
+//! `servers[].listeners[]` (MOSN's `v2.Listener`) and their filter chains.
+
+use crate::address::parse_listener_address;
+use crate::cluster::ClusterNames;
+use crate::json::{Field, Obj};
+use crate::model::{Address, FilterChainConfig, ListenerConfig, NetworkFilterConfig};
+use crate::proxy::{parse_proxy, ServerRouters};
+use crate::tcp_proxy::parse_tcp_proxy;
+use crate::tls::refuse_tls;
+use crate::tree::Json;
+use crate::unique::Unique;
+
+/// What listeners are checked against: the clusters and routers they may reference, and
+/// the names and addresses of the process's listeners so far.
+pub(crate) struct ListenerContext<'c> {
+    /// All clusters.
+    pub(crate) clusters: &'c ClusterNames,
+    /// The routers of the listener's server.
+    pub(crate) routers: &'c ServerRouters,
+    /// Listener names, unique per process.
+    pub(crate) names: &'c mut Unique<String>,
+    /// Listener addresses, unique per process.
+    pub(crate) addresses: &'c mut Unique<Address>,
+}
+
+/// Parses one listener.
+pub(crate) fn parse_listener(
+    field: &Field<'_>,
+    ctx: &mut ListenerContext<'_>,
+) -> Option<ListenerConfig> {
+    let obj = field.as_object()?;
+    let name = obj.required_str_field("name").map(|(name, f)| {
+        ctx.names.insert(name.to_owned(), &f, name);
+        name
+    });
+    let unix = network_is_unix(&obj);
+    let address = obj.required_str_field("address").and_then(|(text, f)| {
+        let parsed = parse_listener_address(text, unix?);
+        match &parsed {
+            Some(address) => ctx.addresses.insert(address.clone(), &f, text),
+            None => f.error(format!("invalid socket address {text:?}")),
+        }
+        parsed
+    });
+    let bind_port = obj.bool("bind_port").unwrap_or(false);
+    if !bind_port && obj.get("bind_port").is_none() {
+        obj.key_warn(
+            "bind_port",
+            "not set: MOSN does not open the socket of a listener without \"bind_port\": true",
+        );
+    }
+    let connection_idle_timeout =
+        obj.nonzero_duration("connection_idle_timeout", "never close idle connections");
+    let chains: Vec<Option<FilterChainConfig>> = obj
+        .items("filter_chains")
+        .iter()
+        .map(|chain| parse_filter_chain(chain, ctx.clusters, ctx.routers))
+        .collect();
+    refuse_listener_features(&obj);
+    match chains.len() {
+        0 => obj.key_error("filter_chains", "a listener needs one filter chain"),
+        1 => {}
+        _ => obj.key_error(
+            "filter_chains",
+            "more than one filter chain is not supported yet",
+        ),
+    }
+    Some(ListenerConfig {
+        name: name?.to_owned(),
+        address: address?,
+        bind_port,
+        connection_idle_timeout,
+        filter_chains: chains.into_iter().collect::<Option<_>>()?,
+    })
+}
+
+/// `network`: `tcp` (default) or `unix`, case-insensitively; `None` if unusable.
+fn network_is_unix(obj: &Obj<'_>) -> Option<bool> {
+    let Some(field) = obj.get("network") else {
+        return Some(false);
+    };
+    let network = field.as_str()?.to_ascii_lowercase();
+    match network.as_str() {
+        "" | "tcp" => Some(false),
+        "unix" => Some(true),
+        "udp" => {
+            field.error("UDP listeners are not supported yet");
+            None
+        }
+        _ => {
+            field.error(format!(
+                "unknown network {network:?}, expected tcp, udp or unix"
+            ));
+            None
+        }
+    }
+}
+
+/// Listener keys MOSN knows that mosn-rs has not built, or that change nothing.
+fn refuse_listener_features(obj: &Obj<'_>) {
+    refuse_filters(obj, "listener_filters", "listener filter");
+    refuse_filters(obj, "stream_filters", "stream filter");
+    obj.refuse("access_logs", "access logs are not supported yet");
+    obj.refuse("inspector", "TLS inspector is not supported yet");
+    refuse_original_dst(obj);
+    // Listener type is a label; `reuseport` and the buffer size are socket tuning; the
+    // log keys only choose where logs go.
+    obj.tolerate(&[
+        "type",
+        "reuseport",
+        "default_read_buffer_size",
+        "log_path",
+        "log_level",
+    ]);
+}
+
+/// Refuses every filter of a filter list, naming its type: none is built yet.
+fn refuse_filters(obj: &Obj<'_>, key: &str, kind: &str) {
+    for item in obj.items(key) {
+        let Some(filter) = item.as_object() else {
+            continue;
+        };
+        match filter.get("type") {
+            Some(type_field) => {
+                if let Some(name) = type_field.as_str() {
+                    type_field.error(format!("{kind} {name:?} is not supported yet"));
+                }
+            }
+            None => filter.error(format!("{kind}s are not supported yet")),
+        }
+        filter.tolerate_all();
+    }
+}
+
+/// `use_original_dst`: MOSN takes `"tproxy"` or `"redirect"` (any other string means
+/// off); `true` is accepted as a request for it too.
+fn refuse_original_dst(obj: &Obj<'_>) {
+    let Some(field) = obj.get("use_original_dst") else {
+        return;
+    };
+    let on = match field.value {
+        Json::Bool(on) => *on,
+        _ => matches!(field.as_str(), Some("tproxy" | "redirect")),
+    };
+    if on {
+        field.error("original destination (use_original_dst) is not supported yet");
+    }
+}
+
+/// One filter chain: its `filters[]` must hold exactly one `proxy` or `tcp_proxy`.
+fn parse_filter_chain(
+    field: &Field<'_>,
+    clusters: &ClusterNames,
+    routers: &ServerRouters,
+) -> Option<FilterChainConfig> {
+    let chain = field.as_object()?;
+    refuse_tls(&chain);
+    chain.refuse("match", "filter chain match is not supported yet");
+    let items = chain.items("filters");
+    let filters: Vec<Option<NetworkFilterConfig>> = items
+        .iter()
+        .map(|f| parse_network_filter(f, clusters, routers))
+        .collect();
+    if filters.is_empty() {
+        chain.key_error(
+            "filters",
+            "a filter chain needs a proxy or tcp_proxy filter",
+        );
+    } else if filters.iter().flatten().count() > 1 {
+        chain.key_error(
+            "filters",
+            "more than one proxy or tcp_proxy filter in a chain is not supported yet",
+        );
+    }
+    Some(FilterChainConfig {
+        filters: filters.into_iter().collect::<Option<_>>()?,
+    })
+}
+
+fn parse_network_filter(
+    field: &Field<'_>,
+    clusters: &ClusterNames,
+    routers: &ServerRouters,
+) -> Option<NetworkFilterConfig> {
+    let filter = field.as_object()?;
+    // Only stream filters can be Go plugins.
+    filter.tolerate(&["go_plugin_config"]);
+    let Some(kind) = filter.required_str("type") else {
+        filter.tolerate(&["config"]);
+        return None;
+    };
+    match kind {
+        "proxy" => {
+            parse_proxy(&filter.required_object("config")?, routers).map(NetworkFilterConfig::Proxy)
+        }
+        "tcp_proxy" => parse_tcp_proxy(&filter.required_object("config")?, clusters)
+            .map(NetworkFilterConfig::TcpProxy),
+        other => {
+            filter.key_error(
+                "type",
+                format!("network filter {other:?} is not supported yet"),
+            );
+            filter.tolerate(&["config"]);
+            None
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! The `proxy` network filter's `config` (MOSN's `v2.Proxy`) plus mosn-rs's HTTP/1
+//! limits.
+
+use std::time::Duration;
+
+use crate::json::{Field, Obj, UInt};
+use crate::model::{Protocol, ProxyConfig};
+
+const DEFAULT_REQUEST_HEADER_TIMEOUT: Duration = Duration::from_secs(60);
+const DEFAULT_MAX_REQUEST_HEADER_BYTES: usize = 60 * 1024;
+const DEFAULT_MAX_REQUEST_HEADERS: usize = 100;
+
+/// The router names of one server, which its `proxy` filters may reference.
+pub(crate) struct ServerRouters {
+    /// JSON path of the server's `routers`, for messages.
+    pub(crate) path: String,
+    /// Names of the routers (also those with other errors).
+    pub(crate) names: Vec<String>,
+}
+
+/// Parses a `proxy` filter config.
+pub(crate) fn parse_proxy(config: &Obj<'_>, routers: &ServerRouters) -> Option<ProxyConfig> {
+    let downstream = config
+        .required_str_field("downstream_protocol")
+        .and_then(|(_, f)| protocol(&f));
+    // Defaults to the downstream protocol, as in MOSN.
+    let upstream = match config.get("upstream_protocol") {
+        None => downstream,
+        Some(f) => match f.as_str() {
+            Some("") => downstream,
+            Some(_) => protocol(&f),
+            None => None,
+        },
+    };
+    let router_name = config
+        .required_str_field("router_config_name")
+        .map(|(name, f)| {
+            if !routers.names.iter().any(|n| n == name) {
+                f.error(format!(
+                    "router {name:?} is not defined in {}",
+                    routers.path
+                ));
+            }
+            name
+        });
+    // Protocol-specific options for the refused multiplexed protocols.
+    config.refuse("extend_config", "extend_config is not supported yet");
+    // `fallback_for_unknown_protocol` only acts with protocol detection ("Auto", refused);
+    // the others name the filter, pick MOSN's default handler or tune its goroutine pool.
+    config.tolerate(&[
+        "name",
+        "fallback_for_unknown_protocol",
+        "router_handler_name",
+        "validate_clusters",
+        "concurrency_num",
+    ]);
+    let request_header_timeout = config
+        .nonzero_duration("request_header_timeout", "no header timeout")
+        .unwrap_or(DEFAULT_REQUEST_HEADER_TIMEOUT);
+    let max_request_header_bytes =
+        positive(config, "max_request_header_bytes").unwrap_or(DEFAULT_MAX_REQUEST_HEADER_BYTES);
+    let max_request_headers =
+        positive(config, "max_request_headers").unwrap_or(DEFAULT_MAX_REQUEST_HEADERS);
+    Some(ProxyConfig {
+        downstream_protocol: downstream?,
+        upstream_protocol: upstream?,
+        router_config_name: router_name?.to_owned(),
+        request_header_timeout,
+        max_request_header_bytes,
+        max_request_headers,
+    })
+}
+
+/// A protocol name, case-insensitively: only `Http1` is built.
+fn protocol(field: &Field<'_>) -> Option<Protocol> {
+    field.one_of(&[("Http1", Protocol::Http1)], true, |p| {
+        format!("protocol {p:?} is not supported yet")
+    })
+}
+
+/// An integer field that must be greater than 0 when present.
+fn positive<T: UInt + PartialEq + From<u8>>(obj: &Obj<'_>, key: &str) -> Option<T> {
+    let field = obj.get(key)?;
+    let value = field.as_uint::<T>()?;
+    if value == T::from(0) {
+        field.error("must be greater than 0");
+        return None;
+    }
+    Some(value)
+}

@@ -1,0 +1,311 @@
+//! Every error message with its exact path: one change to a valid config → the exact
+//! error lines `mosn validate` prints.
+
+mod common;
+
+use common::{base, errors, set, with};
+use serde_json::{json, Value};
+
+/// Paths of the parts of the base config.
+macro_rules! http {
+    ($s:literal) => {
+        concat!("servers[0].listeners[0]", $s)
+    };
+}
+macro_rules! proxy {
+    ($s:literal) => {
+        concat!(
+            "servers[0].listeners[0].filter_chains[0].filters[0].config",
+            $s
+        )
+    };
+}
+macro_rules! tcp {
+    ($s:literal) => {
+        concat!(
+            "servers[0].listeners[1].filter_chains[0].filters[0].config",
+            $s
+        )
+    };
+}
+macro_rules! router {
+    ($s:literal) => {
+        concat!("servers[0].routers[0]", $s)
+    };
+}
+macro_rules! vhost {
+    ($s:literal) => {
+        concat!("servers[0].routers[0].virtual_hosts[0]", $s)
+    };
+}
+macro_rules! route {
+    ($s:literal) => {
+        concat!("servers[0].routers[0].virtual_hosts[0].routers[0]", $s)
+    };
+}
+macro_rules! cluster {
+    ($s:literal) => {
+        concat!("cluster_manager.clusters[0]", $s)
+    };
+}
+
+/// `(pointer to change, new value, expected error lines)`.
+fn cases() -> Vec<(&'static str, Value, Vec<&'static str>)> {
+    let unsupported_route = |what: Value| json!({"match": {"prefix": "/"}, "route": what});
+    vec![
+        // ---- listeners
+        ("@http/address", json!("127.0.0.1:99999"), vec![concat!(http!(".address"), r#": invalid socket address "127.0.0.1:99999""#)]),
+        ("@http/address", json!("localhost:80"), vec![concat!(http!(".address"), r#": invalid socket address "localhost:80""#)]),
+        ("@http/address", json!("/tmp/x.sock"), vec![concat!(http!(".address"), r#": invalid socket address "/tmp/x.sock""#)]),
+        ("@http/address", json!(5), vec![concat!(http!(".address"), ": expected a string, got a number")]),
+        ("@http/name", json!(""), vec![concat!(http!(".name"), ": must not be empty")]),
+        ("@http/name", json!("tcp"), vec![r#"servers[0].listeners[1].name: duplicate listener name "tcp", first defined at servers[0].listeners[0].name"#]),
+        ("@tcp/address", json!("127.0.0.1:2045"), vec![r#"servers[0].listeners[1].address: duplicate listener address "127.0.0.1:2045", first defined at servers[0].listeners[0].address"#]),
+        ("@http/network", json!("udp"), vec![concat!(http!(".network"), ": UDP listeners are not supported yet")]),
+        ("@http/network", json!("sctp"), vec![concat!(http!(".network"), r#": unknown network "sctp", expected tcp, udp or unix"#)]),
+        ("@http/bind_port", json!("yes"), vec![concat!(http!(".bind_port"), ": expected a boolean, got a string")]),
+        ("@http/stream_filters", json!([{"type": "ip_access", "config": {"ips": []}}]), vec![concat!(http!(".stream_filters[0].type"), r#": stream filter "ip_access" is not supported yet"#)]),
+        ("@http/stream_filters", json!([{"config": {}}]), vec![concat!(http!(".stream_filters[0]"), ": stream filters are not supported yet")]),
+        ("@http/listener_filters", json!([{"type": "original_dst"}]), vec![concat!(http!(".listener_filters[0].type"), r#": listener filter "original_dst" is not supported yet"#)]),
+        ("@http/access_logs", json!([{"log_path": "/tmp/access.log"}]), vec![concat!(http!(".access_logs"), ": access logs are not supported yet")]),
+        ("@http/inspector", json!(true), vec![concat!(http!(".inspector"), ": TLS inspector is not supported yet")]),
+        ("@http/use_original_dst", json!("tproxy"), vec![concat!(http!(".use_original_dst"), ": original destination (use_original_dst) is not supported yet")]),
+        ("@http/use_original_dst", json!(true), vec![concat!(http!(".use_original_dst"), ": original destination (use_original_dst) is not supported yet")]),
+        ("@http/connection_idle_timeout", json!(30), vec![concat!(http!(".connection_idle_timeout"), r#": expected a duration string such as "30s", got a number"#)]),
+        ("@http/connection_idle_timeout", json!("0s"), vec![concat!(http!(".connection_idle_timeout"), ": 0 (never close idle connections) is not supported yet")]),
+        ("@http/connection_idle_timeout", json!("-1s"), vec![concat!(http!(".connection_idle_timeout"), r#": negative duration "-1s""#)]),
+        ("@http/filter_chains", json!([]), vec![concat!(http!(".filter_chains"), ": a listener needs one filter chain")]),
+        ("@http/filter_chains/1", json!({"filters": [{"type": "tcp_proxy", "config": {"cluster": "c"}}]}), vec![concat!(http!(".filter_chains"), ": more than one filter chain is not supported yet")]),
+        ("@http/filter_chains/0/tls_context", json!({"status": true, "private_key": "k"}), vec![concat!(http!(".filter_chains[0].tls_context"), ": TLS is not supported yet")]),
+        ("@http/filter_chains/0/tls_context_set", json!([{"status": false}, {"status": true}]), vec![concat!(http!(".filter_chains[0].tls_context_set[1]"), ": TLS is not supported yet")]),
+        ("@http/filter_chains/0/match", json!("x"), vec![concat!(http!(".filter_chains[0].match"), ": filter chain match is not supported yet")]),
+        ("@http/filter_chains/0/filters", json!([]), vec![concat!(http!(".filter_chains[0].filters"), ": a filter chain needs a proxy or tcp_proxy filter")]),
+        ("@http/filter_chains/0/filters/0/type", json!("fault_inject"), vec![concat!(http!(".filter_chains[0].filters[0].type"), r#": network filter "fault_inject" is not supported yet"#)]),
+        ("@http/filter_chains/0/filters/0/type", json!("Proxy"), vec![concat!(http!(".filter_chains[0].filters[0].type"), r#": network filter "Proxy" is not supported yet"#)]),
+        ("@http/filter_chains/0/filters/1", json!({"type": "tcp_proxy", "config": {"cluster": "c"}}), vec![concat!(http!(".filter_chains[0].filters"), ": more than one proxy or tcp_proxy filter in a chain is not supported yet")]),
+        ("@http/filter_chains/0/filters/0/config", Value::Null, vec![concat!(http!(".filter_chains[0].filters[0].config"), ": required key is missing")]),
+        // ---- proxy
+        ("@proxy/downstream_protocol", json!("Http2"), vec![concat!(proxy!(".downstream_protocol"), r#": protocol "Http2" is not supported yet"#)]),
+        ("@proxy/downstream_protocol", json!("Auto"), vec![concat!(proxy!(".downstream_protocol"), r#": protocol "Auto" is not supported yet"#)]),
+        ("@proxy/downstream_protocol", json!(""), vec![concat!(proxy!(".downstream_protocol"), ": must not be empty")]),
+        ("@proxy/upstream_protocol", json!("X"), vec![concat!(proxy!(".upstream_protocol"), r#": protocol "X" is not supported yet"#)]),
+        ("@proxy/router_config_name", json!("nope"), vec![concat!(proxy!(".router_config_name"), r#": router "nope" is not defined in servers[0].routers"#)]),
+        ("@proxy/extend_config", json!({"sub_protocol": "bolt"}), vec![concat!(proxy!(".extend_config"), ": extend_config is not supported yet")]),
+        ("@proxy/request_header_timeout", json!("0s"), vec![concat!(proxy!(".request_header_timeout"), ": 0 (no header timeout) is not supported yet")]),
+        ("@proxy/max_request_header_bytes", json!(0), vec![concat!(proxy!(".max_request_header_bytes"), ": must be greater than 0")]),
+        ("@proxy/max_request_headers", json!(0), vec![concat!(proxy!(".max_request_headers"), ": must be greater than 0")]),
+        // ---- tcp_proxy
+        ("@tcpproxy/cluster", json!("nope"), vec![concat!(tcp!(".cluster"), r#": cluster "nope" is not defined in cluster_manager.clusters"#)]),
+        ("@tcpproxy/cluster", json!(""), vec![concat!(tcp!(""), ": tcp_proxy needs a cluster or routes")]),
+        ("@tcpproxy/routes", json!([{"cluster": "nope"}]), vec![concat!(tcp!(".routes[0].cluster"), r#": cluster "nope" is not defined in cluster_manager.clusters"#)]),
+        ("@tcpproxy/routes", json!([{}]), vec![concat!(tcp!(".routes[0].cluster"), ": required key is missing")]),
+        ("@tcpproxy/routes", json!([{"cluster": "c", "source_addrs": ["10.0.0.0/33"]}]), vec![concat!(tcp!(".routes[0].source_addrs[0]"), r#": invalid CIDR range "10.0.0.0/33""#)]),
+        ("@tcpproxy/routes", json!([{"cluster": "c", "source_addrs": [5]}]), vec![concat!(tcp!(".routes[0].source_addrs[0]"), r#": expected a CIDR string or an {"address", "length"} object, got a number"#)]),
+        ("@tcpproxy/routes", json!([{"cluster": "c", "SourceAddrs": [{"address": "x", "length": 8}]}]), vec![concat!(tcp!(".routes[0].SourceAddrs[0].address"), r#": invalid IP address "x""#)]),
+        ("@tcpproxy/routes", json!([{"cluster": "c", "DestinationAddrs": [{"address": "10.0.0.1", "length": 40}]}]), vec![concat!(tcp!(".routes[0].DestinationAddrs[0].length"), ": prefix length 40 is too long for 10.0.0.1")]),
+        ("@tcpproxy/routes", json!([{"cluster": "c", "source_addrs": ["10.0.0.1"], "sourceaddrs": ["10.0.0.2"]}]), vec![concat!(tcp!(".routes[0].SourceAddrs"), ": source_addrs and SourceAddrs are the same setting; set only one")]),
+        ("@tcpproxy/routes", json!([{"cluster": "c", "SourcePort": "80,443"}]), vec![concat!(tcp!(".routes[0].SourcePort"), r#": port list "80,443" is not supported yet (use one range)"#)]),
+        ("@tcpproxy/routes", json!([{"cluster": "c", "destination_port": "9000-8000"}]), vec![concat!(tcp!(".routes[0].destination_port"), r#": invalid port range "9000-8000", expected "port" or "first-last""#)]),
+        ("@tcpproxy/routes", json!([{"cluster": "c", "destination_port": 80}]), vec![concat!(tcp!(".routes[0].destination_port"), ": expected a string, got a number")]),
+        ("@tcpproxy/idle_timeout", json!(-5), vec![concat!(tcp!(".idle_timeout"), ": expected a non-negative number of nanoseconds or a duration string")]),
+        ("@tcpproxy/idle_timeout", json!("5x"), vec![concat!(tcp!(".idle_timeout"), r#": unknown unit "x" in duration "5x""#)]),
+        ("@tcpproxy/max_connect_attempts", json!(1.5), vec![concat!(tcp!(".max_connect_attempts"), ": expected an integer between 0 and 4294967295, got 1.5")]),
+        // ---- routers and virtual hosts
+        ("@router/router_config_name", Value::Null, vec![
+            concat!(router!(".router_config_name"), ": required key is missing"),
+            concat!(proxy!(".router_config_name"), r#": router "r" is not defined in servers[0].routers"#),
+        ]),
+        ("@server/routers/1", json!({"router_config_name": "r", "virtual_hosts": []}), vec![r#"servers[0].routers[1].router_config_name: duplicate router name "r", first defined at servers[0].routers[0].router_config_name"#]),
+        ("@router/router_configs", json!("/etc/mosn/routers"), vec![concat!(router!(".router_configs"), ": router config directories (router_configs) are not supported yet")]),
+        ("@router/response_headers_to_remove", json!(["ok", ""]), vec![concat!(router!(".response_headers_to_remove[1]"), r#": invalid header name """#)]),
+        ("@vhost/domains", json!(["a.*.com"]), vec![concat!(vhost!(".domains[0]"), r#": invalid domain "a.*.com": expected a name, "*", "*.suffix" or "prefix.*""#)]),
+        ("@vhost/domains", json!(["*", "**"]), vec![concat!(vhost!(".domains[1]"), r#": invalid domain "**": expected a name, "*", "*.suffix" or "prefix.*""#)]),
+        ("@vhost/domains", json!(["*.a.*"]), vec![concat!(vhost!(".domains[0]"), r#": invalid domain "*.a.*": expected a name, "*", "*.suffix" or "prefix.*""#)]),
+        ("@vhost/domains", json!(["a b"]), vec![concat!(vhost!(".domains[0]"), r#": invalid domain "a b": expected a name, "*", "*.suffix" or "prefix.*""#)]),
+        ("@vhost/domains", json!(["a.com", "A.com"]), vec![concat!(vhost!(".domains[1]"), r#": duplicate domain "a.com", first defined at servers[0].routers[0].virtual_hosts[0].domains[0]"#)]),
+        ("@router/virtual_hosts/1", json!({"name": "vh2", "domains": ["*"], "routers": []}), vec![r#"servers[0].routers[0].virtual_hosts[1].domains[0]: duplicate domain "*", first defined at servers[0].routers[0].virtual_hosts[0].domains[0]"#]),
+        ("@vhost/per_filter_config", json!({"fault": {}}), vec![concat!(vhost!(".per_filter_config"), ": per-virtual-host filter config (per_filter_config) is not supported yet")]),
+        ("@vhost/request_headers_to_add", json!([{"header": {"key": "bad name", "value": "v"}}]), vec![concat!(vhost!(".request_headers_to_add[0].header.key"), r#": invalid header name "bad name""#)]),
+        ("@vhost/request_headers_to_add", json!([{"append": false}]), vec![concat!(vhost!(".request_headers_to_add[0].header"), ": required key is missing")]),
+        ("@vhost/response_headers_to_add", json!([{"header": {"key": "x", "value": "a\r\nb"}}]), vec![concat!(vhost!(".response_headers_to_add[0].header.value"), r#": invalid header value "a\r\nb""#)]),
+        ("@vhost/request_headers_to_add", json!([{"header": {"key": "x", "value": "%start_time%"}}]), vec![concat!(vhost!(".request_headers_to_add[0].header.value"), r#": header value variable "%start_time%" is not supported yet"#)]),
+        // ---- routes: match
+        ("@route/match", json!({"prefix": "/", "path": "/a"}), vec![concat!(route!(".match"), ": only one of prefix, path or regex may be set")]),
+        ("@route/match", json!({"path": "/a", "regex": "/b"}), vec![concat!(route!(".match"), ": only one of prefix, path or regex may be set")]),
+        ("@route/match", json!({}), vec![concat!(route!(".match"), ": match needs prefix, path, regex or headers")]),
+        ("@route/match", json!({"prefix": ""}), vec![concat!(route!(".match"), ": match needs prefix, path, regex or headers")]),
+        ("@route/match", Value::Null, vec![concat!(route!(".match"), ": required key is missing")]),
+        ("@route/match", json!({"regex": "a("}), vec![concat!(route!(".match.regex"), r#": invalid regex "a(": unclosed group"#)]),
+        ("@route/match", json!({"headers": [{"name": "x", "value": "(", "regex": true}]}), vec![concat!(route!(".match.headers[0].value"), r#": invalid regex "(": unclosed group"#)]),
+        ("@route/match", json!({"headers": [{"value": "v"}]}), vec![concat!(route!(".match.headers[0].name"), ": required key is missing")]),
+        ("@route/match", json!({"prefix": "/", "variables": [{"name": "x", "value": "y"}]}), vec![concat!(route!(".match.variables"), ": variable matching is not supported yet")]),
+        ("@route/match", json!({"prefix": "/", "dsl_expressions": [{"expression": "x"}]}), vec![concat!(route!(".match.dsl_expressions"), ": DSL expression matching is not supported yet")]),
+        // ---- routes: actions
+        ("@route/route/cluster_name", json!("nope"), vec![concat!(route!(".route.cluster_name"), r#": cluster "nope" is not defined in cluster_manager.clusters"#)]),
+        ("@route/route", json!({}), vec![concat!(route!(".route"), ": route needs cluster_name or weighted_clusters")]),
+        ("@route/route", json!({"cluster_name": "c", "weighted_clusters": [{"cluster": {"name": "c", "weight": 1}}]}), vec![concat!(route!(".route"), ": only one of cluster_name, weighted_clusters or cluster_header may be set")]),
+        ("@route/route", json!({"cluster_header": "x-cluster"}), vec![concat!(route!(".route.cluster_header"), ": cluster_header is not supported yet")]),
+        ("@route/route", json!({"weighted_clusters": [{"cluster": {"name": "c", "weight": 0}}]}), vec![concat!(route!(".route.weighted_clusters"), ": weights must add up to between 1 and 4294967295, got 0")]),
+        ("@route/route", json!({"weighted_clusters": [{"cluster": {"name": "nope", "weight": 1}}]}), vec![concat!(route!(".route.weighted_clusters[0].cluster.name"), r#": cluster "nope" is not defined in cluster_manager.clusters"#)]),
+        ("@route/route", json!({"weighted_clusters": [{"name": "c", "weight": 1}]}), vec![concat!(route!(".route.weighted_clusters[0].cluster"), ": required key is missing")]),
+        ("@route/route/retry_policy", json!({"retry_on": true, "num_retries": 3}), vec![concat!(route!(".route.retry_policy"), ": retry policies are not supported yet")]),
+        ("@route/route/hash_policy", json!([{"header": {"key": "x"}}]), vec![concat!(route!(".route.hash_policy"), ": hash policies are not supported yet")]),
+        ("@route/route/metadata_match", json!({"filter_metadata": {"mosn.lb": {"v": "1"}}}), vec![concat!(route!(".route.metadata_match"), ": metadata match is not supported yet")]),
+        ("@route/route/regex_rewrite", json!({"pattern": {"regex": "a"}, "substitution": "b"}), vec![concat!(route!(".route.regex_rewrite"), ": regex rewrite is not supported yet")]),
+        ("@route/route/auto_host_rewrite", json!(true), vec![concat!(route!(".route.auto_host_rewrite"), ": auto host rewrite is not supported yet")]),
+        ("@route/route/upstream_protocol", json!("Http2"), vec![concat!(route!(".route.upstream_protocol"), ": per-route upstream protocol is not supported yet")]),
+        ("@route/route/timeout", json!("1x"), vec![concat!(route!(".route.timeout"), r#": unknown unit "x" in duration "1x""#)]),
+        ("@route/request_mirror_policies", json!({"cluster": "c", "percent": 10}), vec![concat!(route!(".request_mirror_policies"), ": request mirroring is not supported yet")]),
+        ("@route/per_filter_config", json!({"fault": {}}), vec![concat!(route!(".per_filter_config"), ": per-route filter config (per_filter_config) is not supported yet")]),
+        ("@route/direct_response", json!({"status": 200}), vec![concat!(route!(""), ": only one of route, direct_response or redirect may be set")]),
+        ("@route/route", Value::Null, vec![concat!(route!(""), ": needs one of route, direct_response or redirect")]),
+        ("@route", json!({"match": {"prefix": "/"}, "direct_response": {"status": 600}}), vec![concat!(route!(".direct_response.status"), ": status must be between 100 and 599, got 600")]),
+        ("@route", json!({"match": {"prefix": "/"}, "direct_response": {"body": "x"}}), vec![concat!(route!(".direct_response.status"), ": required key is missing")]),
+        ("@route", json!({"match": {"prefix": "/"}, "redirect": {"response_code": 304}}), vec![concat!(route!(".redirect.response_code"), ": redirect response_code must be 301, 302, 303, 307 or 308, got 304")]),
+        ("@route", json!({"match": {"prefix": "/"}, "redirect": {"scheme_redirect": "1http"}}), vec![concat!(route!(".redirect.scheme_redirect"), r#": invalid scheme "1http""#)]),
+        ("@route", unsupported_route(json!({"cluster_name": "c", "auto_host_rewrite_header": "x-host"})), vec![concat!(route!(".route.auto_host_rewrite_header"), ": auto host rewrite is not supported yet")]),
+        // ---- clusters
+        ("@cluster/name", Value::Null, vec![
+            concat!(route!(".route.cluster_name"), r#": cluster "c" is not defined in cluster_manager.clusters"#),
+            concat!(tcp!(".cluster"), r#": cluster "c" is not defined in cluster_manager.clusters"#),
+            concat!(cluster!(".name"), ": required key is missing"),
+        ]),
+        ("/cluster_manager/clusters/1", json!({"name": "c"}), vec![r#"cluster_manager.clusters[1].name: duplicate cluster name "c", first defined at cluster_manager.clusters[0].name"#]),
+        ("@cluster/type", json!("STRICT_DNS"), vec![concat!(cluster!(".type"), r#": cluster type "STRICT_DNS" is not supported yet"#)]),
+        ("@cluster/type", json!("LOGICAL_DNS"), vec![concat!(cluster!(".type"), r#": cluster type "LOGICAL_DNS" is not supported yet"#)]),
+        ("@cluster/type", json!("ORIGINAL_DST"), vec![concat!(cluster!(".type"), r#": cluster type "ORIGINAL_DST" is not supported yet"#)]),
+        ("@cluster/type", json!("EDS"), vec![concat!(cluster!(".type"), r#": cluster type "EDS" is not supported yet"#)]),
+        ("@cluster/lb_type", json!("LB_WEIGHTED_ROUNDROBIN"), vec![concat!(cluster!(".lb_type"), r#": load balancer "LB_WEIGHTED_ROUNDROBIN" is not supported yet"#)]),
+        ("@cluster/lb_type", json!("LB_LEAST_REQUEST"), vec![concat!(cluster!(".lb_type"), r#": load balancer "LB_LEAST_REQUEST" is not supported yet"#)]),
+        ("@cluster/health_check", json!({"protocol": "http1", "interval": "1s"}), vec![concat!(cluster!(".health_check"), ": health checks are not supported yet")]),
+        ("@cluster/circuit_breakers", json!([{"max_connections": 1}]), vec![concat!(cluster!(".circuit_breakers"), ": circuit breakers are not supported yet")]),
+        ("@cluster/outlier_detection", json!({"consecutive_5xx": 5}), vec![concat!(cluster!(".outlier_detection"), ": outlier detection is not supported yet")]),
+        ("@cluster/lb_subset_config", json!({"subset_selectors": [["v"]]}), vec![concat!(cluster!(".lb_subset_config"), ": load balancer subsets are not supported yet")]),
+        ("@cluster/original_dst_lb_config", json!({"use_header": true}), vec![concat!(cluster!(".original_dst_lb_config"), ": original destination load balancing is not supported yet")]),
+        ("@cluster/slow_start", json!({"mode": "duration"}), vec![concat!(cluster!(".slow_start"), ": slow start is not supported yet")]),
+        ("@cluster/spec", json!({"subscribe": [{"service_name": "x"}]}), vec![concat!(cluster!(".spec"), ": service subscription (spec) is not supported yet")]),
+        ("@cluster/mark", json!(7), vec![concat!(cluster!(".mark"), ": SO_MARK on upstream connections is not supported yet")]),
+        ("@cluster/dns_refresh_rate", json!("5s"), vec![concat!(cluster!(".dns_refresh_rate"), ": DNS resolution is not supported yet")]),
+        ("@cluster/dns_resolvers", json!({"servers": ["8.8.8.8"]}), vec![concat!(cluster!(".dns_resolvers"), ": DNS resolution is not supported yet")]),
+        ("@cluster/tls_context", json!({"status": true, "server_name": "x"}), vec![concat!(cluster!(".tls_context"), ": TLS is not supported yet")]),
+        ("@cluster/cluster_manager_tls", json!(true), vec![concat!(cluster!(".cluster_manager_tls"), ": TLS is not supported yet")]),
+        ("@cluster/connect_timeout", json!(3), vec![concat!(cluster!(".connect_timeout"), r#": expected a duration string such as "30s", got a number"#)]),
+        ("@cluster/connect_timeout", json!("0s"), vec![concat!(cluster!(".connect_timeout"), ": 0 (no connect timeout) is not supported yet")]),
+        ("@cluster/idle_timeout", json!("0"), vec![concat!(cluster!(".idle_timeout"), ": 0 (never close idle connections) is not supported yet")]),
+        ("@cluster/max_request_per_conn", json!("1024"), vec![concat!(cluster!(".max_request_per_conn"), ": expected an integer between 0 and 4294967295, got a string")]),
+        ("@cluster/hosts", json!({}), vec![concat!(cluster!(".hosts"), ": expected an array, got an object")]),
+        ("@host/address", json!("example.com:80"), vec![concat!(cluster!(".hosts[0].address"), r#": invalid host address "example.com:80", expected ip:port or unix:/path"#)]),
+        ("@host/address", json!("unix:"), vec![concat!(cluster!(".hosts[0].address"), r#": invalid host address "unix:", expected ip:port or unix:/path"#)]),
+        ("@host/address", Value::Null, vec![concat!(cluster!(".hosts[0].address"), ": required key is missing")]),
+        ("@host/weight", json!(-1), vec![concat!(cluster!(".hosts[0].weight"), ": expected an integer between 0 and 4294967295, got -1")]),
+        ("/cluster_manager/clusters_configs", json!("/etc/mosn/clusters"), vec!["cluster_manager.clusters_configs: cluster config directories (clusters_configs) are not supported yet"]),
+        ("/cluster_manager/tls_context", json!({"status": true}), vec!["cluster_manager.tls_context: TLS is not supported yet"]),
+        // ---- servers and top level
+        ("@server/default_log_level", json!("VERBOSE"), vec![r#"servers[0].default_log_level: unknown log level "VERBOSE", expected TRACE, DEBUG, INFO, WARN, ERROR or FATAL"#]),
+        ("@server/processor", json!(0), vec![r#"servers[0].processor: processor must be a positive integer or "auto""#]),
+        ("@server/processor", json!(-2), vec![r#"servers[0].processor: processor must be a positive integer or "auto""#]),
+        ("@server/processor", json!("many"), vec![r#"servers[0].processor: processor must be a positive integer or "auto""#]),
+        ("@server/graceful_timeout", json!("1h-"), vec![r#"servers[0].graceful_timeout: unknown unit "h-" in duration "1h-""#]),
+        ("@server/listeners", json!({}), vec!["servers[0].listeners: expected an array, got an object"]),
+        ("/servers", json!({}), vec!["servers: expected an array, got an object"]),
+        ("/servers/0", json!([]), vec!["servers[0]: expected an object, got an array"]),
+        ("/dynamic_resources", json!({"ads_config": {}}), vec!["dynamic_resources: xDS is not supported yet"]),
+        ("/static_resources", json!({"clusters": []}), vec!["static_resources: xDS is not supported yet"]),
+        ("/admin/address/socket_address/address", json!("localhost"), vec![r#"admin.address.socket_address.address: invalid IP address "localhost""#]),
+        ("/admin/address/socket_address/port_value", json!(70000), vec!["admin.address.socket_address.port_value: expected an integer between 0 and 65535, got 70000"]),
+        ("/admin/address/socket_address/port_value", json!(0), vec!["admin.address.socket_address.port_value: must be between 1 and 65535"]),
+        ("/admin/address/socket_address/port_value", Value::Null, vec!["admin.address.socket_address.port_value: required key is missing"]),
+        ("/admin/address", json!({}), vec!["admin.address.socket_address: required key is missing"]),
+        ("/pid", json!(5), vec!["pid: expected a string, got a number"]),
+    ]
+}
+
+#[test]
+fn each_change_gives_exactly_the_expected_errors() {
+    let mut failures = Vec::new();
+    for (pointer, value, expected) in cases() {
+        let mut doc = base();
+        let value = (!value.is_null()).then_some(value);
+        set(&mut doc, pointer, value);
+        let got = errors(&doc.to_string());
+        if got != expected {
+            failures.push(format!(
+                "{pointer}:\n  expected {expected:#?}\n  got {got:#?}"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_base_config_is_valid() {
+    assert!(errors(&base().to_string()).is_empty());
+}
+
+#[test]
+fn every_error_is_reported_not_just_the_first() {
+    let mut doc = base();
+    set(&mut doc, "@http/address", Some(json!("nope")));
+    set(&mut doc, "@proxy/downstream_protocol", Some(json!("bolt")));
+    set(
+        &mut doc,
+        "@route/route/cluster_name",
+        Some(json!("missing")),
+    );
+    set(
+        &mut doc,
+        "@cluster/health_check",
+        Some(json!({"timeout": "1s"})),
+    );
+    set(
+        &mut doc,
+        "/admin/address/socket_address/port_value",
+        Some(json!(-1)),
+    );
+    assert_eq!(
+        errors(&doc.to_string()),
+        [
+            r#"servers[0].routers[0].virtual_hosts[0].routers[0].route.cluster_name: cluster "missing" is not defined in cluster_manager.clusters"#,
+            r#"servers[0].listeners[0].address: invalid socket address "nope""#,
+            r#"servers[0].listeners[0].filter_chains[0].filters[0].config.downstream_protocol: protocol "bolt" is not supported yet"#,
+            "cluster_manager.clusters[0].health_check: health checks are not supported yet",
+            "admin.address.socket_address.port_value: expected an integer between 0 and 65535, got -1",
+        ]
+    );
+}
+
+#[test]
+fn json_syntax_errors_give_line_and_column() {
+    assert_eq!(
+        errors("{\n  \"servers\": [\n}"),
+        ["$: invalid JSON at line 3 column 1: expected value"]
+    );
+    assert_eq!(
+        errors(""),
+        ["$: invalid JSON at line 1 column 0: EOF while parsing a value"]
+    );
+    assert_eq!(
+        errors("{} {}"),
+        ["$: invalid JSON at line 1 column 4: trailing characters"]
+    );
+    assert_eq!(errors("[]"), ["$: expected an object, got an array"]);
+}
+
+#[test]
+fn with_helper_changes_one_value() {
+    assert_eq!(
+        errors(&with("@http/address", json!("127.0.0.1:99999"))),
+        [r#"servers[0].listeners[0].address: invalid socket address "127.0.0.1:99999""#]
+    );
+}
+
+#[test]
+fn missing_file_is_an_error() {
+    let errors = mosn_config::load_file(std::path::Path::new("/nonexistent/mosn.json"))
+        .expect_err("no such file");
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].path, "$");
+    assert!(errors[0]
+        .message
+        .starts_with("cannot read /nonexistent/mosn.json:"));
+}
