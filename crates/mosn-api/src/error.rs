@@ -27,6 +27,8 @@ pub enum ProxyErrorKind {
     HeadersTooLarge,
     /// A feature the request needs is not supported (501).
     NotImplemented,
+    /// The request's HTTP version is not 1.0 or 1.1 (505).
+    VersionNotSupported,
     /// No route matched (404).
     NoRoute,
     /// The route names a cluster that does not exist (503 as Envoy does).
@@ -54,6 +56,7 @@ impl ProxyErrorKind {
             Self::PayloadTooLarge => 413,
             Self::HeadersTooLarge => 431,
             Self::NotImplemented => 501,
+            Self::VersionNotSupported => 505,
             Self::NoRoute => 404,
             Self::NoCluster | Self::NoHealthyUpstream => 503,
             Self::ConnectFailure | Self::UpstreamReset | Self::UpstreamProtocolError => 502,
@@ -68,7 +71,8 @@ impl ProxyErrorKind {
             | Self::RequestHeaderTimeout
             | Self::PayloadTooLarge
             | Self::HeadersTooLarge
-            | Self::NotImplemented => ErrorSource::Downstream,
+            | Self::NotImplemented
+            | Self::VersionNotSupported => ErrorSource::Downstream,
             Self::NoRoute | Self::NoCluster | Self::NoHealthyUpstream => ErrorSource::Internal,
             Self::ConnectFailure
             | Self::ConnectTimeout
@@ -86,6 +90,7 @@ impl ProxyErrorKind {
             Self::PayloadTooLarge => "request body too large",
             Self::HeadersTooLarge => "request header fields too large",
             Self::NotImplemented => "not implemented",
+            Self::VersionNotSupported => "HTTP version not supported",
             Self::NoRoute => "no route matched",
             Self::NoCluster => "route names an unknown cluster",
             Self::NoHealthyUpstream => "no healthy upstream host",

@@ -1,2 +1,5 @@
 //! Protocol layer: codecs that turn bytes into frames and back (HTTP/1.1 today).
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod http1;

@@ -159,10 +159,6 @@ impl Http1Connection {
         let must_close_after_local_reply = !matches!(body, BodyKind::Empty);
         let keep_alive =
             wants_keep_alive(head.version, &opts) && !self.filter.worker.drain.is_draining();
-        if head.version == http::Version::HTTP_11 && head.host().is_none() {
-            self.filter.stats.downstream_rq_protocol_error.inc();
-            return self.reply_error(ProxyErrorKind::BadRequest, true).await;
-        }
         if let Some(upgrade) = opts.upgrade.as_deref() {
             // A server may ignore an h2c upgrade and answer in HTTP/1.1; anything else
             // (WebSocket) is refused until it is supported.
@@ -236,6 +232,7 @@ impl Http1Connection {
 pub(super) fn parse_error_kind(e: &ParseError) -> ProxyErrorKind {
     match e {
         ParseError::HeadTooLarge | ParseError::TooManyHeaders => ProxyErrorKind::HeadersTooLarge,
+        ParseError::UnsupportedVersion => ProxyErrorKind::VersionNotSupported,
         _ => ProxyErrorKind::BadRequest,
     }
 }
