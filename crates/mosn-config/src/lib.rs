@@ -20,6 +20,7 @@ mod root;
 mod route;
 mod router;
 mod server;
+mod stream_filter;
 mod tcp_proxy;
 mod tls;
 mod tree;

@@ -5,6 +5,7 @@ use crate::cluster::ClusterNames;
 use crate::json::{Field, Obj};
 use crate::model::{Address, FilterChainConfig, ListenerConfig, NetworkFilterConfig};
 use crate::proxy::{parse_proxy, ServerRouters};
+use crate::stream_filter::parse_stream_filter;
 use crate::tcp_proxy::parse_tcp_proxy;
 use crate::tls::refuse_tls;
 use crate::tree::Json;
@@ -56,6 +57,11 @@ pub(crate) fn parse_listener(
         .iter()
         .map(|chain| parse_filter_chain(chain, ctx.clusters, ctx.routers))
         .collect();
+    let stream_filters: Vec<_> = obj
+        .items("stream_filters")
+        .iter()
+        .map(parse_stream_filter)
+        .collect();
     refuse_listener_features(&obj);
     match chains.len() {
         0 => obj.key_error("filter_chains", "a listener needs one filter chain"),
@@ -65,12 +71,27 @@ pub(crate) fn parse_listener(
             "more than one filter chain is not supported yet",
         ),
     }
+    let stream_filters: Vec<_> = stream_filters.into_iter().collect::<Option<_>>()?;
+    let chains: Vec<FilterChainConfig> = chains.into_iter().collect::<Option<_>>()?;
+    let has_tcp_proxy = chains
+        .iter()
+        .flat_map(|c| &c.filters)
+        .any(|f| matches!(f, NetworkFilterConfig::TcpProxy(_)));
+    if has_tcp_proxy && !stream_filters.is_empty() {
+        // Stream filters see requests; tcp_proxy has none, so they would never run.
+        obj.key_error(
+            "stream_filters",
+            "stream filters need a proxy filter; this listener's chain ends in tcp_proxy",
+        );
+        return None;
+    }
     Some(ListenerConfig {
         name: name?.to_owned(),
         address: address?,
         bind_port,
         connection_idle_timeout,
-        filter_chains: chains.into_iter().collect::<Option<_>>()?,
+        filter_chains: chains,
+        stream_filters,
     })
 }
 
@@ -99,7 +120,6 @@ fn network_is_unix(obj: &Obj<'_>) -> Option<bool> {
 /// Listener keys MOSN knows that mosn-rs has not built, or that change nothing.
 fn refuse_listener_features(obj: &Obj<'_>) {
     refuse_filters(obj, "listener_filters", "listener filter");
-    refuse_filters(obj, "stream_filters", "stream filter");
     obj.refuse("access_logs", "access logs are not supported yet");
     obj.refuse("inspector", "TLS inspector is not supported yet");
     refuse_original_dst(obj);

@@ -77,6 +77,36 @@ pub struct ListenerConfig {
     pub connection_idle_timeout: Option<Duration>,
     /// `filter_chains[]`: exactly one chain for now.
     pub filter_chains: Vec<FilterChainConfig>,
+    /// `stream_filters[]`, run in order on every request of the listener's `proxy` filter.
+    pub stream_filters: Vec<StreamFilterConfig>,
+}
+
+/// A stream filter from `stream_filters[]`, by its `type`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamFilterConfig {
+    /// `"type": "ip_access"`: allow or deny requests by client IP.
+    IpAccess(IpAccessConfig),
+}
+
+/// MOSN's `ip_access` filter config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpAccessConfig {
+    /// `header`: take the client IP from this request header (e.g. `x-forwarded-for`'s
+    /// single value) instead of the connection's peer address; lower-cased.
+    pub header: Option<String>,
+    /// `default_action`: `"deny"` denies what no rule decides; anything else allows.
+    pub default_allow: bool,
+    /// `ips[]`: the first rule whose addresses contain the client IP decides.
+    pub rules: Vec<IpAccessRule>,
+}
+
+/// One `ips[]` entry of `ip_access`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpAccessRule {
+    /// `action`: `"deny"` denies; anything else allows (MOSN's rule).
+    pub allow: bool,
+    /// `addrs[]`: IPs and CIDR ranges.
+    pub addrs: Vec<CidrRange>,
 }
 
 /// One entry of `filter_chains[]`.
@@ -155,6 +185,27 @@ pub struct CidrRange {
     pub address: IpAddr,
     /// Prefix length in bits.
     pub prefix_len: u8,
+}
+
+impl CidrRange {
+    /// True when `ip` is inside this range; an IPv4-mapped IPv6 address matches IPv4 ranges.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match (self.address, ip) {
+            (IpAddr::V4(_), IpAddr::V6(v6)) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            _ => ip,
+        };
+        let (net, ip, bits) = match (self.address, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => (net.to_bits().into(), ip.to_bits().into(), 32),
+            (IpAddr::V6(net), IpAddr::V6(ip)) => (net.to_bits(), ip.to_bits(), 128),
+            _ => return false,
+        };
+        let len = u32::from(self.prefix_len.min(bits));
+        if len == 0 {
+            return true;
+        }
+        let shift = u32::from(bits) - len;
+        (net >> shift) == (ip >> shift)
+    }
 }
 
 /// An inclusive port range.

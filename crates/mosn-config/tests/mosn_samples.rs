@@ -28,7 +28,7 @@ fn expected() -> Vec<(&'static str, Vec<String>)> {
     vec![
         ("dubbo__client_config.json", vec![protocol("downstream", "dubbo")]),
         ("dubbo__server_config.json", vec![protocol("downstream", "dubbo")]),
-        ("filter__ipaccess__config.json", vec![stream_filter("ip_access")]),
+        ("filter__ipaccess__config.json", vec![]),
         (
             "filter__transcoder__client_config.json",
             vec![

@@ -124,6 +124,7 @@ fn build_filter(
             state.clone(),
             ctx.clone(),
             listener_stats,
+            mosn_filters::build_chain(&cfg.stream_filters),
         )),
         NetworkFilterConfig::TcpProxy(t) => Rc::new(TcpProxyFilter::new(
             t.clone(),

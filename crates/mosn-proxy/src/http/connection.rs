@@ -6,6 +6,7 @@ use super::local_reply;
 use super::HttpProxyFilter;
 use bytes::BytesMut;
 use mosn_api::error::ProxyErrorKind;
+use mosn_api::filter::{FilterStatus, RequestInfo};
 use mosn_config::RouteAction;
 use mosn_net::{ConnectionInfo, Socket};
 use mosn_protocol::http1::{
@@ -168,6 +169,9 @@ impl Http1Connection {
             }
         }
         let close_local = must_close_after_local_reply || !keep_alive;
+        if let Some((status, reason)) = self.run_request_filters(&mut head) {
+            return self.reply(status, &reason, close_local).await;
+        }
 
         let state = self.filter.state.load_full();
         let Some(table) = state.routers.get(&self.filter.router_name) else {
@@ -204,6 +208,29 @@ impl Http1Connection {
                 .await
             }
         }
+    }
+
+    /// Runs the listener's stream filters on the request head; `Some` is a local reply.
+    fn run_request_filters(&self, head: &mut RequestHead) -> Option<(u16, String)> {
+        let filters = &self.filter.stream_filters;
+        if filters.is_empty() {
+            return None;
+        }
+        let path = head.path().to_owned();
+        let info = RequestInfo {
+            remote: self.info.remote,
+            method: &head.method,
+            path: &path,
+        };
+        filters
+            .iter()
+            .find_map(|f| match f.on_request_headers(&mut head.headers, &info) {
+                FilterStatus::Continue => None,
+                FilterStatus::LocalReply { status, reason } => {
+                    tracing::debug!(filter = f.name(), status, "stream filter replied locally");
+                    Some((status, reason))
+                }
+            })
     }
 
     /// Sends the local reply for `kind`.

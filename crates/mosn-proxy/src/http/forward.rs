@@ -354,6 +354,9 @@ impl Forward<'_, '_> {
             }
             k => k,
         };
+        for f in &self.conn.filter.stream_filters {
+            f.on_response_headers(status, &mut resp.headers);
+        }
         apply_header_edits(self.matched.response_edits(), &mut resp.headers);
         if let Some(len) = declared_length {
             resp.headers.insert(CONTENT_LENGTH, len);

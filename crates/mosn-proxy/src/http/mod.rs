@@ -11,6 +11,7 @@ mod forwarding_headers;
 mod local_reply;
 
 use crate::state::{SharedState, WorkerContext};
+use mosn_api::filter::StreamFilter;
 use mosn_api::stats::ListenerStats;
 use mosn_config::ProxyConfig;
 use mosn_net::{ConnectionInfo, NetworkFilter, Socket};
@@ -36,17 +37,20 @@ pub struct HttpProxyFilter {
     state: SharedState,
     worker: Rc<WorkerContext>,
     stats: Arc<ListenerStats>,
+    stream_filters: Vec<Box<dyn StreamFilter>>,
 }
 
 impl HttpProxyFilter {
     /// A filter for one listener; `idle_timeout` is the listener's
-    /// `connection_idle_timeout` (default 90s) and `stats` are the listener's.
+    /// `connection_idle_timeout` (default 90s), `stats` and `stream_filters` are the
+    /// listener's.
     pub fn new(
         cfg: &ProxyConfig,
         idle_timeout: Option<Duration>,
         state: SharedState,
         worker: Rc<WorkerContext>,
         stats: Arc<ListenerStats>,
+        stream_filters: Vec<Box<dyn StreamFilter>>,
     ) -> Self {
         Self {
             router_name: cfg.router_config_name.clone(),
@@ -59,6 +63,7 @@ impl HttpProxyFilter {
             state,
             worker,
             stats,
+            stream_filters,
         }
     }
 }
