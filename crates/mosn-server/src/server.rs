@@ -52,6 +52,8 @@ pub enum ServerError {
 /// Runs the proxy until SIGTERM (graceful: stop accepting, finish in-flight requests up to
 /// `graceful_timeout`) or SIGINT (immediate). Returns once everything stopped.
 pub fn run(config: Config, opts: RunOptions) -> Result<(), ServerError> {
+    // Handlers first: a SIGTERM that arrives once a listener is live must drain, not kill.
+    let signals = Signals::install().map_err(ServerError::Runtime)?;
     let first = config.servers.first();
     let log_path = first.and_then(|s| s.default_log_path.as_deref());
     let level = first
@@ -118,7 +120,7 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), ServerError> {
     }
     tracing::info!(workers, version = opts.version, "mosn started");
 
-    match wait_for_signal().map_err(ServerError::Runtime)? {
+    match signals.wait() {
         Signal::Terminate => {
             tracing::info!(?graceful_timeout, "SIGTERM: draining");
             let _ = drain_tx.send(true);
@@ -159,19 +161,37 @@ enum Signal {
     Interrupt,
 }
 
-fn wait_for_signal() -> io::Result<Signal> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
-        let mut term = signal(SignalKind::terminate())?;
-        let mut int = signal(SignalKind::interrupt())?;
-        let mut quit = signal(SignalKind::quit())?;
-        Ok(tokio::select! {
-            _ = term.recv() => Signal::Terminate,
-            _ = int.recv() => Signal::Interrupt,
-            _ = quit.recv() => Signal::Interrupt,
+/// The process's signal handlers, on a small runtime of the main thread.
+struct Signals {
+    rt: tokio::runtime::Runtime,
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    quit: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> io::Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let _guard = rt.enter();
+        Ok(Self {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            quit: signal(SignalKind::quit())?,
+            rt,
         })
-    })
+    }
+
+    /// Blocks until SIGTERM (graceful) or SIGINT/SIGQUIT (immediate).
+    fn wait(mut self) -> Signal {
+        self.rt.block_on(async {
+            tokio::select! {
+                _ = self.term.recv() => Signal::Terminate,
+                _ = self.int.recv() => Signal::Interrupt,
+                _ = self.quit.recv() => Signal::Interrupt,
+            }
+        })
+    }
 }
