@@ -65,13 +65,14 @@ impl TcpProxyFilter {
         };
         let ctx = LbContext {
             downstream_addr: info.remote,
+            hash_key: None,
         };
         let mut upstream = None;
         for _ in 0..self.cfg.max_connect_attempts.max(1) {
             let Some(host) = cluster.choose_host(&ctx) else {
                 break;
             };
-            match self.worker.pool.connect(cluster, &host.address).await {
+            match self.worker.pool.connect(cluster, &host).await {
                 Ok(conn) => {
                     upstream = Some(conn);
                     break;

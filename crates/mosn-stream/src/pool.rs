@@ -8,9 +8,10 @@
 use mosn_api::stats::ClusterStats;
 use mosn_config::Address;
 use mosn_net::{connect, ConnectError, Socket};
-use mosn_upstream::Cluster;
+use mosn_upstream::{Cluster, Host};
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,13 +25,14 @@ pub struct UpstreamConn {
     /// True when it came from the pool rather than a fresh connect; a failure on a reused
     /// connection before any response byte may be retried on a new one.
     pub reused: bool,
-    address: Address,
+    host: Arc<Host>,
     stats: Arc<ClusterStats>,
 }
 
 impl Drop for UpstreamConn {
     fn drop(&mut self) {
         self.stats.upstream_cx_active.dec();
+        self.host.active_connections.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -62,22 +64,24 @@ impl ConnPool {
         None
     }
 
-    /// Opens a new connection to `address` for `cluster`, counting it in the cluster's stats.
+    /// Opens a new connection to `host` of `cluster`, counting it in the cluster's and the
+    /// host's stats.
     pub async fn connect(
         &self,
         cluster: &Cluster,
-        address: &Address,
+        host: &Arc<Host>,
     ) -> Result<UpstreamConn, ConnectError> {
         let stats = &cluster.stats;
-        match connect(address, cluster.connect_timeout).await {
+        match connect(&host.address, cluster.connect_timeout).await {
             Ok(socket) => {
                 stats.upstream_cx_total.inc();
                 stats.upstream_cx_active.inc();
+                host.active_connections.fetch_add(1, Ordering::Relaxed);
                 Ok(UpstreamConn {
                     socket,
                     requests: 0,
                     reused: false,
-                    address: address.clone(),
+                    host: host.clone(),
                     stats: cluster.stats.clone(),
                 })
             }
@@ -101,7 +105,7 @@ impl ConnPool {
         let expires = Instant::now() + idle_timeout;
         self.idle
             .borrow_mut()
-            .entry(conn.address.clone())
+            .entry(conn.host.address.clone())
             .or_default()
             .push(Idle { conn, expires });
     }
@@ -154,8 +158,9 @@ mod tests {
         let c = cluster(addr.clone());
         let pool = ConnPool::default();
 
-        let conn = pool.connect(&c, &addr).await.unwrap();
+        let conn = pool.connect(&c, &c.hosts[0]).await.unwrap();
         let (mut server_side, _) = listener.accept().await.unwrap();
+        assert_eq!(c.hosts[0].active_connections.load(Ordering::Relaxed), 1);
         assert!(!conn.reused);
         assert_eq!(c.stats.upstream_cx_active.get(), 1);
         pool.checkin(conn, Duration::from_secs(60), 0);
@@ -180,11 +185,11 @@ mod tests {
         let c = cluster(addr.clone());
         let pool = ConnPool::default();
 
-        let conn = pool.connect(&c, &addr).await.unwrap();
+        let conn = pool.connect(&c, &c.hosts[0]).await.unwrap();
         pool.checkin(conn, Duration::from_secs(60), 1);
         assert_eq!(pool.idle_count(), 0, "max_request_per_conn=1 retires it");
 
-        let conn = pool.connect(&c, &addr).await.unwrap();
+        let conn = pool.connect(&c, &c.hosts[0]).await.unwrap();
         pool.checkin(conn, Duration::from_millis(10), 0);
         assert_eq!(pool.idle_count(), 1);
         tokio::time::sleep(Duration::from_millis(30)).await;
@@ -198,7 +203,10 @@ mod tests {
         let addr = Address::Tcp(listener.local_addr().unwrap());
         drop(listener);
         let c = cluster(addr.clone());
-        let err = ConnPool::default().connect(&c, &addr).await.unwrap_err();
+        let err = ConnPool::default()
+            .connect(&c, &c.hosts[0])
+            .await
+            .unwrap_err();
         assert!(matches!(err, ConnectError::Failed(_)));
         assert_eq!(c.stats.upstream_cx_connect_fail.get(), 1);
     }

@@ -1,27 +1,26 @@
-//! A cluster and its hosts.
+//! A cluster: its hosts, the set of them in rotation, and the balancer over that set.
 
+use crate::host::Host;
 use crate::lb::{self, LbContext, LoadBalancer};
+use arc_swap::ArcSwap;
 use mosn_api::stats::ClusterStats;
-use mosn_config::{Address, ClusterConfig};
+use mosn_config::{ClusterConfig, LbType};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// One upstream endpoint.
-#[derive(Debug)]
-pub struct Host {
-    /// Where to connect.
-    pub address: Address,
-    /// `hostname` from config, informational.
-    pub hostname: Option<String>,
-    /// Relative weight for weighted balancers.
-    pub weight: u32,
+/// The hosts in rotation and the balancer built over them; replaced whole when a host's
+/// health changes, so a pick never sees a half-updated set.
+struct HostSet {
+    /// Hosts the balancer chooses among: the healthy ones, or all in panic mode.
+    rotation: Vec<Arc<Host>>,
+    lb: Box<dyn LoadBalancer>,
 }
 
 /// A named group of hosts with the settings every connection to them shares.
 pub struct Cluster {
     /// `name`.
     pub name: String,
-    /// The hosts, in config order.
+    /// Every host, in config order, healthy or not.
     pub hosts: Vec<Arc<Host>>,
     /// Counters shared across workers and config reloads.
     pub stats: Arc<ClusterStats>,
@@ -31,7 +30,8 @@ pub struct Cluster {
     pub idle_timeout: Duration,
     /// Requests per upstream connection before it is retired; 0 = unlimited.
     pub max_request_per_conn: u32,
-    lb: Box<dyn LoadBalancer>,
+    lb_type: LbType,
+    set: ArcSwap<HostSet>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -46,17 +46,12 @@ impl std::fmt::Debug for Cluster {
 impl Cluster {
     /// Builds a cluster from validated config, attaching the stats it reports into.
     pub fn from_config(cfg: &ClusterConfig, stats: Arc<ClusterStats>) -> Self {
-        let hosts = cfg
+        let hosts: Vec<Arc<Host>> = cfg
             .hosts
             .iter()
-            .map(|h| {
-                Arc::new(Host {
-                    address: h.address.clone(),
-                    hostname: h.hostname.clone(),
-                    weight: h.weight,
-                })
-            })
+            .map(|h| Arc::new(Host::new(h.address.clone(), h.hostname.clone(), h.weight)))
             .collect();
+        let set = ArcSwap::from_pointee(build_set(cfg.lb_type, &hosts));
         Self {
             name: cfg.name.clone(),
             hosts,
@@ -64,18 +59,103 @@ impl Cluster {
             connect_timeout: cfg.connect_timeout,
             idle_timeout: cfg.idle_timeout,
             max_request_per_conn: cfg.max_request_per_conn,
-            lb: lb::for_type(cfg.lb_type),
+            lb_type: cfg.lb_type,
+            set,
         }
     }
 
     /// Picks a host for one request or connection; `None` when the cluster has no hosts,
-    /// which callers count as `upstream_cx_none_healthy`.
-    pub fn choose_host(&self, ctx: &LbContext) -> Option<&Arc<Host>> {
-        if self.hosts.is_empty() {
+    /// counted as `upstream_cx_none_healthy`.
+    pub fn choose_host(&self, ctx: &LbContext) -> Option<Arc<Host>> {
+        let set = self.set.load();
+        let host = set
+            .lb
+            .choose(ctx)
+            .and_then(|i| set.rotation.get(i))
+            .cloned();
+        if host.is_none() {
             self.stats.upstream_cx_none_healthy.inc();
-            return None;
         }
-        let idx = self.lb.choose(self.hosts.len(), ctx);
-        self.hosts.get(idx)
+        host
+    }
+
+    /// Rebuilds the rotation after a host's health changed (health checks and outlier
+    /// detection call it off the request path).
+    pub fn refresh_rotation(&self) {
+        self.set
+            .store(Arc::new(build_set(self.lb_type, &self.hosts)));
+    }
+}
+
+/// The healthy hosts and their balancer; when none is healthy, every host (Envoy's panic
+/// mode: better to try than to fail everything).
+fn build_set(lb_type: LbType, hosts: &[Arc<Host>]) -> HostSet {
+    let healthy: Vec<Arc<Host>> = hosts.iter().filter(|h| h.is_healthy()).cloned().collect();
+    let rotation = if healthy.is_empty() {
+        hosts.to_vec()
+    } else {
+        healthy
+    };
+    let lb = lb::build(lb_type, &rotation);
+    HostSet { rotation, lb }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::HealthFlag;
+    use mosn_config::{Address, ClusterType, HostConfig};
+
+    fn cluster(ports: &[u16]) -> Cluster {
+        let cfg = ClusterConfig {
+            name: "c".into(),
+            cluster_type: ClusterType::Simple,
+            lb_type: LbType::RoundRobin,
+            hosts: ports
+                .iter()
+                .map(|&p| HostConfig {
+                    address: Address::Tcp(([127, 0, 0, 1], p).into()),
+                    hostname: None,
+                    weight: 1,
+                })
+                .collect(),
+            connect_timeout: Duration::from_secs(1),
+            idle_timeout: Duration::from_secs(1),
+            max_request_per_conn: 0,
+            conn_buffer_limit_bytes: 0,
+        };
+        Cluster::from_config(&cfg, Arc::default())
+    }
+
+    fn port(h: &Host) -> u16 {
+        match &h.address {
+            Address::Tcp(a) => a.port(),
+            Address::Unix(_) => 0,
+        }
+    }
+
+    #[test]
+    fn unhealthy_hosts_leave_rotation_and_return() {
+        let c = cluster(&[1, 2, 3]);
+        let ctx = LbContext::default();
+        c.hosts[1].set_health_flag(HealthFlag::FailedActiveHealthCheck, true);
+        c.refresh_rotation();
+        assert!((0..30).all(|_| port(&c.choose_host(&ctx).unwrap()) != 2));
+        c.hosts[1].set_health_flag(HealthFlag::FailedActiveHealthCheck, false);
+        c.refresh_rotation();
+        assert!((0..30).any(|_| port(&c.choose_host(&ctx).unwrap()) == 2));
+    }
+
+    #[test]
+    fn all_unhealthy_means_panic_mode_and_empty_means_none() {
+        let c = cluster(&[1, 2]);
+        for h in &c.hosts {
+            h.set_health_flag(HealthFlag::FailedOutlierCheck, true);
+        }
+        c.refresh_rotation();
+        assert!(c.choose_host(&LbContext::default()).is_some());
+        let empty = cluster(&[]);
+        assert!(empty.choose_host(&LbContext::default()).is_none());
+        assert_eq!(empty.stats.upstream_cx_none_healthy.get(), 1);
     }
 }

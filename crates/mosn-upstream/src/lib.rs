@@ -1,13 +1,16 @@
 //! The upstream world: clusters, their hosts, and the load balancers that pick one.
 //!
 //! A [`ClusterManager`] is built from the config model and published to workers as an
-//! immutable snapshot; connection pools (stream layer) key on the hosts it holds.
+//! immutable snapshot; within a cluster, the hosts in rotation and their balancer are
+//! swapped whole when health changes. Connection pools (stream layer) key on host address.
 #![forbid(unsafe_code)]
 
 mod cluster;
-mod lb;
+mod host;
+pub mod lb;
 mod manager;
 
-pub use cluster::{Cluster, Host};
-pub use lb::{LbContext, LoadBalancer, RandomLb, RoundRobinLb};
+pub use cluster::Cluster;
+pub use host::{ActiveRequest, HealthFlag, Host};
+pub use lb::{LbContext, LoadBalancer};
 pub use manager::ClusterManager;

@@ -58,6 +58,7 @@ impl Forward<'_, '_> {
         };
         let lb_ctx = LbContext {
             downstream_addr: self.conn.info.remote,
+            hash_key: None,
         };
         let Some(host) = cluster.choose_host(&lb_ctx) else {
             return self.fail(ProxyErrorKind::NoHealthyUpstream).await;
@@ -87,6 +88,7 @@ impl Forward<'_, '_> {
         let stats = &cluster.stats;
         stats.upstream_rq_total.inc();
         let _active = stats.upstream_rq_active.track();
+        let _host_active = host.track_request();
         let timeout = self.action.timeout.unwrap_or(DEFAULT_ROUTE_TIMEOUT);
         let has_body = !matches!(body, BodyKind::Empty);
 
@@ -94,14 +96,7 @@ impl Forward<'_, '_> {
         loop {
             let mut upstream = match self.conn.filter.worker.pool.checkout(&host.address) {
                 Some(c) => c,
-                None => match self
-                    .conn
-                    .filter
-                    .worker
-                    .pool
-                    .connect(cluster, &host.address)
-                    .await
-                {
+                None => match self.conn.filter.worker.pool.connect(cluster, &host).await {
                     Ok(c) => c,
                     Err(ConnectError::Timeout) => {
                         return self.fail(ProxyErrorKind::ConnectTimeout).await
