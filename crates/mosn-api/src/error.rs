@@ -35,6 +35,8 @@ pub enum ProxyErrorKind {
     NoCluster,
     /// The cluster has no host to pick (503).
     NoHealthyUpstream,
+    /// A circuit breaker of the cluster is open (503, answered at once).
+    Overflow,
     /// Connecting to the upstream failed or was refused (502).
     ConnectFailure,
     /// Connecting took longer than `connect_timeout` (504).
@@ -58,7 +60,7 @@ impl ProxyErrorKind {
             Self::NotImplemented => 501,
             Self::VersionNotSupported => 505,
             Self::NoRoute => 404,
-            Self::NoCluster | Self::NoHealthyUpstream => 503,
+            Self::NoCluster | Self::NoHealthyUpstream | Self::Overflow => 503,
             Self::ConnectFailure | Self::UpstreamReset | Self::UpstreamProtocolError => 502,
             Self::ConnectTimeout | Self::UpstreamTimeout => 504,
         }
@@ -73,7 +75,9 @@ impl ProxyErrorKind {
             | Self::HeadersTooLarge
             | Self::NotImplemented
             | Self::VersionNotSupported => ErrorSource::Downstream,
-            Self::NoRoute | Self::NoCluster | Self::NoHealthyUpstream => ErrorSource::Internal,
+            Self::NoRoute | Self::NoCluster | Self::NoHealthyUpstream | Self::Overflow => {
+                ErrorSource::Internal
+            }
             Self::ConnectFailure
             | Self::ConnectTimeout
             | Self::UpstreamReset
@@ -94,6 +98,7 @@ impl ProxyErrorKind {
             Self::NoRoute => "no route matched",
             Self::NoCluster => "route names an unknown cluster",
             Self::NoHealthyUpstream => "no healthy upstream host",
+            Self::Overflow => "upstream overflow: circuit breaker open",
             Self::ConnectFailure => "upstream connect failure",
             Self::ConnectTimeout => "upstream connect timeout",
             Self::UpstreamReset => "upstream reset before response completed",

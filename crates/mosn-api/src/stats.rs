@@ -39,6 +39,10 @@ impl Gauge {
     pub fn dec(&self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
     }
+    /// Replaces the value (for gauges computed elsewhere, e.g. healthy host counts).
+    pub fn set(&self, value: i64) {
+        self.0.store(value, Ordering::Relaxed);
+    }
     /// Current value.
     pub fn get(&self) -> i64 {
         self.0.load(Ordering::Relaxed)
@@ -147,10 +151,25 @@ stats_struct! {
         upstream_rq_5xx: Counter,
         /// Requests with no host to pick.
         upstream_cx_none_healthy: Counter,
+        /// Connections not opened because `max_connections` was reached.
+        upstream_cx_overflow: Counter,
+        /// Requests failed fast because `max_requests` or `max_pending_requests` was
+        /// reached.
+        upstream_rq_pending_overflow: Counter,
+        /// Retries not made because `max_retries` was reached.
+        upstream_rq_retry_overflow: Counter,
         /// Bytes written to upstreams.
         upstream_cx_tx_bytes_total: Counter,
         /// Bytes read from upstreams.
         upstream_cx_rx_bytes_total: Counter,
+        /// Active health checks started.
+        health_check_attempt: Counter,
+        /// Active health checks that found the host healthy.
+        health_check_success: Counter,
+        /// Active health checks that failed (including timeouts).
+        health_check_failure: Counter,
+        /// Hosts with no health flag set, updated by the health checker.
+        membership_healthy: Gauge,
     }
 }
 

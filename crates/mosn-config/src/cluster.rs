@@ -70,6 +70,7 @@ fn parse_cluster(field: &Field<'_>, names: &mut Unique<String>) -> Option<Cluste
     });
     let cluster_type = cluster_type(&obj);
     let lb_type = lb_type(&obj);
+    let lb_config = crate::lb_config::parse_lb_config(&obj, lb_type);
     refuse_cluster_features(&obj);
     let hosts: Vec<Option<HostConfig>> = obj.items("hosts").iter().map(parse_host).collect();
     let connect_timeout = obj
@@ -84,15 +85,20 @@ fn parse_cluster(field: &Field<'_>, names: &mut Unique<String>) -> Option<Cluste
         .uint("conn_buffer_limit_bytes")
         .filter(|&n| n > 0)
         .unwrap_or(DEFAULT_CONN_BUFFER_LIMIT_BYTES);
+    let health_check = crate::health_check::parse_health_check(&obj);
+    let circuit_breakers = crate::circuit_breakers::parse_circuit_breakers(&obj);
     Some(ClusterConfig {
         name: name?.to_owned(),
         cluster_type: cluster_type?,
         lb_type: lb_type?,
+        lb_config: lb_config?,
         hosts: hosts.into_iter().collect::<Option<_>>()?,
         connect_timeout,
         idle_timeout,
         max_request_per_conn,
         conn_buffer_limit_bytes,
+        health_check,
+        circuit_breakers: circuit_breakers?,
     })
 }
 
@@ -108,7 +114,8 @@ fn cluster_type(obj: &Obj<'_>) -> Option<ClusterType> {
     })
 }
 
-/// `lb_type`: round robin (MOSN's default) or random.
+/// `lb_type`: MOSN's balancers (round robin is its default) and Envoy's ring hash.
+/// `LB_ORIGINAL_DST` needs `ORIGINAL_DST` clusters, which are not built.
 fn lb_type(obj: &Obj<'_>) -> Option<LbType> {
     let rr = LbType::RoundRobin;
     obj.get("lb_type").map_or(Some(rr), |f| {
@@ -117,6 +124,13 @@ fn lb_type(obj: &Obj<'_>) -> Option<LbType> {
                 ("", rr),
                 ("LB_ROUNDROBIN", rr),
                 ("LB_RANDOM", LbType::Random),
+                ("LB_WEIGHTED_ROUNDROBIN", LbType::WeightedRoundRobin),
+                ("LB_LEAST_REQUEST", LbType::LeastRequest),
+                ("LB_LEAST_CONNECTION", LbType::LeastConnection),
+                ("LB_MAGLEV", LbType::Maglev),
+                ("LB_RING_HASH", LbType::RingHash),
+                ("LB_PEAK_EWMA", LbType::PeakEwma),
+                ("LB_REQUEST_ROUNDROBIN", LbType::RequestRoundRobin),
             ],
             false,
             |t| format!("load balancer {t:?} is not supported yet"),
@@ -128,8 +142,6 @@ fn lb_type(obj: &Obj<'_>) -> Option<LbType> {
 fn refuse_cluster_features(obj: &Obj<'_>) {
     // Each of these changes which hosts get traffic or how connections are made.
     for (key, message) in [
-        ("health_check", "health checks are not supported yet"),
-        ("circuit_breakers", "circuit breakers are not supported yet"),
         // Envoy's key; MOSN ignores it, but a user writing it expects ejection.
         (
             "outlier_detection",
@@ -160,10 +172,8 @@ fn refuse_cluster_features(obj: &Obj<'_>) {
         obj.refuse(key, message);
     }
     refuse_tls(obj);
-    // Heartbeats of multiplexed RPC protocols and tuning of load balancers that are
-    // refused above: neither can affect an HTTP/1 or TCP cluster.
+    // Heartbeats of multiplexed RPC protocols: cannot affect an HTTP/1 or TCP cluster.
     obj.ignore("keepalive", "keepalive (RPC heartbeats) is");
-    obj.ignore("lbconfig", "lbconfig (load balancer tuning) is");
     // `sub_type` is unused by MOSN; `cluster_pool_enable` only shares pools.
     obj.tolerate(&["sub_type", "cluster_pool_enable"]);
 }

@@ -7,15 +7,20 @@
 #![forbid(unsafe_code)]
 
 mod address;
+mod circuit_breakers;
 mod cluster;
 mod duration;
 mod error;
+mod hash_policy;
 mod headers;
+mod health_check;
 mod json;
+mod lb_config;
 mod listener;
 pub mod model;
 mod proxy;
 mod redact;
+mod retry_policy;
 mod root;
 mod route;
 mod router;

@@ -321,7 +321,7 @@ pub enum ValueMatch {
 #[derive(Debug, Clone)]
 pub enum RouteAction {
     /// `route`: forward upstream.
-    Forward(ForwardAction),
+    Forward(Box<ForwardAction>),
     /// `direct_response`.
     DirectResponse {
         /// `status`.
@@ -347,6 +347,24 @@ pub struct ForwardAction {
     pub host_rewrite: Option<String>,
     /// Route-level header edits.
     pub headers: HeaderEdits,
+    /// `hash_policy[]`: where hashing balancers (`LB_MAGLEV`, `LB_RING_HASH`) take the
+    /// request's affinity key from; the first policy that yields a value wins. Empty means
+    /// MOSN's default, the client's IP.
+    pub hash_policy: Vec<HashPolicy>,
+    /// `retry_policy`; `None` is MOSN's default: connection failures retried 3 times.
+    pub retry_policy: Option<RetryPolicy>,
+}
+
+/// One `hash_policy[]` entry (MOSN's `v2.HashPolicy`): exactly one of its keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HashPolicy {
+    /// `header{key}`: the value of this request header (name lower-cased).
+    Header(String),
+    /// `cookie{name, path, ttl}`: the value of this cookie. `path` and `ttl` only matter
+    /// for generating a missing cookie, which MOSN does not do either.
+    Cookie(String),
+    /// `source_ip{}`: the client's IP address.
+    SourceIp,
 }
 
 /// Which cluster a forwarding route sends to.
@@ -399,6 +417,53 @@ pub struct ClusterConfig {
     pub max_request_per_conn: u32,
     /// `conn_buffer_limit_bytes`: per-connection buffer cap (default 32 KiB).
     pub conn_buffer_limit_bytes: u32,
+    /// Balancer tuning: `lbconfig`, `ring_hash_lb_config`, `maglev_lb_config`.
+    pub lb_config: LbConfig,
+    /// `health_check`: active health checking of the hosts; `None` when absent or when it
+    /// names no `service_name` (MOSN then runs no checker either).
+    pub health_check: Option<HealthCheckConfig>,
+    /// `circuit_breakers`: caps on connections, pending requests, requests and retries.
+    pub circuit_breakers: CircuitBreakersConfig,
+}
+
+/// Load balancer tuning, with Envoy's defaults where MOSN has none.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LbConfig {
+    /// `lbconfig.choice_count` (default 2): hosts drawn at random per pick by
+    /// `LB_LEAST_REQUEST`, `LB_LEAST_CONNECTION` and `LB_PEAK_EWMA`, the least loaded
+    /// winning (power of two choices); ≥ 1.
+    pub choice_count: u32,
+    /// `lbconfig.active_request_bias` (default 1.0): with unequal host weights, a host's
+    /// effective weight is `weight / (active + 1) ^ bias` (`LB_LEAST_REQUEST`,
+    /// `LB_LEAST_CONNECTION`); `LB_PEAK_EWMA` raises `active + 1` to it. ≥ 0, finite.
+    pub active_request_bias: f64,
+    /// `maglev_lb_config.table_size` (Envoy's key, default 65537): a prime.
+    pub maglev_table_size: u32,
+    /// `ring_hash_lb_config.minimum_ring_size` (Envoy's key, default 1024).
+    pub ring_hash_min_size: u64,
+    /// `ring_hash_lb_config.maximum_ring_size` (Envoy's key; default and upper bound 8M).
+    pub ring_hash_max_size: u64,
+}
+
+impl LbConfig {
+    /// Envoy's default Maglev table size.
+    pub const DEFAULT_MAGLEV_TABLE_SIZE: u32 = 65_537;
+    /// Envoy's largest Maglev table.
+    pub const MAX_MAGLEV_TABLE_SIZE: u32 = 5_000_011;
+    /// Envoy's largest ring (and default maximum).
+    pub const MAX_RING_SIZE: u64 = 8 * 1024 * 1024;
+}
+
+impl Default for LbConfig {
+    fn default() -> Self {
+        Self {
+            choice_count: 2,
+            active_request_bias: 1.0,
+            maglev_table_size: Self::DEFAULT_MAGLEV_TABLE_SIZE,
+            ring_hash_min_size: 1024,
+            ring_hash_max_size: Self::MAX_RING_SIZE,
+        }
+    }
 }
 
 /// Cluster types built so far.
@@ -415,6 +480,29 @@ pub enum LbType {
     RoundRobin,
     /// `LB_RANDOM`.
     Random,
+    /// `LB_WEIGHTED_ROUNDROBIN`: host weights honoured exactly over each cycle.
+    WeightedRoundRobin,
+    /// `LB_LEAST_REQUEST`: fewest active requests among `choice_count` random hosts.
+    LeastRequest,
+    /// `LB_LEAST_CONNECTION`: fewest open connections among `choice_count` random hosts.
+    LeastConnection,
+    /// `LB_MAGLEV`: consistent hashing of the route's hash policy key (Maglev table).
+    Maglev,
+    /// `LB_RING_HASH` (Envoy's `RING_HASH`; not in MOSN): ketama consistent hash ring.
+    RingHash,
+    /// `LB_PEAK_EWMA`: lowest peak-EWMA latency × load among `choice_count` random hosts.
+    PeakEwma,
+    /// `LB_REQUEST_ROUNDROBIN`: each request starts at the first host, each retry moves
+    /// to the next.
+    RequestRoundRobin,
+}
+
+impl LbType {
+    /// True for balancers that pick by the request's hash key, so the proxy only computes
+    /// the key for them.
+    pub fn uses_hash_key(self) -> bool {
+        matches!(self, LbType::Maglev | LbType::RingHash)
+    }
 }
 
 /// One entry of `hosts[]`.
@@ -426,4 +514,135 @@ pub struct HostConfig {
     pub hostname: Option<String>,
     /// `weight` (default 1; MOSN clamps to 1..=128).
     pub weight: u32,
+}
+
+/// A cluster's `health_check` (MOSN's `v2.HealthCheckConfig`), MOSN's defaults applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthCheckConfig {
+    /// What one check does, from `protocol` and `check_config.http_check_config`.
+    pub check: HealthCheckKind,
+    /// `timeout` (default 1s): a check not finished by then has failed.
+    pub timeout: Duration,
+    /// `interval` (default 15s): from the end of one check of a host to the next.
+    pub interval: Duration,
+    /// `interval_jitter` (default 5ms): a random extra in `[0, jitter)` per interval.
+    pub interval_jitter: Duration,
+    /// `initial_delay_seconds`, a duration string despite its name (default 1s): before
+    /// a host's first check.
+    pub initial_delay: Duration,
+    /// `healthy_threshold` (default 1): consecutive successes that bring a failed host back.
+    pub healthy_threshold: u32,
+    /// `unhealthy_threshold` (default 1): consecutive failures that take a host out.
+    pub unhealthy_threshold: u32,
+    /// `service_name`: required by MOSN to run any check; names the checker in logs.
+    pub service_name: String,
+    /// `event_log_path`: file (or `stdout`/`stderr`) that gets one line per check result.
+    pub event_log_path: Option<String>,
+}
+
+/// The kind of active health check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HealthCheckKind {
+    /// A TCP (or Unix socket) connect: MOSN's default for every protocol but `Http1`.
+    Tcp,
+    /// One HTTP/1.1 request per check (`protocol: "Http1"`).
+    Http(HttpHealthCheck),
+}
+
+/// `check_config.http_check_config` (MOSN's `HttpCheckConfig`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpHealthCheck {
+    /// `port`: checked on the host's IP instead of the host's port (0 or absent: the
+    /// host's own port).
+    pub port: Option<u16>,
+    /// `method` (default `GET`).
+    pub method: String,
+    /// `path` with its query as a request-target (default `/`).
+    pub target: String,
+    /// `domain`: the `Host` header (default the address checked).
+    pub domain: Option<String>,
+    /// `timeout` (default 30s): the request's own limit, under the check's `timeout`.
+    pub timeout: Duration,
+    /// `codes[]{start, end}`: inclusive status ranges counted healthy (default 200 only,
+    /// as in MOSN).
+    pub codes: Vec<StatusRange>,
+}
+
+/// An inclusive range of HTTP status codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusRange {
+    /// First status.
+    pub start: u16,
+    /// Last status.
+    pub end: u16,
+}
+
+/// `route.retry_policy`: when and how often a failed upstream attempt is retried.
+///
+/// MOSN's form is `{"retry_on": true|false, "retry_timeout", "num_retries",
+/// "status_codes"}`; Envoy's `retry_on` string form is accepted too. MOSN retries
+/// connection failures even without a policy, up to 3 times; that is the default here too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// The failures that are retried.
+    pub retry_on: RetryOn,
+    /// Retries after the first attempt (MOSN: at least 3).
+    pub num_retries: u32,
+    /// `retry_timeout` (MOSN) / `per_try_timeout` (Envoy): each attempt's own timeout.
+    pub per_try_timeout: Option<Duration>,
+    /// `status_codes` / `retriable_status_codes`: statuses retried with `retry_on`; empty
+    /// means every 5xx under `five_xx`.
+    pub status_codes: Vec<u16>,
+    /// First backoff interval before a retry (Envoy's default 25ms); doubles per retry
+    /// up to `backoff_max`, with full jitter.
+    pub backoff_base: Duration,
+    /// Largest backoff interval (default 10 × `backoff_base`).
+    pub backoff_max: Duration,
+}
+
+/// Which failures a [`RetryPolicy`] retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RetryOn {
+    /// The connection to the upstream could not be made.
+    pub connect_failure: bool,
+    /// The upstream reset or closed the connection before a full response head.
+    pub reset: bool,
+    /// Any 5xx response (or, with `status_codes` set, only those).
+    pub five_xx: bool,
+    /// 502, 503 and 504 responses (Envoy's `gateway-error`).
+    pub gateway_error: bool,
+    /// An attempt exceeded its per-try timeout.
+    pub per_try_timeout: bool,
+    /// Responses whose status is in `status_codes` (Envoy's `retriable-status-codes`).
+    pub retriable_status_codes: bool,
+}
+
+impl Default for RetryPolicy {
+    /// MOSN's behaviour for a route without a policy: connection failures retried 3 times.
+    fn default() -> Self {
+        Self {
+            retry_on: RetryOn {
+                connect_failure: true,
+                ..RetryOn::default()
+            },
+            num_retries: 3,
+            per_try_timeout: None,
+            status_codes: Vec::new(),
+            backoff_base: Duration::from_millis(25),
+            backoff_max: Duration::from_millis(250),
+        }
+    }
+}
+
+/// A cluster's circuit-breaker thresholds; 0 means unlimited (MOSN's default).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CircuitBreakersConfig {
+    /// `max_connections`: open upstream connections.
+    pub max_connections: u32,
+    /// `max_pending_requests`: requests waiting for a connection.
+    pub max_pending_requests: u32,
+    /// `max_requests`: requests in flight.
+    pub max_requests: u32,
+    /// `max_retries`: retries in flight.
+    pub max_retries: u32,
 }

@@ -117,7 +117,7 @@ fn parse_action(obj: &Obj<'_>, clusters: &ClusterNames) -> Option<RouteAction> {
             None
         }
         1 => route
-            .map(RouteAction::Forward)
+            .map(|f| RouteAction::Forward(Box::new(f)))
             .or(direct)
             .or(redirect.map(RouteAction::Redirect)),
         _ => {
@@ -132,8 +132,6 @@ fn parse_forward(r: &Obj<'_>, clusters: &ClusterNames) -> Option<ForwardAction> 
     for (key, message) in [
         ("cluster_header", "cluster_header is not supported yet"),
         ("cluster_variable", "cluster_variable is not supported yet"),
-        ("retry_policy", "retry policies are not supported yet"),
-        ("hash_policy", "hash policies are not supported yet"),
         ("metadata_match", "metadata match is not supported yet"),
         ("regex_rewrite", "regex rewrite is not supported yet"),
         (
@@ -157,12 +155,19 @@ fn parse_forward(r: &Obj<'_>, clusters: &ClusterNames) -> Option<ForwardAction> 
     let prefix_rewrite = r.non_empty_str("prefix_rewrite").map(str::to_owned);
     let host_rewrite = r.non_empty_str("host_rewrite").map(str::to_owned);
     let headers = parse_header_edits(r);
+    let hash_policy = crate::hash_policy::parse_hash_policies(r);
+    let retry_policy = match r.object("retry_policy") {
+        Some(obj) => Some(crate::retry_policy::parse_retry_policy(&obj)?),
+        None => None,
+    };
     Some(ForwardAction {
         target: target?,
         timeout,
         prefix_rewrite,
         host_rewrite,
         headers,
+        hash_policy: hash_policy?,
+        retry_policy,
     })
 }
 

@@ -554,3 +554,152 @@ fn redacted_json_hides_private_keys() {
         Some(&json!("c"))
     );
 }
+
+#[test]
+fn load_balancer_types_and_tuning() {
+    for (name, lb) in [
+        ("LB_ROUNDROBIN", LbType::RoundRobin),
+        ("LB_RANDOM", LbType::Random),
+        ("LB_WEIGHTED_ROUNDROBIN", LbType::WeightedRoundRobin),
+        ("LB_LEAST_REQUEST", LbType::LeastRequest),
+        ("LB_LEAST_CONNECTION", LbType::LeastConnection),
+        ("LB_MAGLEV", LbType::Maglev),
+        ("LB_RING_HASH", LbType::RingHash),
+        ("LB_PEAK_EWMA", LbType::PeakEwma),
+        ("LB_REQUEST_ROUNDROBIN", LbType::RequestRoundRobin),
+    ] {
+        let c = config(&with("@cluster/lb_type", json!(name)));
+        assert_eq!(c.clusters[0].lb_type, lb, "{name}");
+        assert_eq!(c.clusters[0].lb_config, mosn_config::LbConfig::default());
+    }
+    let defaults = mosn_config::LbConfig::default();
+    assert_eq!(defaults.choice_count, 2);
+    assert_eq!(defaults.active_request_bias, 1.0);
+    assert_eq!(defaults.maglev_table_size, 65_537);
+    assert_eq!(defaults.ring_hash_min_size, 1024);
+    assert_eq!(defaults.ring_hash_max_size, 8 * 1024 * 1024);
+
+    // MOSN's `lbconfig` (any case, as Go's decoder matches keys).
+    let mut doc = base();
+    set(
+        &mut doc,
+        "@cluster/lb_type",
+        Some(json!("LB_LEAST_REQUEST")),
+    );
+    set(
+        &mut doc,
+        "@cluster/LbConfig",
+        Some(json!({"choice_count": 3, "active_request_bias": 0.5})),
+    );
+    let parsed = parse_ok(&doc.to_string());
+    assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+    let lb = parsed.config.clusters[0].lb_config;
+    assert_eq!((lb.choice_count, lb.active_request_bias), (3, 0.5));
+    // Integers are numbers too, as for Go's *float64.
+    let c = config(&with(
+        "@cluster/lbconfig",
+        json!({"active_request_bias": 2}),
+    ));
+    assert_eq!(c.clusters[0].lb_config.active_request_bias, 2.0);
+    // The error biases only matter to LB_PEAK_EWMA (refused there).
+    let c = config(&with(
+        "@cluster/lbconfig",
+        json!({"client_error_bias": 2.0}),
+    ));
+    assert_eq!(c.clusters[0].lb_config, defaults);
+
+    // Envoy's sections, as mosn-rs extensions.
+    let mut doc = base();
+    set(&mut doc, "@cluster/lb_type", Some(json!("LB_MAGLEV")));
+    set(
+        &mut doc,
+        "@cluster/maglev_lb_config",
+        Some(json!({"table_size": 5_000_011})),
+    );
+    let parsed = parse_ok(&doc.to_string());
+    assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+    assert_eq!(
+        parsed.config.clusters[0].lb_config.maglev_table_size,
+        5_000_011
+    );
+    let mut doc = base();
+    set(&mut doc, "@cluster/lb_type", Some(json!("LB_RING_HASH")));
+    set(
+        &mut doc,
+        "@cluster/ring_hash_lb_config",
+        Some(json!({"minimum_ring_size": 1600, "maximum_ring_size": 4096})),
+    );
+    let lb = config(&doc.to_string()).clusters[0].lb_config;
+    assert_eq!((lb.ring_hash_min_size, lb.ring_hash_max_size), (1600, 4096));
+}
+
+#[test]
+fn load_balancer_tuning_warnings() {
+    let mut doc = base();
+    set(
+        &mut doc,
+        "@cluster/ring_hash_lb_config",
+        Some(json!({"minimum_ring_size": 2048})),
+    );
+    set(
+        &mut doc,
+        "@cluster/maglev_lb_config",
+        Some(json!({"table_size": 7})),
+    );
+    set(
+        &mut doc,
+        "@cluster/lb_config",
+        Some(json!({"choice_count": 3})),
+    );
+    let mut got = warnings(&doc.to_string());
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "cluster_manager.clusters[0].lb_config: not a MOSN key (MOSN reads lbconfig), ignored",
+            "cluster_manager.clusters[0].maglev_lb_config: only used with lb_type LB_MAGLEV, ignored",
+            "cluster_manager.clusters[0].ring_hash_lb_config: only used with lb_type LB_RING_HASH, ignored",
+        ]
+    );
+}
+
+#[test]
+fn route_hash_policies() {
+    use mosn_config::HashPolicy;
+    let forward = |policies: serde_json::Value| {
+        let parsed = parse_ok(&with("@route/route/hash_policy", policies));
+        let warnings: Vec<String> = parsed.warnings.iter().map(ToString::to_string).collect();
+        match &parsed.config.servers[0].routers[0].virtual_hosts[0].routes[0].action {
+            RouteAction::Forward(f) => (f.hash_policy.clone(), warnings),
+            other => panic!("not a forward: {other:?}"),
+        }
+    };
+    let (policies, warnings) = forward(json!([
+        {"header": {"key": "X-User"}},
+        {"cookie": {"name": "sid", "path": "/", "ttl": "1h"}},
+        {"source_ip": {}},
+    ]));
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(
+        policies,
+        [
+            HashPolicy::Header("x-user".into()),
+            HashPolicy::Cookie("sid".into()),
+            HashPolicy::SourceIp,
+        ]
+    );
+    // An entry naming nothing: MOSN hashes the source IP.
+    let (policies, warnings) = forward(json!([{}]));
+    assert_eq!(policies, [HashPolicy::SourceIp]);
+    assert_eq!(
+        warnings,
+        ["servers[0].routers[0].virtual_hosts[0].routers[0].route.hash_policy[0]: names none of header, cookie or source_ip; the client's IP is hashed, as in MOSN"]
+    );
+    // Absent: empty (the router then hashes the client's IP, MOSN's default).
+    match &config(&base().to_string()).servers[0].routers[0].virtual_hosts[0].routes[0].action {
+        RouteAction::Forward(f) => assert!(f.hash_policy.is_empty()),
+        other => panic!("not a forward: {other:?}"),
+    }
+    assert!(LbType::Maglev.uses_hash_key() && LbType::RingHash.uses_hash_key());
+    assert!(!LbType::LeastRequest.uses_hash_key());
+}

@@ -26,8 +26,14 @@ fn expected() -> Vec<(&'static str, Vec<String>)> {
     let cluster_tls =
         || "cluster_manager.clusters[0].tls_context: TLS is not supported yet".to_owned();
     vec![
-        ("dubbo__client_config.json", vec![protocol("downstream", "dubbo")]),
-        ("dubbo__server_config.json", vec![protocol("downstream", "dubbo")]),
+        (
+            "dubbo__client_config.json",
+            vec![protocol("downstream", "dubbo")],
+        ),
+        (
+            "dubbo__server_config.json",
+            vec![protocol("downstream", "dubbo")],
+        ),
         ("filter__ipaccess__config.json", vec![]),
         (
             "filter__transcoder__client_config.json",
@@ -37,9 +43,15 @@ fn expected() -> Vec<(&'static str, Vec<String>)> {
                 stream_filter("transcoder"),
             ],
         ),
-        ("filter__transcoder__server_config.json", vec![protocol("downstream", "bolt")]),
+        (
+            "filter__transcoder__server_config.json",
+            vec![protocol("downstream", "bolt")],
+        ),
         ("flowcontrol-sample__client_config.json", vec![]),
-        ("flowcontrol-sample__server_config.json", vec![stream_filter("flowControlFilter")]),
+        (
+            "flowcontrol-sample__server_config.json",
+            vec![stream_filter("flowControlFilter")],
+        ),
         ("http-sample__client_config.json", vec![]),
         ("http-sample__server_config.json", vec![]),
         ("http-sample__tls_client_config.json", vec![cluster_tls()]),
@@ -54,21 +66,31 @@ fn expected() -> Vec<(&'static str, Vec<String>)> {
         ),
         (
             "protocol-auto-sample__tls_client_config.json",
-            vec![protocol("downstream", "Auto"), protocol("upstream", "Auto"), cluster_tls()],
+            vec![
+                protocol("downstream", "Auto"),
+                protocol("upstream", "Auto"),
+                cluster_tls(),
+            ],
         ),
         (
             "protocol-auto-sample__tls_server_config.json",
-            vec![listener_tls(), protocol("downstream", "Auto"), protocol("upstream", "Auto")],
+            vec![
+                listener_tls(),
+                protocol("downstream", "Auto"),
+                protocol("upstream", "Auto"),
+            ],
         ),
         (
             "slow-start-sample__config.json",
             vec![
-                r#"cluster_manager.clusters[0].lb_type: load balancer "LB_WEIGHTED_ROUNDROBIN" is not supported yet"#.to_owned(),
-                "cluster_manager.clusters[0].health_check: health checks are not supported yet".to_owned(),
-                "cluster_manager.clusters[0].slow_start: slow start is not supported yet".to_owned(),
+                "cluster_manager.clusters[0].slow_start: slow start is not supported yet"
+                    .to_owned(),
             ],
         ),
-        ("sofarpc-with-xprotocol-sample__client_config.json", vec![protocol("downstream", "bolt")]),
+        (
+            "sofarpc-with-xprotocol-sample__client_config.json",
+            vec![protocol("downstream", "bolt")],
+        ),
         (
             "sofarpc-with-xprotocol-sample__server_config.json",
             vec![protocol("downstream", "bolt"), stream_filter("healthcheck")],
@@ -79,7 +101,11 @@ fn expected() -> Vec<(&'static str, Vec<String>)> {
         ),
         (
             "sofarpc-with-xprotocol-sample__tls_server_config.json",
-            vec![listener_tls(), protocol("downstream", "bolt"), stream_filter("healthcheck")],
+            vec![
+                listener_tls(),
+                protocol("downstream", "bolt"),
+                stream_filter("healthcheck"),
+            ],
         ),
         ("tcpproxy-sample__config.json", vec![]),
         ("uds-sample__client_config.json", vec![]),

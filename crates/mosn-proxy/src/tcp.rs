@@ -65,13 +65,22 @@ impl TcpProxyFilter {
         };
         let ctx = LbContext {
             downstream_addr: info.remote,
-            hash_key: None,
+            hash_key: cluster
+                .uses_hash_key()
+                .then(|| info.remote.map(|a| mosn_router::source_ip_hash(a.ip())))
+                .flatten(),
         };
         let mut upstream = None;
-        for _ in 0..self.cfg.max_connect_attempts.max(1) {
-            let Some(host) = cluster.choose_host(&ctx) else {
+        for attempt in 0..self.cfg.max_connect_attempts.max(1) {
+            let Some(host) = cluster.choose_host_for_attempt(&ctx, attempt) else {
                 break;
             };
+            let open = u64::try_from(cluster.stats.upstream_cx_active.get()).unwrap_or(0);
+            if !cluster.circuit_breakers.max_connections.allows(open) {
+                cluster.stats.upstream_cx_overflow.inc();
+                tracing::warn!(cluster = name, "tcp_proxy: max_connections reached");
+                return;
+            }
             match self.worker.pool.connect(cluster, &host).await {
                 Ok(conn) => {
                     upstream = Some(conn);

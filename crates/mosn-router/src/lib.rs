@@ -5,9 +5,11 @@
 #![forbid(unsafe_code)]
 
 mod domain;
+mod hash_policy;
 mod headers;
 mod table;
 
+pub use hash_policy::{hash_key, source_ip_hash};
 pub use headers::apply_header_edits;
 pub use headers::{CompiledEdits, LevelEdits};
 pub use table::{pick_cluster, Matched, Route, RouteTable, VirtualHost};

@@ -184,13 +184,15 @@ mod tests {
     use mosn_config::{HeaderEdits, VirtualHostConfig, WeightedCluster};
 
     fn forward(cluster: &str, prefix_rewrite: Option<&str>) -> RouteAction {
-        RouteAction::Forward(ForwardAction {
+        RouteAction::Forward(Box::new(ForwardAction {
             target: ClusterTarget::Single(cluster.into()),
             timeout: None,
             prefix_rewrite: prefix_rewrite.map(Into::into),
             host_rewrite: None,
             headers: HeaderEdits::default(),
-        })
+            hash_policy: Vec::new(),
+            retry_policy: None,
+        }))
     }
 
     fn route(path: PathMatch, headers: Vec<HeaderMatch>, action: RouteAction) -> RouteConfig {
@@ -285,6 +287,8 @@ mod tests {
             prefix_rewrite: None,
             host_rewrite: None,
             headers: HeaderEdits::default(),
+            hash_policy: Vec::new(),
+            retry_policy: None,
         };
         let n = 20_000;
         let b = (0..n).filter(|_| pick_cluster(&fwd) == "b").count();

@@ -105,6 +105,9 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), ServerError> {
         }
     }
 
+    // Active health checks: their own thread, never on the workers.
+    let health = start_health_checks(&config, &state.load()).map_err(ServerError::Runtime)?;
+
     let (drain_tx, drain) = Drain::new();
     let mut handles = Vec::with_capacity(workers);
     for (id, listeners) in per_worker.into_iter().enumerate() {
@@ -133,6 +136,10 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), ServerError> {
             tracing::info!("SIGINT: stopping now");
         }
     }
+    // After the drain: requests finishing during it still avoid unhealthy hosts.
+    if let Some(health) = health {
+        health.shutdown();
+    }
     if let Some(admin) = admin {
         admin.shutdown();
     }
@@ -140,6 +147,30 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), ServerError> {
         let _ = std::fs::remove_file(pid);
     }
     Ok(())
+}
+
+/// Starts the checks of every cluster with a `health_check` on one `mosn-health` thread;
+/// `None` when no cluster has one.
+fn start_health_checks(
+    config: &Config,
+    state: &mosn_proxy::ProxyState,
+) -> io::Result<Option<mosn_upstream::health::HealthCheckHandle>> {
+    let checks: Vec<_> = config
+        .clusters
+        .iter()
+        .filter_map(|c| {
+            let health_check = c.health_check.as_ref()?;
+            let cluster = state.clusters.get(&c.name)?.clone();
+            Some(mosn_upstream::health::ClusterHealthCheck::from_config(
+                cluster,
+                health_check,
+            ))
+        })
+        .collect();
+    if checks.is_empty() {
+        return Ok(None);
+    }
+    mosn_upstream::health::spawn(checks).map(Some)
 }
 
 fn admin_state(

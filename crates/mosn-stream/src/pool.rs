@@ -129,7 +129,7 @@ impl ConnPool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mosn_config::{ClusterConfig, ClusterType, HostConfig, LbType};
+    use mosn_config::{ClusterConfig, ClusterType, HostConfig, LbConfig, LbType};
     use tokio::io::AsyncWriteExt;
     use tokio::net::TcpListener;
 
@@ -138,6 +138,7 @@ mod tests {
             name: "c".into(),
             cluster_type: ClusterType::Simple,
             lb_type: LbType::RoundRobin,
+            lb_config: LbConfig::default(),
             hosts: vec![HostConfig {
                 address: addr,
                 hostname: None,
@@ -147,6 +148,8 @@ mod tests {
             idle_timeout: Duration::from_secs(60),
             max_request_per_conn: 0,
             conn_buffer_limit_bytes: 32768,
+            health_check: None,
+            circuit_breakers: Default::default(),
         };
         Cluster::from_config(&cfg, Arc::default())
     }

@@ -1,10 +1,11 @@
 //! A cluster: its hosts, the set of them in rotation, and the balancer over that set.
 
+use crate::circuit_breaker::CircuitBreakers;
 use crate::host::Host;
 use crate::lb::{self, LbContext, LoadBalancer};
 use arc_swap::ArcSwap;
 use mosn_api::stats::ClusterStats;
-use mosn_config::{ClusterConfig, LbType};
+use mosn_config::{ClusterConfig, LbConfig, LbType};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,7 +31,10 @@ pub struct Cluster {
     pub idle_timeout: Duration,
     /// Requests per upstream connection before it is retired; 0 = unlimited.
     pub max_request_per_conn: u32,
+    /// Caps on connections, pending requests, requests and retries.
+    pub circuit_breakers: CircuitBreakers,
     lb_type: LbType,
+    lb_config: LbConfig,
     set: ArcSwap<HostSet>,
 }
 
@@ -51,7 +55,7 @@ impl Cluster {
             .iter()
             .map(|h| Arc::new(Host::new(h.address.clone(), h.hostname.clone(), h.weight)))
             .collect();
-        let set = ArcSwap::from_pointee(build_set(cfg.lb_type, &hosts));
+        let set = ArcSwap::from_pointee(build_set(cfg.lb_type, &cfg.lb_config, &hosts));
         Self {
             name: cfg.name.clone(),
             hosts,
@@ -59,7 +63,14 @@ impl Cluster {
             connect_timeout: cfg.connect_timeout,
             idle_timeout: cfg.idle_timeout,
             max_request_per_conn: cfg.max_request_per_conn,
+            circuit_breakers: CircuitBreakers::new(
+                cfg.circuit_breakers.max_connections.into(),
+                cfg.circuit_breakers.max_pending_requests.into(),
+                cfg.circuit_breakers.max_requests.into(),
+                cfg.circuit_breakers.max_retries.into(),
+            ),
             lb_type: cfg.lb_type,
+            lb_config: cfg.lb_config,
             set,
         }
     }
@@ -67,10 +78,17 @@ impl Cluster {
     /// Picks a host for one request or connection; `None` when the cluster has no hosts,
     /// counted as `upstream_cx_none_healthy`.
     pub fn choose_host(&self, ctx: &LbContext) -> Option<Arc<Host>> {
+        self.choose_host_for_attempt(ctx, 0)
+    }
+
+    /// Like [`Cluster::choose_host`], for the `attempt`-th try of one request (0 = first
+    /// try, 1 = first retry): `LB_REQUEST_ROUNDROBIN` walks the hosts per request and the
+    /// hashing balancers move to the next host on a retry; the others ignore it.
+    pub fn choose_host_for_attempt(&self, ctx: &LbContext, attempt: u32) -> Option<Arc<Host>> {
         let set = self.set.load();
         let host = set
             .lb
-            .choose(ctx)
+            .choose_for_attempt(ctx, attempt)
             .and_then(|i| set.rotation.get(i))
             .cloned();
         if host.is_none() {
@@ -79,24 +97,38 @@ impl Cluster {
         host
     }
 
+    /// The cluster's balancer.
+    pub fn lb_type(&self) -> LbType {
+        self.lb_type
+    }
+
+    /// True when the balancer picks by `LbContext::hash_key`, so the proxy computes the
+    /// key (`mosn_router::hash_key`) only for these clusters.
+    pub fn uses_hash_key(&self) -> bool {
+        self.lb_type.uses_hash_key()
+    }
+
     /// Rebuilds the rotation after a host's health changed (health checks and outlier
     /// detection call it off the request path).
     pub fn refresh_rotation(&self) {
-        self.set
-            .store(Arc::new(build_set(self.lb_type, &self.hosts)));
+        self.set.store(Arc::new(build_set(
+            self.lb_type,
+            &self.lb_config,
+            &self.hosts,
+        )));
     }
 }
 
 /// The healthy hosts and their balancer; when none is healthy, every host (Envoy's panic
 /// mode: better to try than to fail everything).
-fn build_set(lb_type: LbType, hosts: &[Arc<Host>]) -> HostSet {
+fn build_set(lb_type: LbType, lb_config: &LbConfig, hosts: &[Arc<Host>]) -> HostSet {
     let healthy: Vec<Arc<Host>> = hosts.iter().filter(|h| h.is_healthy()).cloned().collect();
     let rotation = if healthy.is_empty() {
         hosts.to_vec()
     } else {
         healthy
     };
-    let lb = lb::build(lb_type, &rotation);
+    let lb = lb::build(lb_type, &rotation, lb_config);
     HostSet { rotation, lb }
 }
 
@@ -111,6 +143,7 @@ mod tests {
             name: "c".into(),
             cluster_type: ClusterType::Simple,
             lb_type: LbType::RoundRobin,
+            lb_config: LbConfig::default(),
             hosts: ports
                 .iter()
                 .map(|&p| HostConfig {
@@ -123,6 +156,8 @@ mod tests {
             idle_timeout: Duration::from_secs(1),
             max_request_per_conn: 0,
             conn_buffer_limit_bytes: 0,
+            health_check: None,
+            circuit_breakers: Default::default(),
         };
         Cluster::from_config(&cfg, Arc::default())
     }

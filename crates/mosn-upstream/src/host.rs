@@ -3,7 +3,12 @@
 
 use mosn_config::Address;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
-use std::time::Instant;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// How fast the peak-EWMA latency forgets (Finagle's and linkerd's decay time): a sample
+/// weighs `e^-1` after this long.
+pub const PEAK_EWMA_DECAY: Duration = Duration::from_secs(10);
 
 /// Why a host is out of rotation; a host is healthy when no flag is set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +36,10 @@ pub struct Host {
     /// Connections open to this host, across workers (least-connection balancing).
     pub active_connections: AtomicU64,
     health: AtomicU8,
+    /// Peak-EWMA response latency in nanoseconds; 0 until the first sample.
+    ewma_latency_ns: AtomicU64,
+    /// When `ewma_latency_ns` was last updated, on the [`clock_ns`] clock.
+    ewma_updated_ns: AtomicU64,
 }
 
 impl Host {
@@ -44,6 +53,8 @@ impl Host {
             active_requests: AtomicU64::new(0),
             active_connections: AtomicU64::new(0),
             health: AtomicU8::new(0),
+            ewma_latency_ns: AtomicU64::new(0),
+            ewma_updated_ns: AtomicU64::new(0),
         }
     }
 
@@ -65,11 +76,69 @@ impl Host {
         (old == 0) != (new == 0)
     }
 
+    /// Feeds one observed latency (request sent → response head received) into the
+    /// peak-EWMA estimate `LB_PEAK_EWMA` balances on: a sample above the estimate replaces
+    /// it at once (the peak), a lower one is blended in, weighted by how long ago the last
+    /// sample came (decay time [`PEAK_EWMA_DECAY`]). Lock-free; a race between workers
+    /// may lose one sample's blend, never corrupt the value.
+    pub fn record_latency(&self, latency: Duration) {
+        let now = clock_ns(Instant::now());
+        let sample = nanos(latency).max(1);
+        let last = self.ewma_updated_ns.swap(now, Ordering::Relaxed);
+        let weight = decay_weight(now.saturating_sub(last));
+        let _ = self
+            .ewma_latency_ns
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
+                Some(if old == 0 || sample >= old {
+                    sample
+                } else {
+                    // Both in 1..=old, so the blend stays ≥ 1 (0 means "no sample").
+                    ((old as f64 * weight + sample as f64 * (1.0 - weight)) as u64).max(1)
+                })
+            });
+    }
+
+    /// The peak-EWMA latency estimate in nanoseconds as of `now`, decayed toward 0 since
+    /// its last sample (so a host that has not been tried for a while gets probed again,
+    /// as in Finagle); `None` before the first sample.
+    pub fn peak_ewma_latency(&self, now: Instant) -> Option<f64> {
+        self.peak_ewma_latency_at(clock_ns(now))
+    }
+
+    /// [`Host::peak_ewma_latency`] with `now` already on the [`clock_ns`] clock, so that
+    /// a balancer comparing several hosts reads the clock once.
+    pub(crate) fn peak_ewma_latency_at(&self, now_ns: u64) -> Option<f64> {
+        let estimate = self.ewma_latency_ns.load(Ordering::Relaxed);
+        if estimate == 0 {
+            return None;
+        }
+        let updated = self.ewma_updated_ns.load(Ordering::Relaxed);
+        Some(estimate as f64 * decay_weight(now_ns.saturating_sub(updated)))
+    }
+
     /// Counts a request to this host until the guard drops.
     pub fn track_request(&self) -> ActiveRequest<'_> {
         self.active_requests.fetch_add(1, Ordering::Relaxed);
         ActiveRequest(self)
     }
+}
+
+/// `at` in nanoseconds since the first time any host read the clock (one epoch for the
+/// process, so a pick converts `Instant::now()` once for all hosts it compares).
+pub(crate) fn clock_ns(at: Instant) -> u64 {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    nanos(at.saturating_duration_since(*EPOCH.get_or_init(Instant::now)))
+}
+
+/// A duration in nanoseconds, saturating (584 years).
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// The weight an estimate keeps after `elapsed_ns`: `e^(-elapsed / decay)`.
+fn decay_weight(elapsed_ns: u64) -> f64 {
+    const PER_NS: f64 = 1.0 / (PEAK_EWMA_DECAY.as_secs() as f64 * 1e9);
+    (-(elapsed_ns as f64) * PER_NS).exp()
 }
 
 /// Decrements the host's active request count on drop; see [`Host::track_request`].
@@ -97,6 +166,28 @@ mod tests {
         assert!(!h.is_healthy());
         assert!(h.set_health_flag(HealthFlag::FailedOutlierCheck, false));
         assert!(h.is_healthy());
+    }
+
+    #[test]
+    fn peak_ewma_takes_peaks_at_once_and_blends_lower_samples() {
+        let h = Host::new(Address::Tcp("127.0.0.1:1".parse().unwrap()), None, 1);
+        assert_eq!(h.peak_ewma_latency(Instant::now()), None);
+        h.record_latency(Duration::from_millis(10));
+        let now = Instant::now();
+        let first = h.peak_ewma_latency(now).unwrap();
+        assert!((9.9e6..=10.0e6).contains(&first), "{first}");
+        h.record_latency(Duration::from_millis(50));
+        let peak = h.peak_ewma_latency(Instant::now()).unwrap();
+        assert!((49.9e6..=50.0e6).contains(&peak), "{peak}");
+        // Right after the peak, a fast sample barely moves the estimate.
+        h.record_latency(Duration::from_millis(1));
+        let blended = h.peak_ewma_latency(Instant::now()).unwrap();
+        assert!(blended > 45.0e6 && blended < 50.0e6, "{blended}");
+        // Read much later, the estimate has decayed toward 0.
+        let later = h
+            .peak_ewma_latency(Instant::now() + PEAK_EWMA_DECAY * 3)
+            .unwrap();
+        assert!(later < blended * 0.06, "{later}");
     }
 
     #[test]

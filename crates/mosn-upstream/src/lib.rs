@@ -5,11 +5,14 @@
 //! swapped whole when health changes. Connection pools (stream layer) key on host address.
 #![forbid(unsafe_code)]
 
+mod circuit_breaker;
 mod cluster;
+pub mod health;
 mod host;
 pub mod lb;
 mod manager;
 
+pub use circuit_breaker::{CircuitBreakers, Resource, ResourceGuard};
 pub use cluster::Cluster;
 pub use host::{ActiveRequest, HealthFlag, Host};
 pub use lb::{LbContext, LoadBalancer};

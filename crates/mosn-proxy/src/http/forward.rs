@@ -2,6 +2,7 @@
 
 use super::connection::{Flow, Http1Connection, READ_BUF};
 use super::forwarding_headers;
+use super::retry::{Failure, RetryState};
 use super::DEFAULT_ROUTE_TIMEOUT;
 use crate::state::ProxyState;
 use bytes::BytesMut;
@@ -9,20 +10,26 @@ use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, HOST};
 use http::{HeaderValue, Method, Version};
 use mosn_api::error::ProxyErrorKind;
 use mosn_config::ForwardAction;
+use mosn_config::RetryPolicy;
 use mosn_net::ConnectError;
 use mosn_protocol::http1::{
     encode_request_head, encode_response_head, parse_response_head, response_body_kind,
     strip_hop_by_hop, wants_keep_alive, BodyDecoder, BodyEncoder, BodyEvent, BodyKind, Limits,
     RequestHead, ResponseHead,
 };
-use mosn_router::{apply_header_edits, pick_cluster, Matched};
+use mosn_router::{apply_header_edits, hash_key, pick_cluster, Matched};
 use mosn_stream::UpstreamConn;
-use mosn_upstream::{Cluster, LbContext};
+use mosn_upstream::{Cluster, Host, LbContext, ResourceGuard};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::time::{timeout_at, Instant};
 
 /// Writes are batched up to this many bytes before going to the socket.
 const FLUSH_AT: usize = 64 * 1024;
+
+/// The policy of routes without `retry_policy` (MOSN's: connect failures, 3 retries).
+static DEFAULT_RETRY: LazyLock<RetryPolicy> = LazyLock::new(RetryPolicy::default);
 
 /// One request being forwarded.
 pub(super) struct Forward<'a, 'c> {
@@ -56,12 +63,14 @@ impl Forward<'_, '_> {
         let Some(cluster) = self.state.clusters.get(cluster_name) else {
             return self.fail(ProxyErrorKind::NoCluster).await;
         };
+        // The affinity key comes from the request as the client sent it.
+        let remote = self.conn.info.remote;
         let lb_ctx = LbContext {
-            downstream_addr: self.conn.info.remote,
-            hash_key: None,
-        };
-        let Some(host) = cluster.choose_host(&lb_ctx) else {
-            return self.fail(ProxyErrorKind::NoHealthyUpstream).await;
+            downstream_addr: remote,
+            hash_key: cluster
+                .uses_hash_key()
+                .then(|| hash_key(&self.action.hash_policy, &head.headers, remote))
+                .flatten(),
         };
 
         let expect_continue = head
@@ -86,94 +95,189 @@ impl Forward<'_, '_> {
         drop(head);
 
         let stats = &cluster.stats;
+        let breakers = &cluster.circuit_breakers;
+        let Some(_request_slot) = breakers.requests.try_acquire() else {
+            stats.upstream_rq_pending_overflow.inc();
+            return self.fail(ProxyErrorKind::Overflow).await;
+        };
         stats.upstream_rq_total.inc();
         let _active = stats.upstream_rq_active.track();
-        let _host_active = host.track_request();
+        let mut retry_slot = None;
         let timeout = self.action.timeout.unwrap_or(DEFAULT_ROUTE_TIMEOUT);
-        let has_body = !matches!(body, BodyKind::Empty);
+        let deadline = Instant::now() + timeout;
+        let policy = self.action.retry_policy.as_ref().unwrap_or(&DEFAULT_RETRY);
+        let mut retry = RetryState::new(policy);
+        let mut attempt = 0u32;
+        let mut previous: Option<Arc<Host>> = None;
+        // One free retry on a fresh connection when a pooled one turns out dead.
+        let mut stale_retry_used = false;
 
-        let mut retried = false;
         loop {
-            let mut upstream = match self.conn.filter.worker.pool.checkout(&host.address) {
+            let Some(host) = choose_other_host(cluster, &lb_ctx, attempt, previous.as_ref()) else {
+                return self.fail(ProxyErrorKind::NoHealthyUpstream).await;
+            };
+            let _host_active = host.track_request();
+            let pooled = self.conn.filter.worker.pool.checkout(&host.address);
+            let mut upstream = match pooled {
                 Some(c) => c,
-                None => match self.conn.filter.worker.pool.connect(cluster, &host).await {
+                None => match self.connect(cluster, &host).await {
                     Ok(c) => c,
-                    Err(ConnectError::Timeout) => {
-                        return self.fail(ProxyErrorKind::ConnectTimeout).await
-                    }
-                    Err(ConnectError::Failed(e)) => {
+                    Err(None) => return self.fail(ProxyErrorKind::Overflow).await,
+                    Err(Some(e)) => {
                         tracing::debug!(cluster = %cluster.name, error = %e, "upstream connect failed");
-                        return self.fail(ProxyErrorKind::ConnectFailure).await;
+                        if retry.should_retry(Failure::Connect)
+                            && self.before_retry(cluster, &retry, &mut retry_slot).await
+                        {
+                            previous = Some(host.clone());
+                            attempt += 1;
+                            continue;
+                        }
+                        let kind = match e {
+                            ConnectError::Timeout => ProxyErrorKind::ConnectTimeout,
+                            ConnectError::Failed(_) => ProxyErrorKind::ConnectFailure,
+                        };
+                        return self.fail(kind).await;
                     }
                 },
             };
-            let result = self
-                .attempt(
-                    &mut upstream,
-                    &out,
-                    body,
-                    expect_continue,
-                    &method,
-                    timeout,
-                    cluster,
-                )
+            let try_deadline = policy
+                .per_try_timeout
+                .map_or(deadline, |t| (Instant::now() + t).min(deadline));
+            let started = Instant::now();
+            let sent = self
+                .send_request(&mut upstream, &out, body, expect_continue, cluster)
                 .await;
-            match result {
-                Ok((flow, reusable)) => {
-                    if reusable {
-                        self.conn.filter.worker.pool.checkin(
-                            upstream,
-                            cluster.idle_timeout,
-                            cluster.max_request_per_conn,
-                        );
-                    }
-                    return flow;
+            if !matches!(body, BodyKind::Empty) {
+                retry.body_sent();
+            }
+            let head = match sent {
+                Ok(()) => {
+                    self.body_done = true;
+                    self.read_response_head(&mut upstream, try_deadline, cluster)
+                        .await
                 }
-                Err(AttemptError::Retryable(kind)) => {
-                    if upstream.reused && !has_body && !retried {
-                        retried = true;
-                        stats.upstream_rq_retry.inc();
+                Err(e) => Err(e),
+            };
+            // Failures count as slow too, so peak-EWMA balancing steers away from them.
+            host.record_latency(started.elapsed());
+            let failure = match head {
+                Ok((mut resp, mut ubuf)) => {
+                    let status = resp.status.as_u16();
+                    cluster.stats.count_response(status);
+                    if retry.should_retry(Failure::Status(status))
+                        && self.before_retry(cluster, &retry, &mut retry_slot).await
+                    {
+                        // The body is left unread: the connection cannot be reused.
+                        previous = Some(host.clone());
+                        attempt += 1;
                         continue;
                     }
-                    stats.upstream_rq_reset.inc();
-                    return self.fail(kind).await;
-                }
-                Err(AttemptError::Fatal(kind)) => {
-                    if kind == ProxyErrorKind::UpstreamTimeout {
-                        stats.upstream_rq_timeout.inc();
-                    } else {
-                        stats.upstream_rq_reset.inc();
-                    }
-                    return self.fail(kind).await;
+                    let relayed = self
+                        .relay_response(
+                            &mut upstream,
+                            &mut ubuf,
+                            &mut resp,
+                            &method,
+                            timeout,
+                            cluster,
+                        )
+                        .await;
+                    return match relayed {
+                        Ok((flow, reusable)) => {
+                            if reusable {
+                                self.conn.filter.worker.pool.checkin(
+                                    upstream,
+                                    cluster.idle_timeout,
+                                    cluster.max_request_per_conn,
+                                );
+                            }
+                            flow
+                        }
+                        Err(AttemptError::Fatal(kind)) => {
+                            count_failure(cluster, kind);
+                            self.fail(kind).await
+                        }
+                        Err(_) => Flow::Close,
+                    };
                 }
                 Err(AttemptError::Downstream) => return Flow::Close,
+                Err(AttemptError::Retryable(kind)) => {
+                    if upstream.reused && matches!(body, BodyKind::Empty) && !stale_retry_used {
+                        stale_retry_used = true;
+                        stats.upstream_rq_retry.inc();
+                        previous = None;
+                        continue;
+                    }
+                    (Failure::Reset, kind)
+                }
+                Err(AttemptError::Fatal(ProxyErrorKind::UpstreamTimeout))
+                    if Instant::now() < deadline =>
+                {
+                    (Failure::PerTryTimeout, ProxyErrorKind::UpstreamTimeout)
+                }
+                Err(AttemptError::Fatal(kind)) => {
+                    count_failure(cluster, kind);
+                    return self.fail(kind).await;
+                }
+            };
+            if retry.should_retry(failure.0)
+                && self.before_retry(cluster, &retry, &mut retry_slot).await
+            {
+                previous = Some(host.clone());
+                attempt += 1;
+                continue;
             }
+            count_failure(cluster, failure.1);
+            return self.fail(failure.1).await;
         }
     }
 
-    /// Sends the request on `upstream` and relays the response. Returns the connection
-    /// flow and whether the upstream connection may be pooled again.
-    #[allow(clippy::too_many_arguments)]
-    async fn attempt(
-        &mut self,
-        upstream: &mut UpstreamConn,
-        head_bytes: &[u8],
-        body: BodyKind,
-        expect_continue: bool,
-        method: &Method,
-        timeout: Duration,
+    /// Takes a retry slot from the cluster's `max_retries` breaker, counts the retry and
+    /// waits its backoff; false (counted as an overflow) when no slot is free.
+    async fn before_retry<'c>(
+        &self,
+        cluster: &'c Cluster,
+        retry: &RetryState<'_>,
+        slot: &mut Option<ResourceGuard<'c>>,
+    ) -> bool {
+        if slot.is_none() {
+            match cluster.circuit_breakers.retries.try_acquire() {
+                Some(guard) => *slot = Some(guard),
+                None => {
+                    cluster.stats.upstream_rq_retry_overflow.inc();
+                    return false;
+                }
+            }
+        }
+        cluster.stats.upstream_rq_retry.inc();
+        tokio::time::sleep(retry.backoff()).await;
+        true
+    }
+
+    /// Opens a connection to `host` within the cluster's `max_connections` and
+    /// `max_pending_requests` breakers; `Err(None)` is an overflow (counted).
+    async fn connect(
+        &self,
         cluster: &Cluster,
-    ) -> Result<(Flow, bool), AttemptError> {
-        self.send_request(upstream, head_bytes, body, expect_continue, cluster)
-            .await?;
-        self.body_done = true;
-        let mut ubuf = BytesMut::with_capacity(READ_BUF);
-        let mut resp = self
-            .read_response_head(upstream, &mut ubuf, timeout, cluster)
-            .await?;
-        cluster.stats.count_response(resp.status.as_u16());
-        self.relay_response(upstream, &mut ubuf, &mut resp, method, timeout, cluster)
+        host: &Arc<Host>,
+    ) -> Result<UpstreamConn, Option<ConnectError>> {
+        let breakers = &cluster.circuit_breakers;
+        let open = u64::try_from(cluster.stats.upstream_cx_active.get()).unwrap_or(0);
+        if !breakers.max_connections.allows(open) {
+            cluster.stats.upstream_cx_overflow.inc();
+            return Err(None);
+        }
+        let Some(_pending) = breakers.pending_requests.try_acquire() else {
+            cluster.stats.upstream_rq_pending_overflow.inc();
+            return Err(None);
+        };
+        self.conn
+            .filter
+            .worker
+            .pool
+            .connect(cluster, host)
             .await
+            .map_err(Some)
     }
 
     /// Writes the head, then streams the request body from the client.
@@ -254,15 +358,16 @@ impl Forward<'_, '_> {
         }
     }
 
-    /// Reads the final response head, relaying interim 1xx responses to the client.
+    /// Reads the final response head by `deadline`, relaying interim 1xx responses to the
+    /// client; returns the head and the bytes read after it.
     async fn read_response_head(
         &mut self,
         upstream: &mut UpstreamConn,
-        ubuf: &mut BytesMut,
-        timeout: Duration,
+        deadline: Instant,
         cluster: &Cluster,
-    ) -> Result<ResponseHead, AttemptError> {
-        let deadline = tokio::time::Instant::now() + timeout;
+    ) -> Result<(ResponseHead, BytesMut), AttemptError> {
+        let mut buf = BytesMut::with_capacity(READ_BUF);
+        let ubuf = &mut buf;
         let limits = Limits::default();
         let mut seen_any = false;
         loop {
@@ -279,7 +384,7 @@ impl Forward<'_, '_> {
                             self.relay_interim(head).await?;
                             continue;
                         }
-                        return Ok(head);
+                        return Ok((head, std::mem::take(ubuf)));
                     }
                     Ok(None) => {}
                     Err(_) => {
@@ -288,7 +393,7 @@ impl Forward<'_, '_> {
                 }
             }
             ubuf.reserve(READ_BUF);
-            let read = tokio::time::timeout_at(deadline, upstream.socket.read_buf(ubuf)).await;
+            let read = timeout_at(deadline, upstream.socket.read_buf(ubuf)).await;
             match read {
                 Err(_) => return Err(AttemptError::Fatal(ProxyErrorKind::UpstreamTimeout)),
                 Ok(Ok(0)) | Ok(Err(_)) if !seen_any => {
@@ -434,5 +539,34 @@ impl Forward<'_, '_> {
     async fn fail(&mut self, kind: ProxyErrorKind) -> Flow {
         let close = !self.keep_alive || !self.body_done;
         self.conn.reply_error(kind, close).await
+    }
+}
+
+/// A host for the next attempt, avoiding the one that just failed when the cluster has
+/// another (Envoy's `previous_hosts` predicate, bounded to a few picks).
+fn choose_other_host(
+    cluster: &Cluster,
+    ctx: &LbContext,
+    attempt: u32,
+    previous: Option<&Arc<Host>>,
+) -> Option<Arc<Host>> {
+    let mut host = cluster.choose_host_for_attempt(ctx, attempt)?;
+    if let Some(prev) = previous {
+        for _ in 0..3 {
+            if !Arc::ptr_eq(&host, prev) {
+                break;
+            }
+            host = cluster.choose_host_for_attempt(ctx, attempt)?;
+        }
+    }
+    Some(host)
+}
+
+/// Counts a failed request in the cluster's stats by its kind.
+fn count_failure(cluster: &Cluster, kind: ProxyErrorKind) {
+    if kind == ProxyErrorKind::UpstreamTimeout {
+        cluster.stats.upstream_rq_timeout.inc();
+    } else {
+        cluster.stats.upstream_rq_reset.inc();
     }
 }

@@ -9,6 +9,7 @@ mod connection;
 mod forward;
 mod forwarding_headers;
 mod local_reply;
+mod retry;
 
 use crate::state::{SharedState, WorkerContext};
 use mosn_api::filter::StreamFilter;

@@ -3,15 +3,34 @@
 //! A balancer is built over one immutable list of hosts (the cluster's healthy hosts, or
 //! all of them in panic mode) and rebuilt whenever that list changes, so algorithms that
 //! precompute tables (weighted schedules, hash rings) do it off the request path.
+//!
+//! Every pick is lock-free and allocation-free: shared state is atomics (round-robin
+//! counters, the hosts' load counters), randomness comes from a per-thread generator.
+//! Every balancer returns `None` over no hosts and never panics.
 
+mod least_connection;
+mod least_request;
+mod maglev;
+mod peak_ewma;
 mod random;
+mod request_round_robin;
+mod ring_hash;
 mod round_robin;
+mod sampler;
+mod weighted_round_robin;
 
+pub use least_connection::LeastConnectionLb;
+pub use least_request::LeastRequestLb;
+pub use maglev::MaglevLb;
+pub use peak_ewma::PeakEwmaLb;
 pub use random::RandomLb;
+pub use request_round_robin::RequestRoundRobinLb;
+pub use ring_hash::RingHashLb;
 pub use round_robin::RoundRobinLb;
+pub use weighted_round_robin::WeightedRoundRobinLb;
 
 use crate::host::Host;
-use mosn_config::LbType;
+use mosn_config::{Address, LbConfig, LbType};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -30,13 +49,42 @@ pub trait LoadBalancer: Send + Sync {
     /// Returns an index into the host list the balancer was built with, or `None` when
     /// that list is empty.
     fn choose(&self, ctx: &LbContext) -> Option<usize>;
+
+    /// Chooses for the `attempt`-th try of one request (0 = first try, 1 = first retry,
+    /// ...). Balancers with a per-request sequence (`LB_REQUEST_ROUNDROBIN`) or a fixed
+    /// host per key (the hashing ones, which move on to the next host on a retry, as
+    /// MOSN's Maglev does) use it; the others choose afresh.
+    fn choose_for_attempt(&self, ctx: &LbContext, attempt: u32) -> Option<usize> {
+        let _ = attempt;
+        self.choose(ctx)
+    }
 }
 
-/// Builds the balancer for `lb_type` over `hosts`.
-pub fn build(lb_type: LbType, hosts: &[Arc<Host>]) -> Box<dyn LoadBalancer> {
+/// Builds the balancer for `lb_type` over `hosts`, tuned by `cfg`.
+pub fn build(lb_type: LbType, hosts: &[Arc<Host>], cfg: &LbConfig) -> Box<dyn LoadBalancer> {
     match lb_type {
         LbType::RoundRobin => Box::new(RoundRobinLb::new(hosts)),
         LbType::Random => Box::new(RandomLb::new(hosts)),
+        LbType::WeightedRoundRobin => Box::new(WeightedRoundRobinLb::new(hosts)),
+        LbType::LeastRequest => Box::new(LeastRequestLb::new(hosts, cfg)),
+        LbType::LeastConnection => Box::new(LeastConnectionLb::new(hosts, cfg)),
+        LbType::Maglev => Box::new(MaglevLb::new(hosts, cfg.maglev_table_size)),
+        LbType::RingHash => Box::new(RingHashLb::new(
+            hosts,
+            cfg.ring_hash_min_size,
+            cfg.ring_hash_max_size,
+        )),
+        LbType::PeakEwma => Box::new(PeakEwmaLb::new(hosts, cfg)),
+        LbType::RequestRoundRobin => Box::new(RequestRoundRobinLb::new(hosts)),
+    }
+}
+
+/// The string hashing balancers place a host by: `ip:port` (`[v6]:port`), or the socket
+/// path of a Unix address (as MOSN's `AddressString`).
+pub(crate) fn host_key(address: &Address) -> String {
+    match address {
+        Address::Tcp(addr) => addr.to_string(),
+        Address::Unix(path) => path.to_string_lossy().into_owned(),
     }
 }
 

@@ -1,0 +1,181 @@
+//! Active health checks end to end: mosn in front of two real nginx upstreams with an
+//! HTTP health check every 200 ms. One nginx is killed (by its PID); once the check has
+//! taken it out, every request goes to the live one and none is even attempted on the
+//! dead one. Restarted, it comes back into rotation.
+
+mod support;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use support::*;
+
+/// nginx on `port` answering `/health` with 200 and everything else with `name`.
+fn nginx(name: &str, port: u16, dir: &TempDir) -> Peer {
+    let root = dir.path().join(format!("nginx-{name}-{port}"));
+    std::fs::create_dir_all(&root).expect("create nginx dir");
+    let d = root.display();
+    let conf = format!(
+        r#"daemon off;
+master_process off;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    default_type text/plain;
+    client_body_temp_path {d}/client_body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        location = /health {{ return 200 "ok\n"; }}
+        location / {{ return 200 "{name}\n"; }}
+    }}
+}}
+"#
+    );
+    let conf_path = root.join("nginx.conf");
+    std::fs::write(&conf_path, conf).expect("write nginx.conf");
+    let mut peer = Peer::spawn(
+        &format!("nginx {name}"),
+        Command::new(tool("nginx"))
+            .arg("-p")
+            .arg(&root)
+            .arg("-c")
+            .arg(&conf_path)
+            .arg("-e")
+            .arg(root.join("error.log")),
+        root.join("nginx.out"),
+    );
+    peer.wait_ready("listening", || wait_for_port(local(port), START_TIMEOUT));
+    peer
+}
+
+/// The body of one GET through mosn, which must answer 200.
+fn get(listen: u16) -> String {
+    let r = curl(&[&format!("http://127.0.0.1:{listen}/")]);
+    assert_eq!(r.status, 200, "curl: exit {} {}", r.exit, r.stderr);
+    r.text()
+}
+
+#[test]
+fn a_killed_upstream_gets_no_requests_once_the_check_saw_it() {
+    let dir = TempDir::new("hc");
+    let (listen, admin, a_port, b_port) = (free_port(), free_port(), free_port(), free_port());
+    let _a = nginx("a", a_port, &dir);
+    let mut b = nginx("b", b_port, &dir);
+    let events = dir.file("hc-events.log");
+    let mut cluster = cluster("hc", &[local(a_port), local(b_port)]);
+    cluster["health_check"] = json!({
+        "protocol": "Http1",
+        "service_name": "hc",
+        "timeout": "500ms",
+        "interval": "200ms",
+        "initial_delay_seconds": "100ms",
+        "unhealthy_threshold": 1,
+        "healthy_threshold": 1,
+        "event_log_path": events.display().to_string(),
+        "check_config": { "http_check_config": { "path": "/health", "timeout": "1s" } }
+    });
+    let config = http_config(
+        local(listen),
+        Some(admin),
+        forward_all("hc"),
+        json!([cluster]),
+        json!({}),
+        json!({}),
+    );
+    let mosn = Mosn::start(&config);
+
+    // Both checked and both serving.
+    mosn.wait_stat("cluster", "hc", "health_check_success", IO_TIMEOUT, |n| {
+        n >= 2
+    });
+    assert_eq!(mosn.stat("cluster", "hc", "membership_healthy"), 2);
+    let bodies: Vec<String> = (0..6).map(|_| get(listen)).collect();
+    assert!(bodies.iter().any(|b| b == "a\n"), "{bodies:?}");
+    assert!(bodies.iter().any(|b| b == "b\n"), "{bodies:?}");
+
+    // Kill b; the next check (within ~200 ms) takes it out.
+    let killed = Instant::now();
+    send_signal(b.pid(), "KILL");
+    assert!(b.wait_exit(IO_TIMEOUT).is_some(), "nginx b did not exit");
+    mosn.wait_stat("cluster", "hc", "membership_healthy", IO_TIMEOUT, |n| {
+        n == 1
+    });
+    assert!(
+        killed.elapsed() < Duration::from_secs(3),
+        "detected after {:?}",
+        killed.elapsed()
+    );
+
+    let connect_fail = mosn.stat("cluster", "hc", "upstream_cx_connect_fail");
+    let requests = mosn.stat("cluster", "hc", "upstream_rq_total");
+    for i in 0..50 {
+        assert_eq!(get(listen), "a\n", "request {i} after the kill");
+    }
+    // Not one attempt on the dead host: no connect failure, no retry, one upstream
+    // request per client request.
+    assert_eq!(
+        mosn.stat("cluster", "hc", "upstream_cx_connect_fail"),
+        connect_fail
+    );
+    mosn.expect_stat("cluster", "hc", "upstream_rq_total", requests + 50);
+    assert_eq!(mosn.stat("cluster", "hc", "upstream_cx_none_healthy"), 0);
+    assert!(mosn.stat("cluster", "hc", "health_check_failure") >= 1);
+
+    // b restarted on its port: back in rotation after the next check.
+    let _b = nginx("b", b_port, &dir);
+    mosn.wait_stat("cluster", "hc", "membership_healthy", IO_TIMEOUT, |n| {
+        n == 2
+    });
+    let bodies: Vec<String> = (0..6).map(|_| get(listen)).collect();
+    assert!(bodies.iter().any(|b| b == "b\n"), "{bodies:?}");
+
+    let log = mosn.log();
+    assert!(log.contains("health check: host is unhealthy"), "{log}");
+    assert!(log.contains("health check: host is healthy"), "{log}");
+    let events = std::fs::read_to_string(&events).expect("event log");
+    let b_addr = local(b_port).to_string();
+    let changes: Vec<&str> = events
+        .lines()
+        .filter(|l| l.contains(",status_changed:1,"))
+        .collect();
+    assert_eq!(changes.len(), 2, "{events}");
+    assert!(
+        changes[0].contains(&format!("host:{b_addr},health_status:0,")),
+        "{events}"
+    );
+    assert!(
+        changes[1].contains(&format!("host:{b_addr},health_status:1,")),
+        "{events}"
+    );
+}
+
+#[test]
+fn a_health_check_without_service_name_is_ignored_as_in_mosn() {
+    let (listen, admin, port) = (free_port(), free_port(), free_port());
+    let mut cluster = cluster("hc", &[local(port)]);
+    cluster["health_check"] = json!({ "protocol": "Http1", "interval": "100ms" });
+    let config = http_config(
+        local(listen),
+        Some(admin),
+        forward_all("hc"),
+        json!([cluster]),
+        json!({}),
+        json!({}),
+    );
+    let mosn = Mosn::start(&config);
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(mosn.stat("cluster", "hc", "health_check_attempt"), 0);
+    let log = mosn.log();
+    assert!(
+        log.contains("service_name"),
+        "no warning about service_name:\n{log}"
+    );
+}
