@@ -498,3 +498,39 @@ fn chunked_encode_decode_round_trip() {
     assert!(ended);
     assert!(rest.is_empty());
 }
+
+/// Writes what `data_by_ref` hands out the way the proxy does: `out`, then the returned
+/// bytes; the result must equal what copying `data` would have produced.
+#[test]
+fn encoder_by_ref_matches_copying() {
+    for kind in [
+        BodyKind::Chunked,
+        BodyKind::Length(20),
+        BodyKind::CloseDelimited,
+    ] {
+        let pieces: [&[u8]; 4] = [b"hello", b"big piece of data", b"", b"end"];
+        let mut copied = BodyEncoder::new(kind);
+        let mut want = BytesMut::new();
+        for p in pieces {
+            copied.data(p, &mut want);
+        }
+        copied.end(None, &mut want);
+
+        let mut by_ref = BodyEncoder::new(kind);
+        let mut wire = Vec::new();
+        let mut out = BytesMut::new();
+        for (i, p) in pieces.iter().enumerate() {
+            if i % 2 == 1 {
+                let tail = by_ref.data_by_ref(bytes::Bytes::copy_from_slice(p), &mut out);
+                wire.extend_from_slice(&out);
+                wire.extend_from_slice(&tail);
+                out.clear();
+            } else {
+                by_ref.data(p, &mut out);
+            }
+        }
+        by_ref.end(None, &mut out);
+        wire.extend_from_slice(&out);
+        assert_eq!(wire, &want[..], "{kind:?}");
+    }
+}

@@ -1,9 +1,11 @@
 //! What the proxy filters read: the shared config snapshot and per-worker context.
 
 use arc_swap::ArcSwap;
+use bytes::BytesMut;
 use mosn_router::RouteTable;
 use mosn_stream::ConnPool;
 use mosn_upstream::ClusterManager;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -44,11 +46,52 @@ impl Drain {
     }
 }
 
-/// One worker's own things: its upstream pool and the drain signal.
+/// One worker's own things: its upstream pool, its spare read buffers and the drain
+/// signal.
 #[derive(Debug)]
 pub struct WorkerContext {
     /// Idle upstream connections of this worker.
     pub pool: ConnPool,
     /// Shutdown signal.
     pub drain: Drain,
+    /// Large read buffers returned by finished requests, reused by the next ones so that
+    /// a request does not allocate (and the allocator does not trim) one each time.
+    spare_buffers: RefCell<Vec<BytesMut>>,
+}
+
+/// Spare buffers kept per worker; more concurrent requests allocate their own.
+const MAX_SPARE_BUFFERS: usize = 32;
+
+/// Buffers larger than this (grown by an unusual message) are freed, not kept.
+const MAX_SPARE_CAPACITY: usize = 128 * 1024;
+
+impl WorkerContext {
+    /// A context with an empty pool and no spare buffers.
+    pub fn new(drain: Drain) -> Self {
+        Self {
+            pool: ConnPool::default(),
+            drain,
+            spare_buffers: RefCell::default(),
+        }
+    }
+
+    /// An empty buffer with at least `capacity` bytes, reused when one is spare.
+    pub fn take_buffer(&self, capacity: usize) -> BytesMut {
+        let mut buf = self.spare_buffers.borrow_mut().pop().unwrap_or_default();
+        buf.reserve(capacity);
+        buf
+    }
+
+    /// Gives a buffer back for reuse (its contents are discarded). Slices still pointing
+    /// into it keep their bytes; the next `reserve` reclaims the memory once they are gone.
+    pub fn return_buffer(&self, mut buf: BytesMut) {
+        buf.clear();
+        if buf.capacity() == 0 || buf.capacity() > MAX_SPARE_CAPACITY {
+            return;
+        }
+        let mut spare = self.spare_buffers.borrow_mut();
+        if spare.len() < MAX_SPARE_BUFFERS {
+            spare.push(buf);
+        }
+    }
 }

@@ -7,7 +7,6 @@ use mosn_net::{BoundListener, ConnectionInfo, NetworkFilter, StdListener};
 use mosn_proxy::http::HttpProxyFilter;
 use mosn_proxy::tcp::TcpProxyFilter;
 use mosn_proxy::{Drain, SharedState, WorkerContext};
-use mosn_stream::ConnPool;
 use std::cell::Cell;
 use std::io;
 use std::rc::Rc;
@@ -67,10 +66,7 @@ impl Drop for ActiveGuard {
 }
 
 async fn serve(spec: WorkerSpec) -> io::Result<()> {
-    let ctx = Rc::new(WorkerContext {
-        pool: ConnPool::default(),
-        drain: spec.drain.clone(),
-    });
+    let ctx = Rc::new(WorkerContext::new(spec.drain.clone()));
     let active = Rc::new(ActiveConnections::default());
     for (cfg, socket) in spec.listeners {
         let listener = socket.into_tokio()?;

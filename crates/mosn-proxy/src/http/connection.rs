@@ -75,13 +75,17 @@ impl Http1Connection {
             };
             stats.downstream_rq_total.inc();
             let _rq = stats.downstream_rq_active.track();
-            if self.handle(head).await == Flow::Close {
+            // Boxed: the request's state (routing, upstream exchange) lives on the heap only
+            // while a request is in flight, so an idle keep-alive connection stays small.
+            if Box::pin(self.handle(head)).await == Flow::Close {
                 break;
             }
-            // Nothing buffered: drop the read buffer while the connection idles.
+            // Nothing buffered: give the buffers back while the connection idles.
+            let worker = &self.filter.worker;
             if self.rbuf.is_empty() {
-                self.rbuf = BytesMut::new();
+                worker.return_buffer(std::mem::take(&mut self.rbuf));
             }
+            worker.return_buffer(std::mem::take(&mut self.wbuf));
         }
         let _ = self.io.shutdown().await;
     }
@@ -124,6 +128,9 @@ impl Http1Connection {
         if self.rbuf.capacity() - self.rbuf.len() < 1024 {
             if self.rbuf.is_empty() {
                 self.io.readable().await?;
+                if self.rbuf.capacity() == 0 {
+                    self.rbuf = self.filter.worker.take_buffer(READ_BUF);
+                }
             }
             self.rbuf.reserve(READ_BUF);
         }
@@ -142,6 +149,19 @@ impl Http1Connection {
             .stats
             .downstream_cx_tx_bytes_total
             .add(self.wbuf.len() as u64);
+        self.wbuf.clear();
+        r
+    }
+
+    /// Writes `wbuf` then `tail` to the client with vectored writes (no copy of `tail`),
+    /// and clears `wbuf`.
+    pub(super) async fn flush_with(&mut self, tail: &[u8]) -> io::Result<()> {
+        let total = self.wbuf.len() + tail.len();
+        let r = write_all_two(&mut self.io, &self.wbuf, tail).await;
+        self.filter
+            .stats
+            .downstream_cx_tx_bytes_total
+            .add(total as u64);
         self.wbuf.clear();
         r
     }
@@ -262,4 +282,23 @@ pub(super) fn parse_error_kind(e: &ParseError) -> ProxyErrorKind {
         ParseError::UnsupportedVersion => ProxyErrorKind::VersionNotSupported,
         _ => ProxyErrorKind::BadRequest,
     }
+}
+
+/// Writes `a` then `b` with as few vectored writes as the socket allows.
+pub(super) async fn write_all_two<W: tokio::io::AsyncWrite + Unpin>(
+    w: &mut W,
+    mut a: &[u8],
+    mut b: &[u8],
+) -> io::Result<()> {
+    while !a.is_empty() || !b.is_empty() {
+        let bufs = [io::IoSlice::new(a), io::IoSlice::new(b)];
+        let n = w.write_vectored(&bufs).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        let from_a = n.min(a.len());
+        a = &a[from_a..];
+        b = &b[n - from_a..];
+    }
+    Ok(())
 }
