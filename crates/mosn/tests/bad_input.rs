@@ -12,29 +12,9 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use support::*;
 
-/// mosn (`request_header_timeout: 1s`) in front of nginx.
-struct Setup {
-    _nginx: Nginx,
-    mosn: Mosn,
-    listen: u16,
-}
-
-fn setup() -> Setup {
-    let (listen, upstream, admin) = (free_port(), free_port(), free_port());
-    let nginx = Nginx::echo(upstream);
-    let mosn = Mosn::start(&http_config(
-        local(listen),
-        Some(admin),
-        forward_all("nginx"),
-        json!([cluster("nginx", &[local(upstream)])]),
-        json!({ "request_header_timeout": "1s" }),
-        json!({}),
-    ));
-    Setup {
-        _nginx: nginx,
-        mosn,
-        listen,
-    }
+/// mosn in front of nginx's echo server.
+fn setup() -> NginxSetup {
+    mosn_before_nginx(json!({ "request_header_timeout": "1s" }))
 }
 
 /// Runs `bad` while a curl loop of 20 requests runs against the same listener; asserts

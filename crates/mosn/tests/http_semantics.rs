@@ -11,29 +11,9 @@ use std::time::Duration;
 use serde_json::json;
 use support::*;
 
-/// mosn with one listener forwarding everything to nginx's echo server.
-struct NginxSetup {
-    _nginx: Nginx,
-    mosn: Mosn,
-    listen: u16,
-}
-
+/// mosn in front of nginx's echo server.
 fn nginx_setup() -> NginxSetup {
-    let (listen, upstream, admin) = (free_port(), free_port(), free_port());
-    let nginx = Nginx::echo(upstream);
-    let mosn = Mosn::start(&http_config(
-        local(listen),
-        Some(admin),
-        forward_all("nginx"),
-        json!([cluster("nginx", &[local(upstream)])]),
-        json!({}),
-        json!({}),
-    ));
-    NginxSetup {
-        _nginx: nginx,
-        mosn,
-        listen,
-    }
+    mosn_before_nginx(json!({}))
 }
 
 /// mosn forwarding everything to the python3 mock upstream.

@@ -15,28 +15,9 @@ static SERIAL: Mutex<()> = Mutex::new(());
 /// would fall far below it; a healthy one is orders of magnitude above).
 const MIN_REQUESTS_PER_SEC: f64 = 100.0;
 
-struct Setup {
-    _nginx: Nginx,
-    mosn: Mosn,
-    listen: u16,
-}
-
-fn setup() -> Setup {
-    let (listen, upstream, admin) = (free_port(), free_port(), free_port());
-    let nginx = Nginx::echo(upstream);
-    let mosn = Mosn::start(&http_config(
-        local(listen),
-        Some(admin),
-        forward_all("nginx"),
-        json!([cluster("nginx", &[local(upstream)])]),
-        json!({}),
-        json!({}),
-    ));
-    Setup {
-        _nginx: nginx,
-        mosn,
-        listen,
-    }
+/// mosn in front of nginx's echo server.
+fn setup() -> NginxSetup {
+    mosn_before_nginx(json!({}))
 }
 
 fn assert_clean(run: &Wrk, secs: u32, what: &str) {

@@ -1350,3 +1350,30 @@ pub fn with_deadline<T: Send + 'static>(
         }
     }
 }
+
+/// mosn with one listener forwarding everything to nginx's echo server (cluster
+/// `nginx`); `proxy_extra` keys go into the `proxy` filter config.
+pub struct NginxSetup {
+    pub _nginx: Nginx,
+    pub mosn: Mosn,
+    pub listen: u16,
+}
+
+/// Starts nginx's echo server and mosn in front of it; see [`NginxSetup`].
+pub fn mosn_before_nginx(proxy_extra: Value) -> NginxSetup {
+    let (listen, upstream, admin) = (free_port(), free_port(), free_port());
+    let nginx = Nginx::echo(upstream);
+    let mosn = Mosn::start(&http_config(
+        local(listen),
+        Some(admin),
+        forward_all("nginx"),
+        json!([cluster("nginx", &[local(upstream)])]),
+        proxy_extra,
+        json!({}),
+    ));
+    NginxSetup {
+        _nginx: nginx,
+        mosn,
+        listen,
+    }
+}
