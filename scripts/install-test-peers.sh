@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs the real peers the tests talk to (curl, wrk, socat, iperf3, nginx, python3),
+# Installs the real peers the tests talk to (curl, wrk, socat, iperf3, nginx, python3,
+# dnsmasq),
 # from Debian's packages, when any is missing. Needs root (or sudo) on a fresh machine.
 set -euo pipefail
 need=()
-for tool in curl wrk socat iperf3 nginx python3; do
+for tool in curl wrk socat iperf3 nginx python3 dnsmasq; do
   command -v "$tool" >/dev/null 2>&1 || need+=("$tool")
 done
 if [ ${#need[@]} -eq 0 ]; then
@@ -13,6 +14,7 @@ pkgs=()
 for tool in "${need[@]}"; do
   case "$tool" in
     nginx) pkgs+=(nginx-light) ;;
+    dnsmasq) pkgs+=(dnsmasq-base) ;;
     *) pkgs+=("$tool") ;;
   esac
 done

@@ -170,6 +170,20 @@ stats_struct! {
         health_check_failure: Counter,
         /// Hosts with no health flag set, updated by the health checker.
         membership_healthy: Gauge,
+        /// DNS resolutions of the cluster's names that succeeded (`STRICT_DNS`,
+        /// `LOGICAL_DNS`).
+        upstream_dns_refresh: Counter,
+        /// DNS resolutions that failed; the cluster keeps its last resolved hosts.
+        upstream_dns_failure: Counter,
+        /// Hosts the cluster has now (static list or last resolution).
+        membership_total: Gauge,
+        /// Hosts ejected by outlier detection (every kind: consecutive 5xx, consecutive
+        /// gateway failure, success rate, failure percentage).
+        outlier_detection_ejections_enforced_total: Counter,
+        /// Hosts ejected by outlier detection now.
+        outlier_detection_ejections_active: Gauge,
+        /// Ejections not made because `max_ejection_percent` of the hosts were ejected.
+        outlier_detection_ejections_overflow: Counter,
     }
 }
 

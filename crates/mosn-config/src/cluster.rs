@@ -72,7 +72,13 @@ fn parse_cluster(field: &Field<'_>, names: &mut Unique<String>) -> Option<Cluste
     let lb_type = lb_type(&obj);
     let lb_config = crate::lb_config::parse_lb_config(&obj, lb_type);
     refuse_cluster_features(&obj);
-    let hosts: Vec<Option<HostConfig>> = obj.items("hosts").iter().map(parse_host).collect();
+    // DNS clusters list names to resolve (`dns.targets`), not addresses.
+    let dns = crate::dns::parse_dns(&obj, cluster_type);
+    let hosts: Vec<Option<HostConfig>> = if crate::dns::is_dns(cluster_type) {
+        Vec::new()
+    } else {
+        obj.items("hosts").iter().map(parse_host).collect()
+    };
     let connect_timeout = obj
         .nonzero_duration("connect_timeout", "no connect timeout")
         .unwrap_or(DEFAULT_CONNECT_TIMEOUT);
@@ -87,7 +93,11 @@ fn parse_cluster(field: &Field<'_>, names: &mut Unique<String>) -> Option<Cluste
         .unwrap_or(DEFAULT_CONN_BUFFER_LIMIT_BYTES);
     let health_check = crate::health_check::parse_health_check(&obj);
     let circuit_breakers = crate::circuit_breakers::parse_circuit_breakers(&obj);
+    // Errors are recorded; an invalid section fails the whole parse.
+    let outlier_detection = crate::outlier_detection::parse_outlier_detection(&obj);
     Some(ClusterConfig {
+        outlier_detection,
+        dns: dns?,
         name: name?.to_owned(),
         cluster_type: cluster_type?,
         lb_type: lb_type?,
@@ -102,12 +112,19 @@ fn parse_cluster(field: &Field<'_>, names: &mut Unique<String>) -> Option<Cluste
     })
 }
 
-/// `type`: MOSN's `SIMPLE` (its default) or Envoy's `STATIC`, both static host lists.
+/// `type`: MOSN's `SIMPLE` (its default) or Envoy's `STATIC`, both static host lists, or
+/// `STRICT_DNS`/`LOGICAL_DNS` (names resolved at runtime, `crate::dns`).
 fn cluster_type(obj: &Obj<'_>) -> Option<ClusterType> {
     let simple = ClusterType::Simple;
     obj.get("type").map_or(Some(simple), |f| {
         f.one_of(
-            &[("", simple), ("SIMPLE", simple), ("STATIC", simple)],
+            &[
+                ("", simple),
+                ("SIMPLE", simple),
+                ("STATIC", simple),
+                ("STRICT_DNS", ClusterType::StrictDns),
+                ("LOGICAL_DNS", ClusterType::LogicalDns),
+            ],
             false,
             |t| format!("cluster type {t:?} is not supported yet"),
         )
@@ -142,11 +159,6 @@ fn lb_type(obj: &Obj<'_>) -> Option<LbType> {
 fn refuse_cluster_features(obj: &Obj<'_>) {
     // Each of these changes which hosts get traffic or how connections are made.
     for (key, message) in [
-        // Envoy's key; MOSN ignores it, but a user writing it expects ejection.
-        (
-            "outlier_detection",
-            "outlier detection is not supported yet",
-        ),
         (
             "lb_subset_config",
             "load balancer subsets are not supported yet",
@@ -162,12 +174,6 @@ fn refuse_cluster_features(obj: &Obj<'_>) {
             "SO_MARK on upstream connections is not supported yet",
         ),
         ("cluster_manager_tls", TLS_REFUSED),
-        ("dns_refresh_rate", "DNS resolution is not supported yet"),
-        ("respect_dns_ttl", "DNS resolution is not supported yet"),
-        ("dns_lookup_family", "DNS resolution is not supported yet"),
-        ("dns_resolvers", "DNS resolution is not supported yet"),
-        ("dns_resolver_file", "DNS resolution is not supported yet"),
-        ("dns_resolver_port", "DNS resolution is not supported yet"),
     ] {
         obj.refuse(key, message);
     }
@@ -202,7 +208,7 @@ fn parse_host(field: &Field<'_>) -> Option<HostConfig> {
 }
 
 /// `weight`, default 1, clamped into MOSN's range with a warning.
-fn host_weight(obj: &Obj<'_>) -> u32 {
+pub(crate) fn host_weight(obj: &Obj<'_>) -> u32 {
     let Some(field) = obj.get("weight") else {
         return MIN_HOST_WEIGHT;
     };

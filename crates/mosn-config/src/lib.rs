@@ -9,6 +9,7 @@
 mod address;
 mod circuit_breakers;
 mod cluster;
+mod dns;
 mod duration;
 mod error;
 mod hash_policy;
@@ -18,6 +19,7 @@ mod json;
 mod lb_config;
 mod listener;
 pub mod model;
+mod outlier_detection;
 mod proxy;
 mod redact;
 mod retry_policy;
@@ -33,6 +35,7 @@ mod unique;
 
 use std::path::Path;
 
+pub use dns::{DnsConfig, DnsLookupFamily, DnsTarget};
 pub use duration::parse_duration;
 pub use error::{ConfigError, ConfigWarning};
 pub use model::*;

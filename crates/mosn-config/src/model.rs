@@ -424,6 +424,12 @@ pub struct ClusterConfig {
     pub health_check: Option<HealthCheckConfig>,
     /// `circuit_breakers`: caps on connections, pending requests, requests and retries.
     pub circuit_breakers: CircuitBreakersConfig,
+    /// `outlier_detection` (Envoy's key and semantics): passive ejection of hosts that
+    /// fail; `None` when absent.
+    pub outlier_detection: Option<OutlierDetectionConfig>,
+    /// `STRICT_DNS`/`LOGICAL_DNS` clusters: the names to resolve and how (`hosts` is then
+    /// empty; the resolved hosts replace the cluster's host set at runtime).
+    pub dns: Option<crate::dns::DnsConfig>,
 }
 
 /// Load balancer tuning, with Envoy's defaults where MOSN has none.
@@ -471,6 +477,10 @@ impl Default for LbConfig {
 pub enum ClusterType {
     /// `SIMPLE` (and Envoy's `STATIC`): hosts listed in the config.
     Simple,
+    /// `STRICT_DNS`: every address every host name resolves to is a host.
+    StrictDns,
+    /// `LOGICAL_DNS`: the first address of each host name is its one host.
+    LogicalDns,
 }
 
 /// Load balancers built so far.
@@ -645,4 +655,71 @@ pub struct CircuitBreakersConfig {
     pub max_requests: u32,
     /// `max_retries`: retries in flight.
     pub max_retries: u32,
+}
+
+/// A cluster's `outlier_detection` (Envoy's `OutlierDetection`), Envoy's defaults applied.
+/// Percentages are `0..=100`; `success_rate_stdev_factor` is in thousandths (1900 = 1.9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutlierDetectionConfig {
+    /// `consecutive_5xx` (default 5): consecutive 5xx (or local failures) that eject.
+    pub consecutive_5xx: u32,
+    /// `consecutive_gateway_failure` (default 5): consecutive 502/503/504 (or local
+    /// failures) that eject.
+    pub consecutive_gateway_failure: u32,
+    /// `interval` (default 10s): between success-rate/failure-percentage sweeps, which
+    /// also return hosts whose ejection time elapsed.
+    pub interval: Duration,
+    /// `base_ejection_time` (default 30s): multiplied by the times a host was ejected.
+    pub base_ejection_time: Duration,
+    /// `max_ejection_time` (default 300s, at least `base_ejection_time`).
+    pub max_ejection_time: Duration,
+    /// `max_ejection_percent` (default 10): of the cluster's hosts ejected at once.
+    pub max_ejection_percent: u32,
+    /// `enforcing_consecutive_5xx` (default 100): % chance a consecutive-5xx ejection
+    /// is enforced.
+    pub enforcing_consecutive_5xx: u32,
+    /// `enforcing_consecutive_gateway_failure` (default 0).
+    pub enforcing_consecutive_gateway_failure: u32,
+    /// `enforcing_success_rate` (default 100).
+    pub enforcing_success_rate: u32,
+    /// `success_rate_minimum_hosts` (default 5): hosts with enough requests needed.
+    pub success_rate_minimum_hosts: u32,
+    /// `success_rate_request_volume` (default 100): requests in one interval for a host
+    /// to count.
+    pub success_rate_request_volume: u32,
+    /// `success_rate_stdev_factor` (default 1900): hosts below
+    /// `mean - stdev * factor / 1000` are ejected.
+    pub success_rate_stdev_factor: u32,
+    /// `failure_percentage_threshold` (default 85).
+    pub failure_percentage_threshold: u32,
+    /// `enforcing_failure_percentage` (default 0).
+    pub enforcing_failure_percentage: u32,
+    /// `failure_percentage_minimum_hosts` (default 5).
+    pub failure_percentage_minimum_hosts: u32,
+    /// `failure_percentage_request_volume` (default 50).
+    pub failure_percentage_request_volume: u32,
+}
+
+impl Default for OutlierDetectionConfig {
+    /// Envoy's defaults.
+    fn default() -> Self {
+        Self {
+            consecutive_5xx: 5,
+            consecutive_gateway_failure: 5,
+            interval: Duration::from_secs(10),
+            base_ejection_time: Duration::from_secs(30),
+            max_ejection_time: Duration::from_secs(300),
+            max_ejection_percent: 10,
+            enforcing_consecutive_5xx: 100,
+            enforcing_consecutive_gateway_failure: 0,
+            enforcing_success_rate: 100,
+            success_rate_minimum_hosts: 5,
+            success_rate_request_volume: 100,
+            success_rate_stdev_factor: 1900,
+            failure_percentage_threshold: 85,
+            enforcing_failure_percentage: 0,
+            failure_percentage_minimum_hosts: 5,
+            failure_percentage_request_volume: 50,
+        }
+    }
 }

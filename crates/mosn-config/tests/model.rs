@@ -703,3 +703,81 @@ fn route_hash_policies() {
     assert!(LbType::Maglev.uses_hash_key() && LbType::RingHash.uses_hash_key());
     assert!(!LbType::LeastRequest.uses_hash_key());
 }
+
+#[test]
+fn dns_clusters() {
+    use mosn_config::{DnsLookupFamily, DnsTarget};
+    let mut doc = base();
+    set(
+        &mut doc,
+        "@cluster",
+        Some(json!({
+            "name": "c",
+            "type": "STRICT_DNS",
+            "hosts": [
+                {"address": "backend.test:8080", "weight": 3},
+                {"address": "other.test", "hostname": "o"}
+            ],
+            "dns_refresh_rate": "500ms",
+            "respect_dns_ttl": true,
+            "dns_lookup_family": "V6_ONLY",
+            "dns_resolvers": {"servers": ["127.0.0.1:5353", "10.0.0.1"], "port": "54", "ndots": 2}
+        })),
+    );
+    let parsed = parse_ok(&doc.to_string());
+    assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+    let cl = &parsed.config.clusters[0];
+    assert_eq!(cl.cluster_type, ClusterType::StrictDns);
+    assert!(cl.hosts.is_empty());
+    let dns = cl.dns.as_ref().expect("dns settings");
+    assert_eq!(
+        dns.targets,
+        vec![
+            DnsTarget {
+                name: "backend.test".into(),
+                port: 8080,
+                hostname: Some("backend.test".into()),
+                weight: 3
+            },
+            DnsTarget {
+                name: "other.test".into(),
+                port: 80,
+                hostname: Some("o".into()),
+                weight: 1
+            },
+        ]
+    );
+    assert_eq!(dns.refresh_rate, Duration::from_millis(500));
+    assert!(dns.respect_dns_ttl);
+    assert_eq!(dns.lookup_family, DnsLookupFamily::V6Only);
+    assert_eq!(
+        dns.nameservers,
+        vec![addr("127.0.0.1:5353"), addr("10.0.0.1:54")]
+    );
+
+    // MOSN's defaults; the system resolver when none is configured.
+    let mut doc = base();
+    set(
+        &mut doc,
+        "@cluster",
+        Some(json!({"name": "c", "type": "LOGICAL_DNS", "hosts": [{"address": "a.test:1"}]})),
+    );
+    let c = config(&doc.to_string());
+    assert_eq!(c.clusters[0].cluster_type, ClusterType::LogicalDns);
+    let dns = c.clusters[0].dns.as_ref().expect("dns settings");
+    assert_eq!(dns.refresh_rate, Duration::from_secs(5));
+    assert!(!dns.respect_dns_ttl);
+    assert_eq!(dns.lookup_family, DnsLookupFamily::V4Only);
+    assert!(dns.nameservers.is_empty());
+
+    // A static cluster ignores the DNS keys, as MOSN does, with a warning.
+    let got = warnings(&with("@cluster/dns_refresh_rate", json!("1s")));
+    assert_eq!(
+        got,
+        vec![
+            "cluster_manager.clusters[0].dns_refresh_rate: ignored: only STRICT_DNS and \
+             LOGICAL_DNS clusters resolve names"
+        ]
+    );
+    assert!(config(&base().to_string()).clusters[0].dns.is_none());
+}

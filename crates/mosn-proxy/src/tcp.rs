@@ -5,7 +5,7 @@ use crate::state::{SharedState, WorkerContext};
 use mosn_api::stats::{ClusterStats, ListenerStats};
 use mosn_config::{CidrRange, PortRange, TcpProxyConfig, TcpRouteConfig};
 use mosn_net::{ConnectionInfo, NetworkFilter, Socket};
-use mosn_upstream::LbContext;
+use mosn_upstream::{LbContext, Outcome};
 use std::cell::Cell;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -83,10 +83,15 @@ impl TcpProxyFilter {
             }
             match self.worker.pool.connect(cluster, &host).await {
                 Ok(conn) => {
+                    // A connection is tcp_proxy's success (Envoy's local-origin success).
+                    cluster.report_outcome(&host, Outcome::Status(200));
                     upstream = Some(conn);
                     break;
                 }
-                Err(e) => tracing::warn!(cluster = name, error = %e, "tcp_proxy: connect failed"),
+                Err(e) => {
+                    cluster.report_outcome(&host, Outcome::ConnectFailure);
+                    tracing::warn!(cluster = name, error = %e, "tcp_proxy: connect failed");
+                }
             }
         }
         let Some(mut upstream) = upstream else {

@@ -3,6 +3,7 @@
 //! turns signals into graceful or immediate shutdown.
 #![forbid(unsafe_code)]
 
+mod dns;
 mod listeners;
 mod runtime_state;
 mod server;

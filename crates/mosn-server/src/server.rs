@@ -105,8 +105,11 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), ServerError> {
         }
     }
 
-    // Active health checks: their own thread, never on the workers.
+    // Active health checks and outlier detection sweeps: their own thread, never on the
+    // workers.
     let health = start_health_checks(&config, &state.load()).map_err(ServerError::Runtime)?;
+    // DNS clusters: resolved on their own thread (bounded wait for the first answers).
+    let dns = crate::dns::start_dns(&config, &state.load()).map_err(ServerError::Runtime)?;
 
     let (drain_tx, drain) = Drain::new();
     let mut handles = Vec::with_capacity(workers);
@@ -140,6 +143,9 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), ServerError> {
     if let Some(health) = health {
         health.shutdown();
     }
+    if let Some(dns) = dns {
+        dns.shutdown();
+    }
     if let Some(admin) = admin {
         admin.shutdown();
     }
@@ -149,8 +155,9 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), ServerError> {
     Ok(())
 }
 
-/// Starts the checks of every cluster with a `health_check` on one `mosn-health` thread;
-/// `None` when no cluster has one.
+/// Starts the checks of every cluster with a `health_check`, and the interval sweeps of
+/// every cluster with `outlier_detection`, on one `mosn-health` thread; `None` when no
+/// cluster has either.
 fn start_health_checks(
     config: &Config,
     state: &mosn_proxy::ProxyState,
@@ -167,10 +174,17 @@ fn start_health_checks(
             ))
         })
         .collect();
-    if checks.is_empty() {
+    // Outlier detection's interval sweeps run on the same thread.
+    let outlier: Vec<_> = config
+        .clusters
+        .iter()
+        .filter(|c| c.outlier_detection.is_some())
+        .filter_map(|c| state.clusters.get(&c.name).cloned())
+        .collect();
+    if checks.is_empty() && outlier.is_empty() {
         return Ok(None);
     }
-    mosn_upstream::health::spawn(checks).map(Some)
+    mosn_upstream::health::spawn_with_outlier_detection(checks, outlier).map(Some)
 }
 
 fn admin_state(

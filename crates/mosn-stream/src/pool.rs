@@ -3,7 +3,10 @@
 //! One worker owns one pool (no locks, no atomics): the proxy checks a connection out for
 //! one request and puts it back when the response finished cleanly. Idle connections
 //! expire after the cluster's `idle_timeout`; ones the upstream closed are dropped on
-//! checkout, so a request is never written into a dead socket if we can tell.
+//! checkout, so a request is never written into a dead socket if we can tell. When a
+//! cluster's host list is replaced at runtime (DNS), connections to hosts that stay are
+//! untouched (the key is the address), and idle ones to hosts that left are closed at the
+//! next checkout, check-in or sweep.
 
 use mosn_api::stats::ClusterStats;
 use mosn_config::Address;
@@ -55,7 +58,10 @@ impl ConnPool {
         let list = idle.get_mut(address)?;
         let now = Instant::now();
         while let Some(entry) = list.pop() {
-            if entry.expires > now && !entry.conn.socket.is_closed_or_dirty() {
+            if entry.expires > now
+                && !entry.conn.host.is_removed()
+                && !entry.conn.socket.is_closed_or_dirty()
+            {
                 let mut conn = entry.conn;
                 conn.reused = true;
                 return Some(conn);
@@ -99,7 +105,7 @@ impl ConnPool {
     /// `max_requests` (0 = unlimited).
     pub fn checkin(&self, mut conn: UpstreamConn, idle_timeout: Duration, max_requests: u32) {
         conn.requests += 1;
-        if max_requests != 0 && conn.requests >= max_requests {
+        if (max_requests != 0 && conn.requests >= max_requests) || conn.host.is_removed() {
             return;
         }
         let expires = Instant::now() + idle_timeout;
@@ -110,12 +116,13 @@ impl ConnPool {
             .push(Idle { conn, expires });
     }
 
-    /// Closes idle connections whose idle timeout passed; the worker calls it periodically
-    /// so idle sockets do not linger until the next request to that host.
+    /// Closes idle connections whose idle timeout passed or whose host left its cluster
+    /// (DNS re-resolution: `Host::is_removed`); the worker calls it periodically so idle
+    /// sockets do not linger until the next request to that host.
     pub fn evict_expired(&self) {
         let now = Instant::now();
         self.idle.borrow_mut().retain(|_, list| {
-            list.retain(|e| e.expires > now);
+            list.retain(|e| e.expires > now && !e.conn.host.is_removed());
             !list.is_empty()
         });
     }
@@ -150,6 +157,8 @@ mod tests {
             conn_buffer_limit_bytes: 32768,
             health_check: None,
             circuit_breakers: Default::default(),
+            outlier_detection: None,
+            dns: None,
         };
         Cluster::from_config(&cfg, Arc::default())
     }
@@ -161,9 +170,9 @@ mod tests {
         let c = cluster(addr.clone());
         let pool = ConnPool::default();
 
-        let conn = pool.connect(&c, &c.hosts[0]).await.unwrap();
+        let conn = pool.connect(&c, &c.hosts()[0]).await.unwrap();
         let (mut server_side, _) = listener.accept().await.unwrap();
-        assert_eq!(c.hosts[0].active_connections.load(Ordering::Relaxed), 1);
+        assert_eq!(c.hosts()[0].active_connections.load(Ordering::Relaxed), 1);
         assert!(!conn.reused);
         assert_eq!(c.stats.upstream_cx_active.get(), 1);
         pool.checkin(conn, Duration::from_secs(60), 0);
@@ -188,11 +197,11 @@ mod tests {
         let c = cluster(addr.clone());
         let pool = ConnPool::default();
 
-        let conn = pool.connect(&c, &c.hosts[0]).await.unwrap();
+        let conn = pool.connect(&c, &c.hosts()[0]).await.unwrap();
         pool.checkin(conn, Duration::from_secs(60), 1);
         assert_eq!(pool.idle_count(), 0, "max_request_per_conn=1 retires it");
 
-        let conn = pool.connect(&c, &c.hosts[0]).await.unwrap();
+        let conn = pool.connect(&c, &c.hosts()[0]).await.unwrap();
         pool.checkin(conn, Duration::from_millis(10), 0);
         assert_eq!(pool.idle_count(), 1);
         tokio::time::sleep(Duration::from_millis(30)).await;
@@ -207,7 +216,7 @@ mod tests {
         drop(listener);
         let c = cluster(addr.clone());
         let err = ConnPool::default()
-            .connect(&c, &c.hosts[0])
+            .connect(&c, &c.hosts()[0])
             .await
             .unwrap_err();
         assert!(matches!(err, ConnectError::Failed(_)));

@@ -5,13 +5,17 @@ use crate::host::Host;
 use crate::lb::{self, LbContext, LoadBalancer};
 use arc_swap::ArcSwap;
 use mosn_api::stats::ClusterStats;
-use mosn_config::{ClusterConfig, LbConfig, LbType};
-use std::sync::Arc;
+use mosn_config::{Address, ClusterConfig, LbConfig, LbType};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// The hosts in rotation and the balancer built over them; replaced whole when a host's
-/// health changes, so a pick never sees a half-updated set.
+/// Every host, the hosts in rotation and the balancer built over them; replaced whole when
+/// a host's health changes or the host list is replaced (DNS, later EDS), so a pick never
+/// sees a half-updated set.
 struct HostSet {
+    /// Every host, in config (or resolution) order, healthy or not.
+    hosts: Arc<[Arc<Host>]>,
     /// Hosts the balancer chooses among: the healthy ones, or all in panic mode.
     rotation: Vec<Arc<Host>>,
     lb: Box<dyn LoadBalancer>,
@@ -21,8 +25,6 @@ struct HostSet {
 pub struct Cluster {
     /// `name`.
     pub name: String,
-    /// Every host, in config order, healthy or not.
-    pub hosts: Vec<Arc<Host>>,
     /// Counters shared across workers and config reloads.
     pub stats: Arc<ClusterStats>,
     /// How long a connect may take.
@@ -36,13 +38,19 @@ pub struct Cluster {
     lb_type: LbType,
     lb_config: LbConfig,
     set: ArcSwap<HostSet>,
+    /// Serializes writers of `set` (health checks, outlier detection, DNS) so that a
+    /// rotation refresh never stores a host list an update just replaced; readers never
+    /// take it.
+    writer: Mutex<()>,
+    /// Outlier detection, when the cluster has `outlier_detection` (see `crate::outlier`).
+    pub(crate) outlier: Option<crate::outlier::OutlierDetector>,
 }
 
 impl std::fmt::Debug for Cluster {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Cluster")
             .field("name", &self.name)
-            .field("hosts", &self.hosts)
+            .field("hosts", &self.hosts())
             .finish_non_exhaustive()
     }
 }
@@ -50,15 +58,14 @@ impl std::fmt::Debug for Cluster {
 impl Cluster {
     /// Builds a cluster from validated config, attaching the stats it reports into.
     pub fn from_config(cfg: &ClusterConfig, stats: Arc<ClusterStats>) -> Self {
-        let hosts: Vec<Arc<Host>> = cfg
+        let hosts: Arc<[Arc<Host>]> = cfg
             .hosts
             .iter()
             .map(|h| Arc::new(Host::new(h.address.clone(), h.hostname.clone(), h.weight)))
             .collect();
-        let set = ArcSwap::from_pointee(build_set(cfg.lb_type, &cfg.lb_config, &hosts));
+        let set = ArcSwap::from_pointee(build_set(cfg.lb_type, &cfg.lb_config, hosts));
         Self {
             name: cfg.name.clone(),
-            hosts,
             stats,
             connect_timeout: cfg.connect_timeout,
             idle_timeout: cfg.idle_timeout,
@@ -72,7 +79,17 @@ impl Cluster {
             lb_type: cfg.lb_type,
             lb_config: cfg.lb_config,
             set,
+            writer: Mutex::new(()),
+            outlier: cfg
+                .outlier_detection
+                .map(crate::outlier::OutlierDetector::new),
         }
+    }
+
+    /// Every host, healthy or not, in config (or resolution) order: a snapshot, which
+    /// [`Cluster::update_hosts`] may replace at any time.
+    pub fn hosts(&self) -> Arc<[Arc<Host>]> {
+        self.set.load().hosts.clone()
     }
 
     /// Picks a host for one request or connection; `None` when the cluster has no hosts,
@@ -111,17 +128,56 @@ impl Cluster {
     /// Rebuilds the rotation after a host's health changed (health checks and outlier
     /// detection call it off the request path).
     pub fn refresh_rotation(&self) {
-        self.set.store(Arc::new(build_set(
-            self.lb_type,
-            &self.lb_config,
-            &self.hosts,
-        )));
+        let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let hosts = self.set.load().hosts.clone();
+        self.set
+            .store(Arc::new(build_set(self.lb_type, &self.lb_config, hosts)));
+    }
+
+    /// Replaces the host list (DNS resolution; EDS later) with `new`, given as
+    /// `(address, hostname, weight)`, and rebuilds the rotation. A host whose address and
+    /// weight stay keeps its `Arc<Host>` (load counters, health flags, latency estimate),
+    /// so its pooled connections (pools key on the address) are untouched; other hosts
+    /// start fresh and healthy. Hosts that left are marked ([`Host::is_removed`]): pools
+    /// close their idle connections at the next checkout or sweep, and connections in use
+    /// finish their request first. Duplicate addresses keep the first entry. Returns true when
+    /// the list changed. Off the request path: picks in flight keep the set they loaded.
+    pub fn update_hosts(&self, new: Vec<(Address, Option<String>, u32)>) -> bool {
+        let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let old = self.set.load().hosts.clone();
+        let mut seen = HashSet::with_capacity(new.len());
+        let hosts: Arc<[Arc<Host>]> = new
+            .into_iter()
+            .filter(|(address, _, _)| seen.insert(address.clone()))
+            .map(|(address, hostname, weight)| {
+                old.iter()
+                    .find(|h| h.address == address && h.weight == weight.max(1))
+                    .cloned()
+                    .unwrap_or_else(|| Arc::new(Host::new(address, hostname, weight)))
+            })
+            .collect();
+        let changed = hosts.len() != old.len()
+            || hosts
+                .iter()
+                .zip(old.iter())
+                .any(|(a, b)| !Arc::ptr_eq(a, b));
+        if changed {
+            for gone in old
+                .iter()
+                .filter(|h| !hosts.iter().any(|n| Arc::ptr_eq(n, h)))
+            {
+                gone.mark_removed();
+            }
+            self.set
+                .store(Arc::new(build_set(self.lb_type, &self.lb_config, hosts)));
+        }
+        changed
     }
 }
 
 /// The healthy hosts and their balancer; when none is healthy, every host (Envoy's panic
 /// mode: better to try than to fail everything).
-fn build_set(lb_type: LbType, lb_config: &LbConfig, hosts: &[Arc<Host>]) -> HostSet {
+fn build_set(lb_type: LbType, lb_config: &LbConfig, hosts: Arc<[Arc<Host>]>) -> HostSet {
     let healthy: Vec<Arc<Host>> = hosts.iter().filter(|h| h.is_healthy()).cloned().collect();
     let rotation = if healthy.is_empty() {
         hosts.to_vec()
@@ -129,14 +185,18 @@ fn build_set(lb_type: LbType, lb_config: &LbConfig, hosts: &[Arc<Host>]) -> Host
         healthy
     };
     let lb = lb::build(lb_type, &rotation, lb_config);
-    HostSet { rotation, lb }
+    HostSet {
+        hosts,
+        rotation,
+        lb,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::host::HealthFlag;
-    use mosn_config::{Address, ClusterType, HostConfig};
+    use mosn_config::{ClusterType, HostConfig};
 
     fn cluster(ports: &[u16]) -> Cluster {
         let cfg = ClusterConfig {
@@ -158,6 +218,8 @@ mod tests {
             conn_buffer_limit_bytes: 0,
             health_check: None,
             circuit_breakers: Default::default(),
+            outlier_detection: None,
+            dns: None,
         };
         Cluster::from_config(&cfg, Arc::default())
     }
@@ -173,10 +235,10 @@ mod tests {
     fn unhealthy_hosts_leave_rotation_and_return() {
         let c = cluster(&[1, 2, 3]);
         let ctx = LbContext::default();
-        c.hosts[1].set_health_flag(HealthFlag::FailedActiveHealthCheck, true);
+        c.hosts()[1].set_health_flag(HealthFlag::FailedActiveHealthCheck, true);
         c.refresh_rotation();
         assert!((0..30).all(|_| port(&c.choose_host(&ctx).unwrap()) != 2));
-        c.hosts[1].set_health_flag(HealthFlag::FailedActiveHealthCheck, false);
+        c.hosts()[1].set_health_flag(HealthFlag::FailedActiveHealthCheck, false);
         c.refresh_rotation();
         assert!((0..30).any(|_| port(&c.choose_host(&ctx).unwrap()) == 2));
     }
@@ -184,7 +246,7 @@ mod tests {
     #[test]
     fn all_unhealthy_means_panic_mode_and_empty_means_none() {
         let c = cluster(&[1, 2]);
-        for h in &c.hosts {
+        for h in c.hosts().iter() {
             h.set_health_flag(HealthFlag::FailedOutlierCheck, true);
         }
         c.refresh_rotation();

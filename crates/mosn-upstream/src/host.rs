@@ -40,6 +40,11 @@ pub struct Host {
     ewma_latency_ns: AtomicU64,
     /// When `ewma_latency_ns` was last updated, on the [`clock_ns`] clock.
     ewma_updated_ns: AtomicU64,
+    /// Outlier detection's counters (consecutive errors, this interval's requests);
+    /// untouched when the cluster has no `outlier_detection`.
+    pub(crate) outlier: crate::outlier::HostCounters,
+    /// Set when the host left its cluster's host list (`crate::cluster_hosts`).
+    pub(crate) removed: std::sync::atomic::AtomicBool,
 }
 
 impl Host {
@@ -55,6 +60,8 @@ impl Host {
             health: AtomicU8::new(0),
             ewma_latency_ns: AtomicU64::new(0),
             ewma_updated_ns: AtomicU64::new(0),
+            outlier: crate::outlier::HostCounters::default(),
+            removed: std::sync::atomic::AtomicBool::new(false),
         }
     }
 

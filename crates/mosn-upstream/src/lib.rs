@@ -7,13 +7,19 @@
 
 mod circuit_breaker;
 mod cluster;
+mod cluster_hosts;
+#[cfg(test)]
+mod cluster_hosts_tests;
+pub mod dns;
 pub mod health;
 mod host;
 pub mod lb;
 mod manager;
+pub mod outlier;
 
 pub use circuit_breaker::{CircuitBreakers, Resource, ResourceGuard};
 pub use cluster::Cluster;
 pub use host::{ActiveRequest, HealthFlag, Host};
 pub use lb::{LbContext, LoadBalancer};
 pub use manager::ClusterManager;
+pub use outlier::Outcome;

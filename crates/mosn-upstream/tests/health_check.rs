@@ -262,12 +262,12 @@ fn a_closed_listener_leaves_rotation_and_returns() {
     let failures_before = c.stats.health_check_failure.get();
     let closed_at = Instant::now();
     b.close();
-    wait_for("b leaves rotation", || !c.hosts[1].is_healthy());
+    wait_for("b leaves rotation", || !c.hosts()[1].is_healthy());
     let took = closed_at.elapsed();
     // unhealthy_threshold 3: at least 3 failed checks, 2 intervals apart at least.
     assert!(c.stats.health_check_failure.get() - failures_before >= 3);
     assert!(took >= Duration::from_millis(190), "out after {took:?}");
-    assert!(c.hosts[0].is_healthy());
+    assert!(c.hosts()[0].is_healthy());
     assert_eq!(c.stats.membership_healthy.get(), 1);
     assert!(!chosen(c, &b_addr), "an unhealthy host was chosen");
     assert!(chosen(c, &a_addr));
@@ -275,7 +275,7 @@ fn a_closed_listener_leaves_rotation_and_returns() {
     // Back on the same port: in rotation again after 2 successes.
     let b = Upstream::bind(b.addr);
     let successes_before = c.stats.health_check_success.get();
-    wait_for("b returns", || c.hosts[1].is_healthy());
+    wait_for("b returns", || c.hosts()[1].is_healthy());
     assert!(c.stats.health_check_success.get() - successes_before >= 2);
     assert_eq!(c.stats.membership_healthy.get(), 2);
     assert!(chosen(c, &b.addr.to_string()));
@@ -296,12 +296,12 @@ fn unix_socket_hosts_are_checked_by_connecting() {
     )]);
     let c = &clusters[0];
     wait_for("the missing socket is unhealthy", || {
-        !c.hosts[1].is_healthy()
+        !c.hosts()[1].is_healthy()
     });
     wait_for("checks of the live socket", || {
         c.stats.health_check_success.get() >= 3
     });
-    assert!(c.hosts[0].is_healthy());
+    assert!(c.hosts()[0].is_healthy());
     handle.shutdown();
     drop(listener);
 }
@@ -346,7 +346,7 @@ fn http_checks_against_nginx() {
     };
     for c in [fail, closed_c, missing] {
         wait_for(&format!("{} unhealthy", c.name), || {
-            !c.hosts[0].is_healthy()
+            !c.hosts()[0].is_healthy()
         });
         assert_eq!(c.stats.membership_healthy.get(), 0);
     }
@@ -355,7 +355,7 @@ fn http_checks_against_nginx() {
             c.stats.health_check_success.get() >= 3
         });
         assert_eq!(c.stats.health_check_failure.get(), 0, "{}", c.name);
-        assert!(c.hosts[0].is_healthy(), "{}", c.name);
+        assert!(c.hosts()[0].is_healthy(), "{}", c.name);
         assert_eq!(c.stats.membership_healthy.get(), 1);
     }
     handle.shutdown();
@@ -380,9 +380,9 @@ fn transitions_go_to_the_event_log() {
     let c = &clusters[0];
     wait_for("a success", || c.stats.health_check_success.get() >= 1);
     b.close();
-    wait_for("unhealthy", || !c.hosts[0].is_healthy());
+    wait_for("unhealthy", || !c.hosts()[0].is_healthy());
     let b = Upstream::bind(b.addr);
-    wait_for("healthy again", || c.hosts[0].is_healthy());
+    wait_for("healthy again", || c.hosts()[0].is_healthy());
     handle.shutdown();
     let text = std::fs::read_to_string(&log).expect("the event log exists");
     let lines: Vec<&str> = text.lines().collect();

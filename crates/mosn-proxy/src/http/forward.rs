@@ -19,7 +19,7 @@ use mosn_protocol::http1::{
 };
 use mosn_router::{apply_header_edits, hash_key, pick_cluster, Matched};
 use mosn_stream::UpstreamConn;
-use mosn_upstream::{Cluster, Host, LbContext, ResourceGuard};
+use mosn_upstream::{Cluster, Host, LbContext, Outcome, ResourceGuard};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -131,6 +131,7 @@ impl Forward<'_, '_> {
                     Err(None) => return self.fail(ProxyErrorKind::Overflow).await,
                     Err(Some(e)) => {
                         tracing::debug!(cluster = %cluster.name, error = %e, "upstream connect failed");
+                        cluster.report_outcome(&host, Outcome::ConnectFailure);
                         if retry.should_retry(Failure::Connect)
                             && self.before_retry(cluster, &retry, &mut retry_slot).await
                         {
@@ -170,6 +171,7 @@ impl Forward<'_, '_> {
                 Ok((mut resp, mut ubuf)) => {
                     let status = resp.status.as_u16();
                     cluster.stats.count_response(status);
+                    cluster.report_outcome(&host, Outcome::Status(status));
                     if retry.should_retry(Failure::Status(status))
                         && self.before_retry(cluster, &retry, &mut retry_slot).await
                     {
@@ -209,20 +211,25 @@ impl Forward<'_, '_> {
                 }
                 Err(AttemptError::Downstream) => return Flow::Close,
                 Err(AttemptError::Retryable(kind)) => {
+                    // A pooled connection the upstream had closed is not the host's
+                    // failure: retried for free and not reported to outlier detection.
                     if upstream.reused && matches!(body, BodyKind::Empty) && !stale_retry_used {
                         stale_retry_used = true;
                         stats.upstream_rq_retry.inc();
                         previous = None;
                         continue;
                     }
+                    cluster.report_outcome(&host, Outcome::Reset);
                     (Failure::Reset, kind)
                 }
                 Err(AttemptError::Fatal(ProxyErrorKind::UpstreamTimeout))
                     if Instant::now() < deadline =>
                 {
+                    cluster.report_outcome(&host, Outcome::Timeout);
                     (Failure::PerTryTimeout, ProxyErrorKind::UpstreamTimeout)
                 }
                 Err(AttemptError::Fatal(kind)) => {
+                    cluster.report_outcome(&host, outcome_of(kind));
                     count_failure(cluster, kind);
                     return self.fail(kind).await;
                 }
@@ -574,6 +581,16 @@ fn choose_other_host(
         }
     }
     Some(host)
+}
+
+/// How a failed attempt counts for outlier detection: timeouts as timeouts, the rest
+/// (resets, protocol errors) as resets.
+fn outcome_of(kind: ProxyErrorKind) -> Outcome {
+    if kind == ProxyErrorKind::UpstreamTimeout {
+        Outcome::Timeout
+    } else {
+        Outcome::Reset
+    }
 }
 
 /// Counts a failed request in the cluster's stats by its kind.

@@ -24,7 +24,7 @@ mod tcp;
 
 pub use event_log::EventLog;
 pub use http::HttpChecker;
-pub use runner::{spawn, ClusterHealthCheck, HealthCheckHandle};
+pub use runner::{spawn, spawn_with_outlier_detection, ClusterHealthCheck, HealthCheckHandle};
 pub use state::{HostHealth, Transition};
 pub use tcp::TcpChecker;
 

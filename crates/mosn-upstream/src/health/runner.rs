@@ -7,6 +7,7 @@ use crate::cluster::Cluster;
 use crate::host::{HealthFlag, Host};
 use mosn_config::{HealthCheckConfig, HealthCheckKind};
 use std::cell::RefCell;
+use std::collections::HashSet;
 use std::io;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -56,7 +57,10 @@ impl ClusterHealthCheck {
     }
 
     /// Spawns one checking task per host on the current [`LocalSet`] (the caller must run
-    /// inside one); the tasks run until the `LocalSet` is dropped.
+    /// inside one); the tasks run until the `LocalSet` is dropped. The host list may be
+    /// replaced at runtime (DNS clusters): a membership task re-reads it every `interval`
+    /// and starts checking hosts that joined, and a host's task ends at its next check
+    /// once the host has left the cluster.
     pub fn start(self) {
         let event_log = self.config.event_log_path.as_deref().and_then(|path| {
             EventLog::open(path)
@@ -75,17 +79,17 @@ impl ClusterHealthCheck {
             config: self.config,
             checker: self.checker,
             event_log: RefCell::new(event_log),
+            checked: RefCell::new(HashSet::new()),
         });
         run.update_gauge();
         tracing::info!(
             cluster = %run.cluster.name,
-            hosts = run.cluster.hosts.len(),
+            hosts = run.cluster.hosts().len(),
             service_name = %run.config.service_name,
             "health check started"
         );
-        for host in &run.cluster.hosts {
-            tokio::task::spawn_local(run.clone().check_host(host.clone()));
-        }
+        run.start_new_hosts();
+        tokio::task::spawn_local(run.clone().watch_membership());
     }
 }
 
@@ -95,13 +99,38 @@ struct ClusterRun {
     config: HealthCheckConfig,
     checker: Arc<dyn HealthChecker>,
     event_log: RefCell<Option<EventLog>>,
+    /// Hosts with a checking task, by `Arc` pointer.
+    checked: RefCell<HashSet<usize>>,
 }
 
 impl ClusterRun {
+    /// Starts a checking task for every host of the cluster that has none.
+    fn start_new_hosts(self: &Rc<Self>) {
+        for host in self.cluster.hosts().iter() {
+            if self.checked.borrow_mut().insert(host_key(host)) {
+                tokio::task::spawn_local(self.clone().check_host(host.clone()));
+            }
+        }
+    }
+
+    /// Picks up hosts added at runtime, once per `interval`.
+    async fn watch_membership(self: Rc<Self>) {
+        loop {
+            tokio::time::sleep(self.config.interval).await;
+            self.start_new_hosts();
+            self.update_gauge();
+        }
+    }
+
     async fn check_host(self: Rc<Self>, host: Arc<Host>) {
         let mut health = HostHealth::default();
         tokio::time::sleep(self.config.initial_delay).await;
         loop {
+            if host.is_removed() {
+                // Removed from the cluster (DNS): stop checking it.
+                self.checked.borrow_mut().remove(&host_key(&host));
+                return;
+            }
             let result = self.check_once(&host).await;
             self.record(&host, &mut health, &result);
             tokio::time::sleep(self.next_interval()).await;
@@ -185,7 +214,12 @@ impl ClusterRun {
 
     /// `membership_healthy`: hosts of the cluster with no health flag set.
     fn update_gauge(&self) {
-        let healthy = self.cluster.hosts.iter().filter(|h| h.is_healthy()).count();
+        let healthy = self
+            .cluster
+            .hosts()
+            .iter()
+            .filter(|h| h.is_healthy())
+            .count();
         self.cluster
             .stats
             .membership_healthy
@@ -193,9 +227,24 @@ impl ClusterRun {
     }
 }
 
+/// A host's identity while its `Arc` lives (the checking task holds it).
+fn host_key(host: &Arc<Host>) -> usize {
+    Arc::as_ptr(host) as usize
+}
+
 /// Starts every check on a new thread, `mosn-health`, with its own single-threaded tokio
 /// runtime. The checks run until [`HealthCheckHandle::shutdown`] (or drop).
 pub fn spawn(checks: Vec<ClusterHealthCheck>) -> io::Result<HealthCheckHandle> {
+    spawn_with_outlier_detection(checks, Vec::new())
+}
+
+/// Like [`spawn`], and also runs the interval sweep of outlier detection
+/// ([`crate::outlier::run`]) of each of `outlier_clusters` as one task on the same thread
+/// and runtime (clusters without `outlier_detection` are skipped).
+pub fn spawn_with_outlier_detection(
+    checks: Vec<ClusterHealthCheck>,
+    outlier_clusters: Vec<Arc<Cluster>>,
+) -> io::Result<HealthCheckHandle> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -207,6 +256,9 @@ pub fn spawn(checks: Vec<ClusterHealthCheck>) -> io::Result<HealthCheckHandle> {
             local.block_on(&runtime, async move {
                 for check in checks {
                     check.start();
+                }
+                for cluster in outlier_clusters {
+                    tokio::task::spawn_local(crate::outlier::run(cluster));
                 }
                 // Until a stop is sent or the handle is dropped.
                 let _ = stop_rx.await;
@@ -259,7 +311,6 @@ mod tests {
     use crate::health::CheckFuture;
     use crate::lb::LbContext;
     use mosn_config::Address;
-    use std::collections::HashSet;
     use std::sync::Mutex;
     use tokio::time::{sleep, Instant};
 
@@ -354,25 +405,55 @@ mod tests {
                 // Checks at 10, 110, 210, 310... ms.
                 assert_eq!(cluster.stats.membership_healthy.get(), 3);
                 until(start, 150).await;
-                assert!(cluster.hosts[1].is_healthy(), "2 failures < threshold 3");
+                assert!(cluster.hosts()[1].is_healthy(), "2 failures < threshold 3");
                 assert!(in_rotation(&cluster, 2));
                 until(start, 250).await;
-                assert!(!cluster.hosts[1].is_healthy(), "3 failures");
+                assert!(!cluster.hosts()[1].is_healthy(), "3 failures");
                 assert!(!in_rotation(&cluster, 2));
                 assert!((0..100)
                     .all(|_| { port(&cluster.choose_host(&LbContext::default()).unwrap()) != 2 }));
                 assert_eq!(cluster.stats.membership_healthy.get(), 2);
                 script.set_down(2, false);
                 until(start, 350).await;
-                assert!(!cluster.hosts[1].is_healthy(), "1 success < threshold 2");
+                assert!(!cluster.hosts()[1].is_healthy(), "1 success < threshold 2");
                 until(start, 450).await;
-                assert!(cluster.hosts[1].is_healthy(), "2 successes");
+                assert!(cluster.hosts()[1].is_healthy(), "2 successes");
                 assert!(in_rotation(&cluster, 2));
                 assert_eq!(cluster.stats.membership_healthy.get(), 3);
                 // 5 rounds of 3 hosts; host 2 failed 3 of its 5.
                 assert_eq!(cluster.stats.health_check_attempt.get(), 15);
                 assert_eq!(cluster.stats.health_check_failure.get(), 3);
                 assert_eq!(cluster.stats.health_check_success.get(), 12);
+            })
+            .await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn hosts_replaced_at_runtime_are_checked_and_removed_ones_are_not() {
+        let (cluster, mut hc) = setup(
+            &[1],
+            r#"{"service_name": "s", "interval": "100ms", "initial_delay_seconds": "10ms",
+                "unhealthy_threshold": 1}"#,
+        );
+        hc.interval_jitter = Duration::ZERO;
+        let script = Arc::new(Scripted::default());
+        script.set_down(2, true);
+        LocalSet::new()
+            .run_until(async {
+                let start = Instant::now();
+                ClusterHealthCheck::with_checker(cluster.clone(), &hc, script.clone()).start();
+                until(start, 50).await;
+                assert_eq!(cluster.stats.health_check_attempt.get(), 1);
+                let addr = Address::Tcp(([127, 0, 0, 1], 2).into());
+                assert!(cluster.update_hosts(vec![(addr, None, 1)]));
+                // The membership pass at 100 ms starts host 2 (first check at 110 ms);
+                // host 1's task sees at 110 ms that it left and ends.
+                until(start, 150).await;
+                assert!(!cluster.hosts()[0].is_healthy(), "host 2 checked");
+                assert_eq!(cluster.stats.membership_healthy.get(), 0);
+                until(start, 450).await;
+                // Host 1 once; host 2 at 110, 210, 310, 410 ms.
+                assert_eq!(cluster.stats.health_check_attempt.get(), 5);
             })
             .await;
     }
@@ -390,7 +471,7 @@ mod tests {
             .run_until(async {
                 ClusterHealthCheck::with_checker(cluster.clone(), &hc, script.clone()).start();
                 sleep(Duration::from_millis(50)).await;
-                assert!(cluster.hosts.iter().all(|h| !h.is_healthy()));
+                assert!(cluster.hosts().iter().all(|h| !h.is_healthy()));
                 assert_eq!(cluster.stats.membership_healthy.get(), 0);
                 // Better to try than to fail everything.
                 assert!(in_rotation(&cluster, 1) && in_rotation(&cluster, 2));
@@ -412,10 +493,10 @@ mod tests {
                 // First check 100..400 ms, second from ~1.4 s (+ up to 5 ms jitter).
                 until(start, 450).await;
                 assert_eq!(cluster.stats.health_check_failure.get(), 1);
-                assert!(cluster.hosts[0].is_healthy());
+                assert!(cluster.hosts()[0].is_healthy());
                 until(start, 1800).await;
                 assert_eq!(cluster.stats.health_check_failure.get(), 2);
-                assert!(!cluster.hosts[0].is_healthy());
+                assert!(!cluster.hosts()[0].is_healthy());
             })
             .await;
     }

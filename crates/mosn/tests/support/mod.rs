@@ -188,7 +188,7 @@ pub fn tool(name: &str) -> PathBuf {
     }
     panic!(
         "required test peer `{name}` is not installed: the end-to-end tests drive real \
-         peers (curl, wrk, socat, iperf3, nginx, python3); install them with \
+         peers (curl, wrk, socat, iperf3, nginx, python3, dnsmasq); install them with \
          scripts/install-test-peers.sh"
     );
 }
