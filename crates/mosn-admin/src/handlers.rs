@@ -161,10 +161,23 @@ fn config_dump(state: &AdminState, form: &[(String, Vec<String>)]) -> Resp {
 /// type → namespace → metric nesting, but its namespaces are label strings and its values
 /// are strings; our metric names are Envoy-style (`downstream_cx_total`, ...).
 ///
-/// `?key=listener.NAME` or `?key=cluster.NAME` selects one entry, keeping the nesting. As
-/// MOSN: an unknown key is 200 with `no metrics key: KEY`, more than one parameter is 400.
+/// Each cluster of the running config also has `"hosts": {ADDRESS: {...}}` (address as
+/// `127.0.0.1:8080` or `unix:/path`), one entry per current host: `rq_total` (attempts
+/// with a reported outcome), `rq_active`, `rq_error` (5xx, connect failure, reset,
+/// timeout), `rq_timeout`, `cx_total`, `cx_active`, `cx_connect_fail` (failed or timed
+/// out), `lb_picks` (times the balancer picked it), `healthy`, `health_flags`
+/// (`failed_active_hc`, `failed_outlier_check`), `ejections` (outlier ejections),
+/// `weight`. Host counters live on the host: they start over when a reload rebuilds the
+/// cluster. A cluster only in the registry (removed by a reload) has no `hosts`.
+///
+/// `?key=listener.NAME` or `?key=cluster.NAME` selects one entry (a cluster with its
+/// hosts), keeping the nesting. As MOSN: an unknown key is 200 with `no metrics key:
+/// KEY`, more than one parameter is 400.
 fn stats(state: &AdminState, form: &[(String, Vec<String>)]) -> Resp {
-    let all = state.stats.to_json();
+    let mut all = state.stats.to_json();
+    if let Some(hosts) = &state.hosts {
+        merge_hosts(&mut all, hosts());
+    }
     let key = match form {
         [] => return json(StatusCode::OK, &all, true),
         [(name, values)] if name == "key" => values.first().map(String::as_str).unwrap_or(""),
@@ -183,6 +196,24 @@ fn stats(state: &AdminState, form: &[(String, Vec<String>)]) -> Resp {
             json(StatusCode::OK, &Value::Object(outer), true)
         }
         None => text(StatusCode::OK, format!("no metrics key: {key}")),
+    }
+}
+
+/// Puts each cluster's entry of `hosts` (`{CLUSTER: {ADDRESS: {...}}}`) under
+/// `all["cluster"][CLUSTER]["hosts"]`.
+fn merge_hosts(all: &mut Value, hosts: Value) {
+    let (Some(clusters), Value::Object(hosts)) =
+        (all.get_mut("cluster").and_then(Value::as_object_mut), hosts)
+    else {
+        return;
+    };
+    for (name, cluster_hosts) in hosts {
+        let entry = clusters
+            .entry(name)
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(entry) = entry {
+            entry.insert("hosts".to_string(), cluster_hosts);
+        }
     }
 }
 

@@ -30,8 +30,12 @@ pub const MAX_CONNECTIONS: usize = 64;
 /// How long a client may take to send a request head, and then its body.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Reads the live per-host stats: `{CLUSTER: {ADDRESS: {...}}}`. Provided by the server
+/// (which knows the clusters), so the admin crate does not depend on the upstream one.
+pub type HostStatsFn = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
+
 /// Everything the admin API reports on or changes, shared with the rest of the process.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AdminState {
     /// Listener and cluster counters, for `/api/v1/stats`.
     pub stats: Arc<mosn_api::stats::StatsRegistry>,
@@ -43,6 +47,20 @@ pub struct AdminState {
     pub log: Option<LogHandle>,
     /// Reported by `/api/v1/version`.
     pub version: &'static str,
+    /// Per-host stats, merged into `/api/v1/stats` as each cluster's `hosts`; called at
+    /// request time so reloads and DNS updates are reflected. `None`: no `hosts` keys.
+    pub hosts: Option<HostStatsFn>,
+}
+
+impl std::fmt::Debug for AdminState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminState")
+            .field("stats", &self.stats)
+            .field("log", &self.log)
+            .field("version", &self.version)
+            .field("hosts", &self.hosts.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// A running admin server; [`AdminHandle::shutdown`] stops it. Dropping the handle

@@ -146,6 +146,12 @@ fn fixture(name: &str) -> Fixture {
             config_json: config.clone(),
             log: Some(log.clone()),
             version: "1.5.0-test",
+            hosts: Some(Arc::new(|| {
+                json!({
+                    "backend": {"127.0.0.1:8080": {"rq_total": 4, "healthy": true}},
+                    "fresh": {"127.0.0.1:9090": {"rq_total": 0, "healthy": false}}
+                })
+            })),
         },
     )
     .unwrap();
@@ -296,6 +302,28 @@ fn stats_dump_and_filters() {
     let s = r.json();
     assert_eq!(s.as_object().unwrap().len(), 1);
     assert_eq!(s["cluster"]["backend"]["upstream_rq_total"], 6);
+    assert_eq!(
+        s["cluster"]["backend"]["hosts"]["127.0.0.1:8080"]["rq_total"],
+        4
+    );
+
+    // Per-host stats sit under each cluster; a cluster the registry does not know yet
+    // still shows its hosts.
+    let s = get(f.addr, "/api/v1/stats").json();
+    assert_eq!(
+        s["cluster"]["backend"]["hosts"]["127.0.0.1:8080"]["healthy"],
+        true
+    );
+    assert_eq!(
+        s["cluster"]["fresh"]["hosts"]["127.0.0.1:9090"]["healthy"],
+        false
+    );
+    assert_eq!(s["cluster"]["backend"]["upstream_cx_connect_fail"], 1);
+    let r = get(f.addr, "/api/v1/stats?key=cluster.fresh");
+    assert_eq!(
+        r.json()["cluster"]["fresh"]["hosts"]["127.0.0.1:9090"]["rq_total"],
+        0
+    );
 
     let r = get(f.addr, "/api/v1/stats?key=cluster.nope");
     assert_eq!(r.status, 200);
@@ -410,6 +438,7 @@ fn without_a_logger_nothing_is_reported_or_changed() {
             config_json: Arc::new(ArcSwap::from_pointee(json!({}))),
             log: None,
             version: "x",
+            hosts: None,
         },
     )
     .unwrap();
@@ -567,6 +596,7 @@ fn bind_errors_are_reported_synchronously() {
             config_json: f.config.clone(),
             log: None,
             version: "x",
+            hosts: None,
         },
     )
     .unwrap_err();

@@ -95,7 +95,9 @@ fn parse_cluster(field: &Field<'_>, names: &mut Unique<String>) -> Option<Cluste
     let circuit_breakers = crate::circuit_breakers::parse_circuit_breakers(&obj);
     // Errors are recorded; an invalid section fails the whole parse.
     let outlier_detection = crate::outlier_detection::parse_outlier_detection(&obj);
+    let slow_start = crate::slow_start::parse_slow_start(&obj, lb_type);
     Some(ClusterConfig {
+        slow_start: slow_start?,
         outlier_detection,
         dns: dns?,
         name: name?.to_owned(),
@@ -167,7 +169,6 @@ fn refuse_cluster_features(obj: &Obj<'_>) {
             "original_dst_lb_config",
             "original destination load balancing is not supported yet",
         ),
-        ("slow_start", "slow start is not supported yet"),
         ("spec", "service subscription (spec) is not supported yet"),
         (
             "mark",

@@ -145,7 +145,7 @@ pub(crate) fn is_prime(n: u32) -> bool {
 }
 
 /// Any JSON number (Go's `*float64` takes integers and fractions alike).
-fn as_f64(field: &Field<'_>) -> Option<f64> {
+pub(crate) fn as_f64(field: &Field<'_>) -> Option<f64> {
     match field.value {
         Json::Number(Number::Unsigned(n)) => Some(*n as f64),
         Json::Number(Number::Signed(n)) => Some(*n as f64),

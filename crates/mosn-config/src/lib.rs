@@ -27,6 +27,7 @@ mod root;
 mod route;
 mod router;
 mod server;
+mod slow_start;
 mod stream_filter;
 mod tcp_proxy;
 mod tls;

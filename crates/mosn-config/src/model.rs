@@ -430,6 +430,28 @@ pub struct ClusterConfig {
     /// `STRICT_DNS`/`LOGICAL_DNS` clusters: the names to resolve and how (`hosts` is then
     /// empty; the resolved hosts replace the cluster's host set at runtime).
     pub dns: Option<crate::dns::DnsConfig>,
+    /// `slow_start` (MOSN's `SlowStartConfig`): a host's weight ramps up over a window
+    /// after it joins or returns to rotation; `None` when absent or off (no `mode`).
+    pub slow_start: Option<SlowStartConfig>,
+}
+
+/// A cluster's `slow_start`, defaults applied (MOSN's `types.SlowStart`, mode
+/// `"duration"`, the only one MOSN registers).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SlowStartConfig {
+    /// `slow_start_duration`: how long the ramp lasts (> 0).
+    pub duration: Duration,
+    /// `aggression` (default 1.0, linear): the ramp is `(time_in / duration)^(1/aggression)`.
+    pub aggression: f64,
+    /// `min_weight_percent` (default 0.1): floor of the ramp factor, in (0, 1].
+    pub min_weight_percent: f64,
+}
+
+impl SlowStartConfig {
+    /// MOSN's `SlowStartDefaultAggression`.
+    pub const DEFAULT_AGGRESSION: f64 = 1.0;
+    /// MOSN's `SlowStartDefaultMinWeightPercent`.
+    pub const DEFAULT_MIN_WEIGHT_PERCENT: f64 = 0.1;
 }
 
 /// Load balancer tuning, with Envoy's defaults where MOSN has none.

@@ -80,13 +80,7 @@ fn expected() -> Vec<(&'static str, Vec<String>)> {
                 protocol("upstream", "Auto"),
             ],
         ),
-        (
-            "slow-start-sample__config.json",
-            vec![
-                "cluster_manager.clusters[0].slow_start: slow start is not supported yet"
-                    .to_owned(),
-            ],
-        ),
+        ("slow-start-sample__config.json", vec![]),
         (
             "sofarpc-with-xprotocol-sample__client_config.json",
             vec![protocol("downstream", "bolt")],
@@ -184,6 +178,41 @@ fn accepted_samples_have_the_expected_shape() {
         .map(ToString::to_string)
         .collect();
     assert_eq!(warnings, ["tracing: tracing is not supported yet, ignored"]);
+    let slow = load("slow-start-sample__config.json");
+    // The sample's Http1 health check names no path: a TCP connect check, as in MOSN.
+    let warnings: Vec<String> = slow.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        warnings,
+        ["cluster_manager.clusters[0].health_check.check_config.http_check_config: missing: the Http1 health check falls back to a TCP connect check, as in MOSN"]
+    );
+    let cluster = &slow.config.clusters[0];
+    assert_eq!(cluster.lb_type, LbType::WeightedRoundRobin);
+    assert_eq!(
+        cluster.slow_start,
+        Some(mosn_config::SlowStartConfig {
+            duration: std::time::Duration::from_secs(30),
+            aggression: 1.0,
+            min_weight_percent: 0.1,
+        })
+    );
+    let weights: Vec<(Address, u32)> = cluster
+        .hosts
+        .iter()
+        .map(|h| (h.address.clone(), h.weight))
+        .collect();
+    assert_eq!(
+        weights,
+        [8080, 8081, 8082]
+            .iter()
+            .zip([1, 2, 3])
+            .map(|(p, w)| (Address::Tcp(([127, 0, 0, 1], *p).into()), w))
+            .collect::<Vec<_>>()
+    );
+    let hc = cluster.health_check.as_ref().expect("health check");
+    assert_eq!(hc.service_name, "serverCluster");
+    assert_eq!(hc.healthy_threshold, 1);
+    assert_eq!(hc.interval, std::time::Duration::from_secs(1));
+
     let uds_server = load("uds-sample__server_config.json");
     assert_eq!(
         uds_server.config.clusters[0].hosts[0].address,

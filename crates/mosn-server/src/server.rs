@@ -93,7 +93,7 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), ServerError> {
         Some(addr) => Some(
             mosn_admin::spawn(
                 addr,
-                admin_state(&config, &stats, log.clone(), opts.version),
+                admin_state(&config, &stats, &state, log.clone(), opts.version),
             )
             .map_err(ServerError::Admin)?,
         ),
@@ -174,11 +174,11 @@ fn start_health_checks(
             ))
         })
         .collect();
-    // Outlier detection's interval sweeps run on the same thread.
+    // Outlier detection's interval sweeps and slow start's rebuilds run on the same thread.
     let outlier: Vec<_> = config
         .clusters
         .iter()
-        .filter(|c| c.outlier_detection.is_some())
+        .filter(|c| c.outlier_detection.is_some() || c.slow_start.is_some())
         .filter_map(|c| state.clusters.get(&c.name).cloned())
         .collect();
     if checks.is_empty() && outlier.is_empty() {
@@ -190,15 +190,30 @@ fn start_health_checks(
 fn admin_state(
     config: &Config,
     stats: &Arc<StatsRegistry>,
+    state: &mosn_proxy::SharedState,
     log: LogHandle,
     version: &'static str,
 ) -> AdminState {
+    let state = state.clone();
     AdminState {
         stats: stats.clone(),
         config_json: Arc::new(ArcSwap::from_pointee(config.redacted_json.clone())),
         log: Some(log),
         version,
+        // Loads the snapshot at each request, so reloads are reflected.
+        hosts: Some(Arc::new(move || hosts_json(&state.load()))),
     }
+}
+
+/// `{CLUSTER: {ADDRESS: {...}}}`: every cluster's per-host stats, for the admin API.
+fn hosts_json(state: &mosn_proxy::ProxyState) -> serde_json::Value {
+    serde_json::Value::Object(
+        state
+            .clusters
+            .iter()
+            .map(|(name, cluster)| (name.to_string(), cluster.hosts_json()))
+            .collect(),
+    )
 }
 
 enum Signal {

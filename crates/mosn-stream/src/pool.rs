@@ -82,6 +82,7 @@ impl ConnPool {
             Ok(socket) => {
                 stats.upstream_cx_total.inc();
                 stats.upstream_cx_active.inc();
+                host.stats.cx_total.inc();
                 host.active_connections.fetch_add(1, Ordering::Relaxed);
                 Ok(UpstreamConn {
                     socket,
@@ -92,6 +93,7 @@ impl ConnPool {
                 })
             }
             Err(e) => {
+                host.stats.cx_connect_fail.inc();
                 match e {
                     ConnectError::Timeout => stats.upstream_cx_connect_timeout.inc(),
                     ConnectError::Failed(_) => stats.upstream_cx_connect_fail.inc(),
@@ -159,6 +161,7 @@ mod tests {
             circuit_breakers: Default::default(),
             outlier_detection: None,
             dns: None,
+            slow_start: None,
         };
         Cluster::from_config(&cfg, Arc::default())
     }
@@ -221,5 +224,6 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, ConnectError::Failed(_)));
         assert_eq!(c.stats.upstream_cx_connect_fail.get(), 1);
+        assert_eq!(c.hosts()[0].stats.cx_connect_fail.get(), 1);
     }
 }

@@ -8,7 +8,7 @@ use mosn_api::stats::ClusterStats;
 use mosn_config::{Address, ClusterConfig, LbConfig, LbType};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Every host, the hosts in rotation and the balancer built over them; replaced whole when
 /// a host's health changes or the host list is replaced (DNS, later EDS), so a pick never
@@ -19,6 +19,9 @@ struct HostSet {
     /// Hosts the balancer chooses among: the healthy ones, or all in panic mode.
     rotation: Vec<Arc<Host>>,
     lb: Box<dyn LoadBalancer>,
+    /// True when the balancer was built on slow start's effective weights (some host was
+    /// inside its window), so `crate::slow_start::run` rebuilds it again.
+    slow_start_active: bool,
 }
 
 /// A named group of hosts with the settings every connection to them shares.
@@ -44,6 +47,8 @@ pub struct Cluster {
     writer: Mutex<()>,
     /// Outlier detection, when the cluster has `outlier_detection` (see `crate::outlier`).
     pub(crate) outlier: Option<crate::outlier::OutlierDetector>,
+    /// `slow_start`, when set and the balancer is one it applies to (`crate::slow_start`).
+    pub(crate) slow_start: Option<mosn_config::SlowStartConfig>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -63,7 +68,16 @@ impl Cluster {
             .iter()
             .map(|h| Arc::new(Host::new(h.address.clone(), h.hostname.clone(), h.weight)))
             .collect();
-        let set = ArcSwap::from_pointee(build_set(cfg.lb_type, &cfg.lb_config, hosts));
+        let slow_start = cfg
+            .slow_start
+            .filter(|_| crate::slow_start::applies_to(cfg.lb_type));
+        let set = ArcSwap::from_pointee(build_set(
+            cfg.lb_type,
+            &cfg.lb_config,
+            slow_start.as_ref(),
+            hosts,
+            Instant::now(),
+        ));
         Self {
             name: cfg.name.clone(),
             stats,
@@ -83,6 +97,7 @@ impl Cluster {
             outlier: cfg
                 .outlier_detection
                 .map(crate::outlier::OutlierDetector::new),
+            slow_start,
         }
     }
 
@@ -108,8 +123,9 @@ impl Cluster {
             .choose_for_attempt(ctx, attempt)
             .and_then(|i| set.rotation.get(i))
             .cloned();
-        if host.is_none() {
-            self.stats.upstream_cx_none_healthy.inc();
+        match &host {
+            Some(h) => h.stats.lb_picks.inc(),
+            None => self.stats.upstream_cx_none_healthy.inc(),
         }
         host
     }
@@ -128,10 +144,27 @@ impl Cluster {
     /// Rebuilds the rotation after a host's health changed (health checks and outlier
     /// detection call it off the request path).
     pub fn refresh_rotation(&self) {
+        self.refresh_rotation_at(Instant::now());
+    }
+
+    /// [`Cluster::refresh_rotation`] as of `now`: slow start's effective weights are
+    /// those at `now` (its periodic rebuild, `crate::slow_start::run`, calls this).
+    pub fn refresh_rotation_at(&self, now: Instant) {
         let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let hosts = self.set.load().hosts.clone();
-        self.set
-            .store(Arc::new(build_set(self.lb_type, &self.lb_config, hosts)));
+        self.set.store(Arc::new(build_set(
+            self.lb_type,
+            &self.lb_config,
+            self.slow_start.as_ref(),
+            hosts,
+            now,
+        )));
+    }
+
+    /// True when the current rotation was built on slow start's effective weights, so it
+    /// needs rebuilding as the windows advance (and once more when they end).
+    pub fn slow_start_active(&self) -> bool {
+        self.set.load().slow_start_active
     }
 
     /// Replaces the host list (DNS resolution; EDS later) with `new`, given as
@@ -168,8 +201,13 @@ impl Cluster {
             {
                 gone.mark_removed();
             }
-            self.set
-                .store(Arc::new(build_set(self.lb_type, &self.lb_config, hosts)));
+            self.set.store(Arc::new(build_set(
+                self.lb_type,
+                &self.lb_config,
+                self.slow_start.as_ref(),
+                hosts,
+                Instant::now(),
+            )));
         }
         changed
     }
@@ -177,18 +215,28 @@ impl Cluster {
 
 /// The healthy hosts and their balancer; when none is healthy, every host (Envoy's panic
 /// mode: better to try than to fail everything).
-fn build_set(lb_type: LbType, lb_config: &LbConfig, hosts: Arc<[Arc<Host>]>) -> HostSet {
+/// With `slow_start`, hosts inside their window at `now` balance on reduced weights.
+fn build_set(
+    lb_type: LbType,
+    lb_config: &LbConfig,
+    slow_start: Option<&mosn_config::SlowStartConfig>,
+    hosts: Arc<[Arc<Host>]>,
+    now: Instant,
+) -> HostSet {
     let healthy: Vec<Arc<Host>> = hosts.iter().filter(|h| h.is_healthy()).cloned().collect();
     let rotation = if healthy.is_empty() {
         hosts.to_vec()
     } else {
         healthy
     };
-    let lb = lb::build(lb_type, &rotation, lb_config);
+    let weights =
+        slow_start.and_then(|cfg| crate::slow_start::effective_weights(cfg, &rotation, now));
+    let lb = lb::build_weighted(lb_type, &rotation, weights.as_deref(), lb_config);
     HostSet {
         hosts,
         rotation,
         lb,
+        slow_start_active: weights.is_some(),
     }
 }
 
@@ -220,6 +268,7 @@ mod tests {
             circuit_breakers: Default::default(),
             outlier_detection: None,
             dns: None,
+            slow_start: None,
         };
         Cluster::from_config(&cfg, Arc::default())
     }

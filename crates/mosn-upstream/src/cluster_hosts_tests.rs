@@ -31,6 +31,7 @@ pub(crate) fn test_config(ports: &[u16]) -> ClusterConfig {
         circuit_breakers: Default::default(),
         outlier_detection: None,
         dns: None,
+        slow_start: None,
     }
 }
 

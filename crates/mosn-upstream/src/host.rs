@@ -31,6 +31,9 @@ pub struct Host {
     pub weight: u32,
     /// When the host joined the cluster, for slow start.
     pub added: Instant,
+    /// When the host last became healthy again, on the [`clock_ns`] clock plus 1; 0 when
+    /// it never did (slow start's window then starts at `added`).
+    returned_ns: AtomicU64,
     /// Requests in flight to this host, across workers (least-request balancing).
     pub active_requests: AtomicU64,
     /// Connections open to this host, across workers (least-connection balancing).
@@ -45,6 +48,8 @@ pub struct Host {
     pub(crate) outlier: crate::outlier::HostCounters,
     /// Set when the host left its cluster's host list (`crate::cluster_hosts`).
     pub(crate) removed: std::sync::atomic::AtomicBool,
+    /// Counters for the admin API (`crate::host_stats`).
+    pub stats: crate::host_stats::HostStats,
 }
 
 impl Host {
@@ -55,6 +60,7 @@ impl Host {
             hostname,
             weight: weight.max(1),
             added: Instant::now(),
+            returned_ns: AtomicU64::new(0),
             active_requests: AtomicU64::new(0),
             active_connections: AtomicU64::new(0),
             health: AtomicU8::new(0),
@@ -62,12 +68,41 @@ impl Host {
             ewma_updated_ns: AtomicU64::new(0),
             outlier: crate::outlier::HostCounters::default(),
             removed: std::sync::atomic::AtomicBool::new(false),
+            stats: Default::default(),
         }
+    }
+
+    /// When the host's slow start window began: when it last returned to rotation after
+    /// being unhealthy, else when it joined (`added`).
+    pub fn in_rotation_since(&self) -> Instant {
+        match self.returned_ns.load(Ordering::Relaxed) {
+            0 => self.added,
+            ns => epoch() + Duration::from_nanos(ns - 1),
+        }
+    }
+
+    /// Sets when the slow start window began, as if the host returned to rotation `at`.
+    #[cfg(test)]
+    pub(crate) fn set_in_rotation_since(&self, at: Instant) {
+        let ns = clock_ns(at).saturating_add(1);
+        self.returned_ns.store(ns, Ordering::Relaxed);
     }
 
     /// True when no health flag is set.
     pub fn is_healthy(&self) -> bool {
         self.health.load(Ordering::Relaxed) == 0
+    }
+
+    /// The health flags set now.
+    pub fn health_flags(&self) -> Vec<HealthFlag> {
+        let bits = self.health.load(Ordering::Relaxed);
+        [
+            HealthFlag::FailedActiveHealthCheck,
+            HealthFlag::FailedOutlierCheck,
+        ]
+        .into_iter()
+        .filter(|f| bits & *f as u8 != 0)
+        .collect()
     }
 
     /// Sets or clears one health flag; returns true when healthiness changed, so the
@@ -80,6 +115,10 @@ impl Host {
             self.health.fetch_and(!bit, Ordering::Relaxed)
         };
         let new = if failed { old | bit } else { old & !bit };
+        if old != 0 && new == 0 {
+            let now = clock_ns(Instant::now()).saturating_add(1);
+            self.returned_ns.store(now, Ordering::Relaxed);
+        }
         (old == 0) != (new == 0)
     }
 
@@ -133,8 +172,13 @@ impl Host {
 /// `at` in nanoseconds since the first time any host read the clock (one epoch for the
 /// process, so a pick converts `Instant::now()` once for all hosts it compares).
 pub(crate) fn clock_ns(at: Instant) -> u64 {
+    nanos(at.saturating_duration_since(epoch()))
+}
+
+/// The [`clock_ns`] clock's zero.
+fn epoch() -> Instant {
     static EPOCH: OnceLock<Instant> = OnceLock::new();
-    nanos(at.saturating_duration_since(*EPOCH.get_or_init(Instant::now)))
+    *EPOCH.get_or_init(Instant::now)
 }
 
 /// A duration in nanoseconds, saturating (584 years).
@@ -173,6 +217,8 @@ mod tests {
         assert!(!h.is_healthy());
         assert!(h.set_health_flag(HealthFlag::FailedOutlierCheck, false));
         assert!(h.is_healthy());
+        // Coming back restarts the slow start window.
+        assert!(h.in_rotation_since() > h.added);
     }
 
     #[test]

@@ -13,13 +13,16 @@ mod cluster_hosts_tests;
 pub mod dns;
 pub mod health;
 mod host;
+mod host_stats;
 pub mod lb;
 mod manager;
 pub mod outlier;
+pub mod slow_start;
 
 pub use circuit_breaker::{CircuitBreakers, Resource, ResourceGuard};
 pub use cluster::Cluster;
 pub use host::{ActiveRequest, HealthFlag, Host};
+pub use host_stats::HostStats;
 pub use lb::{LbContext, LoadBalancer};
 pub use manager::ClusterManager;
 pub use outlier::Outcome;

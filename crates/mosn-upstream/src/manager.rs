@@ -29,4 +29,9 @@ impl ClusterManager {
     pub fn get(&self, name: &str) -> Option<&Arc<Cluster>> {
         self.clusters.get(name)
     }
+
+    /// Every cluster with its name, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Arc<Cluster>)> {
+        self.clusters.iter().map(|(name, c)| (name.as_str(), c))
+    }
 }

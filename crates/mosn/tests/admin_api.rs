@@ -194,3 +194,93 @@ fn states_and_unknown_paths() {
     // update_loglevel is POST only.
     assert_eq!(s.mosn.admin_get("/api/v1/update_loglevel").status, 405);
 }
+
+/// Sums one per-host counter over a cluster's `hosts`.
+fn host_sum(stats: &Value, cluster: &str, counter: &str) -> u64 {
+    let hosts = stats["cluster"][cluster]["hosts"]
+        .as_object()
+        .unwrap_or_else(|| panic!("no hosts for cluster {cluster}:\n{stats:#}"));
+    hosts
+        .values()
+        .map(|h| {
+            h[counter]
+                .as_u64()
+                .unwrap_or_else(|| panic!("no {counter} in {h}"))
+        })
+        .sum()
+}
+
+#[test]
+fn per_host_stats_under_each_cluster() {
+    let ports = [free_port(), free_port()];
+    let servers: Vec<(u16, String)> = ports
+        .iter()
+        .map(|p| (*p, format!("location / {{ return 200 \"{p}\\n\"; }}")))
+        .collect();
+    let _nginx = Nginx::start(&servers);
+    let (listen, admin, closed) = (free_port(), free_port(), free_port());
+    let pair: Vec<_> = ports.iter().map(|p| local(*p)).collect();
+    let config = http_config(
+        local(listen),
+        Some(admin),
+        json!([{
+            "name": "all",
+            "domains": ["*"],
+            "routers": [
+                { "match": { "prefix": "/dead" }, "route": { "cluster_name": "dead" } },
+                { "match": { "prefix": "/" }, "route": { "cluster_name": "pair" } }
+            ]
+        }]),
+        json!([cluster("pair", &pair), cluster("dead", &[local(closed)])]),
+        json!({}),
+        json!({}),
+    );
+    let mosn = Mosn::start(&config);
+
+    const N: u64 = 10;
+    let mut client = Client::connect(local(listen));
+    for _ in 0..N {
+        assert_eq!(client.get("/", "example.test").status, 200);
+    }
+    drop(client);
+    let status = http_get(local(listen), "/dead", "example.test").status;
+    assert!((500..600).contains(&status), "dead host answered {status}");
+    mosn.expect_stat("listener", "test_listener", "downstream_rq_total", N + 1);
+
+    let stats = mosn.stats();
+    let hosts = &stats["cluster"]["pair"]["hosts"];
+    assert_eq!(hosts.as_object().map(|h| h.len()), Some(2), "{stats:#}");
+    assert_eq!(host_sum(&stats, "pair", "rq_total"), N, "{stats:#}");
+    assert_eq!(host_sum(&stats, "pair", "lb_picks"), N, "{stats:#}");
+    assert_eq!(host_sum(&stats, "pair", "rq_error"), 0, "{stats:#}");
+    assert_eq!(host_sum(&stats, "pair", "cx_connect_fail"), 0, "{stats:#}");
+    assert!(host_sum(&stats, "pair", "cx_total") >= 1, "{stats:#}");
+    for p in ports {
+        let h = &hosts[local(p).to_string()];
+        // Round robin spreads the requests evenly.
+        assert_eq!(h["rq_total"], json!(N / 2), "{stats:#}");
+        assert_eq!(h["healthy"], json!(true), "{stats:#}");
+        assert_eq!(h["health_flags"], json!([]), "{stats:#}");
+        assert_eq!(h["weight"], json!(1), "{stats:#}");
+        assert_eq!(h["ejections"], json!(0), "{stats:#}");
+    }
+
+    let dead = &stats["cluster"]["dead"]["hosts"][local(closed).to_string()];
+    assert!(
+        dead["cx_connect_fail"].as_u64().unwrap_or(0) > 0,
+        "{stats:#}"
+    );
+    assert!(dead["rq_error"].as_u64().unwrap_or(0) > 0, "{stats:#}");
+    assert_eq!(dead["cx_total"], json!(0), "{stats:#}");
+    assert_eq!(dead["healthy"], json!(true), "{stats:#}");
+
+    // `?key=cluster.NAME` keeps the cluster's hosts.
+    let resp = mosn.admin_get("/api/v1/stats?key=cluster.pair");
+    assert_eq!(resp.status, 200);
+    let one: Value = serde_json::from_slice(&resp.body).unwrap();
+    assert_eq!(
+        one["cluster"]["pair"]["hosts"].as_object().map(|h| h.len()),
+        Some(2),
+        "{one:#}"
+    );
+}

@@ -239,8 +239,9 @@ pub fn spawn(checks: Vec<ClusterHealthCheck>) -> io::Result<HealthCheckHandle> {
 }
 
 /// Like [`spawn`], and also runs the interval sweep of outlier detection
-/// ([`crate::outlier::run`]) of each of `outlier_clusters` as one task on the same thread
-/// and runtime (clusters without `outlier_detection` are skipped).
+/// ([`crate::outlier::run`]) and slow start's periodic rotation rebuild
+/// ([`crate::slow_start::run`]) of each of `outlier_clusters` as tasks on the same thread
+/// and runtime (clusters without `outlier_detection` or `slow_start` skip that task).
 pub fn spawn_with_outlier_detection(
     checks: Vec<ClusterHealthCheck>,
     outlier_clusters: Vec<Arc<Cluster>>,
@@ -258,6 +259,8 @@ pub fn spawn_with_outlier_detection(
                     check.start();
                 }
                 for cluster in outlier_clusters {
+                    // Each returns at once when its feature is off for the cluster.
+                    tokio::task::spawn_local(crate::slow_start::run(cluster.clone()));
                     tokio::task::spawn_local(crate::outlier::run(cluster));
                 }
                 // Until a stop is sent or the handle is dropped.

@@ -18,6 +18,17 @@ impl LeastConnectionLb {
     pub fn new(hosts: &[Arc<Host>], cfg: &LbConfig) -> Self {
         Self(LeastLoaded::new(hosts, cfg, Load::Connections))
     }
+
+    /// Like [`LeastConnectionLb::new`], with `weights[i]` standing in for
+    /// `hosts[i].weight` (slow start's effective weights).
+    pub fn with_weights(hosts: &[Arc<Host>], cfg: &LbConfig, weights: &[u32]) -> Self {
+        Self(LeastLoaded::with_weights(
+            hosts,
+            cfg,
+            Load::Connections,
+            weights,
+        ))
+    }
 }
 
 impl LoadBalancer for LeastConnectionLb {

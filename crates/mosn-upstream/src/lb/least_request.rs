@@ -42,6 +42,17 @@ impl LeastRequestLb {
     pub fn new(hosts: &[Arc<Host>], cfg: &LbConfig) -> Self {
         Self(LeastLoaded::new(hosts, cfg, Load::Requests))
     }
+
+    /// Like [`LeastRequestLb::new`], with `weights[i]` standing in for `hosts[i].weight`
+    /// (slow start's effective weights; same length as `hosts`).
+    pub fn with_weights(hosts: &[Arc<Host>], cfg: &LbConfig, weights: &[u32]) -> Self {
+        Self(LeastLoaded::with_weights(
+            hosts,
+            cfg,
+            Load::Requests,
+            weights,
+        ))
+    }
 }
 
 impl LoadBalancer for LeastRequestLb {
@@ -57,11 +68,26 @@ pub(crate) struct LeastLoaded {
     load: Load,
     choice_count: usize,
     bias: f64,
+    /// Per-host weights: the hosts' own, or slow start's effective ones.
+    weights: Vec<u32>,
     sampler: Sampler,
 }
 
 impl LeastLoaded {
     pub(crate) fn new(hosts: &[Arc<Host>], cfg: &LbConfig, load: Load) -> Self {
+        let weights: Vec<u32> = hosts.iter().map(|h| h.weight).collect();
+        Self::with_weights(hosts, cfg, load, &weights)
+    }
+
+    pub(crate) fn with_weights(
+        hosts: &[Arc<Host>],
+        cfg: &LbConfig,
+        load: Load,
+        weights: &[u32],
+    ) -> Self {
+        let weights: Vec<u32> = (0..hosts.len())
+            .map(|i| weights.get(i).copied().unwrap_or(1).max(1))
+            .collect();
         let bias = cfg.active_request_bias;
         Self {
             hosts: hosts.to_vec(),
@@ -72,7 +98,8 @@ impl LeastLoaded {
             } else {
                 1.0
             },
-            sampler: Sampler::new(hosts),
+            sampler: Sampler::from_weights(&weights),
+            weights,
         }
     }
 
@@ -128,7 +155,7 @@ impl LeastLoaded {
             if keep >= 1.0 || rng.f64() < keep {
                 return i;
             }
-            let weight = self.hosts.get(i).map_or(1, |h| h.weight);
+            let weight = self.weights.get(i).copied().unwrap_or(1);
             let effective = f64::from(weight) * keep;
             if effective > best.1 {
                 best = (i, effective);

@@ -62,6 +62,31 @@ pub trait LoadBalancer: Send + Sync {
 
 /// Builds the balancer for `lb_type` over `hosts`, tuned by `cfg`.
 pub fn build(lb_type: LbType, hosts: &[Arc<Host>], cfg: &LbConfig) -> Box<dyn LoadBalancer> {
+    build_weighted(lb_type, hosts, None, cfg)
+}
+
+/// Like [`build`], with `weights[i]` (same length as `hosts`) in place of each host's own
+/// weight when given: slow start's effective weights (`crate::slow_start`), which never
+/// touch `Host::weight`. Only the balancers slow start applies to read them
+/// (`LB_WEIGHTED_ROUNDROBIN`, `LB_LEAST_REQUEST`, `LB_LEAST_CONNECTION`).
+pub fn build_weighted(
+    lb_type: LbType,
+    hosts: &[Arc<Host>],
+    weights: Option<&[u32]>,
+    cfg: &LbConfig,
+) -> Box<dyn LoadBalancer> {
+    match (lb_type, weights) {
+        (LbType::WeightedRoundRobin, Some(w)) => {
+            return Box::new(WeightedRoundRobinLb::with_weights(w))
+        }
+        (LbType::LeastRequest, Some(w)) => {
+            return Box::new(LeastRequestLb::with_weights(hosts, cfg, w))
+        }
+        (LbType::LeastConnection, Some(w)) => {
+            return Box::new(LeastConnectionLb::with_weights(hosts, cfg, w))
+        }
+        _ => {}
+    }
     match lb_type {
         LbType::RoundRobin => Box::new(RoundRobinLb::new(hosts)),
         LbType::Random => Box::new(RandomLb::new(hosts)),

@@ -19,10 +19,15 @@ impl Sampler {
     /// A sampler over `hosts`' weights.
     pub(crate) fn new(hosts: &[Arc<Host>]) -> Self {
         let weights: Vec<u32> = hosts.iter().map(|h| h.weight).collect();
+        Self::from_weights(&weights)
+    }
+
+    /// A sampler over explicit weights, one per host (slow start's effective weights).
+    pub(crate) fn from_weights(weights: &[u32]) -> Self {
         let equal = weights.windows(2).all(|w| w[0] == w[1]);
         Self {
-            count: hosts.len(),
-            alias: (!equal).then(|| AliasTable::new(&weights)),
+            count: weights.len(),
+            alias: (!equal).then(|| AliasTable::new(weights)),
         }
     }
 

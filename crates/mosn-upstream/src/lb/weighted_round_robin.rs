@@ -32,7 +32,13 @@ impl WeightedRoundRobinLb {
     /// A balancer over `hosts`, starting at a random point of the cycle (as MOSN does) so
     /// that rebuilds do not all start at the same host.
     pub fn new(hosts: &[Arc<Host>]) -> Self {
-        let weights: Vec<u64> = hosts.iter().map(|h| u64::from(h.weight.max(1))).collect();
+        let weights: Vec<u32> = hosts.iter().map(|h| h.weight).collect();
+        Self::with_weights(&weights)
+    }
+
+    /// A balancer over one host per entry of `weights` (slow start's effective weights).
+    pub fn with_weights(weights: &[u32]) -> Self {
+        let weights: Vec<u64> = weights.iter().map(|&w| u64::from(w.max(1))).collect();
         let schedule = edf_cycle(&reduce(weights));
         let start = fastrand::usize(..schedule.len().max(1));
         Self {

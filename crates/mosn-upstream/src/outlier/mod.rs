@@ -188,10 +188,12 @@ fn enforced(percent: u32) -> bool {
 }
 
 impl Cluster {
-    /// Reports the result of one upstream attempt to `host` (a host of this cluster) for
-    /// outlier detection; a no-op without `outlier_detection`. A few relaxed atomics,
-    /// except when a consecutive-error threshold is reached.
+    /// Reports the result of one upstream attempt to `host` (a host of this cluster): counted
+    /// in the host's stats (`rq_total`, `rq_error`, `rq_timeout`) always, and for outlier
+    /// detection when the cluster has `outlier_detection`. A few relaxed atomics, except
+    /// when a consecutive-error threshold is reached.
     pub fn report_outcome(&self, host: &Host, outcome: Outcome) {
+        host.stats.record_outcome(outcome);
         if let Some(detector) = &self.outlier {
             let reached = host.outlier.record(outcome.status(), &detector.config);
             if reached != [None, None] {
@@ -275,6 +277,7 @@ impl Cluster {
             e.times
         };
         host.outlier.reset_consecutive();
+        host.stats.ejections.inc();
         self.stats.outlier_detection_ejections_enforced_total.inc();
         self.stats
             .outlier_detection_ejections_active
