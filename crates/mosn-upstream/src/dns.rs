@@ -10,6 +10,7 @@
 //! host, so a cluster none of whose names has resolved answers 503 (no healthy upstream).
 
 use crate::cluster::Cluster;
+use crate::control_thread::ControlThread;
 use hickory_resolver::config::{
     LookupIpStrategy, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
 };
@@ -21,9 +22,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::mpsc;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-use tokio::sync::oneshot;
 
 /// With `respect_dns_ttl`, names are never resolved more often than this.
 pub const MIN_TTL_REFRESH: Duration = Duration::from_secs(1);
@@ -55,25 +54,13 @@ impl DnsCluster {
 /// its hosts when DNS answers promptly; a cluster not resolved by then starts empty and
 /// fills in when its lookups finish), and returns the handle that stops the thread.
 pub fn spawn(clusters: Vec<DnsCluster>, first_resolution: Duration) -> io::Result<DnsHandle> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let (ready_tx, ready_rx) = mpsc::channel::<()>();
     let count = clusters.len();
-    let thread = std::thread::Builder::new()
-        .name("mosn-dns".to_owned())
-        .spawn(move || {
-            runtime.block_on(async move {
-                for dns in clusters {
-                    tokio::spawn(run(dns, ready_tx.clone()));
-                }
-                let _ = stop_rx.await;
-            });
-            // Dropping the runtime cancels the lookups in flight.
-            drop(runtime);
-            tracing::debug!("DNS resolution stopped");
-        })?;
+    let thread = ControlThread::spawn("mosn-dns", move || {
+        for dns in clusters {
+            tokio::spawn(run(dns, ready_tx.clone()));
+        }
+    })?;
     let deadline = Instant::now() + first_resolution;
     for _ in 0..count {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -85,42 +72,11 @@ pub fn spawn(clusters: Vec<DnsCluster>, first_resolution: Duration) -> io::Resul
             break;
         }
     }
-    Ok(DnsHandle {
-        stop: Some(stop_tx),
-        thread: Some(thread),
-    })
+    Ok(thread)
 }
 
-/// The running `mosn-dns` thread; stops it on [`DnsHandle::shutdown`] or drop.
-#[derive(Debug)]
-pub struct DnsHandle {
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl DnsHandle {
-    /// Stops resolving and joins the thread.
-    pub fn shutdown(mut self) {
-        self.stop_and_join();
-    }
-
-    fn stop_and_join(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            if thread.join().is_err() {
-                tracing::error!("the DNS thread panicked");
-            }
-        }
-    }
-}
-
-impl Drop for DnsHandle {
-    fn drop(&mut self) {
-        self.stop_and_join();
-    }
-}
+/// The running `mosn-dns` thread; stops it on `shutdown` or drop.
+pub type DnsHandle = ControlThread;
 
 /// Builds the resolver for `config`: its nameservers (UDP, then TCP on truncation), or
 /// the system's (`/etc/resolv.conf`) when none is configured.

@@ -10,6 +10,7 @@ mod cluster;
 mod cluster_hosts;
 #[cfg(test)]
 mod cluster_hosts_tests;
+mod control_thread;
 pub mod dns;
 pub mod health;
 mod host;
@@ -21,6 +22,7 @@ pub mod slow_start;
 
 pub use circuit_breaker::{CircuitBreakers, Resource, ResourceGuard};
 pub use cluster::Cluster;
+pub use control_thread::ControlThread;
 pub use host::{ActiveRequest, HealthFlag, Host};
 pub use host_stats::HostStats;
 pub use lb::{LbContext, LoadBalancer};

@@ -4,6 +4,7 @@ use super::event_log::EventLog;
 use super::state::{HostHealth, Transition};
 use super::{address_text, CheckResult, HealthChecker, HttpChecker, TcpChecker};
 use crate::cluster::Cluster;
+use crate::control_thread::ControlThread;
 use crate::host::{HealthFlag, Host};
 use mosn_config::{HealthCheckConfig, HealthCheckKind};
 use std::cell::RefCell;
@@ -11,10 +12,7 @@ use std::collections::HashSet;
 use std::io;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
-use tokio::sync::oneshot;
-use tokio::task::LocalSet;
 
 /// The active health check of one cluster: its settings and what one check does.
 pub struct ClusterHealthCheck {
@@ -246,67 +244,20 @@ pub fn spawn_with_outlier_detection(
     checks: Vec<ClusterHealthCheck>,
     outlier_clusters: Vec<Arc<Cluster>>,
 ) -> io::Result<HealthCheckHandle> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let thread = std::thread::Builder::new()
-        .name("mosn-health".to_owned())
-        .spawn(move || {
-            let local = LocalSet::new();
-            local.block_on(&runtime, async move {
-                for check in checks {
-                    check.start();
-                }
-                for cluster in outlier_clusters {
-                    // Each returns at once when its feature is off for the cluster.
-                    tokio::task::spawn_local(crate::slow_start::run(cluster.clone()));
-                    tokio::task::spawn_local(crate::outlier::run(cluster));
-                }
-                // Until a stop is sent or the handle is dropped.
-                let _ = stop_rx.await;
-            });
-            // Dropping the LocalSet cancels every check in flight.
-            drop(local);
-            tracing::debug!("health checks stopped");
-        })?;
-    Ok(HealthCheckHandle {
-        stop: Some(stop_tx),
-        thread: Some(thread),
+    ControlThread::spawn("mosn-health", move || {
+        for check in checks {
+            check.start();
+        }
+        for cluster in outlier_clusters {
+            // Each returns at once when its feature is off for the cluster.
+            tokio::task::spawn_local(crate::slow_start::run(cluster.clone()));
+            tokio::task::spawn_local(crate::outlier::run(cluster));
+        }
     })
 }
 
-/// The running health check thread; stops it (and waits for it) on
-/// [`HealthCheckHandle::shutdown`] or drop.
-#[derive(Debug)]
-pub struct HealthCheckHandle {
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl HealthCheckHandle {
-    /// Stops every check and joins the thread.
-    pub fn shutdown(mut self) {
-        self.stop_and_join();
-    }
-
-    fn stop_and_join(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            if thread.join().is_err() {
-                tracing::error!("the health check thread panicked");
-            }
-        }
-    }
-}
-
-impl Drop for HealthCheckHandle {
-    fn drop(&mut self) {
-        self.stop_and_join();
-    }
-}
+/// The running `mosn-health` thread; stops it (and waits for it) on `shutdown` or drop.
+pub type HealthCheckHandle = ControlThread;
 
 #[cfg(test)]
 mod tests {
@@ -315,6 +266,7 @@ mod tests {
     use crate::lb::LbContext;
     use mosn_config::Address;
     use std::sync::Mutex;
+    use tokio::task::LocalSet;
     use tokio::time::{sleep, Instant};
 
     /// Healthy unless the host's port is in `down`; counts checks per port.
