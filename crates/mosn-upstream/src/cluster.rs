@@ -243,34 +243,11 @@ fn build_set(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster_hosts_tests::test_config;
     use crate::host::HealthFlag;
-    use mosn_config::{ClusterType, HostConfig};
 
     fn cluster(ports: &[u16]) -> Cluster {
-        let cfg = ClusterConfig {
-            name: "c".into(),
-            cluster_type: ClusterType::Simple,
-            lb_type: LbType::RoundRobin,
-            lb_config: LbConfig::default(),
-            hosts: ports
-                .iter()
-                .map(|&p| HostConfig {
-                    address: Address::Tcp(([127, 0, 0, 1], p).into()),
-                    hostname: None,
-                    weight: 1,
-                })
-                .collect(),
-            connect_timeout: Duration::from_secs(1),
-            idle_timeout: Duration::from_secs(1),
-            max_request_per_conn: 0,
-            conn_buffer_limit_bytes: 0,
-            health_check: None,
-            circuit_breakers: Default::default(),
-            outlier_detection: None,
-            dns: None,
-            slow_start: None,
-        };
-        Cluster::from_config(&cfg, Arc::default())
+        Cluster::from_config(&test_config(ports), Arc::default())
     }
 
     fn port(h: &Host) -> u16 {

@@ -111,8 +111,9 @@ pub async fn run(cluster: Arc<Cluster>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster_hosts_tests::test_config;
     use crate::lb::LbContext;
-    use mosn_config::{Address, ClusterConfig, ClusterType, HostConfig, LbConfig};
+    use mosn_config::Address;
 
     fn cfg(secs: u64, aggression: f64, min: f64) -> SlowStartConfig {
         SlowStartConfig {
@@ -165,29 +166,9 @@ mod tests {
     }
 
     fn wrr_cluster(slow_start: SlowStartConfig) -> Cluster {
-        let cfg = ClusterConfig {
-            name: "c".into(),
-            cluster_type: ClusterType::Simple,
-            lb_type: LbType::WeightedRoundRobin,
-            lb_config: LbConfig::default(),
-            hosts: [1u16, 2]
-                .iter()
-                .map(|&p| HostConfig {
-                    address: Address::Tcp(([127, 0, 0, 1], p).into()),
-                    hostname: None,
-                    weight: 1,
-                })
-                .collect(),
-            connect_timeout: Duration::from_secs(1),
-            idle_timeout: Duration::from_secs(1),
-            max_request_per_conn: 0,
-            conn_buffer_limit_bytes: 0,
-            health_check: None,
-            circuit_breakers: Default::default(),
-            outlier_detection: None,
-            dns: None,
-            slow_start: Some(slow_start),
-        };
+        let mut cfg = test_config(&[1, 2]);
+        cfg.lb_type = LbType::WeightedRoundRobin;
+        cfg.slow_start = Some(slow_start);
         Cluster::from_config(&cfg, Arc::default())
     }
 
