@@ -15,48 +15,9 @@ use serde_json::json;
 use support::*;
 
 /// nginx on `ip:port` answering everything with `name`.
-fn nginx(name: &str, ip: &str, port: u16, dir: &TempDir) -> Peer {
-    let root = dir.path().join(format!("nginx-{name}"));
-    std::fs::create_dir_all(&root).expect("create nginx dir");
-    let d = root.display();
-    let conf = format!(
-        r#"daemon off;
-master_process off;
-worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-    default_type text/plain;
-    client_body_temp_path {d}/client_body;
-    proxy_temp_path {d}/proxy;
-    fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi;
-    scgi_temp_path {d}/scgi;
-    server {{
-        listen {ip}:{port};
-        location / {{ return 200 "{name}\n"; }}
-    }}
-}}
-"#
-    );
-    let conf_path = root.join("nginx.conf");
-    std::fs::write(&conf_path, conf).expect("write nginx.conf");
-    let mut peer = Peer::spawn(
-        &format!("nginx {name}"),
-        Command::new(tool("nginx"))
-            .arg("-p")
-            .arg(&root)
-            .arg("-c")
-            .arg(&conf_path)
-            .arg("-e")
-            .arg(root.join("error.log")),
-        root.join("nginx.out"),
-    );
+fn nginx(name: &str, ip: &str, port: u16) -> Nginx {
     let addr = format!("{ip}:{port}").parse().expect("nginx address");
-    peer.wait_ready("listening", || wait_for_port(addr, START_TIMEOUT));
-    peer
+    Nginx::start_at(&[(addr, format!("location / {{ return 200 \"{name}\\n\"; }}"))])
 }
 
 /// dnsmasq in the foreground on 127.0.0.1:`port`, answering only from `hosts` (TTL 1 s).
@@ -112,8 +73,8 @@ fn strict_dns_cluster_follows_the_dns_answer() {
     let (listen, admin, web, dns) = (free_port(), free_port(), free_port(), free_port());
     let hosts = dir.write("hosts", "127.0.0.1 backend.test\n");
     let mut dnsmasq = dnsmasq(dns, &hosts, &dir);
-    let _a = nginx("a", "127.0.0.1", web, &dir);
-    let _b = nginx("b", "127.0.0.2", web, &dir);
+    let _a = nginx("a", "127.0.0.1", web);
+    let _b = nginx("b", "127.0.0.2", web);
 
     let cluster = json!({
         "name": "dns",

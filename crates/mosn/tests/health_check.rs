@@ -5,55 +5,19 @@
 
 mod support;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 use support::*;
 
 /// nginx on `port` answering `/health` with 200 and everything else with `name`.
-fn nginx(name: &str, port: u16, dir: &TempDir) -> Peer {
-    let root = dir.path().join(format!("nginx-{name}-{port}"));
-    std::fs::create_dir_all(&root).expect("create nginx dir");
-    let d = root.display();
-    let conf = format!(
-        r#"daemon off;
-master_process off;
-worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-    default_type text/plain;
-    client_body_temp_path {d}/client_body;
-    proxy_temp_path {d}/proxy;
-    fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi;
-    scgi_temp_path {d}/scgi;
-    server {{
-        listen 127.0.0.1:{port};
-        location = /health {{ return 200 "ok\n"; }}
-        location / {{ return 200 "{name}\n"; }}
-    }}
-}}
-"#
-    );
-    let conf_path = root.join("nginx.conf");
-    std::fs::write(&conf_path, conf).expect("write nginx.conf");
-    let mut peer = Peer::spawn(
-        &format!("nginx {name}"),
-        Command::new(tool("nginx"))
-            .arg("-p")
-            .arg(&root)
-            .arg("-c")
-            .arg(&conf_path)
-            .arg("-e")
-            .arg(root.join("error.log")),
-        root.join("nginx.out"),
-    );
-    peer.wait_ready("listening", || wait_for_port(local(port), START_TIMEOUT));
-    peer
+fn nginx(name: &str, port: u16) -> Nginx {
+    Nginx::start(&[(
+        port,
+        format!(
+            "location = /health {{ return 200 \"ok\\n\"; }}\n        location / {{ return 200 \"{name}\\n\"; }}"
+        ),
+    )])
 }
 
 /// The body of one GET through mosn, which must answer 200.
@@ -67,8 +31,8 @@ fn get(listen: u16) -> String {
 fn a_killed_upstream_gets_no_requests_once_the_check_saw_it() {
     let dir = TempDir::new("hc");
     let (listen, admin, a_port, b_port) = (free_port(), free_port(), free_port(), free_port());
-    let _a = nginx("a", a_port, &dir);
-    let mut b = nginx("b", b_port, &dir);
+    let _a = nginx("a", a_port);
+    let mut b = nginx("b", b_port);
     let events = dir.file("hc-events.log");
     let mut cluster = cluster("hc", &[local(a_port), local(b_port)]);
     cluster["health_check"] = json!({
@@ -130,7 +94,7 @@ fn a_killed_upstream_gets_no_requests_once_the_check_saw_it() {
     assert!(mosn.stat("cluster", "hc", "health_check_failure") >= 1);
 
     // b restarted on its port: back in rotation after the next check.
-    let _b = nginx("b", b_port, &dir);
+    let _b = nginx("b", b_port);
     mosn.wait_stat("cluster", "hc", "membership_healthy", IO_TIMEOUT, |n| {
         n == 2
     });

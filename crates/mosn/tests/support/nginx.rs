@@ -56,15 +56,26 @@ impl Nginx {
         Nginx::start(&[(port, echo_server_block())])
     }
 
+    /// nginx serving `servers` (port, server-block body) on 127.0.0.1.
     pub fn start(servers: &[(u16, String)]) -> Nginx {
+        let at: Vec<(SocketAddr, String)> = servers
+            .iter()
+            .map(|(p, b)| (local(*p), b.clone()))
+            .collect();
+        Nginx::start_at(&at)
+    }
+
+    /// nginx serving `servers` (listen address, server-block body); any 127.0.0.0/8
+    /// address works, so tests can tell hosts apart by IP.
+    pub fn start_at(servers: &[(SocketAddr, String)]) -> Nginx {
         let nginx = tool("nginx");
         let dir = TempDir::new("nginx");
         let d = dir.path().display().to_string();
         dir.write("www/large.bin", random_bytes(LARGE_LEN, 0x5eed));
         let mut server_blocks = String::new();
-        for (port, body) in servers {
+        for (addr, body) in servers {
             server_blocks.push_str(&format!(
-                "    server {{\n        listen 127.0.0.1:{port};\n        server_name _;\n        root {d}/www;\n{body}\n    }}\n"
+                "    server {{\n        listen {addr};\n        server_name _;\n        root {d}/www;\n{body}\n    }}\n"
             ));
         }
         let conf = format!(
@@ -97,13 +108,23 @@ http {{
                 .arg(dir.file("error.log")),
             dir.file("nginx.out"),
         );
-        let ports: Vec<u16> = servers.iter().map(|(p, _)| *p).collect();
+        let ports: Vec<u16> = servers.iter().map(|(a, _)| a.port()).collect();
         peer.wait_ready("listening", || {
-            ports
+            servers
                 .iter()
-                .all(|p| wait_for_port(local(*p), START_TIMEOUT))
+                .all(|(a, _)| wait_for_port(*a, START_TIMEOUT))
         });
         Nginx { peer, dir, ports }
+    }
+
+    /// The nginx process's PID, to kill it in failure tests.
+    pub fn pid(&self) -> u32 {
+        self.peer.pid()
+    }
+
+    /// Waits for the process to exit (after a signal the test sent).
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        self.peer.wait_exit(timeout)
     }
 
     pub fn error_log(&self) -> String {
