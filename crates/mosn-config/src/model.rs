@@ -125,11 +125,22 @@ pub enum NetworkFilterConfig {
     TcpProxy(TcpProxyConfig),
 }
 
-/// Application protocols the `proxy` filter speaks.
+/// Application protocols the `proxy` filter speaks, by MOSN's names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
     /// `"Http1"`.
     Http1,
+    /// `"Http2"`: h2c downstream, or h2 via ALPN behind TLS.
+    Http2,
+    /// `"Auto"`: downstream, detect the protocol from the first bytes; upstream, the same
+    /// protocol as downstream.
+    Auto,
+    /// `"bolt"` (or `"X"` with `sub_protocol: "bolt"`): SOFA Bolt v1.
+    Bolt,
+    /// `"boltv2"`: SOFA Bolt v2.
+    BoltV2,
+    /// `"dubbo"`: Dubbo 2.
+    Dubbo,
 }
 
 /// The `proxy` network filter's `config`.

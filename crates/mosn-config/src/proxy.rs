@@ -71,11 +71,28 @@ pub(crate) fn parse_proxy(config: &Obj<'_>, routers: &ServerRouters) -> Option<P
     })
 }
 
-/// A protocol name, case-insensitively: only `Http1` is built.
+/// Every protocol name MOSN knows, matched case-insensitively.
+const PROTOCOL_NAMES: &[(&str, Protocol)] = &[
+    ("Http1", Protocol::Http1),
+    ("Http2", Protocol::Http2),
+    ("Auto", Protocol::Auto),
+    ("bolt", Protocol::Bolt),
+    ("boltv2", Protocol::BoltV2),
+    ("dubbo", Protocol::Dubbo),
+];
+
+/// The protocols whose codecs are built; the others are refused by name.
+const BUILT: &[Protocol] = &[Protocol::Http1];
+
+/// A protocol name, case-insensitively, refused unless its codec is built.
 fn protocol(field: &Field<'_>) -> Option<Protocol> {
-    field.one_of(&[("Http1", Protocol::Http1)], true, |p| {
-        format!("protocol {p:?} is not supported yet")
-    })
+    let unsupported = |p: &str| format!("protocol {p:?} is not supported yet");
+    let found = field.one_of(PROTOCOL_NAMES, true, unsupported)?;
+    if !BUILT.contains(&found) {
+        field.error(unsupported(field.as_str().unwrap_or_default()));
+        return None;
+    }
+    Some(found)
 }
 
 /// An integer field that must be greater than 0 when present.
