@@ -1,25 +1,37 @@
 #!/usr/bin/env bash
-# Installs the real peers the tests talk to (curl, wrk, socat, iperf3, nginx, python3,
-# dnsmasq),
-# from Debian's packages, when any is missing. Needs root (or sudo) on a fresh machine.
+# Installs the real peers the tests talk to: curl, wrk, socat, iperf3, nginx, python3,
+# dnsmasq and h2load from Debian's packages when any is missing (needs root or sudo on a
+# fresh machine), and the Python peers (grpcio, hypercorn, websockets; pinned in
+# peers/requirements.txt) into the gitignored virtualenv peers/venv.
 set -euo pipefail
+cd "$(dirname "$0")/.."
+
 need=()
-for tool in curl wrk socat iperf3 nginx python3 dnsmasq; do
+for tool in curl wrk socat iperf3 nginx python3 dnsmasq h2load; do
   command -v "$tool" >/dev/null 2>&1 || need+=("$tool")
 done
-if [ ${#need[@]} -eq 0 ]; then
-  exit 0
+if [ ${#need[@]} -gt 0 ]; then
+  pkgs=()
+  for tool in "${need[@]}"; do
+    case "$tool" in
+      nginx) pkgs+=(nginx-light) ;;
+      dnsmasq) pkgs+=(dnsmasq-base) ;;
+      h2load) pkgs+=(nghttp2-client) ;;
+      *) pkgs+=("$tool") ;;
+    esac
+  done
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
 fi
-pkgs=()
-for tool in "${need[@]}"; do
-  case "$tool" in
-    nginx) pkgs+=(nginx-light) ;;
-    dnsmasq) pkgs+=(dnsmasq-base) ;;
-    *) pkgs+=("$tool") ;;
-  esac
-done
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+
+# The Python peers, reinstalled only when their pinned list changes.
+venv=peers/venv
+stamp="$venv/.requirements"
+if ! cmp -s peers/requirements.txt "$stamp" 2>/dev/null; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r peers/requirements.txt
+  cp peers/requirements.txt "$stamp"
+fi

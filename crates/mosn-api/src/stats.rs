@@ -111,6 +111,11 @@ stats_struct! {
         downstream_rq_protocol_error: Counter,
         /// Request heads that did not arrive in time.
         downstream_rq_header_timeout: Counter,
+        /// Connections served as HTTP/2.
+        downstream_cx_http2_total: Counter,
+        /// Connections closed because protocol detection (`Auto`) knew none of their first
+        /// bytes, or they did not arrive in time.
+        downstream_cx_protocol_unknown: Counter,
         /// Bytes read from clients.
         downstream_cx_rx_bytes_total: Counter,
         /// Bytes written to clients.

@@ -159,6 +159,9 @@ pub struct ProxyConfig {
     pub max_request_header_bytes: usize,
     /// `max_request_headers` (mosn-rs extension, default 100): more header lines get 431.
     pub max_request_headers: usize,
+    /// `max_concurrent_streams` (mosn-rs extension, default 1024): the HTTP/2
+    /// `SETTINGS_MAX_CONCURRENT_STREAMS` offered to clients.
+    pub max_concurrent_streams: u32,
 }
 
 /// The `tcp_proxy` network filter's `config`.

@@ -9,6 +9,7 @@ use crate::model::{Protocol, ProxyConfig};
 const DEFAULT_REQUEST_HEADER_TIMEOUT: Duration = Duration::from_secs(60);
 const DEFAULT_MAX_REQUEST_HEADER_BYTES: usize = 60 * 1024;
 const DEFAULT_MAX_REQUEST_HEADERS: usize = 100;
+const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 1024;
 
 /// The router names of one server, which its `proxy` filters may reference.
 pub(crate) struct ServerRouters {
@@ -61,6 +62,8 @@ pub(crate) fn parse_proxy(config: &Obj<'_>, routers: &ServerRouters) -> Option<P
         positive(config, "max_request_header_bytes").unwrap_or(DEFAULT_MAX_REQUEST_HEADER_BYTES);
     let max_request_headers =
         positive(config, "max_request_headers").unwrap_or(DEFAULT_MAX_REQUEST_HEADERS);
+    let max_concurrent_streams =
+        positive(config, "max_concurrent_streams").unwrap_or(DEFAULT_MAX_CONCURRENT_STREAMS);
     Some(ProxyConfig {
         downstream_protocol: downstream?,
         upstream_protocol: upstream?,
@@ -68,6 +71,7 @@ pub(crate) fn parse_proxy(config: &Obj<'_>, routers: &ServerRouters) -> Option<P
         request_header_timeout,
         max_request_header_bytes,
         max_request_headers,
+        max_concurrent_streams,
     })
 }
 
@@ -82,7 +86,7 @@ const PROTOCOL_NAMES: &[(&str, Protocol)] = &[
 ];
 
 /// The protocols whose codecs are built; the others are refused by name.
-const BUILT: &[Protocol] = &[Protocol::Http1];
+const BUILT: &[Protocol] = &[Protocol::Http1, Protocol::Http2, Protocol::Auto];
 
 /// A protocol name, case-insensitively, refused unless its codec is built.
 fn protocol(field: &Field<'_>) -> Option<Protocol> {

@@ -89,8 +89,8 @@ fn cases() -> Vec<(&'static str, Value, Vec<&'static str>)> {
         ("@http/filter_chains/0/filters/1", json!({"type": "tcp_proxy", "config": {"cluster": "c"}}), vec![concat!(http!(".filter_chains[0].filters"), ": more than one proxy or tcp_proxy filter in a chain is not supported yet")]),
         ("@http/filter_chains/0/filters/0/config", Value::Null, vec![concat!(http!(".filter_chains[0].filters[0].config"), ": required key is missing")]),
         // ---- proxy
-        ("@proxy/downstream_protocol", json!("Http2"), vec![concat!(proxy!(".downstream_protocol"), r#": protocol "Http2" is not supported yet"#)]),
-        ("@proxy/downstream_protocol", json!("Auto"), vec![concat!(proxy!(".downstream_protocol"), r#": protocol "Auto" is not supported yet"#)]),
+        ("@proxy/downstream_protocol", json!("Thrift"), vec![concat!(proxy!(".downstream_protocol"), r#": protocol "Thrift" is not supported yet"#)]),
+        ("@proxy/max_concurrent_streams", json!(0), vec![concat!(proxy!(".max_concurrent_streams"), ": must be greater than 0")]),
         ("@proxy/downstream_protocol", json!(""), vec![concat!(proxy!(".downstream_protocol"), ": must not be empty")]),
         ("@proxy/upstream_protocol", json!("X"), vec![concat!(proxy!(".upstream_protocol"), r#": protocol "X" is not supported yet"#)]),
         ("@proxy/router_config_name", json!("nope"), vec![concat!(proxy!(".router_config_name"), r#": router "nope" is not defined in servers[0].routers"#)]),

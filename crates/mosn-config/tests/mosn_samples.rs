@@ -56,29 +56,15 @@ fn expected() -> Vec<(&'static str, Vec<String>)> {
         ("http-sample__server_config.json", vec![]),
         ("http-sample__tls_client_config.json", vec![cluster_tls()]),
         ("http-sample__tls_server_config.json", vec![listener_tls()]),
-        (
-            "protocol-auto-sample__client_config.json",
-            vec![protocol("downstream", "Auto"), protocol("upstream", "Auto")],
-        ),
-        (
-            "protocol-auto-sample__server_config.json",
-            vec![protocol("downstream", "Auto"), protocol("upstream", "Auto")],
-        ),
+        ("protocol-auto-sample__client_config.json", vec![]),
+        ("protocol-auto-sample__server_config.json", vec![]),
         (
             "protocol-auto-sample__tls_client_config.json",
-            vec![
-                protocol("downstream", "Auto"),
-                protocol("upstream", "Auto"),
-                cluster_tls(),
-            ],
+            vec![cluster_tls()],
         ),
         (
             "protocol-auto-sample__tls_server_config.json",
-            vec![
-                listener_tls(),
-                protocol("downstream", "Auto"),
-                protocol("upstream", "Auto"),
-            ],
+            vec![listener_tls()],
         ),
         ("slow-start-sample__config.json", vec![]),
         (

@@ -4,8 +4,10 @@
 
 mod filter;
 mod listener;
+mod rewind;
 mod socket;
 
 pub use filter::{ConnectionInfo, NetworkFilter};
 pub use listener::{bind_listener, BoundListener, StdListener};
+pub use rewind::Rewind;
 pub use socket::{connect, ConnectError, Socket};

@@ -3,7 +3,7 @@
 use arc_swap::ArcSwap;
 use bytes::BytesMut;
 use mosn_router::RouteTable;
-use mosn_stream::ConnPool;
+use mosn_stream::{ConnPool, H2Pool};
 use mosn_upstream::ClusterManager;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -50,8 +50,10 @@ impl Drain {
 /// signal.
 #[derive(Debug)]
 pub struct WorkerContext {
-    /// Idle upstream connections of this worker.
+    /// Idle HTTP/1 upstream connections of this worker.
     pub pool: ConnPool,
+    /// Multiplexed HTTP/2 upstream connections of this worker.
+    pub h2_pool: H2Pool,
     /// Shutdown signal.
     pub drain: Drain,
     /// Large read buffers returned by finished requests, reused by the next ones so that
@@ -70,6 +72,7 @@ impl WorkerContext {
     pub fn new(drain: Drain) -> Self {
         Self {
             pool: ConnPool::default(),
+            h2_pool: H2Pool::default(),
             drain,
             spare_buffers: RefCell::default(),
         }

@@ -28,11 +28,31 @@ pub struct UpstreamConn {
     /// True when it came from the pool rather than a fresh connect; a failure on a reused
     /// connection before any response byte may be retried on a new one.
     pub reused: bool,
+    counted: CountedConn,
+}
+
+impl UpstreamConn {
+    /// The socket and its accounting, for protocols that multiplex the connection (HTTP/2)
+    /// and keep it outside this pool; the counters fall when `CountedConn` drops.
+    pub fn into_parts(self) -> (Socket, CountedConn) {
+        (self.socket, self.counted)
+    }
+
+    /// The host the connection goes to.
+    pub fn host(&self) -> &Arc<Host> {
+        &self.counted.host
+    }
+}
+
+/// An open upstream connection as the cluster's and host's stats see it: counted active
+/// from connect until this drops.
+#[derive(Debug)]
+pub struct CountedConn {
     host: Arc<Host>,
     stats: Arc<ClusterStats>,
 }
 
-impl Drop for UpstreamConn {
+impl Drop for CountedConn {
     fn drop(&mut self) {
         self.stats.upstream_cx_active.dec();
         self.host.active_connections.fetch_sub(1, Ordering::Relaxed);
@@ -59,7 +79,7 @@ impl ConnPool {
         let now = Instant::now();
         while let Some(entry) = list.pop() {
             if entry.expires > now
-                && !entry.conn.host.is_removed()
+                && !entry.conn.host().is_removed()
                 && !entry.conn.socket.is_closed_or_dirty()
             {
                 let mut conn = entry.conn;
@@ -88,8 +108,10 @@ impl ConnPool {
                     socket,
                     requests: 0,
                     reused: false,
-                    host: host.clone(),
-                    stats: cluster.stats.clone(),
+                    counted: CountedConn {
+                        host: host.clone(),
+                        stats: cluster.stats.clone(),
+                    },
                 })
             }
             Err(e) => {
@@ -107,13 +129,13 @@ impl ConnPool {
     /// `max_requests` (0 = unlimited).
     pub fn checkin(&self, mut conn: UpstreamConn, idle_timeout: Duration, max_requests: u32) {
         conn.requests += 1;
-        if (max_requests != 0 && conn.requests >= max_requests) || conn.host.is_removed() {
+        if (max_requests != 0 && conn.requests >= max_requests) || conn.host().is_removed() {
             return;
         }
         let expires = Instant::now() + idle_timeout;
         self.idle
             .borrow_mut()
-            .entry(conn.host.address.clone())
+            .entry(conn.host().address.clone())
             .or_default()
             .push(Idle { conn, expires });
     }
@@ -124,7 +146,7 @@ impl ConnPool {
     pub fn evict_expired(&self) {
         let now = Instant::now();
         self.idle.borrow_mut().retain(|_, list| {
-            list.retain(|e| e.expires > now && !e.conn.host.is_removed());
+            list.retain(|e| e.expires > now && !e.conn.host().is_removed());
             !list.is_empty()
         });
     }

@@ -2,7 +2,8 @@
 //! moved to 127.0.0.1: the tests bind loopback only):
 //!
 //! - http-sample: curl → mosn (client_config) → mosn (server_config) → nginx;
-//! - tcpproxy-sample: client → mosn (tcp_proxy) → socat echo.
+//! - tcpproxy-sample: client → mosn (tcp_proxy) → socat echo;
+//! - protocol-auto-sample: curl (HTTP/1.1 and h2c) → mosn → mosn → hypercorn.
 
 mod support;
 
@@ -89,4 +90,40 @@ fn tcpproxy_sample_round_trips_bytes_through_socat_echo() {
         (payload, got)
     });
     assert!(got.0 == got.1, "the echo differs from what was sent");
+}
+
+#[test]
+fn protocol_auto_sample_chain_keeps_the_client_protocol_end_to_end() {
+    let dir = TempDir::new("auto-sample");
+    let (client_listener, server_listener, upstream) = (free_port(), free_port(), free_port());
+    let map = HashMap::from([
+        (2045, client_listener),
+        (2046, server_listener),
+        (8080, upstream),
+        (34901, free_port()),
+        (34902, free_port()),
+    ]);
+    let mut client_cfg = read_json(&samples_dir().join("protocol-auto-sample__client_config.json"));
+    let mut server_cfg = read_json(&samples_dir().join("protocol-auto-sample__server_config.json"));
+    rewrite_ports(&mut client_cfg, &map);
+    rewrite_ports(&mut server_cfg, &map);
+    // hypercorn speaks HTTP/1.1 and h2c on one port and says which one it was asked in.
+    let _origin = hypercorn_echo(upstream, &dir);
+    let _server = Mosn::start(&server_cfg);
+    let _client = Mosn::start(&client_cfg);
+    let url = format!("http://127.0.0.1:{client_listener}/download/1000");
+    for (flag, client, upstream_http) in [
+        ("--http1.1", "HTTP/1.1", "1.1"),
+        ("--http2-prior-knowledge", "HTTP/2", "2"),
+    ] {
+        let r = curl(&[flag, &url]);
+        assert_eq!(r.status, 200, "{client}: {}", r.stderr);
+        assert_eq!(r.version, client);
+        assert_eq!(r.body.len(), 1000);
+        assert_eq!(
+            r.header("x-upstream-http"),
+            Some(upstream_http),
+            "Auto upstream keeps the client's protocol on both hops"
+        );
+    }
 }

@@ -1,13 +1,14 @@
 //! One downstream HTTP/1.1 connection: the request loop, reading heads with their
 //! timeouts and limits, and dispatching each request to its route's action.
 
+use super::exchange::Upstream;
 use super::forward::Forward;
-use super::local_reply;
+use super::h1_bridge;
+use super::local_reply::{self, LocalReply};
 use super::HttpProxyFilter;
 use bytes::BytesMut;
 use mosn_api::error::ProxyErrorKind;
-use mosn_api::filter::{FilterStatus, RequestInfo};
-use mosn_config::RouteAction;
+use mosn_config::{Protocol, RouteAction};
 use mosn_net::{ConnectionInfo, Socket};
 use mosn_protocol::http1::{
     parse_request_head, request_body_kind, strip_hop_by_hop, wants_keep_alive, BodyKind,
@@ -42,12 +43,19 @@ pub(super) struct Http1Connection {
 }
 
 impl Http1Connection {
-    pub(super) fn new(filter: Rc<HttpProxyFilter>, io: Socket, info: ConnectionInfo) -> Self {
+    /// A connection whose first bytes, `read_ahead`, were already read (by protocol
+    /// detection; empty otherwise).
+    pub(super) fn new(
+        filter: Rc<HttpProxyFilter>,
+        io: Socket,
+        info: ConnectionInfo,
+        read_ahead: BytesMut,
+    ) -> Self {
         Self {
             filter,
             io,
             info,
-            rbuf: BytesMut::new(),
+            rbuf: read_ahead,
             wbuf: BytesMut::new(),
         }
     }
@@ -203,16 +211,22 @@ impl Http1Connection {
         };
         match &matched.route.action {
             RouteAction::DirectResponse { status, body } => {
-                let body = body.as_deref().unwrap_or("");
-                self.wbuf.clear();
-                local_reply::direct(*status, body, close_local, &mut self.wbuf);
-                self.finish_local(*status, close_local).await
+                let reply = local_reply::direct(*status, body.as_deref().unwrap_or(""));
+                self.send_local(reply, close_local).await
             }
             RouteAction::Redirect(redirect) => {
-                self.wbuf.clear();
-                let status =
-                    local_reply::redirect(redirect, &head, &host, close_local, &mut self.wbuf);
-                self.finish_local(status, close_local).await
+                let reply = local_reply::redirect(redirect, &host, head.path(), head.query());
+                self.send_local(reply, close_local).await
+            }
+            RouteAction::Forward(action)
+                if self.filter.upstream_for(Protocol::Http1) == Upstream::Http2 =>
+            {
+                let request = h1_bridge::Converted {
+                    head,
+                    body,
+                    keep_alive,
+                };
+                request.forward(self, &state, &matched, action).await
             }
             RouteAction::Forward(action) => {
                 Forward {
@@ -232,25 +246,19 @@ impl Http1Connection {
 
     /// Runs the listener's stream filters on the request head; `Some` is a local reply.
     fn run_request_filters(&self, head: &mut RequestHead) -> Option<(u16, String)> {
-        let filters = &self.filter.stream_filters;
-        if filters.is_empty() {
+        if self.filter.stream_filters.is_empty() {
             return None;
         }
         let path = head.path().to_owned();
-        let info = RequestInfo {
-            remote: self.info.remote,
-            method: &head.method,
-            path: &path,
-        };
-        filters
-            .iter()
-            .find_map(|f| match f.on_request_headers(&mut head.headers, &info) {
-                FilterStatus::Continue => None,
-                FilterStatus::LocalReply { status, reason } => {
-                    tracing::debug!(filter = f.name(), status, "stream filter replied locally");
-                    Some((status, reason))
-                }
-            })
+        self.filter
+            .run_request_filters(self.info.remote, &head.method, &path, &mut head.headers)
+    }
+
+    async fn send_local(&mut self, reply: LocalReply, close: bool) -> Flow {
+        let status = reply.status;
+        self.wbuf.clear();
+        reply.encode_h1(close, &mut self.wbuf);
+        self.finish_local(status, close).await
     }
 
     /// Sends the local reply for `kind`.

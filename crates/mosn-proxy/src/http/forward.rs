@@ -1,8 +1,13 @@
 //! Forwarding one request upstream and relaying the response, bodies streamed both ways.
 
-use super::connection::{Flow, Http1Connection, READ_BUF};
+use super::attempt::{
+    before_retry, choose_other_host, connect, connect_error_kind, count_failure, outcome_of,
+    AttemptError,
+};
+use super::connection::{Flow, Http1Connection};
 use super::forwarding_headers;
-use super::retry::{Failure, RetryState};
+use super::retry::{default_policy, Failure, RetryState};
+use super::upstream_h1::read_head;
 use super::DEFAULT_ROUTE_TIMEOUT;
 use crate::state::ProxyState;
 use bytes::BytesMut;
@@ -10,20 +15,17 @@ use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, HOST};
 use http::{HeaderValue, Method, Version};
 use mosn_api::error::ProxyErrorKind;
 use mosn_config::ForwardAction;
-use mosn_config::RetryPolicy;
-use mosn_net::ConnectError;
 use mosn_protocol::http1::{
-    encode_request_head, encode_response_head, parse_response_head, response_body_kind,
-    strip_hop_by_hop, wants_keep_alive, BodyDecoder, BodyEncoder, BodyEvent, BodyKind, Limits,
-    RequestHead, ResponseHead,
+    encode_request_head, encode_response_head, response_body_kind, strip_hop_by_hop,
+    wants_keep_alive, BodyDecoder, BodyEncoder, BodyEvent, BodyKind, RequestHead, ResponseHead,
 };
 use mosn_router::{apply_header_edits, hash_key, pick_cluster, Matched};
 use mosn_stream::UpstreamConn;
-use mosn_upstream::{Cluster, Host, LbContext, Outcome, ResourceGuard};
-use std::sync::{Arc, LazyLock};
+use mosn_upstream::{Cluster, Host, LbContext, Outcome};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::time::{timeout_at, Instant};
+use tokio::time::Instant;
 
 /// Writes are batched up to this many bytes before going to the socket.
 const FLUSH_AT: usize = 64 * 1024;
@@ -33,9 +35,6 @@ const ZERO_COPY_MIN: usize = 4 * 1024;
 
 /// Read size while streaming a response body: large bodies take fewer syscalls.
 const BODY_READ_BUF: usize = 64 * 1024;
-
-/// The policy of routes without `retry_policy` (MOSN's: connect failures, 3 retries).
-static DEFAULT_RETRY: LazyLock<RetryPolicy> = LazyLock::new(RetryPolicy::default);
 
 /// One request being forwarded.
 pub(super) struct Forward<'a, 'c> {
@@ -50,17 +49,6 @@ pub(super) struct Forward<'a, 'c> {
     /// True once the request body has been read to its end, so the next request on the
     /// connection starts at a known boundary.
     pub(super) body_done: bool,
-}
-
-/// How an upstream attempt failed.
-enum AttemptError {
-    /// Failed before the upstream could have seen the request (or sent any response byte):
-    /// safe to retry on a fresh connection when the request has no body.
-    Retryable(ProxyErrorKind),
-    /// Failed in a way that must be answered, not retried.
-    Fatal(ProxyErrorKind),
-    /// The client went away or sent a bad body: close without a reply.
-    Downstream,
 }
 
 impl Forward<'_, '_> {
@@ -111,7 +99,11 @@ impl Forward<'_, '_> {
         let mut retry_slot = None;
         let timeout = self.action.timeout.unwrap_or(DEFAULT_ROUTE_TIMEOUT);
         let deadline = Instant::now() + timeout;
-        let policy = self.action.retry_policy.as_ref().unwrap_or(&DEFAULT_RETRY);
+        let policy = self
+            .action
+            .retry_policy
+            .as_ref()
+            .unwrap_or(default_policy());
         let mut retry = RetryState::new(policy);
         let mut attempt = 0u32;
         let mut previous: Option<Arc<Host>> = None;
@@ -126,24 +118,20 @@ impl Forward<'_, '_> {
             let pooled = self.conn.filter.worker.pool.checkout(&host.address);
             let mut upstream = match pooled {
                 Some(c) => c,
-                None => match self.connect(cluster, &host).await {
+                None => match connect(&self.conn.filter.worker, cluster, &host).await {
                     Ok(c) => c,
                     Err(None) => return self.fail(ProxyErrorKind::Overflow).await,
                     Err(Some(e)) => {
                         tracing::debug!(cluster = %cluster.name, error = %e, "upstream connect failed");
                         cluster.report_outcome(&host, Outcome::ConnectFailure);
                         if retry.should_retry(Failure::Connect)
-                            && self.before_retry(cluster, &retry, &mut retry_slot).await
+                            && before_retry(cluster, &retry, &mut retry_slot).await
                         {
                             previous = Some(host.clone());
                             attempt += 1;
                             continue;
                         }
-                        let kind = match e {
-                            ConnectError::Timeout => ProxyErrorKind::ConnectTimeout,
-                            ConnectError::Failed(_) => ProxyErrorKind::ConnectFailure,
-                        };
-                        return self.fail(kind).await;
+                        return self.fail(connect_error_kind(&e)).await;
                     }
                 },
             };
@@ -173,7 +161,7 @@ impl Forward<'_, '_> {
                     cluster.stats.count_response(status);
                     cluster.report_outcome(&host, Outcome::Status(status));
                     if retry.should_retry(Failure::Status(status))
-                        && self.before_retry(cluster, &retry, &mut retry_slot).await
+                        && before_retry(cluster, &retry, &mut retry_slot).await
                     {
                         // The body is left unread: the connection cannot be reused.
                         previous = Some(host.clone());
@@ -234,8 +222,7 @@ impl Forward<'_, '_> {
                     return self.fail(kind).await;
                 }
             };
-            if retry.should_retry(failure.0)
-                && self.before_retry(cluster, &retry, &mut retry_slot).await
+            if retry.should_retry(failure.0) && before_retry(cluster, &retry, &mut retry_slot).await
             {
                 previous = Some(host.clone());
                 attempt += 1;
@@ -244,54 +231,6 @@ impl Forward<'_, '_> {
             count_failure(cluster, failure.1);
             return self.fail(failure.1).await;
         }
-    }
-
-    /// Takes a retry slot from the cluster's `max_retries` breaker, counts the retry and
-    /// waits its backoff; false (counted as an overflow) when no slot is free.
-    async fn before_retry<'c>(
-        &self,
-        cluster: &'c Cluster,
-        retry: &RetryState<'_>,
-        slot: &mut Option<ResourceGuard<'c>>,
-    ) -> bool {
-        if slot.is_none() {
-            match cluster.circuit_breakers.retries.try_acquire() {
-                Some(guard) => *slot = Some(guard),
-                None => {
-                    cluster.stats.upstream_rq_retry_overflow.inc();
-                    return false;
-                }
-            }
-        }
-        cluster.stats.upstream_rq_retry.inc();
-        tokio::time::sleep(retry.backoff()).await;
-        true
-    }
-
-    /// Opens a connection to `host` within the cluster's `max_connections` and
-    /// `max_pending_requests` breakers; `Err(None)` is an overflow (counted).
-    async fn connect(
-        &self,
-        cluster: &Cluster,
-        host: &Arc<Host>,
-    ) -> Result<UpstreamConn, Option<ConnectError>> {
-        let breakers = &cluster.circuit_breakers;
-        let open = u64::try_from(cluster.stats.upstream_cx_active.get()).unwrap_or(0);
-        if !breakers.max_connections.allows(open) {
-            cluster.stats.upstream_cx_overflow.inc();
-            return Err(None);
-        }
-        let Some(_pending) = breakers.pending_requests.try_acquire() else {
-            cluster.stats.upstream_rq_pending_overflow.inc();
-            return Err(None);
-        };
-        self.conn
-            .filter
-            .worker
-            .pool
-            .connect(cluster, host)
-            .await
-            .map_err(Some)
     }
 
     /// Writes the head, then streams the request body from the client.
@@ -381,46 +320,15 @@ impl Forward<'_, '_> {
         cluster: &Cluster,
     ) -> Result<(ResponseHead, BytesMut), AttemptError> {
         let mut buf = self.conn.filter.worker.take_buffer(BODY_READ_BUF);
-        let ubuf = &mut buf;
-        let limits = Limits::default();
         let mut seen_any = false;
         loop {
-            if !ubuf.is_empty() {
-                match parse_response_head(ubuf, &limits) {
-                    Ok(Some((head, consumed))) => {
-                        let _ = ubuf.split_to(consumed);
-                        let status = head.status.as_u16();
-                        if status == 101 {
-                            // We never forward an upgrade, so a 101 is a protocol error.
-                            return Err(AttemptError::Fatal(ProxyErrorKind::UpstreamProtocolError));
-                        }
-                        if (100..200).contains(&status) {
-                            self.relay_interim(head).await?;
-                            continue;
-                        }
-                        return Ok((head, std::mem::take(ubuf)));
-                    }
-                    Ok(None) => {}
-                    Err(_) => {
-                        return Err(AttemptError::Fatal(ProxyErrorKind::UpstreamProtocolError))
-                    }
-                }
+            let head =
+                read_head(upstream, &mut buf, deadline, &cluster.stats, &mut seen_any).await?;
+            if head.status.is_informational() {
+                self.relay_interim(head).await?;
+                continue;
             }
-            ubuf.reserve(READ_BUF);
-            let read = timeout_at(deadline, upstream.socket.read_buf(ubuf)).await;
-            match read {
-                Err(_) => return Err(AttemptError::Fatal(ProxyErrorKind::UpstreamTimeout)),
-                Ok(Ok(0)) | Ok(Err(_)) if !seen_any => {
-                    return Err(AttemptError::Retryable(ProxyErrorKind::UpstreamReset))
-                }
-                Ok(Ok(0)) | Ok(Err(_)) => {
-                    return Err(AttemptError::Fatal(ProxyErrorKind::UpstreamReset))
-                }
-                Ok(Ok(n)) => {
-                    seen_any = true;
-                    cluster.stats.upstream_cx_rx_bytes_total.add(n as u64);
-                }
-            }
+            return Ok((head, buf));
         }
     }
 
@@ -560,44 +468,5 @@ impl Forward<'_, '_> {
     async fn fail(&mut self, kind: ProxyErrorKind) -> Flow {
         let close = !self.keep_alive || !self.body_done;
         self.conn.reply_error(kind, close).await
-    }
-}
-
-/// A host for the next attempt, avoiding the one that just failed when the cluster has
-/// another (Envoy's `previous_hosts` predicate, bounded to a few picks).
-fn choose_other_host(
-    cluster: &Cluster,
-    ctx: &LbContext,
-    attempt: u32,
-    previous: Option<&Arc<Host>>,
-) -> Option<Arc<Host>> {
-    let mut host = cluster.choose_host_for_attempt(ctx, attempt)?;
-    if let Some(prev) = previous {
-        for _ in 0..3 {
-            if !Arc::ptr_eq(&host, prev) {
-                break;
-            }
-            host = cluster.choose_host_for_attempt(ctx, attempt)?;
-        }
-    }
-    Some(host)
-}
-
-/// How a failed attempt counts for outlier detection: timeouts as timeouts, the rest
-/// (resets, protocol errors) as resets.
-fn outcome_of(kind: ProxyErrorKind) -> Outcome {
-    if kind == ProxyErrorKind::UpstreamTimeout {
-        Outcome::Timeout
-    } else {
-        Outcome::Reset
-    }
-}
-
-/// Counts a failed request in the cluster's stats by its kind.
-fn count_failure(cluster: &Cluster, kind: ProxyErrorKind) {
-    if kind == ProxyErrorKind::UpstreamTimeout {
-        cluster.stats.upstream_rq_timeout.inc();
-    } else {
-        cluster.stats.upstream_rq_reset.inc();
     }
 }

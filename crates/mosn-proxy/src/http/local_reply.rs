@@ -1,34 +1,93 @@
-//! Replies the proxy writes itself: `direct_response` and `redirect` routes.
+//! Replies the proxy writes itself — `direct_response` and `redirect` routes, errors —
+//! built once as a protocol-neutral [`LocalReply`] and then encoded for the client's codec.
 
-use bytes::BytesMut;
-use http::header::{CONNECTION, CONTENT_TYPE, LOCATION};
-use http::{HeaderMap, HeaderValue, StatusCode, Version};
+use bytes::{Bytes, BytesMut};
+use http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
+use http::{HeaderMap, HeaderValue, Response, StatusCode, Version};
 use mosn_config::RedirectAction;
-use mosn_protocol::http1::{encode_response_head, BodyKind, RequestHead, ResponseHead};
+use mosn_protocol::http1::{encode_response_head, BodyKind, ResponseHead};
+use mosn_stream::{full_body, ProxyBody};
 
-/// Encodes a `direct_response` with exactly the configured body.
-pub(super) fn direct(status: u16, body: &str, close: bool, out: &mut BytesMut) {
+/// A response the proxy makes up.
+#[derive(Debug)]
+pub(super) struct LocalReply {
+    /// Status code.
+    pub(super) status: u16,
+    /// Headers besides framing.
+    pub(super) headers: HeaderMap,
+    /// The whole body.
+    pub(super) body: Bytes,
+}
+
+impl LocalReply {
+    /// A plain-text reply with a one-line body (`msg` plus a newline), as the HTTP/1
+    /// fast path's `encode_local_reply` writes it.
+    pub(super) fn text(status: u16, msg: &str) -> Self {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        let newline = if msg.ends_with('\n') { "" } else { "\n" };
+        Self {
+            status,
+            headers,
+            body: Bytes::from(format!("{msg}{newline}")),
+        }
+    }
+
+    /// Encodes the reply as HTTP/1.1, with `Connection: close` when `close`.
+    pub(super) fn encode_h1(mut self, close: bool, out: &mut BytesMut) {
+        if close {
+            self.headers
+                .insert(CONNECTION, HeaderValue::from_static("close"));
+        }
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let head = ResponseHead {
+            version: Version::HTTP_11,
+            status,
+            reason: Bytes::from_static(status.canonical_reason().unwrap_or("").as_bytes()),
+            headers: self.headers,
+        };
+        encode_response_head(&head, &BodyKind::Length(self.body.len() as u64), out);
+        out.extend_from_slice(&self.body);
+    }
+
+    /// The reply as a response for a multiplexed codec.
+    pub(super) fn into_response(mut self) -> Response<ProxyBody> {
+        self.headers
+            .insert(CONTENT_LENGTH, HeaderValue::from(self.body.len()));
+        let mut resp = Response::new(full_body(self.body));
+        *resp.status_mut() =
+            StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        *resp.headers_mut() = self.headers;
+        resp
+    }
+}
+
+/// A `direct_response` with exactly the configured body.
+pub(super) fn direct(status: u16, body: &str) -> LocalReply {
     let mut headers = HeaderMap::new();
     if !body.is_empty() {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
     }
-    encode(status, headers, body.as_bytes(), close, out);
+    LocalReply {
+        status,
+        headers,
+        body: Bytes::copy_from_slice(body.as_bytes()),
+    }
 }
 
-/// Encodes a `redirect` for `req` and returns its status.
+/// A `redirect` for a request to `host` with `path` and `query`.
 pub(super) fn redirect(
     r: &RedirectAction,
-    req: &RequestHead,
     host: &str,
-    close: bool,
-    out: &mut BytesMut,
-) -> u16 {
+    path: &str,
+    query: Option<&str>,
+) -> LocalReply {
     let scheme = r.scheme_redirect.as_deref().unwrap_or("http");
     let host = r.host_redirect.as_deref().unwrap_or(host);
-    let path = r.path_redirect.as_deref().unwrap_or(req.path());
-    let location = match req.query() {
-        Some(q) if r.path_redirect.is_none() => format!("{scheme}://{host}{path}?{q}"),
-        _ => format!("{scheme}://{host}{path}"),
+    let new_path = r.path_redirect.as_deref().unwrap_or(path);
+    let location = match query {
+        Some(q) if r.path_redirect.is_none() => format!("{scheme}://{host}{new_path}?{q}"),
+        _ => format!("{scheme}://{host}{new_path}"),
     };
     let mut headers = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_str(&location) {
@@ -39,21 +98,9 @@ pub(super) fn redirect(
     } else {
         r.response_code
     };
-    encode(status, headers, b"", close, out);
-    status
-}
-
-fn encode(status: u16, mut headers: HeaderMap, body: &[u8], close: bool, out: &mut BytesMut) {
-    if close {
-        headers.insert(CONNECTION, HeaderValue::from_static("close"));
-    }
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let head = ResponseHead {
-        version: Version::HTTP_11,
+    LocalReply {
         status,
-        reason: bytes::Bytes::from_static(status.canonical_reason().unwrap_or("").as_bytes()),
         headers,
-    };
-    encode_response_head(&head, &BodyKind::Length(body.len() as u64), out);
-    out.extend_from_slice(body);
+        body: Bytes::new(),
+    }
 }

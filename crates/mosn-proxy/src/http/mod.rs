@@ -1,23 +1,41 @@
-//! The `proxy` network filter for HTTP/1.1: reads requests off a downstream connection,
+//! The `proxy` network filter for HTTP: reads requests off a downstream connection,
 //! routes them, forwards them upstream over pooled connections, and relays responses back,
 //! streaming bodies in both directions.
 //!
-//! One [`HttpProxyFilter`] serves every connection of one listener on one worker; each
-//! connection runs [`connection::Http1Connection`] to its end.
+//! One [`HttpProxyFilter`] serves every connection of one listener on one worker. An
+//! HTTP/1.1 connection runs [`connection::Http1Connection`]: HTTP/1 upstreams take the
+//! hand-tuned fast path (`forward`), HTTP/2 upstreams the converted one (`h1_bridge`).
+//! An HTTP/2 connection runs [`h2_connection`], each stream through the protocol-neutral
+//! [`exchange`] to either upstream protocol. `Auto` listeners pick one by the first bytes
+//! (`detect`).
 
+mod attempt;
 mod connection;
+mod detect;
+mod exchange;
 mod forward;
 mod forwarding_headers;
+mod grpc;
+mod h1_body;
+mod h1_bridge;
+mod h2_connection;
 mod local_reply;
 mod retry;
+mod upstream_h1;
+mod upstream_h2;
 
 use crate::state::{SharedState, WorkerContext};
-use mosn_api::filter::StreamFilter;
+use bytes::BytesMut;
+use connection::Http1Connection;
+use exchange::Upstream;
+use http::{HeaderMap, Method};
+use mosn_api::filter::{FilterStatus, RequestInfo, StreamFilter};
 use mosn_api::stats::ListenerStats;
-use mosn_config::ProxyConfig;
+use mosn_config::{Protocol, ProxyConfig};
 use mosn_net::{ConnectionInfo, NetworkFilter, Socket};
 use mosn_protocol::http1::Limits;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -39,6 +57,16 @@ pub struct HttpProxyFilter {
     worker: Rc<WorkerContext>,
     stats: Arc<ListenerStats>,
     stream_filters: Vec<Box<dyn StreamFilter>>,
+    downstream: Protocol,
+    upstream: Protocol,
+    h2: H2Limits,
+}
+
+/// Limits offered to HTTP/2 clients in SETTINGS.
+#[derive(Debug, Clone, Copy)]
+struct H2Limits {
+    max_concurrent_streams: u32,
+    max_header_list_size: u32,
 }
 
 impl HttpProxyFilter {
@@ -65,7 +93,50 @@ impl HttpProxyFilter {
             worker,
             stats,
             stream_filters,
+            downstream: cfg.downstream_protocol,
+            upstream: cfg.upstream_protocol,
+            h2: H2Limits {
+                max_concurrent_streams: cfg.max_concurrent_streams,
+                max_header_list_size: u32::try_from(cfg.max_request_header_bytes)
+                    .unwrap_or(u32::MAX),
+            },
         }
+    }
+}
+
+impl HttpProxyFilter {
+    /// The upstream protocol for requests that arrived as `downstream` (`Auto` upstream
+    /// means the same protocol as downstream, as in MOSN).
+    fn upstream_for(&self, downstream: Protocol) -> Upstream {
+        match (self.upstream, downstream) {
+            (Protocol::Http2, _) | (Protocol::Auto, Protocol::Http2) => Upstream::Http2,
+            _ => Upstream::Http1,
+        }
+    }
+
+    /// Runs the listener's stream filters on a request's head, whichever codec read it;
+    /// `Some` is the local reply (status, reason) the first refusing filter asked for.
+    fn run_request_filters(
+        &self,
+        remote: Option<SocketAddr>,
+        method: &Method,
+        path: &str,
+        headers: &mut HeaderMap,
+    ) -> Option<(u16, String)> {
+        let info = RequestInfo {
+            remote,
+            method,
+            path,
+        };
+        self.stream_filters
+            .iter()
+            .find_map(|f| match f.on_request_headers(headers, &info) {
+                FilterStatus::Continue => None,
+                FilterStatus::LocalReply { status, reason } => {
+                    tracing::debug!(filter = f.name(), status, "stream filter replied locally");
+                    Some((status, reason))
+                }
+            })
     }
 }
 
@@ -75,6 +146,16 @@ impl NetworkFilter for HttpProxyFilter {
         socket: Socket,
         info: ConnectionInfo,
     ) -> Pin<Box<dyn Future<Output = ()>>> {
-        Box::pin(connection::Http1Connection::new(self, socket, info).run())
+        // Each codec's connection future is boxed on its own, so an idle HTTP/1
+        // connection does not carry the size of the HTTP/2 one.
+        match self.downstream {
+            Protocol::Http2 => {
+                self.stats.downstream_cx_http2_total.inc();
+                let upstream = self.upstream_for(Protocol::Http2);
+                Box::pin(h2_connection::serve(self, socket, info, upstream))
+            }
+            Protocol::Auto => Box::pin(detect::serve_detected(self, socket, info)),
+            _ => Box::pin(Http1Connection::new(self, socket, info, BytesMut::new()).run()),
+        }
     }
 }

@@ -1,7 +1,14 @@
 //! Deciding whether a failed upstream attempt is retried, and how long to wait first.
 
 use mosn_config::RetryPolicy;
+use std::sync::LazyLock;
 use std::time::Duration;
+
+/// The policy of routes without `retry_policy` (MOSN's: connect failures, 3 retries).
+pub(super) fn default_policy() -> &'static RetryPolicy {
+    static DEFAULT: LazyLock<RetryPolicy> = LazyLock::new(RetryPolicy::default);
+    &DEFAULT
+}
 
 /// Why an attempt failed, as far as retrying cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,8 +11,10 @@ pub struct Curl {
     pub status: u16,
     /// Status codes of every response head received (1xx included), in order.
     pub statuses: Vec<u16>,
-    /// Headers of the final response.
+    /// Headers of the final response (trailers, which curl reports after them, included).
     pub headers: Vec<(String, String)>,
+    /// Protocol of the final response as curl names it (`HTTP/1.1`, `HTTP/2`).
+    pub version: String,
     pub body: Vec<u8>,
     pub time_total: f64,
     pub stderr: String,
@@ -55,9 +57,11 @@ pub fn curl(args: &[&str]) -> Curl {
     let head_text = fs::read_to_string(&headers_path).unwrap_or_default();
     let mut statuses = Vec::new();
     let mut headers = Vec::new();
+    let mut version = String::new();
     for line in head_text.lines() {
         let line = line.trim_end();
         if line.starts_with("HTTP/") {
+            version = line.split_whitespace().next().unwrap_or("").to_owned();
             if let Some(code) = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()) {
                 statuses.push(code);
             }
@@ -71,6 +75,7 @@ pub fn curl(args: &[&str]) -> Curl {
         status,
         statuses,
         headers,
+        version,
         body: fs::read(&body_path).unwrap_or_default(),
         time_total,
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),

@@ -68,14 +68,28 @@ impl Nginx {
     /// nginx serving `servers` (listen address, server-block body); any 127.0.0.0/8
     /// address works, so tests can tell hosts apart by IP.
     pub fn start_at(servers: &[(SocketAddr, String)]) -> Nginx {
+        let listens: Vec<(SocketAddr, &str, String)> =
+            servers.iter().map(|(a, b)| (*a, "", b.clone())).collect();
+        Nginx::start_listening(&listens)
+    }
+
+    /// nginx speaking h2c (HTTP/2 with prior knowledge) with the standard echo server on
+    /// `port`.
+    pub fn echo_h2c(port: u16) -> Nginx {
+        Nginx::start_listening(&[(local(port), " http2", echo_server_block())])
+    }
+
+    /// nginx serving `servers` (listen address, extra `listen` parameters, server-block
+    /// body).
+    pub fn start_listening(servers: &[(SocketAddr, &str, String)]) -> Nginx {
         let nginx = tool("nginx");
         let dir = TempDir::new("nginx");
         let d = dir.path().display().to_string();
         dir.write("www/large.bin", random_bytes(LARGE_LEN, 0x5eed));
         let mut server_blocks = String::new();
-        for (addr, body) in servers {
+        for (addr, params, body) in servers {
             server_blocks.push_str(&format!(
-                "    server {{\n        listen {addr};\n        server_name _;\n        root {d}/www;\n{body}\n    }}\n"
+                "    server {{\n        listen {addr}{params};\n        server_name _;\n        root {d}/www;\n{body}\n    }}\n"
             ));
         }
         let conf = format!(
@@ -108,11 +122,11 @@ http {{
                 .arg(dir.file("error.log")),
             dir.file("nginx.out"),
         );
-        let ports: Vec<u16> = servers.iter().map(|(a, _)| a.port()).collect();
+        let ports: Vec<u16> = servers.iter().map(|(a, _, _)| a.port()).collect();
         peer.wait_ready("listening", || {
             servers
                 .iter()
-                .all(|(a, _)| wait_for_port(*a, START_TIMEOUT))
+                .all(|(a, _, _)| wait_for_port(*a, START_TIMEOUT))
         });
         Nginx { peer, dir, ports }
     }

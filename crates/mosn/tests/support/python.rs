@@ -144,3 +144,53 @@ pub fn python_http_server(port: u16, root: &Path, log: PathBuf) -> Peer {
     peer.wait_ready("listening", || wait_for_port(local(port), START_TIMEOUT));
     peer
 }
+
+/// The Python of the project's peer environment (`peers/venv`, made by
+/// `scripts/install-test-peers.sh`), which has grpcio, hypercorn and websockets.
+pub fn peer_python() -> PathBuf {
+    let python = workspace_root().join("peers/venv/bin/python");
+    assert!(
+        python.is_file(),
+        "{} is missing: the HTTP/2 and gRPC tests drive real peers (grpcio, hypercorn) from \
+         the peer environment; create it with scripts/install-test-peers.sh",
+        python.display()
+    );
+    python
+}
+
+/// A peer script shipped with the tests (`tests/peers/`).
+pub fn peer_script(name: &str) -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers")).join(name)
+}
+
+/// The grpcio echo server (`tests/peers/grpc_echo_server.py`) on `port`, naming itself
+/// `name` in its replies' trailers.
+pub fn grpc_echo_server(port: u16, name: &str, dir: &TempDir) -> Peer {
+    let mut peer = Peer::spawn(
+        "grpcio echo server",
+        Command::new(peer_python())
+            .arg(peer_script("grpc_echo_server.py"))
+            .arg(port.to_string())
+            .arg(name)
+            .arg("300"),
+        dir.file(&format!("grpc-{port}.log")),
+    );
+    peer.wait_ready("listening", || wait_for_port(local(port), START_TIMEOUT));
+    peer
+}
+
+/// hypercorn serving `tests/peers/asgi_echo.py` on `port`: HTTP/1.1 and h2c (prior
+/// knowledge) on one port.
+pub fn hypercorn_echo(port: u16, dir: &TempDir) -> Peer {
+    let mut peer = Peer::spawn(
+        "hypercorn",
+        Command::new(peer_python())
+            .args(["-m", "hypercorn", "--workers", "1", "--bind"])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("asgi_echo:app")
+            .current_dir(peer_script("")),
+        dir.file(&format!("hypercorn-{port}.log")),
+    );
+    peer.wait_ready("listening", || wait_for_port(local(port), START_TIMEOUT));
+    peer
+}

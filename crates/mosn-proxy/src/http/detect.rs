@@ -1,0 +1,147 @@
+//! Protocol detection for `downstream_protocol: "Auto"`: the first bytes of a connection
+//! pick its codec. The HTTP/2 connection preface means HTTP/2 (h2c, prior knowledge); an
+//! HTTP method token means HTTP/1.1; bytes that are still a prefix of either mean "need
+//! more"; anything else closes the connection (counted as
+//! `downstream_cx_protocol_unknown`). The RPC codecs join this list with their magic
+//! bytes.
+
+use super::connection::Http1Connection;
+use super::{h2_connection, HttpProxyFilter};
+use bytes::BytesMut;
+use mosn_config::Protocol;
+use mosn_net::{ConnectionInfo, Rewind, Socket};
+use std::rc::Rc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::time::Instant;
+
+/// The HTTP/2 client connection preface (RFC 9113 §3.4).
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Longest HTTP/1 method token accepted while detecting (longer ones are unknown).
+const MAX_METHOD_LEN: usize = 20;
+
+/// What the first bytes say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Detection {
+    /// A codec claims the bytes.
+    Found(Protocol),
+    /// Every byte so far fits a codec: read more.
+    NeedMore,
+    /// No codec knows these bytes.
+    Unknown,
+}
+
+/// Classifies the first bytes of a connection.
+pub(super) fn detect(bytes: &[u8]) -> Detection {
+    if bytes.is_empty() {
+        return Detection::NeedMore;
+    }
+    let n = bytes.len().min(H2_PREFACE.len());
+    if bytes[..n] == H2_PREFACE[..n] {
+        return if n == H2_PREFACE.len() {
+            Detection::Found(Protocol::Http2)
+        } else {
+            Detection::NeedMore
+        };
+    }
+    // An HTTP/1 request line starts with a method token (RFC 9110 tchar) and a space.
+    for (i, &b) in bytes.iter().enumerate().take(MAX_METHOD_LEN + 1) {
+        if b == b' ' {
+            return if i == 0 {
+                Detection::Unknown
+            } else {
+                Detection::Found(Protocol::Http1)
+            };
+        }
+        if !is_tchar(b) {
+            return Detection::Unknown;
+        }
+    }
+    if bytes.len() > MAX_METHOD_LEN {
+        Detection::Unknown
+    } else {
+        Detection::NeedMore
+    }
+}
+
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Reads until a codec claims the connection, then serves it with that codec. The wait
+/// for the first byte is the listener's idle timeout; the rest must follow within the
+/// request header timeout.
+pub(super) async fn serve_detected(
+    filter: Rc<HttpProxyFilter>,
+    mut socket: Socket,
+    info: ConnectionInfo,
+) {
+    let mut buf = BytesMut::with_capacity(64);
+    let mut deadline = Instant::now() + filter.idle_timeout;
+    let protocol = loop {
+        match detect(&buf) {
+            Detection::Found(p) => break Some(p),
+            Detection::Unknown => break None,
+            Detection::NeedMore => {}
+        }
+        match tokio::time::timeout_at(deadline, socket.read_buf(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => {
+                filter.stats.downstream_cx_rx_bytes_total.add(n as u64);
+                deadline = deadline.min(Instant::now() + filter.header_timeout);
+            }
+            // Closed before a full protocol signature: nothing to serve.
+            Ok(_) if buf.is_empty() => return,
+            _ => break None,
+        }
+    };
+    match protocol {
+        Some(Protocol::Http2) => {
+            filter.stats.downstream_cx_http2_total.inc();
+            let upstream = filter.upstream_for(Protocol::Http2);
+            let io = Rewind::new(buf.freeze(), socket);
+            Box::pin(h2_connection::serve(filter, io, info, upstream)).await;
+        }
+        Some(_) => Box::pin(Http1Connection::new(filter, socket, info, buf).run()).await,
+        None => {
+            filter.stats.downstream_cx_total.inc();
+            filter.stats.downstream_cx_protocol_unknown.inc();
+            tracing::debug!(listener = %info.listener, "no protocol matched the first bytes; closing");
+            let _ = socket.shutdown().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_h2_preface_and_its_prefixes() {
+        assert_eq!(detect(H2_PREFACE), Detection::Found(Protocol::Http2));
+        assert_eq!(detect(b"PRI * HTTP/2"), Detection::NeedMore);
+        assert_eq!(detect(b"P"), Detection::NeedMore);
+    }
+
+    #[test]
+    fn http1_methods_are_found_once_the_token_ends() {
+        assert_eq!(
+            detect(b"GET / HTTP/1.1\r\n"),
+            Detection::Found(Protocol::Http1)
+        );
+        assert_eq!(detect(b"PRIX "), Detection::Found(Protocol::Http1));
+        assert_eq!(detect(b"DELE"), Detection::NeedMore);
+        assert_eq!(
+            detect(b"M-SEARCH * HTTP/1.1"),
+            Detection::Found(Protocol::Http1)
+        );
+    }
+
+    #[test]
+    fn other_bytes_are_unknown() {
+        assert_eq!(detect(b"\x16\x03\x01\x02\x00"), Detection::Unknown);
+        assert_eq!(detect(b" GET"), Detection::Unknown);
+        assert_eq!(detect(&[b'A'; 40]), Detection::Unknown);
+        assert_eq!(detect(&[0xda, 0xbb, 0xc2]), Detection::Unknown);
+        assert_eq!(detect(b""), Detection::NeedMore);
+    }
+}

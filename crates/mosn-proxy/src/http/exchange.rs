@@ -1,0 +1,379 @@
+//! The protocol-neutral request path. A request as `http::Request<ProxyBody>` — from an
+//! HTTP/2 client, or from an HTTP/1 client whose upstream speaks HTTP/2 — is filtered,
+//! routed and forwarded to an HTTP/1 or HTTP/2 upstream with the same retries, breakers,
+//! balancing and stats as the HTTP/1 fast path; the answer comes back as a `Response`.
+
+use super::attempt::{
+    before_retry, choose_other_host, connect, count_failure, outcome_of, AttemptError,
+};
+use super::local_reply::{self, LocalReply};
+use super::retry::{default_policy, Failure, RetryState};
+use super::DEFAULT_ROUTE_TIMEOUT;
+use super::{forwarding_headers, grpc, upstream_h1, upstream_h2, HttpProxyFilter};
+use crate::state::ProxyState;
+use http::header::HOST;
+use http::uri::{Authority, PathAndQuery, Scheme};
+use http::{request, HeaderMap, HeaderValue, Request, Response, Uri};
+use hyper::body::Body;
+use mosn_api::error::ProxyErrorKind;
+use mosn_config::{ForwardAction, RouteAction};
+use mosn_net::ConnectionInfo;
+use mosn_router::{apply_header_edits, hash_key, pick_cluster, Matched};
+use mosn_stream::{empty_body, ProxyBody};
+use mosn_upstream::{Cluster, Host, LbContext, Outcome};
+use std::rc::Rc;
+use std::sync::Arc;
+use tokio::time::Instant;
+
+/// The protocol requests go upstream in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Upstream {
+    /// HTTP/1.1 over the worker's ping-pong pool.
+    Http1,
+    /// HTTP/2 over the worker's multiplexed pool.
+    Http2,
+}
+
+/// Handles one request end to end: stream filters, routing, local replies, forwarding.
+pub(super) async fn handle(
+    filter: &Rc<HttpProxyFilter>,
+    info: &ConnectionInfo,
+    upstream: Upstream,
+    mut req: Request<ProxyBody>,
+) -> Response<ProxyBody> {
+    let grpc = grpc::is_grpc(req.headers());
+    let path = req.uri().path().to_owned();
+    if !filter.stream_filters.is_empty() {
+        let (parts, body) = req.into_parts();
+        let mut parts = parts;
+        let refused =
+            filter.run_request_filters(info.remote, &parts.method, &path, &mut parts.headers);
+        if let Some((status, reason)) = refused {
+            return local(filter, status, &reason, grpc);
+        }
+        req = Request::from_parts(parts, body);
+    }
+    let state = filter.state.load_full();
+    let Some(table) = state.routers.get(&filter.router_name) else {
+        return error_reply(filter, ProxyErrorKind::NoRoute, grpc);
+    };
+    let host = host_of(req.uri(), req.headers());
+    let Some(matched) = table.route(&host, &path, req.headers()) else {
+        return error_reply(filter, ProxyErrorKind::NoRoute, grpc);
+    };
+    let reply = match &matched.route.action {
+        RouteAction::DirectResponse { status, body } => {
+            local_reply::direct(*status, body.as_deref().unwrap_or(""))
+        }
+        RouteAction::Redirect(redirect) => {
+            local_reply::redirect(redirect, &host, &path, req.uri().query())
+        }
+        RouteAction::Forward(action) => {
+            let target = Target {
+                state: &state,
+                matched: &matched,
+                action,
+                upstream,
+                grpc,
+            };
+            return forward(filter, info, &target, req).await;
+        }
+    };
+    finish_local(filter, reply)
+}
+
+/// Where a routed request goes.
+pub(super) struct Target<'a> {
+    /// The config snapshot the route came from.
+    pub(super) state: &'a ProxyState,
+    /// The matched route.
+    pub(super) matched: &'a Matched<'a>,
+    /// Its forward action.
+    pub(super) action: &'a ForwardAction,
+    /// The upstream protocol.
+    pub(super) upstream: Upstream,
+    /// Whether the request is a gRPC call (errors become gRPC statuses).
+    pub(super) grpc: bool,
+}
+
+/// Forwards a routed request with retries and returns the upstream's response (its body
+/// still streaming) or the proxy's error reply.
+pub(super) async fn forward(
+    filter: &Rc<HttpProxyFilter>,
+    info: &ConnectionInfo,
+    target: &Target<'_>,
+    req: Request<ProxyBody>,
+) -> Response<ProxyBody> {
+    let grpc = target.grpc;
+    let Some(cluster) = target.state.clusters.get(pick_cluster(target.action)) else {
+        return error_reply(filter, ProxyErrorKind::NoCluster, grpc);
+    };
+    let (mut parts, body) = req.into_parts();
+    let lb_ctx = LbContext {
+        downstream_addr: info.remote,
+        hash_key: cluster
+            .uses_hash_key()
+            .then(|| hash_key(&target.action.hash_policy, &parts.headers, info.remote))
+            .flatten(),
+    };
+    let mut timeout = target.action.timeout.unwrap_or(DEFAULT_ROUTE_TIMEOUT);
+    if grpc {
+        if let Some(t) = grpc::timeout(&parts.headers) {
+            timeout = timeout.min(t);
+        }
+    }
+    prepare_request(&mut parts, info, target);
+
+    let stats = &cluster.stats;
+    let Some(_request_slot) = cluster.circuit_breakers.requests.try_acquire() else {
+        stats.upstream_rq_pending_overflow.inc();
+        return error_reply(filter, ProxyErrorKind::Overflow, grpc);
+    };
+    stats.upstream_rq_total.inc();
+    let _active = stats.upstream_rq_active.track();
+    let deadline = Instant::now() + timeout;
+    let policy = target
+        .action
+        .retry_policy
+        .as_ref()
+        .unwrap_or(default_policy());
+    let mut retry = RetryState::new(policy);
+    let mut retry_slot = None;
+    // An empty body can be sent again as often as needed; another only while unsent.
+    let replayable = body.is_end_stream();
+    let mut body = Some(body);
+    let mut attempt = 0u32;
+    let mut previous: Option<Arc<Host>> = None;
+    let mut free_retry_used = false;
+
+    loop {
+        let Some(host) = choose_other_host(cluster, &lb_ctx, attempt, previous.as_ref()) else {
+            return error_reply(filter, ProxyErrorKind::NoHealthyUpstream, grpc);
+        };
+        let _host_active = host.track_request();
+        let Some(attempt_body) = body.take().or_else(|| replayable.then(empty_body)) else {
+            count_failure(cluster, ProxyErrorKind::UpstreamReset);
+            return error_reply(filter, ProxyErrorKind::UpstreamReset, grpc);
+        };
+        let try_deadline = policy
+            .per_try_timeout
+            .map_or(deadline, |t| (Instant::now() + t).min(deadline));
+        let started = Instant::now();
+        let result = match target.upstream {
+            Upstream::Http2 => {
+                upstream_h2::exchange(
+                    &filter.worker,
+                    cluster,
+                    &host,
+                    &parts,
+                    attempt_body,
+                    try_deadline,
+                )
+                .await
+            }
+            Upstream::Http1 => {
+                h1_attempt(filter, cluster, &host, &parts, attempt_body, try_deadline).await
+            }
+        };
+        host.record_latency(started.elapsed());
+        let (error, unsent) = match result {
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                stats.count_response(status);
+                cluster.report_outcome(&host, Outcome::Status(status));
+                if !replayable {
+                    retry.body_sent();
+                }
+                if retry.should_retry(Failure::Status(status))
+                    && before_retry(cluster, &retry, &mut retry_slot).await
+                {
+                    previous = Some(host.clone());
+                    attempt += 1;
+                    continue;
+                }
+                return finish_response(filter, target, resp);
+            }
+            Err(e) => e,
+        };
+        let sent = unsent.is_none();
+        body = unsent;
+        if sent && !replayable {
+            retry.body_sent();
+        }
+        let (failure, kind) = match error {
+            AttemptError::Downstream => {
+                return error_reply(filter, ProxyErrorKind::BadRequest, grpc);
+            }
+            AttemptError::Retryable(
+                kind @ (ProxyErrorKind::ConnectFailure | ProxyErrorKind::ConnectTimeout),
+            ) => {
+                cluster.report_outcome(&host, Outcome::ConnectFailure);
+                (Failure::Connect, kind)
+            }
+            AttemptError::Retryable(kind) => {
+                // A pooled connection the upstream had closed, or a stream it refused
+                // unprocessed, is not the host's failure: one free retry.
+                if !free_retry_used && (body.is_some() || replayable) {
+                    free_retry_used = true;
+                    stats.upstream_rq_retry.inc();
+                    previous = None;
+                    continue;
+                }
+                cluster.report_outcome(&host, Outcome::Reset);
+                (Failure::Reset, kind)
+            }
+            AttemptError::Fatal(ProxyErrorKind::UpstreamTimeout) if Instant::now() < deadline => {
+                cluster.report_outcome(&host, Outcome::Timeout);
+                (Failure::PerTryTimeout, ProxyErrorKind::UpstreamTimeout)
+            }
+            AttemptError::Fatal(kind) => {
+                if kind != ProxyErrorKind::Overflow {
+                    cluster.report_outcome(&host, outcome_of(kind));
+                    count_failure(cluster, kind);
+                }
+                return error_reply(filter, kind, grpc);
+            }
+        };
+        if retry.should_retry(failure) && before_retry(cluster, &retry, &mut retry_slot).await {
+            previous = Some(host.clone());
+            attempt += 1;
+            continue;
+        }
+        count_failure(cluster, kind);
+        return error_reply(filter, kind, grpc);
+    }
+}
+
+/// One HTTP/1.1 attempt: a pooled or new connection, then the exchange.
+async fn h1_attempt(
+    filter: &Rc<HttpProxyFilter>,
+    cluster: &Cluster,
+    host: &Arc<Host>,
+    parts: &request::Parts,
+    body: ProxyBody,
+    deadline: Instant,
+) -> upstream_h2::AttemptResult {
+    let worker = &filter.worker;
+    let conn = match worker.pool.checkout(&host.address) {
+        Some(c) => c,
+        None => match connect(worker, cluster, host).await {
+            Ok(c) => c,
+            Err(None) => return Err((AttemptError::Fatal(ProxyErrorKind::Overflow), Some(body))),
+            Err(Some(e)) => {
+                let kind = super::attempt::connect_error_kind(&e);
+                return Err((AttemptError::Retryable(kind), Some(body)));
+            }
+        },
+    };
+    let read_timeout = deadline.saturating_duration_since(Instant::now());
+    upstream_h1::exchange(worker, cluster, conn, parts, body, deadline, read_timeout)
+        .await
+        .map_err(|e| (e, None))
+}
+
+/// Applies forwarding headers, the route's header edits and rewrites, and shapes the
+/// target for the upstream protocol (an absolute URI for HTTP/2, `Host` for HTTP/1).
+fn prepare_request(parts: &mut request::Parts, info: &ConnectionInfo, target: &Target<'_>) {
+    forwarding_headers::add(&mut parts.headers, info);
+    apply_header_edits(target.matched.request_edits(), &mut parts.headers);
+    let mut authority = target
+        .action
+        .host_rewrite
+        .clone()
+        .unwrap_or_else(|| host_of(&parts.uri, &parts.headers));
+    if authority.is_empty() {
+        authority = "localhost".to_owned();
+    }
+    let path = parts.uri.path();
+    let path_and_query = match (target.matched.rewritten_path(path), parts.uri.query()) {
+        (Some(p), Some(q)) => format!("{p}?{q}"),
+        (Some(p), None) => p,
+        (None, _) => parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned()),
+    };
+    match target.upstream {
+        Upstream::Http1 => {
+            if let Ok(v) = HeaderValue::from_str(&authority) {
+                parts.headers.insert(HOST, v);
+            }
+            if let Ok(pq) = PathAndQuery::try_from(path_and_query) {
+                parts.uri = Uri::from(pq);
+            }
+        }
+        Upstream::Http2 => {
+            parts.headers.remove(HOST);
+            let mut uri = Uri::builder().scheme(Scheme::HTTP);
+            if let Ok(a) = Authority::try_from(authority) {
+                uri = uri.authority(a);
+            }
+            if let Ok(uri) = uri.path_and_query(path_and_query).build() {
+                parts.uri = uri;
+            }
+            // HTTP/2 allows `te` only as `trailers`.
+            if parts
+                .headers
+                .get(http::header::TE)
+                .is_some_and(|v| v.as_bytes() != b"trailers")
+            {
+                parts.headers.remove(http::header::TE);
+            }
+        }
+    }
+}
+
+/// Runs the response through the stream filters and the route's header edits and counts
+/// it downstream.
+fn finish_response(
+    filter: &HttpProxyFilter,
+    target: &Target<'_>,
+    mut resp: Response<ProxyBody>,
+) -> Response<ProxyBody> {
+    let status = resp.status().as_u16();
+    for f in &filter.stream_filters {
+        f.on_response_headers(status, resp.headers_mut());
+    }
+    apply_header_edits(target.matched.response_edits(), resp.headers_mut());
+    filter.stats.count_response(status);
+    resp
+}
+
+/// The request's host: the URI's authority (HTTP/2 `:authority`), else `Host`.
+fn host_of(uri: &Uri, headers: &HeaderMap) -> String {
+    match uri.authority() {
+        Some(a) => a.as_str().to_owned(),
+        None => headers
+            .get(HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned(),
+    }
+}
+
+/// The proxy's reply for `kind`: a gRPC status for gRPC calls, else the plain one.
+pub(super) fn error_reply(
+    filter: &HttpProxyFilter,
+    kind: ProxyErrorKind,
+    grpc: bool,
+) -> Response<ProxyBody> {
+    if grpc {
+        filter.stats.count_response(200);
+        return grpc::trailers_only(grpc::status_for_error(kind), kind.reason());
+    }
+    finish_local(filter, LocalReply::text(kind.status(), kind.reason()))
+}
+
+/// A local reply with `status` and `reason` (a stream filter's refusal).
+fn local(filter: &HttpProxyFilter, status: u16, reason: &str, grpc: bool) -> Response<ProxyBody> {
+    if grpc {
+        filter.stats.count_response(200);
+        return grpc::trailers_only(grpc::status_for_http(status), reason);
+    }
+    finish_local(filter, LocalReply::text(status, reason))
+}
+
+fn finish_local(filter: &HttpProxyFilter, reply: LocalReply) -> Response<ProxyBody> {
+    filter.stats.count_response(reply.status);
+    reply.into_response()
+}

@@ -1,0 +1,128 @@
+//! The body type every non-HTTP/1-fast-path message carries, whichever codec produced it:
+//! one boxed stream of data frames and trailers, so HTTP/2 and converted exchanges share
+//! one forwarding path.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::body::{Body, Frame, SizeHint};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::sync::mpsc;
+
+/// Why a body stream broke (the peer reset, a codec error); the stream ends there.
+pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A message body streamed through the proxy. Not `Send`: bodies live on one worker.
+pub type ProxyBody = Pin<Box<dyn Body<Data = Bytes, Error = BodyError>>>;
+
+/// A body with no bytes.
+pub fn empty_body() -> ProxyBody {
+    Box::pin(Empty::new().map_err(|never| match never {}))
+}
+
+/// A body of exactly `bytes`.
+pub fn full_body(bytes: impl Into<Bytes>) -> ProxyBody {
+    Box::pin(Full::new(bytes.into()).map_err(|never| match never {}))
+}
+
+/// Any body whose errors convert, boxed into a [`ProxyBody`].
+pub fn boxed_body<B>(body: B) -> ProxyBody
+where
+    B: Body<Data = Bytes> + 'static,
+    B::Error: Into<BodyError>,
+{
+    Box::pin(body.map_err(Into::into))
+}
+
+/// A body that keeps `guard` alive until the body ends or is dropped: an upstream stream
+/// slot or pooled connection is released exactly when its response has been relayed.
+pub fn guarded_body<G: 'static>(inner: ProxyBody, guard: G) -> ProxyBody {
+    Box::pin(Guarded {
+        inner,
+        guard: Some(guard),
+    })
+}
+
+/// Sends a body's frames from one task to another: what a codec that reads the body
+/// itself (the HTTP/1 connection) feeds into a request sent through another codec.
+pub type BodySender = mpsc::Sender<Result<Frame<Bytes>, BodyError>>;
+
+/// A body fed through a channel holding at most `capacity` frames; it ends when the
+/// sender is dropped (send an `Err` first to abort it).
+pub fn channel_body(capacity: usize) -> (BodySender, ProxyBody) {
+    let (tx, rx) = mpsc::channel(capacity);
+    (tx, Box::pin(Channel(rx)))
+}
+
+struct Channel(mpsc::Receiver<Result<Frame<Bytes>, BodyError>>);
+
+impl Body for Channel {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        self.0.poll_recv(cx)
+    }
+}
+
+struct Guarded<G> {
+    inner: ProxyBody,
+    guard: Option<G>,
+}
+
+impl<G> Unpin for Guarded<G> {}
+
+impl<G> Body for Guarded<G> {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        let polled = self.inner.as_mut().poll_frame(cx);
+        if matches!(polled, Poll::Ready(None)) {
+            self.guard = None;
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    struct Flag(Rc<Cell<bool>>);
+    impl Drop for Flag {
+        fn drop(&mut self) {
+            self.0.set(true);
+        }
+    }
+
+    #[tokio::test]
+    async fn guard_is_released_when_the_body_ends() {
+        let released = Rc::new(Cell::new(false));
+        let mut body = guarded_body(full_body("abc"), Flag(released.clone()));
+        let frame = body.frame().await.unwrap().unwrap();
+        assert_eq!(frame.into_data().unwrap(), "abc");
+        assert!(!released.get(), "held while the body streams");
+        assert!(body.frame().await.is_none());
+        assert!(
+            released.get(),
+            "released at the end, before the body is dropped"
+        );
+    }
+}

@@ -1,0 +1,72 @@
+"""A grpcio echo server for the end-to-end tests: the four call kinds, a failing method,
+a slow one, and the standard grpc.health.v1 service. Messages are raw bytes (no codegen),
+so the test checks the proxy's HTTP/2 and gRPC handling, not protobuf.
+
+usage: grpc_echo_server.py PORT NAME MAX_SECONDS
+"""
+import sys
+import time
+from concurrent import futures
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+PORT, NAME, MAX_SECONDS = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+raw = dict(request_deserializer=None, response_serializer=None)
+
+
+def unary(req, ctx):
+    md = dict(ctx.invocation_metadata())
+    ctx.set_trailing_metadata((("x-served-by", NAME),))
+    return b"echo:" + req + b" x-test=" + md.get("x-test", "").encode()
+
+
+def server_stream(req, ctx):
+    for i in range(int(req)):
+        yield b"part-%d" % i
+
+
+def client_stream(it, ctx):
+    return b"+".join(it)
+
+
+def bidi(it, ctx):
+    for msg in it:
+        yield msg.upper()
+
+
+def fail(req, ctx):
+    ctx.abort(grpc.StatusCode.ABORTED, "deliberate failure: d\u00e9j\u00e0 vu")
+
+
+def slow(req, ctx):
+    time.sleep(float(req))
+    return b"late"
+
+
+def big(req, ctx):
+    return bytes(i % 251 for i in range(int(req)))
+
+
+handlers = grpc.method_handlers_generic_handler(
+    "test.Echo",
+    {
+        "Unary": grpc.unary_unary_rpc_method_handler(unary, **raw),
+        "ServerStream": grpc.unary_stream_rpc_method_handler(server_stream, **raw),
+        "ClientStream": grpc.stream_unary_rpc_method_handler(client_stream, **raw),
+        "Bidi": grpc.stream_stream_rpc_method_handler(bidi, **raw),
+        "Fail": grpc.unary_unary_rpc_method_handler(fail, **raw),
+        "Slow": grpc.unary_unary_rpc_method_handler(slow, **raw),
+        "Big": grpc.unary_unary_rpc_method_handler(big, **raw),
+    },
+)
+server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
+server.add_generic_rpc_handlers((handlers,))
+status = health.HealthServicer()
+health_pb2_grpc.add_HealthServicer_to_server(status, server)
+status.set("test.Echo", health_pb2.HealthCheckResponse.SERVING)
+status.set("test.Down", health_pb2.HealthCheckResponse.NOT_SERVING)
+server.add_insecure_port("127.0.0.1:%d" % PORT)
+server.start()
+print("grpcio %s serving on %d" % (grpc.__version__, PORT), flush=True)
+server.wait_for_termination(timeout=MAX_SECONDS)
