@@ -1,23 +1,17 @@
 //! `tcp_proxy`: picks a cluster by source/destination, connects, and relays bytes both
 //! ways with half-close and an idle timeout.
 
+use crate::relay::relay;
 use crate::state::{SharedState, WorkerContext};
-use mosn_api::stats::{ClusterStats, ListenerStats};
+use mosn_api::stats::ListenerStats;
 use mosn_config::{CidrRange, PortRange, TcpProxyConfig, TcpRouteConfig};
 use mosn_net::{ConnectionInfo, NetworkFilter, Socket};
 use mosn_upstream::{LbContext, Outcome};
-use std::cell::Cell;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::time::Instant;
-
-/// Bytes moved per read in each direction.
-const COPY_BUF: usize = 64 * 1024;
 
 /// The `tcp_proxy` filter of one listener on one worker.
 pub struct TcpProxyFilter {
@@ -132,75 +126,6 @@ fn side_matches(cidrs: &[CidrRange], port: Option<PortRange>, addr: Option<Socke
     let ip_ok = cidrs.is_empty() || cidrs.iter().any(|c| c.contains(addr.ip()));
     let port_ok = port.is_none_or(|p| (p.start..=p.end).contains(&addr.port()));
     ip_ok && port_ok
-}
-
-/// Copies both ways until both sides finished, one side failed, or nothing moved for
-/// `idle` (when set). EOF on one side half-closes the other.
-async fn relay(
-    downstream: Socket,
-    upstream: &mut Socket,
-    idle: Option<Duration>,
-    listener: &ListenerStats,
-    cluster: &ClusterStats,
-) {
-    let last = Cell::new(Instant::now());
-    let (mut dr, mut dw) = tokio::io::split(downstream);
-    let (mut ur, mut uw) = tokio::io::split(upstream);
-    let up = copy_half(&mut dr, &mut uw, &last, |n| {
-        listener.downstream_cx_rx_bytes_total.add(n);
-        cluster.upstream_cx_tx_bytes_total.add(n);
-    });
-    let down = copy_half(&mut ur, &mut dw, &last, |n| {
-        cluster.upstream_cx_rx_bytes_total.add(n);
-        listener.downstream_cx_tx_bytes_total.add(n);
-    });
-    let both = async {
-        let (a, b) = tokio::join!(up, down);
-        if let Err(e) = a.and(b) {
-            tracing::debug!(error = %e, "tcp_proxy: connection ended with error");
-        }
-    };
-    match idle {
-        None => both.await,
-        Some(idle) => {
-            tokio::select! {
-                () = both => {}
-                () = idle_expired(&last, idle) => tracing::debug!("tcp_proxy: idle timeout"),
-            }
-        }
-    }
-}
-
-async fn copy_half<R, W>(
-    r: &mut R,
-    w: &mut W,
-    last: &Cell<Instant>,
-    count: impl Fn(u64),
-) -> std::io::Result<()>
-where
-    R: AsyncRead + Unpin,
-    W: AsyncWrite + Unpin,
-{
-    let mut buf = vec![0u8; COPY_BUF];
-    loop {
-        let n = r.read(&mut buf).await?;
-        if n == 0 {
-            return w.shutdown().await;
-        }
-        last.set(Instant::now());
-        w.write_all(&buf[..n]).await?;
-        count(n as u64);
-    }
-}
-
-async fn idle_expired(last: &Cell<Instant>, idle: Duration) {
-    loop {
-        let deadline = last.get() + idle;
-        if Instant::now() >= deadline {
-            return;
-        }
-        tokio::time::sleep_until(deadline).await;
-    }
 }
 
 #[cfg(test)]

@@ -3,9 +3,9 @@
 
 use super::exchange::Upstream;
 use super::forward::Forward;
-use super::h1_bridge;
 use super::local_reply::{self, LocalReply};
 use super::HttpProxyFilter;
+use super::{h1_bridge, websocket};
 use bytes::BytesMut;
 use mosn_api::error::ProxyErrorKind;
 use mosn_config::{Protocol, RouteAction};
@@ -188,10 +188,14 @@ impl Http1Connection {
         let must_close_after_local_reply = !matches!(body, BodyKind::Empty);
         let keep_alive =
             wants_keep_alive(head.version, &opts) && !self.filter.worker.drain.is_draining();
+        let websocket = opts.upgrade.as_deref().is_some_and(|upgrade| {
+            websocket::is_websocket(upgrade)
+                && self.filter.upstream_for(Protocol::Http1) == Upstream::Http1
+        });
         if let Some(upgrade) = opts.upgrade.as_deref() {
-            // A server may ignore an h2c upgrade and answer in HTTP/1.1; anything else
-            // (WebSocket) is refused until it is supported.
-            if !upgrade.eq_ignore_ascii_case("h2c") {
+            // A server may ignore an h2c upgrade and answer in HTTP/1.1; WebSocket is
+            // tunnelled to HTTP/1.1 upstreams; anything else is refused.
+            if !websocket && !upgrade.eq_ignore_ascii_case("h2c") {
                 let msg = format!("upgrade to {upgrade} is not supported");
                 return self.reply(501, &msg, true).await;
             }
@@ -217,6 +221,9 @@ impl Http1Connection {
             RouteAction::Redirect(redirect) => {
                 let reply = local_reply::redirect(redirect, &host, head.path(), head.query());
                 self.send_local(reply, close_local).await
+            }
+            RouteAction::Forward(action) if websocket => {
+                websocket::tunnel(self, &state, &matched, action, head).await
             }
             RouteAction::Forward(action)
                 if self.filter.upstream_for(Protocol::Http1) == Upstream::Http2 =>

@@ -273,7 +273,11 @@ async fn h1_attempt(
 
 /// Applies forwarding headers, the route's header edits and rewrites, and shapes the
 /// target for the upstream protocol (an absolute URI for HTTP/2, `Host` for HTTP/1).
-fn prepare_request(parts: &mut request::Parts, info: &ConnectionInfo, target: &Target<'_>) {
+pub(super) fn prepare_request(
+    parts: &mut request::Parts,
+    info: &ConnectionInfo,
+    target: &Target<'_>,
+) {
     forwarding_headers::add(&mut parts.headers, info);
     apply_header_edits(target.matched.request_edits(), &mut parts.headers);
     let mut authority = target
@@ -325,7 +329,7 @@ fn prepare_request(parts: &mut request::Parts, info: &ConnectionInfo, target: &T
 
 /// Runs the response through the stream filters and the route's header edits and counts
 /// it downstream.
-fn finish_response(
+pub(super) fn finish_response(
     filter: &HttpProxyFilter,
     target: &Target<'_>,
     mut resp: Response<ProxyBody>,

@@ -7,7 +7,7 @@ use super::attempt::{
 use super::connection::{Flow, Http1Connection};
 use super::forwarding_headers;
 use super::retry::{default_policy, Failure, RetryState};
-use super::upstream_h1::read_head;
+use super::upstream_h1::{read_head, Upgrade};
 use super::DEFAULT_ROUTE_TIMEOUT;
 use crate::state::ProxyState;
 use bytes::BytesMut;
@@ -322,8 +322,15 @@ impl Forward<'_, '_> {
         let mut buf = self.conn.filter.worker.take_buffer(BODY_READ_BUF);
         let mut seen_any = false;
         loop {
-            let head =
-                read_head(upstream, &mut buf, deadline, &cluster.stats, &mut seen_any).await?;
+            let head = read_head(
+                upstream,
+                &mut buf,
+                deadline,
+                &cluster.stats,
+                &mut seen_any,
+                Upgrade::Refuse,
+            )
+            .await?;
             if head.status.is_informational() {
                 self.relay_interim(head).await?;
                 continue;

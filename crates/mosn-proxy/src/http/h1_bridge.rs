@@ -146,7 +146,7 @@ async fn feed_body(conn: &mut Http1Connection, kind: BodyKind, tx: BodySender) -
 }
 
 /// Writes an upstream (or local) response to the HTTP/1.1 client.
-async fn write_response(
+pub(super) async fn write_response(
     conn: &mut Http1Connection,
     response: Response<ProxyBody>,
     method: &Method,

@@ -23,6 +23,7 @@ mod local_reply;
 mod retry;
 mod upstream_h1;
 mod upstream_h2;
+mod websocket;
 
 use crate::state::{SharedState, WorkerContext};
 use bytes::BytesMut;

@@ -29,6 +29,15 @@ use tokio::time::{timeout_at, Instant, Sleep};
 /// Read size for upstream response bytes.
 const READ_CHUNK: usize = 64 * 1024;
 
+/// How a response head read from an HTTP/1 upstream is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Upgrade {
+    /// The request asked for no upgrade: a `101` is a protocol error.
+    Refuse,
+    /// The request asked to upgrade (WebSocket): a `101` is returned like any head.
+    Accept,
+}
+
 /// Reads the next response head (interim 1xx ones included) by `deadline`; bytes after it
 /// stay in `buf`. `seen_any` tells a reset before any byte (retryable) from a later one.
 pub(super) async fn read_head(
@@ -37,6 +46,7 @@ pub(super) async fn read_head(
     deadline: Instant,
     stats: &ClusterStats,
     seen_any: &mut bool,
+    upgrade: Upgrade,
 ) -> Result<ResponseHead, AttemptError> {
     let limits = Limits::default();
     loop {
@@ -44,8 +54,8 @@ pub(super) async fn read_head(
             match parse_response_head(buf, &limits) {
                 Ok(Some((head, consumed))) => {
                     let _ = buf.split_to(consumed);
-                    if head.status.as_u16() == 101 {
-                        // Upgrades are not forwarded, so a 101 is a protocol error.
+                    if head.status.as_u16() == 101 && upgrade == Upgrade::Refuse {
+                        // A 101 the request did not ask for is a protocol error.
                         return Err(AttemptError::Fatal(ProxyErrorKind::UpstreamProtocolError));
                     }
                     return Ok(head);
@@ -116,14 +126,45 @@ pub(super) async fn exchange(
 
     let mut buf = worker.take_buffer(READ_CHUNK);
     let mut seen_any = false;
-    let mut resp = loop {
-        let head = read_head(&mut conn, &mut buf, deadline, stats, &mut seen_any).await?;
+    let resp = loop {
+        let head = read_head(
+            &mut conn,
+            &mut buf,
+            deadline,
+            stats,
+            &mut seen_any,
+            Upgrade::Refuse,
+        )
+        .await?;
         // Interim answers (100 Continue) are not relayed on this path.
         if !head.status.is_informational() {
             break head;
         }
     };
-    let up_kind = response_body_kind(&parts.method, &resp)
+    response_from(
+        worker,
+        cluster,
+        conn,
+        buf,
+        &parts.method,
+        resp,
+        read_timeout,
+    )
+}
+
+/// The response whose head `resp` was read from `conn` (with `buf` holding what followed
+/// it), its body streaming from the connection and handing it back to the pool at the
+/// end.
+pub(super) fn response_from(
+    worker: &Rc<WorkerContext>,
+    cluster: &Cluster,
+    conn: UpstreamConn,
+    buf: BytesMut,
+    method: &http::Method,
+    mut resp: ResponseHead,
+    read_timeout: Duration,
+) -> Result<Response<ProxyBody>, AttemptError> {
+    let up_kind = response_body_kind(method, &resp)
         .map_err(|_| AttemptError::Fatal(ProxyErrorKind::UpstreamProtocolError))?;
     let opts = strip_hop_by_hop(&mut resp.headers);
     let reusable =

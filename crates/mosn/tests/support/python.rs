@@ -194,3 +194,17 @@ pub fn hypercorn_echo(port: u16, dir: &TempDir) -> Peer {
     peer.wait_ready("listening", || wait_for_port(local(port), START_TIMEOUT));
     peer
 }
+
+/// The `websockets` echo server (`tests/peers/ws_echo_server.py`) on `port`.
+pub fn websocket_echo_server(port: u16, dir: &TempDir) -> Peer {
+    let mut peer = Peer::spawn(
+        "websockets echo server",
+        Command::new(peer_python())
+            .arg(peer_script("ws_echo_server.py"))
+            .arg(port.to_string())
+            .arg("300"),
+        dir.file(&format!("ws-{port}.log")),
+    );
+    peer.wait_ready("listening", || wait_for_port(local(port), START_TIMEOUT));
+    peer
+}
