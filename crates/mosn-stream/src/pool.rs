@@ -42,6 +42,11 @@ impl UpstreamConn {
     pub fn host(&self) -> &Arc<Host> {
         &self.counted.host
     }
+
+    /// The stats of the cluster the connection belongs to.
+    pub fn stats(&self) -> &Arc<ClusterStats> {
+        &self.counted.stats
+    }
 }
 
 /// An open upstream connection as the cluster's and host's stats see it: counted active

@@ -1,7 +1,7 @@
 //! One downstream HTTP/1.1 connection: the request loop, reading heads with their
 //! timeouts and limits, and dispatching each request to its route's action.
 
-use super::exchange::Upstream;
+use super::exchange::{Target, Upstream};
 use super::forward::Forward;
 use super::local_reply::{self, LocalReply};
 use super::HttpProxyFilter;
@@ -223,7 +223,14 @@ impl Http1Connection {
                 self.send_local(reply, close_local).await
             }
             RouteAction::Forward(action) if websocket => {
-                websocket::tunnel(self, &state, &matched, action, head).await
+                let target = Target {
+                    state: &state,
+                    matched: &matched,
+                    action,
+                    upstream: Upstream::Http1,
+                    grpc: false,
+                };
+                websocket::tunnel_h1(self, &target, head).await
             }
             RouteAction::Forward(action)
                 if self.filter.upstream_for(Protocol::Http1) == Upstream::Http2 =>

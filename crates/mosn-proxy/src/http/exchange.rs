@@ -9,7 +9,7 @@ use super::attempt::{
 use super::local_reply::{self, LocalReply};
 use super::retry::{default_policy, Failure, RetryState};
 use super::DEFAULT_ROUTE_TIMEOUT;
-use super::{forwarding_headers, grpc, upstream_h1, upstream_h2, HttpProxyFilter};
+use super::{forwarding_headers, grpc, upstream_h1, upstream_h2, websocket, HttpProxyFilter};
 use crate::state::ProxyState;
 use http::header::HOST;
 use http::uri::{Authority, PathAndQuery, Scheme};
@@ -69,13 +69,17 @@ pub(super) async fn handle(
             local_reply::redirect(redirect, &host, &path, req.uri().query())
         }
         RouteAction::Forward(action) => {
-            let target = Target {
+            let mut target = Target {
                 state: &state,
                 matched: &matched,
                 action,
                 upstream,
                 grpc,
             };
+            if websocket::is_extended_connect(&req) {
+                target.upstream = Upstream::Http1;
+                return websocket::tunnel_h2(filter, info, &target, req).await;
+            }
             return forward(filter, info, &target, req).await;
         }
     };
