@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the real peers the tests talk to: curl, wrk, socat, iperf3, nginx, python3,
-# dnsmasq and h2load from Debian's packages when any is missing (needs root or sudo on a
-# fresh machine), and the Python peers (grpcio, hypercorn, websockets; pinned in
-# peers/requirements.txt) into the gitignored virtualenv peers/venv.
+# dnsmasq, h2load and Node.js from Debian's packages when any is missing (needs root or
+# sudo on a fresh machine); the Python peers (grpcio, hypercorn, websockets; pinned in
+# peers/requirements.txt) into the gitignored virtualenv peers/venv; and the Node.js
+# peers (@grpc/grpc-js; pinned in peers/package.json) into peers/node_modules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for tool in curl wrk socat iperf3 nginx python3 dnsmasq h2load; do
+for tool in curl wrk socat iperf3 nginx python3 dnsmasq h2load node npm; do
   command -v "$tool" >/dev/null 2>&1 || need+=("$tool")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -17,6 +18,7 @@ if [ ${#need[@]} -gt 0 ]; then
       nginx) pkgs+=(nginx-light) ;;
       dnsmasq) pkgs+=(dnsmasq-base) ;;
       h2load) pkgs+=(nghttp2-client) ;;
+      node) pkgs+=(nodejs) ;;
       *) pkgs+=("$tool") ;;
     esac
   done
@@ -34,4 +36,11 @@ if ! cmp -s peers/requirements.txt "$stamp" 2>/dev/null; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check -r peers/requirements.txt
   cp peers/requirements.txt "$stamp"
+fi
+
+# The Node.js peers, reinstalled only when their pinned list changes.
+stamp=peers/node_modules/.package.json
+if ! cmp -s peers/package.json "$stamp" 2>/dev/null; then
+  (cd peers && npm install --no-audit --no-fund --silent)
+  cp peers/package.json "$stamp"
 fi

@@ -1,6 +1,7 @@
-//! gRPC through the proxy with real peers: a grpcio client and a grpcio server, all four
-//! call kinds, metadata and trailers, server errors, deadlines, the health service, and
-//! the proxy's own failures answered as gRPC statuses.
+//! gRPC through the proxy with real peers — grpcio (Python, C core) and @grpc/grpc-js
+//! (Node.js) clients and servers, both directions: all four call kinds, metadata and
+//! trailers, server errors, deadlines, the health service, and the proxy's own failures
+//! answered as gRPC statuses.
 
 mod support;
 
@@ -51,10 +52,19 @@ fn start_proxy(
 
 /// Runs the grpcio test client against `port` and returns what it printed.
 fn run_client(port: u16) -> Value {
+    let mut cmd = Command::new(peer_python());
+    cmd.arg(peer_script("grpc_client.py"));
+    run_json(cmd, port)
+}
+
+/// Runs the grpc-js test client against `port` and returns what it printed.
+fn run_js_client(port: u16) -> Value {
+    run_json(node_peer("grpc_client.js"), port)
+}
+
+fn run_json(mut cmd: Command, port: u16) -> Value {
     let out = run_bounded(
-        Command::new(peer_python())
-            .arg(peer_script("grpc_client.py"))
-            .arg(format!("127.0.0.1:{port}")),
+        cmd.arg(format!("127.0.0.1:{port}")),
         Duration::from_secs(90),
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -66,14 +76,14 @@ fn run_client(port: u16) -> Value {
     serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("client output {stdout:?}: {e}"))
 }
 
-/// What every proxied run must show, whatever the listener's protocol settings.
-fn assert_calls_pass_through(out: &Value) {
+/// What every client sees through the proxy, whichever implementation is on each end.
+fn assert_common_calls(out: &Value, served_by: &str) {
     assert_eq!(
         out["unary"], "echo:hi x-test=42",
         "unary with request metadata"
     );
     assert_eq!(
-        out["unary_trailers"]["x-served-by"], "py-a",
+        out["unary_trailers"]["x-served-by"], served_by,
         "trailing metadata"
     );
     assert_eq!(
@@ -82,15 +92,6 @@ fn assert_calls_pass_through(out: &Value) {
     );
     assert_eq!(out["client_stream"], "a+b+c");
     assert_eq!(out["bidi"], json!(["X", "YZ"]));
-    assert_eq!(
-        out["bidi_pingpong"],
-        json!(["ONE", "TWO", "THREE"]),
-        "frames stream without buffering"
-    );
-    assert_eq!(
-        out["big_len"], 3_000_000,
-        "a 3 MB reply crosses the flow-control windows"
-    );
     assert_eq!(
         out["fail"],
         json!({ "code": "ABORTED", "details": "deliberate failure: d\u{e9}j\u{e0} vu" }),
@@ -102,6 +103,20 @@ fn assert_calls_pass_through(out: &Value) {
         json!({ "code": "UNIMPLEMENTED", "details": "no route matched" })
     );
     assert_eq!(out["no_upstream"]["code"], "UNAVAILABLE");
+}
+
+/// What every proxied grpcio client run must show, whatever the listener's protocols.
+fn assert_calls_pass_through(out: &Value, served_by: &str) {
+    assert_common_calls(out, served_by);
+    assert_eq!(
+        out["bidi_pingpong"],
+        json!(["ONE", "TWO", "THREE"]),
+        "frames stream without buffering"
+    );
+    assert_eq!(
+        out["big_len"], 3_000_000,
+        "a 3 MB reply crosses the flow-control windows"
+    );
     assert_eq!(
         out["health"],
         json!({ "test.Echo": "SERVING", "test.Down": "NOT_SERVING" })
@@ -115,7 +130,7 @@ fn grpcio_calls_of_every_kind_pass_through_an_http2_listener() {
     let _server = grpc_echo_server(grpc_port, "py-a", &dir);
     let (mosn, port) = start_proxy("Http2", "Http2", grpc_port, None);
     let out = run_client(port);
-    assert_calls_pass_through(&out);
+    assert_calls_pass_through(&out, "py-a");
     assert_eq!(
         out["slow"]["ok"], "late",
         "no proxy timeout below the call's own"
@@ -133,7 +148,7 @@ fn grpc_through_an_auto_listener_keeps_http2_upstream() {
     let _server = grpc_echo_server(grpc_port, "py-a", &dir);
     let (_mosn, port) = start_proxy("Auto", "Auto", grpc_port, None);
     let out = run_client(port);
-    assert_calls_pass_through(&out);
+    assert_calls_pass_through(&out, "py-a");
 }
 
 #[test]
@@ -149,4 +164,24 @@ fn the_route_timeout_ends_a_slow_call_with_deadline_exceeded() {
         "the proxy's timeout is a gRPC status, not an HTTP 504"
     );
     assert!(mosn.stat("cluster", "grpc", "upstream_rq_timeout") >= 1);
+}
+
+#[test]
+fn grpc_js_client_reaches_a_grpcio_server_through_the_proxy() {
+    let dir = TempDir::new("grpc-js-client");
+    let grpc_port = free_port();
+    let _server = grpc_echo_server(grpc_port, "py-a", &dir);
+    let (_mosn, port) = start_proxy("Http2", "Http2", grpc_port, None);
+    assert_common_calls(&run_js_client(port), "py-a");
+}
+
+#[test]
+fn grpcio_client_reaches_a_grpc_js_server_through_the_proxy() {
+    let dir = TempDir::new("grpc-js-server");
+    let grpc_port = free_port();
+    let _server = grpc_js_echo_server(grpc_port, "js-b", &dir);
+    let (_mosn, port) = start_proxy("Auto", "Auto", grpc_port, None);
+    let out = run_client(port);
+    assert_calls_pass_through(&out, "js-b");
+    assert_eq!(out["slow"]["ok"], "late");
 }

@@ -208,3 +208,31 @@ pub fn websocket_echo_server(port: u16, dir: &TempDir) -> Peer {
     peer.wait_ready("listening", || wait_for_port(local(port), START_TIMEOUT));
     peer
 }
+
+/// `node` running a peer script from `tests/peers/` with the project's Node.js peers
+/// (`peers/node_modules`, made by `scripts/install-test-peers.sh`) on its module path.
+pub fn node_peer(script: &str) -> Command {
+    let modules = workspace_root().join("peers/node_modules");
+    assert!(
+        modules.join("@grpc/grpc-js").is_dir(),
+        "{} lacks @grpc/grpc-js: install the Node.js peers with scripts/install-test-peers.sh",
+        modules.display()
+    );
+    let mut cmd = Command::new(tool("node"));
+    cmd.env("NODE_PATH", modules).arg(peer_script(script));
+    cmd
+}
+
+/// The @grpc/grpc-js echo server (`tests/peers/grpc_echo_server.js`) on `port`.
+pub fn grpc_js_echo_server(port: u16, name: &str, dir: &TempDir) -> Peer {
+    let mut peer = Peer::spawn(
+        "grpc-js echo server",
+        node_peer("grpc_echo_server.js")
+            .arg(port.to_string())
+            .arg(name)
+            .arg("300"),
+        dir.file(&format!("grpc-js-{port}.log")),
+    );
+    peer.wait_ready("listening", || wait_for_port(local(port), START_TIMEOUT));
+    peer
+}
