@@ -367,6 +367,9 @@ pub struct ForwardAction {
     pub hash_policy: Vec<HashPolicy>,
     /// `retry_policy`; `None` is MOSN's default: connection failures retried 3 times.
     pub retry_policy: Option<RetryPolicy>,
+    /// `upstream_protocol`: overrides the `proxy` filter's for this route (`Http1`,
+    /// `Http2`, or `Auto` for the downstream's protocol).
+    pub upstream_protocol: Option<Protocol>,
 }
 
 /// One `hash_policy[]` entry (MOSN's `v2.HashPolicy`): exactly one of its keys.

@@ -89,7 +89,7 @@ const PROTOCOL_NAMES: &[(&str, Protocol)] = &[
 const BUILT: &[Protocol] = &[Protocol::Http1, Protocol::Http2, Protocol::Auto];
 
 /// A protocol name, case-insensitively, refused unless its codec is built.
-fn protocol(field: &Field<'_>) -> Option<Protocol> {
+pub(crate) fn protocol(field: &Field<'_>) -> Option<Protocol> {
     let unsupported = |p: &str| format!("protocol {p:?} is not supported yet");
     let found = field.one_of(PROTOCOL_NAMES, true, unsupported)?;
     if !BUILT.contains(&found) {

@@ -142,10 +142,6 @@ fn parse_forward(r: &Obj<'_>, clusters: &ClusterNames) -> Option<ForwardAction> 
             "auto_host_rewrite_header",
             "auto host rewrite is not supported yet",
         ),
-        (
-            "upstream_protocol",
-            "per-route upstream protocol is not supported yet",
-        ),
     ] {
         r.refuse(key, message);
     }
@@ -156,6 +152,11 @@ fn parse_forward(r: &Obj<'_>, clusters: &ClusterNames) -> Option<ForwardAction> 
     let host_rewrite = r.non_empty_str("host_rewrite").map(str::to_owned);
     let headers = parse_header_edits(r);
     let hash_policy = crate::hash_policy::parse_hash_policies(r);
+    let upstream_protocol = match r.get("upstream_protocol") {
+        Some(f) if f.as_str() == Some("") => None,
+        Some(f) => Some(crate::proxy::protocol(&f)?),
+        None => None,
+    };
     let retry_policy = match r.object("retry_policy") {
         Some(obj) => Some(crate::retry_policy::parse_retry_policy(&obj)?),
         None => None,
@@ -168,6 +169,7 @@ fn parse_forward(r: &Obj<'_>, clusters: &ClusterNames) -> Option<ForwardAction> 
         headers,
         hash_policy: hash_policy?,
         retry_policy,
+        upstream_protocol,
     })
 }
 

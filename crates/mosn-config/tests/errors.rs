@@ -165,7 +165,7 @@ fn cases() -> Vec<(&'static str, Value, Vec<&'static str>)> {
         ("@route/route/metadata_match", json!({"filter_metadata": {"mosn.lb": {"v": "1"}}}), vec![concat!(route!(".route.metadata_match"), ": metadata match is not supported yet")]),
         ("@route/route/regex_rewrite", json!({"pattern": {"regex": "a"}, "substitution": "b"}), vec![concat!(route!(".route.regex_rewrite"), ": regex rewrite is not supported yet")]),
         ("@route/route/auto_host_rewrite", json!(true), vec![concat!(route!(".route.auto_host_rewrite"), ": auto host rewrite is not supported yet")]),
-        ("@route/route/upstream_protocol", json!("Http2"), vec![concat!(route!(".route.upstream_protocol"), ": per-route upstream protocol is not supported yet")]),
+        ("@route/route/upstream_protocol", json!("Thrift"), vec![concat!(route!(".route.upstream_protocol"), r#": protocol "Thrift" is not supported yet"#)]),
         ("@route/route/timeout", json!("1x"), vec![concat!(route!(".route.timeout"), r#": unknown unit "x" in duration "1x""#)]),
         ("@route/request_mirror_policies", json!({"cluster": "c", "percent": 10}), vec![concat!(route!(".request_mirror_policies"), ": request mirroring is not supported yet")]),
         ("@route/per_filter_config", json!({"fault": {}}), vec![concat!(route!(".per_filter_config"), ": per-route filter config (per_filter_config) is not supported yet")]),

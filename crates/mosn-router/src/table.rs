@@ -192,6 +192,7 @@ mod tests {
             headers: HeaderEdits::default(),
             hash_policy: Vec::new(),
             retry_policy: None,
+            upstream_protocol: None,
         }))
     }
 
@@ -289,6 +290,7 @@ mod tests {
             headers: HeaderEdits::default(),
             hash_policy: Vec::new(),
             retry_policy: None,
+            upstream_protocol: None,
         };
         let n = 20_000;
         let b = (0..n).filter(|_| pick_cluster(&fwd) == "b").count();

@@ -273,3 +273,51 @@ fn shutdown_sends_goaway_and_finishes_open_streams() {
         .expect("mosn exits after draining");
     assert!(exit.success(), "{exit:?}");
 }
+
+#[test]
+fn a_route_can_choose_its_own_upstream_protocol() {
+    let dir = TempDir::new("h2-route-proto");
+    let origin = free_port();
+    let _hypercorn = hypercorn_echo(origin, &dir);
+    let listen = free_port();
+    let routes = json!([{
+        "name": "all",
+        "domains": ["*"],
+        "routers": [
+            { "match": { "prefix": "/download/2" },
+              "route": { "cluster_name": "origin", "upstream_protocol": "Http2" } },
+            { "match": { "prefix": "/" }, "route": { "cluster_name": "origin" } }
+        ]
+    }]);
+    let config = http_config(
+        local(listen),
+        None,
+        routes,
+        json!([cluster("origin", &[local(origin)])]),
+        json!({ "downstream_protocol": "Auto", "upstream_protocol": "Http1" }),
+        json!({}),
+    );
+    let _mosn = Mosn::start(&config);
+    for client_h2 in [false, true] {
+        let by_route = curl_as(
+            client_h2,
+            &format!("http://127.0.0.1:{listen}/download/20"),
+            &[],
+        );
+        assert_eq!(
+            by_route.header("x-upstream-http"),
+            Some("2"),
+            "route override"
+        );
+        let by_filter = curl_as(
+            client_h2,
+            &format!("http://127.0.0.1:{listen}/download/10"),
+            &[],
+        );
+        assert_eq!(
+            by_filter.header("x-upstream-http"),
+            Some("1.1"),
+            "filter default"
+        );
+    }
+}

@@ -188,13 +188,10 @@ impl Http1Connection {
         let must_close_after_local_reply = !matches!(body, BodyKind::Empty);
         let keep_alive =
             wants_keep_alive(head.version, &opts) && !self.filter.worker.drain.is_draining();
-        let websocket = opts.upgrade.as_deref().is_some_and(|upgrade| {
-            websocket::is_websocket(upgrade)
-                && self.filter.upstream_for(Protocol::Http1) == Upstream::Http1
-        });
+        let websocket = opts.upgrade.as_deref().is_some_and(websocket::is_websocket);
         if let Some(upgrade) = opts.upgrade.as_deref() {
             // A server may ignore an h2c upgrade and answer in HTTP/1.1; WebSocket is
-            // tunnelled to HTTP/1.1 upstreams; anything else is refused.
+            // tunnelled; anything else is refused.
             if !websocket && !upgrade.eq_ignore_ascii_case("h2c") {
                 let msg = format!("upgrade to {upgrade} is not supported");
                 return self.reply(501, &msg, true).await;
@@ -223,6 +220,10 @@ impl Http1Connection {
                 self.send_local(reply, close_local).await
             }
             RouteAction::Forward(action) if websocket => {
+                if self.filter.upstream_for(Protocol::Http1, action) == Upstream::Http2 {
+                    let msg = "WebSocket to an HTTP/2 upstream is not supported";
+                    return self.reply(501, msg, true).await;
+                }
                 let target = Target {
                     state: &state,
                     matched: &matched,
@@ -233,7 +234,7 @@ impl Http1Connection {
                 websocket::tunnel_h1(self, &target, head).await
             }
             RouteAction::Forward(action)
-                if self.filter.upstream_for(Protocol::Http1) == Upstream::Http2 =>
+                if self.filter.upstream_for(Protocol::Http1, action) == Upstream::Http2 =>
             {
                 let request = h1_bridge::Converted {
                     head,

@@ -97,9 +97,8 @@ pub(super) async fn serve_detected(
     match protocol {
         Some(Protocol::Http2) => {
             filter.stats.downstream_cx_http2_total.inc();
-            let upstream = filter.upstream_for(Protocol::Http2);
             let io = Rewind::new(buf.freeze(), socket);
-            Box::pin(h2_connection::serve(filter, io, info, upstream)).await;
+            Box::pin(h2_connection::serve(filter, io, info)).await;
         }
         Some(_) => Box::pin(Http1Connection::new(filter, socket, info, buf).run()).await,
         None => {

@@ -16,7 +16,7 @@ use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{request, HeaderMap, HeaderValue, Request, Response, Uri};
 use hyper::body::Body;
 use mosn_api::error::ProxyErrorKind;
-use mosn_config::{ForwardAction, RouteAction};
+use mosn_config::{ForwardAction, Protocol, RouteAction};
 use mosn_net::ConnectionInfo;
 use mosn_router::{apply_header_edits, hash_key, pick_cluster, Matched};
 use mosn_stream::{empty_body, ProxyBody};
@@ -34,11 +34,11 @@ pub(super) enum Upstream {
     Http2,
 }
 
-/// Handles one request end to end: stream filters, routing, local replies, forwarding.
+/// Handles one request from an HTTP/2 client end to end: stream filters, routing, local
+/// replies, forwarding.
 pub(super) async fn handle(
     filter: &Rc<HttpProxyFilter>,
     info: &ConnectionInfo,
-    upstream: Upstream,
     mut req: Request<ProxyBody>,
 ) -> Response<ProxyBody> {
     let grpc = grpc::is_grpc(req.headers());
@@ -73,7 +73,7 @@ pub(super) async fn handle(
                 state: &state,
                 matched: &matched,
                 action,
-                upstream,
+                upstream: filter.upstream_for(Protocol::Http2, action),
                 grpc,
             };
             if websocket::is_extended_connect(&req) {

@@ -7,7 +7,7 @@
 //! acknowledged (window released) as the upstream takes it, and a response body is only
 //! read from the upstream as the client's window allows.
 
-use super::exchange::{self, Upstream};
+use super::exchange;
 use super::HttpProxyFilter;
 use hyper::body::Incoming;
 use hyper::server::conn::http2;
@@ -37,12 +37,8 @@ const CONNECTION_WINDOW: u32 = 1024 * 1024;
 /// Serves HTTP/2 on `io` until the client goes away, the connection idles past the
 /// listener's idle timeout with no stream open, or the process drains (GOAWAY, then the
 /// open streams finish).
-pub(super) async fn serve<I>(
-    filter: Rc<HttpProxyFilter>,
-    io: I,
-    info: ConnectionInfo,
-    upstream: Upstream,
-) where
+pub(super) async fn serve<I>(filter: Rc<HttpProxyFilter>, io: I, info: ConnectionInfo)
+where
     I: AsyncRead + AsyncWrite + Unpin + 'static,
 {
     let stats = filter.stats.clone();
@@ -60,7 +56,7 @@ pub(super) async fn serve<I>(
             let info = info.clone();
             let stream = StreamGuard::open(&filter.stats, &open_streams, &last_activity);
             async move {
-                let resp = exchange::handle(&filter, &info, upstream, req.map(boxed_body)).await;
+                let resp = exchange::handle(&filter, &info, req.map(boxed_body)).await;
                 // The stream counts as open until its response body has been relayed.
                 Ok::<_, Infallible>(resp.map(|body| guarded_body(body, stream)))
             }

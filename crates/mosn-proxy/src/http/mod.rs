@@ -32,7 +32,7 @@ use exchange::Upstream;
 use http::{HeaderMap, Method};
 use mosn_api::filter::{FilterStatus, RequestInfo, StreamFilter};
 use mosn_api::stats::ListenerStats;
-use mosn_config::{Protocol, ProxyConfig};
+use mosn_config::{ForwardAction, Protocol, ProxyConfig};
 use mosn_net::{ConnectionInfo, NetworkFilter, Socket};
 use mosn_protocol::http1::Limits;
 use std::future::Future;
@@ -106,10 +106,14 @@ impl HttpProxyFilter {
 }
 
 impl HttpProxyFilter {
-    /// The upstream protocol for requests that arrived as `downstream` (`Auto` upstream
-    /// means the same protocol as downstream, as in MOSN).
-    fn upstream_for(&self, downstream: Protocol) -> Upstream {
-        match (self.upstream, downstream) {
+    /// The upstream protocol for requests that arrived as `downstream` on `action`'s
+    /// route: the route's `upstream_protocol`, else the filter's; `Auto` means the same
+    /// protocol as downstream, as in MOSN.
+    fn upstream_for(&self, downstream: Protocol, action: &ForwardAction) -> Upstream {
+        match (
+            action.upstream_protocol.unwrap_or(self.upstream),
+            downstream,
+        ) {
             (Protocol::Http2, _) | (Protocol::Auto, Protocol::Http2) => Upstream::Http2,
             _ => Upstream::Http1,
         }
@@ -152,8 +156,7 @@ impl NetworkFilter for HttpProxyFilter {
         match self.downstream {
             Protocol::Http2 => {
                 self.stats.downstream_cx_http2_total.inc();
-                let upstream = self.upstream_for(Protocol::Http2);
-                Box::pin(h2_connection::serve(self, socket, info, upstream))
+                Box::pin(h2_connection::serve(self, socket, info))
             }
             Protocol::Auto => Box::pin(detect::serve_detected(self, socket, info)),
             _ => Box::pin(Http1Connection::new(self, socket, info, BytesMut::new()).run()),
