@@ -113,6 +113,10 @@ stats_struct! {
         downstream_rq_header_timeout: Counter,
         /// Connections served as HTTP/2.
         downstream_cx_http2_total: Counter,
+        /// gRPC calls answered with `grpc-status: 0`.
+        downstream_rq_grpc_ok: Counter,
+        /// gRPC calls answered with another `grpc-status`, or none at all.
+        downstream_rq_grpc_error: Counter,
         /// Connections closed because protocol detection (`Auto`) knew none of their first
         /// bytes, or they did not arrive in time.
         downstream_cx_protocol_unknown: Counter,

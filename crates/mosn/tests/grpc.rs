@@ -121,6 +121,11 @@ fn assert_calls_pass_through(out: &Value, served_by: &str) {
         out["health"],
         json!({ "test.Echo": "SERVING", "test.Down": "NOT_SERVING" })
     );
+    assert_eq!(
+        out["cancel"],
+        json!({ "ticks": ["tick-0", "tick-1"], "server_saw_cancel": "yes" }),
+        "a client's cancellation (RST_STREAM) reaches the server through the proxy"
+    );
 }
 
 #[test]
@@ -138,6 +143,12 @@ fn grpcio_calls_of_every_kind_pass_through_an_http2_listener() {
     // Requests the proxy answered itself are counted as 200s with gRPC statuses; the
     // ones that reached the server are counted upstream.
     assert!(mosn.stat("cluster", "grpc", "upstream_rq_2xx") >= 8);
+    // gRPC statuses counted per call: Fail, the call past its deadline, the cancelled
+    // stream, no route and no upstream did not end with OK; the rest did.
+    let ok = mosn.stat("listener", "test_listener", "downstream_rq_grpc_ok");
+    let error = mosn.stat("listener", "test_listener", "downstream_rq_grpc_error");
+    assert_eq!(error, 5, "grpc calls without OK");
+    assert!(ok >= 10, "{ok} grpc calls with OK");
     assert!(mosn.stat("listener", "test_listener", "downstream_cx_http2_total") >= 1);
 }
 

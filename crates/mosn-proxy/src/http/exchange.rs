@@ -39,9 +39,22 @@ pub(super) enum Upstream {
 pub(super) async fn handle(
     filter: &Rc<HttpProxyFilter>,
     info: &ConnectionInfo,
-    mut req: Request<ProxyBody>,
+    req: Request<ProxyBody>,
 ) -> Response<ProxyBody> {
-    let grpc = grpc::is_grpc(req.headers());
+    if grpc::is_grpc(req.headers()) {
+        let call = grpc::GrpcCall::new(filter.stats.clone());
+        let resp = route_and_forward(filter, info, req, true).await;
+        return call.observe(resp);
+    }
+    route_and_forward(filter, info, req, false).await
+}
+
+async fn route_and_forward(
+    filter: &Rc<HttpProxyFilter>,
+    info: &ConnectionInfo,
+    mut req: Request<ProxyBody>,
+    grpc: bool,
+) -> Response<ProxyBody> {
     let path = req.uri().path().to_owned();
     if !filter.stream_filters.is_empty() {
         let (parts, body) = req.into_parts();

@@ -2,11 +2,19 @@
 //! statuses in trailers-only responses when the proxy itself fails them, and honouring
 //! `grpc-timeout` as a cap on the route timeout.
 
-use http::header::CONTENT_TYPE;
+use bytes::Bytes;
+use http::header::{HeaderName, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
+use hyper::body::{Body, Frame, SizeHint};
 use mosn_api::error::ProxyErrorKind;
-use mosn_stream::{empty_body, ProxyBody};
+use mosn_api::stats::ListenerStats;
+use mosn_stream::{empty_body, BodyError, ProxyBody};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
+
+static GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
 
 /// gRPC status codes the proxy produces (from `grpc/status.proto`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,7 +86,7 @@ pub(super) fn trailers_only(status: GrpcStatus, message: &str) -> Response<Proxy
     *resp.status_mut() = StatusCode::OK;
     let headers = resp.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
-    headers.insert("grpc-status", HeaderValue::from(status as u16));
+    headers.insert(GRPC_STATUS.clone(), HeaderValue::from(status as u16));
     if let Ok(v) = HeaderValue::from_str(&percent_encode(message)) {
         headers.insert("grpc-message", v);
     }
@@ -102,6 +110,88 @@ pub(super) fn timeout(headers: &HeaderMap) -> Option<Duration> {
         b"n" => Duration::from_nanos(n),
         _ => return None,
     })
+}
+
+/// One gRPC call to be counted in the listener's stats exactly once: by the status its
+/// response carries, or as an error if it ends without one — including when the client
+/// cancels it (RST_STREAM) before any response.
+pub(super) struct GrpcCall(Option<Arc<ListenerStats>>);
+
+impl GrpcCall {
+    /// Starts counting a call.
+    pub(super) fn new(stats: Arc<ListenerStats>) -> Self {
+        Self(Some(stats))
+    }
+
+    /// Counts the call's status as the response passes: from its headers for
+    /// trailers-only responses, else from the trailers at the end of its body.
+    pub(super) fn observe(mut self, resp: Response<ProxyBody>) -> Response<ProxyBody> {
+        let Some(stats) = self.0.take() else {
+            return resp;
+        };
+        if let Some(status) = resp.headers().get(&GRPC_STATUS) {
+            count(&stats, status.as_bytes());
+            return resp;
+        }
+        resp.map(|inner| {
+            Box::pin(StatusCounter {
+                inner,
+                call: GrpcCall(Some(stats)),
+            }) as ProxyBody
+        })
+    }
+}
+
+impl Drop for GrpcCall {
+    fn drop(&mut self) {
+        if let Some(stats) = self.0.take() {
+            stats.downstream_rq_grpc_error.inc();
+        }
+    }
+}
+
+fn count(stats: &ListenerStats, status: &[u8]) {
+    if status == b"0" {
+        stats.downstream_rq_grpc_ok.inc();
+    } else {
+        stats.downstream_rq_grpc_error.inc();
+    }
+}
+
+/// A response body that counts the `grpc-status` of its trailers once.
+struct StatusCounter {
+    inner: ProxyBody,
+    call: GrpcCall,
+}
+
+impl Body for StatusCounter {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        let polled = self.inner.as_mut().poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled {
+            if let Some(status) = frame.trailers_ref().and_then(|t| t.get(&GRPC_STATUS)) {
+                if let Some(stats) = self.call.0.take() {
+                    count(&stats, status.as_bytes());
+                }
+            }
+        }
+        // Ending (or breaking, or being dropped) without a status counts as an error
+        // when `call` drops.
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// `grpc-message` encoding: printable ASCII except `%` as is, the rest percent-encoded.

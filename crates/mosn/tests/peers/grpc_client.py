@@ -66,6 +66,20 @@ with grpc.insecure_channel(TARGET) as ch:
     out["no_upstream"] = status_of(
         lambda: ch.unary_unary("/dead.Svc/Call", **raw)(b"", timeout=10)
     )
+    # Cancelling a stream reaches the server as a cancellation (RST_STREAM both hops).
+    import time
+
+    watch = ch.unary_stream("/test.Echo/Watch", **raw)(b"watch-1", timeout=30)
+    ticks = [next(watch).decode() for _ in range(2)]
+    watch.cancel()
+    asked = ch.unary_unary("/test.Echo/WasCancelled", **raw)
+    seen = b"no"
+    for _ in range(40):
+        seen = asked(b"watch-1", timeout=5)
+        if seen == b"yes":
+            break
+        time.sleep(0.05)
+    out["cancel"] = {"ticks": ticks, "server_saw_cancel": seen.decode()}
     checker = health_pb2_grpc.HealthStub(ch)
     out["health"] = {
         svc: health_pb2.HealthCheckResponse.ServingStatus.Name(

@@ -6,7 +6,8 @@ const grpc = require('@grpc/grpc-js');
 const raw = { requestSerialize: (b) => b, requestDeserialize: (b) => b,
   responseSerialize: (b) => b, responseDeserialize: (b) => b };
 const kinds = { Unary: [false, false], ServerStream: [false, true], ClientStream: [true, false],
-  Bidi: [true, true], Fail: [false, false], Slow: [false, false], Big: [false, false] };
+  Bidi: [true, true], Fail: [false, false], Slow: [false, false], Big: [false, false],
+  Watch: [false, true], WasCancelled: [false, false] };
 const service = {};
 for (const [name, [requestStream, responseStream]] of Object.entries(kinds)) {
   service[name] = { path: `/test.Echo/${name}`, requestStream, responseStream, ...raw };

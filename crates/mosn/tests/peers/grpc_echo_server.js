@@ -4,6 +4,7 @@
 const { grpc, service, health } = require('./grpc_echo');
 const [port, name, maxSeconds] = process.argv.slice(2);
 
+const cancelled = new Set();
 const server = new grpc.Server();
 server.addService(service, {
   Unary(call, cb) {
@@ -28,6 +29,15 @@ server.addService(service, {
   },
   Fail(call, cb) {
     cb({ code: grpc.status.ABORTED, details: 'deliberate failure: d\u00e9j\u00e0 vu' });
+  },
+  Watch(call) {
+    // Streams until the client goes away; remembers calls that ended by cancellation.
+    let i = 0;
+    const timer = setInterval(() => call.write(Buffer.from(`tick-${i++}`)), 50);
+    call.on('cancelled', () => { clearInterval(timer); cancelled.add(call.request.toString()); });
+  },
+  WasCancelled(call, cb) {
+    cb(null, Buffer.from(cancelled.has(call.request.toString()) ? 'yes' : 'no'));
   },
   Big(call, cb) {
     const n = parseInt(call.request.toString(), 10);

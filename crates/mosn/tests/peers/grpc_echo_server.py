@@ -1,5 +1,6 @@
 """A grpcio echo server for the end-to-end tests: the four call kinds, a failing method,
-a slow one, and the standard grpc.health.v1 service. Messages are raw bytes (no codegen),
+a slow one, an endless stream that records its cancellation, and the standard
+grpc.health.v1 service. Messages are raw bytes (no codegen),
 so the test checks the proxy's HTTP/2 and gRPC handling, not protobuf.
 
 usage: grpc_echo_server.py PORT NAME MAX_SECONDS
@@ -44,6 +45,24 @@ def slow(req, ctx):
     return b"late"
 
 
+cancelled = set()
+
+
+def watch(req, ctx):
+    """Streams until the client goes away; remembers calls that ended by cancellation."""
+    ctx.add_callback(lambda: cancelled.add(req) if not ctx.is_active() else None)
+    i = 0
+    while ctx.is_active():
+        yield b"tick-%d" % i
+        i += 1
+        time.sleep(0.05)
+    cancelled.add(req)
+
+
+def was_cancelled(req, ctx):
+    return b"yes" if req in cancelled else b"no"
+
+
 def big(req, ctx):
     return bytes(i % 251 for i in range(int(req)))
 
@@ -58,6 +77,8 @@ handlers = grpc.method_handlers_generic_handler(
         "Fail": grpc.unary_unary_rpc_method_handler(fail, **raw),
         "Slow": grpc.unary_unary_rpc_method_handler(slow, **raw),
         "Big": grpc.unary_unary_rpc_method_handler(big, **raw),
+        "Watch": grpc.unary_stream_rpc_method_handler(watch, **raw),
+        "WasCancelled": grpc.unary_unary_rpc_method_handler(was_cancelled, **raw),
     },
 )
 server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
