@@ -57,6 +57,8 @@ SCENARIOS: dict[str, dict] = {
                       "what": "wrk -t1 -c1 keep-alive, 100 B: latency of one connection"},
     "http1_close": {"kind": "wrk", "conns": 50, "path": "/", "close": True, "direct": True,
                     "what": "wrk -t1 -c50 with `Connection: close`: a new client connection per request"},
+    "h2c_c10_m100": {"kind": "h2load", "conns": 10, "streams": 100, "path": "/", "direct": False,
+                     "what": "h2load -c10 -m100: HTTP/2 (h2c) clients, 100 B responses from the HTTP/1.1 upstream"},
     "tcp_echo_c50": {"kind": "echo", "conns": 50, "direct": True,
                      "what": "64 B request/response echo over 50 connections through the L4 proxy"},
     "tcp_echo_c1": {"kind": "echo", "conns": 1, "direct": True,
@@ -95,6 +97,8 @@ METRICS = {
             ("cpu_us_per_req", "CPU µs/req", _f1, True), ("rss_mib", "RSS MiB", _f1, True)],
     "echo": [("rps", "req/s", _k, False), ("p50_us", "p50 µs", _f0, True), ("p99_us", "p99 µs", _f0, True),
              ("cpu_us_per_req", "CPU µs/req", _f1, True), ("rss_mib", "RSS MiB", _f1, True)],
+    "h2load": [("rps", "req/s", _k, False), ("mean_us", "mean µs", _f0, True),
+               ("cpu_us_per_req", "CPU µs/req", _f1, True), ("rss_mib", "RSS MiB", _f1, True)],
     "bulk": [("gbps", "Gbit/s", _f2, False), ("cpu_s_per_gb", "CPU s/GB", _f2, True),
              ("rss_mib", "RSS MiB", _f1, True)],
     "startup": [("startup_ms", "start ms", _f1, True), ("idle_rss_mib", "idle RSS MiB", _f1, True)],
@@ -104,12 +108,13 @@ METRICS = {
 RATIO_METRICS = {
     "wrk": ["rps", "cpu_us_per_req", "p50_us", "p99_us"],
     "echo": ["rps", "cpu_us_per_req", "p50_us", "p99_us"],
+    "h2load": ["rps", "cpu_us_per_req", "mean_us"],
     "bulk": ["gbps", "cpu_s_per_gb"],
     "startup": ["startup_ms", "idle_rss_mib"],
     "idle_conns": ["bytes_per_conn"],
 }
 RATIO_LABEL = {"rps": "req/s", "cpu_us_per_req": "CPU µs/req", "p50_us": "p50", "p99_us": "p99", "gbps": "Gbit/s",
-               "cpu_s_per_gb": "CPU s/GB", "startup_ms": "start ms", "idle_rss_mib": "idle RSS",
+               "cpu_s_per_gb": "CPU s/GB", "mean_us": "mean", "startup_ms": "start ms", "idle_rss_mib": "idle RSS",
                "bytes_per_conn": "bytes/conn"}
 
 
@@ -518,6 +523,7 @@ def versions(proxies: list[str]) -> dict:
 class Ports:
     def __init__(self):
         self.http = free_port()
+        self.h2 = free_port()
         self.echo = free_port()
         self.bulk = free_port()
 
@@ -537,6 +543,8 @@ def mosn_config(p: Ports, up: dict, d: Path) -> Path:
             "listeners": [
                 lst("http", p.http, {"type": "proxy", "config": {
                     "downstream_protocol": "Http1", "upstream_protocol": "Http1", "router_config_name": "bench"}}),
+                lst("h2", p.h2, {"type": "proxy", "config": {
+                    "downstream_protocol": "Http2", "upstream_protocol": "Http1", "router_config_name": "bench"}}),
                 lst("echo", p.echo, {"type": "tcp_proxy", "config": {"cluster": "echo_up"}}),
                 lst("bulk", p.bulk, {"type": "tcp_proxy", "config": {"cluster": "bulk_up"}}),
             ],
@@ -582,6 +590,15 @@ http {{
             proxy_set_header Connection "";
         }}
     }}
+    server {{
+        listen 127.0.0.1:{p.h2} http2;
+        http2_max_concurrent_streams 128;
+        location / {{
+            proxy_pass http://http_up;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }}
+    }}
 }}
 stream {{
     upstream echo_up {{ server 127.0.0.1:{up['echo']}; }}
@@ -611,6 +628,9 @@ defaults
     maxconn {maxconn}
 frontend http_in
     bind 127.0.0.1:{p.http}
+    default_backend http_up
+frontend h2_in
+    bind 127.0.0.1:{p.h2} proto h2
     default_backend http_up
 backend http_up
     http-reuse always
@@ -656,6 +676,9 @@ def envoy_config(p: Ports, up: dict, d: Path) -> Path:
         "listeners": [
             {"name": "http", "address": addr(p.http), "filter_chains": [{"filters": [
                 {"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}]}]},
+            {"name": "h2", "address": addr(p.h2), "filter_chains": [{"filters": [
+                {"name": "envoy.filters.network.http_connection_manager",
+                 "typed_config": dict(hcm, stat_prefix="h2", codec_type="HTTP2")}]}]},
             tcp("echo", p.echo, "echo_up"),
             tcp("bulk", p.bulk, "bulk_up"),
         ],
@@ -795,6 +818,39 @@ def run_echo(target: Target, sc: dict, dur: float, warm: float) -> dict:
                "errors": {"conn": e["errors"], "connect": e["connect_errors"]}}
         if e["errors"] or e["connect_errors"]:
             rec["failures"] = [f"echo errors {rec['errors']}"]
+        return rec
+
+    rec = measure(target, go)
+    if target.proxy and rec.get("requests"):
+        rec["cpu_us_per_req"] = round(rec["proxy_cpu_s"] * 1e6 / rec["requests"], 2)
+    return rec
+
+
+def run_h2load(target: Target, sc: dict, dur: float, warm: float) -> dict:
+    url = f"http://127.0.0.1:{target.ports['h2']}{sc['path']}"
+    base = ["h2load", f"-c{sc['conns']}", f"-m{sc['streams']}", "-t1"]
+    if warm > 0:
+        run(pinned(base + ["-D", f"{warm:g}", url]), timeout=warm + 60, check=False)
+
+    def go():
+        p = run(pinned(base + ["-D", f"{dur:g}", url]), timeout=dur + 60, check=False)
+        done = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, "
+                         r"(\d+) errored, (\d+) timeout", p.stdout)
+        took = re.search(r"finished in ([\d.]+)(ms|s),", p.stdout)
+        mean = re.search(r"time for request:\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)", p.stdout)
+        if not (done and took):
+            return {"requests": 0, "failures": [f"h2load gave no result (exit {p.returncode}): {p.stdout[-300:]}"]}
+        secs = float(took.group(1)) / (1000 if took.group(2) == "ms" else 1)
+        ok = int(done.group(4))
+        rec = {"requests": ok, "duration_s": round(secs, 3), "rps": round(ok / secs, 1) if secs > 0 else 0.0,
+               "errors": {"failed": int(done.group(5)), "errored": int(done.group(6)),
+                          "timeout": int(done.group(7))}}
+        if mean:
+            scale = {"us": 1, "ms": 1e3, "s": 1e6}[mean.group(2)]
+            rec["mean_us"] = round(float(mean.group(1)) * scale, 1)
+        bad = {k: v for k, v in rec["errors"].items() if v}
+        if bad:
+            rec["failures"] = [f"h2load errors {bad}"]
         return rec
 
     rec = measure(target, go)
@@ -1184,6 +1240,8 @@ def main(argv=None) -> int:
                                 r = run_wrk(target, spec, args.duration, args.warmup)
                             elif kind == "echo":
                                 r = run_echo(target, spec, args.duration, args.warmup)
+                            elif kind == "h2load":
+                                r = run_h2load(target, spec, args.duration, args.warmup)
                             else:
                                 r = run_bulk(target, args.duration)
                         r.update({"scenario": sc, "target": t, "round": rd, "attempt": attempt,

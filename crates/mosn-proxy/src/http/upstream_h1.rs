@@ -27,7 +27,7 @@ use tokio::io::AsyncReadExt;
 use tokio::time::{timeout_at, Instant, Sleep};
 
 /// Read size for upstream response bytes.
-const READ_CHUNK: usize = 64 * 1024;
+const READ_CHUNK: usize = 16 * 1024;
 
 /// How a response head read from an HTTP/1 upstream is taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
