@@ -772,6 +772,14 @@ def measure(target: Target, fn) -> dict:
     return rec
 
 
+def measure_requests(target: Target, fn) -> dict:
+    """measure() for request/response load: adds the proxy's CPU µs per request."""
+    rec = measure(target, fn)
+    if target.proxy and rec.get("requests"):
+        rec["cpu_us_per_req"] = round(rec["proxy_cpu_s"] * 1e6 / rec["requests"], 2)
+    return rec
+
+
 def run_wrk(target: Target, sc: dict, dur: float, warm: float) -> dict:
     url = f"http://127.0.0.1:{target.ports['http']}{sc['path']}"
     extra = ["-H", "Connection: close"] if sc.get("close") else []
@@ -795,10 +803,7 @@ def run_wrk(target: Target, sc: dict, dur: float, warm: float) -> dict:
             rec["failures"] = [f"wrk errors {bad}"]
         return rec
 
-    rec = measure(target, go)
-    if target.proxy and rec.get("requests"):
-        rec["cpu_us_per_req"] = round(rec["proxy_cpu_s"] * 1e6 / rec["requests"], 2)
-    return rec
+    return measure_requests(target, go)
 
 
 def run_echo(target: Target, sc: dict, dur: float, warm: float) -> dict:
@@ -820,10 +825,7 @@ def run_echo(target: Target, sc: dict, dur: float, warm: float) -> dict:
             rec["failures"] = [f"echo errors {rec['errors']}"]
         return rec
 
-    rec = measure(target, go)
-    if target.proxy and rec.get("requests"):
-        rec["cpu_us_per_req"] = round(rec["proxy_cpu_s"] * 1e6 / rec["requests"], 2)
-    return rec
+    return measure_requests(target, go)
 
 
 def run_h2load(target: Target, sc: dict, dur: float, warm: float) -> dict:
@@ -853,10 +855,7 @@ def run_h2load(target: Target, sc: dict, dur: float, warm: float) -> dict:
             rec["failures"] = [f"h2load errors {bad}"]
         return rec
 
-    rec = measure(target, go)
-    if target.proxy and rec.get("requests"):
-        rec["cpu_us_per_req"] = round(rec["proxy_cpu_s"] * 1e6 / rec["requests"], 2)
-    return rec
+    return measure_requests(target, go)
 
 
 def run_bulk(target: Target, dur: float) -> dict:

@@ -34,13 +34,32 @@ where
     Box::pin(body.map_err(Into::into))
 }
 
+/// Watches a body's frames as they pass without changing them: counting statuses in
+/// trailers, releasing resources when the body has been relayed.
+pub trait BodyObserver: 'static {
+    /// Called for each frame the body yields.
+    fn on_frame(&mut self, _frame: &Frame<Bytes>) {}
+    /// Called once when the body ends cleanly (dropping the body calls nothing).
+    fn on_end(&mut self) {}
+}
+
+/// `inner` with `observer` watching its frames.
+pub fn observed_body<O: BodyObserver>(inner: ProxyBody, observer: O) -> ProxyBody {
+    Box::pin(Observed { inner, observer })
+}
+
 /// A body that keeps `guard` alive until the body ends or is dropped: an upstream stream
 /// slot or pooled connection is released exactly when its response has been relayed.
 pub fn guarded_body<G: 'static>(inner: ProxyBody, guard: G) -> ProxyBody {
-    Box::pin(Guarded {
-        inner,
-        guard: Some(guard),
-    })
+    observed_body(inner, ReleaseAtEnd(Some(guard)))
+}
+
+struct ReleaseAtEnd<G>(Option<G>);
+
+impl<G: 'static> BodyObserver for ReleaseAtEnd<G> {
+    fn on_end(&mut self) {
+        self.0 = None;
+    }
 }
 
 /// Sends a body's frames from one task to another: what a codec that reads the body
@@ -68,14 +87,14 @@ impl Body for Channel {
     }
 }
 
-struct Guarded<G> {
+struct Observed<O> {
     inner: ProxyBody,
-    guard: Option<G>,
+    observer: O,
 }
 
-impl<G> Unpin for Guarded<G> {}
+impl<O> Unpin for Observed<O> {}
 
-impl<G> Body for Guarded<G> {
+impl<O: BodyObserver> Body for Observed<O> {
     type Data = Bytes;
     type Error = BodyError;
 
@@ -84,8 +103,10 @@ impl<G> Body for Guarded<G> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         let polled = self.inner.as_mut().poll_frame(cx);
-        if matches!(polled, Poll::Ready(None)) {
-            self.guard = None;
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => self.observer.on_frame(frame),
+            Poll::Ready(None) => self.observer.on_end(),
+            _ => {}
         }
         polled
     }

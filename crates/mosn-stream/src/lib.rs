@@ -9,7 +9,8 @@ mod h2_pool;
 mod pool;
 
 pub use body::{
-    boxed_body, channel_body, empty_body, full_body, guarded_body, BodyError, BodySender, ProxyBody,
+    boxed_body, channel_body, empty_body, full_body, guarded_body, observed_body, BodyError,
+    BodyObserver, BodySender, ProxyBody,
 };
 pub use exec::LocalExec;
 pub use h2_pool::{H2Pool, H2Stream, StreamSlot, MAX_STREAMS_PER_CONNECTION};

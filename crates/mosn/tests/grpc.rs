@@ -7,7 +7,6 @@ mod support;
 
 use serde_json::{json, Value};
 use std::process::Command;
-use std::time::Duration;
 use support::*;
 
 /// Routes for the echo service and the health service to `grpc`, `/dead.Svc/` to a
@@ -63,17 +62,7 @@ fn run_js_client(port: u16) -> Value {
 }
 
 fn run_json(mut cmd: Command, port: u16) -> Value {
-    let out = run_bounded(
-        cmd.arg(format!("127.0.0.1:{port}")),
-        Duration::from_secs(90),
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "grpc client failed: {}\n{stdout}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("client output {stdout:?}: {e}"))
+    run_json_peer(cmd.arg(format!("127.0.0.1:{port}")))
 }
 
 /// What every client sees through the proxy, whichever implementation is on each end.

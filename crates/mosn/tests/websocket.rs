@@ -9,7 +9,6 @@ mod support;
 
 use serde_json::{json, Value};
 use std::process::Command;
-use std::time::Duration;
 use support::*;
 
 fn proxy(upstream_port: u16, listener_extra: Value) -> (Mosn, u16) {
@@ -40,19 +39,11 @@ fn run_client(args: &[&str]) -> Value {
 }
 
 fn run_script(script: &str, args: &[&str]) -> Value {
-    let out = run_bounded(
+    run_json_peer(
         Command::new(peer_python())
             .arg(peer_script(script))
             .args(args),
-        Duration::from_secs(60),
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "websocket client failed: {}\n{stdout}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("client output {stdout:?}: {e}"))
+    )
 }
 
 #[test]

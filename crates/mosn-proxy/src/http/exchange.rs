@@ -7,7 +7,7 @@ use super::attempt::{
     before_retry, choose_other_host, connect, count_failure, outcome_of, AttemptError,
 };
 use super::local_reply::{self, LocalReply};
-use super::retry::{default_policy, Failure, RetryState};
+use super::retry::{route_policy, Failure, RetryState};
 use super::DEFAULT_ROUTE_TIMEOUT;
 use super::{forwarding_headers, grpc, upstream_h1, upstream_h2, websocket, HttpProxyFilter};
 use crate::state::ProxyState;
@@ -149,11 +149,7 @@ pub(super) async fn forward(
     stats.upstream_rq_total.inc();
     let _active = stats.upstream_rq_active.track();
     let deadline = Instant::now() + timeout;
-    let policy = target
-        .action
-        .retry_policy
-        .as_ref()
-        .unwrap_or(default_policy());
+    let policy = route_policy(target.action);
     let mut retry = RetryState::new(policy);
     let mut retry_slot = None;
     // An empty body can be sent again as often as needed; another only while unsent.

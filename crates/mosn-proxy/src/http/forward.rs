@@ -6,7 +6,7 @@ use super::attempt::{
 };
 use super::connection::{Flow, Http1Connection};
 use super::forwarding_headers;
-use super::retry::{default_policy, Failure, RetryState};
+use super::retry::{route_policy, Failure, RetryState};
 use super::upstream_h1::{read_head, Upgrade};
 use super::DEFAULT_ROUTE_TIMEOUT;
 use crate::state::ProxyState;
@@ -99,11 +99,7 @@ impl Forward<'_, '_> {
         let mut retry_slot = None;
         let timeout = self.action.timeout.unwrap_or(DEFAULT_ROUTE_TIMEOUT);
         let deadline = Instant::now() + timeout;
-        let policy = self
-            .action
-            .retry_policy
-            .as_ref()
-            .unwrap_or(default_policy());
+        let policy = route_policy(self.action);
         let mut retry = RetryState::new(policy);
         let mut attempt = 0u32;
         let mut previous: Option<Arc<Host>> = None;

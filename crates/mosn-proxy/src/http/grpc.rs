@@ -5,13 +5,11 @@
 use bytes::Bytes;
 use http::header::{HeaderName, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
-use hyper::body::{Body, Frame, SizeHint};
+use hyper::body::Frame;
 use mosn_api::error::ProxyErrorKind;
 use mosn_api::stats::ListenerStats;
-use mosn_stream::{empty_body, BodyError, ProxyBody};
-use std::pin::Pin;
+use mosn_stream::{empty_body, observed_body, BodyObserver, ProxyBody};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 static GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
@@ -133,12 +131,7 @@ impl GrpcCall {
             count(&stats, status.as_bytes());
             return resp;
         }
-        resp.map(|inner| {
-            Box::pin(StatusCounter {
-                inner,
-                call: GrpcCall(Some(stats)),
-            }) as ProxyBody
-        })
+        resp.map(|inner| observed_body(inner, GrpcCall(Some(stats))))
     }
 }
 
@@ -158,39 +151,15 @@ fn count(stats: &ListenerStats, status: &[u8]) {
     }
 }
 
-/// A response body that counts the `grpc-status` of its trailers once.
-struct StatusCounter {
-    inner: ProxyBody,
-    call: GrpcCall,
-}
-
-impl Body for StatusCounter {
-    type Data = Bytes;
-    type Error = BodyError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
-        let polled = self.inner.as_mut().poll_frame(cx);
-        if let Poll::Ready(Some(Ok(frame))) = &polled {
-            if let Some(status) = frame.trailers_ref().and_then(|t| t.get(&GRPC_STATUS)) {
-                if let Some(stats) = self.call.0.take() {
-                    count(&stats, status.as_bytes());
-                }
+/// Counts the `grpc-status` of the trailers; a body that ends (or breaks, or is
+/// dropped) without one counts as an error when the call drops.
+impl BodyObserver for GrpcCall {
+    fn on_frame(&mut self, frame: &Frame<Bytes>) {
+        if let Some(status) = frame.trailers_ref().and_then(|t| t.get(&GRPC_STATUS)) {
+            if let Some(stats) = self.0.take() {
+                count(&stats, status.as_bytes());
             }
         }
-        // Ending (or breaking, or being dropped) without a status counts as an error
-        // when `call` drops.
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
     }
 }
 

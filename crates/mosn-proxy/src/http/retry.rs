@@ -1,13 +1,14 @@
 //! Deciding whether a failed upstream attempt is retried, and how long to wait first.
 
-use mosn_config::RetryPolicy;
+use mosn_config::{ForwardAction, RetryPolicy};
 use std::sync::LazyLock;
 use std::time::Duration;
 
-/// The policy of routes without `retry_policy` (MOSN's: connect failures, 3 retries).
-pub(super) fn default_policy() -> &'static RetryPolicy {
+/// The route's `retry_policy`, or MOSN's default for routes without one (connect
+/// failures, 3 retries).
+pub(super) fn route_policy(action: &ForwardAction) -> &RetryPolicy {
     static DEFAULT: LazyLock<RetryPolicy> = LazyLock::new(RetryPolicy::default);
-    &DEFAULT
+    action.retry_policy.as_ref().unwrap_or(&DEFAULT)
 }
 
 /// Why an attempt failed, as far as retrying cares.

@@ -12,7 +12,7 @@ use super::attempt::{
 };
 use super::connection::{Flow, Http1Connection};
 use super::exchange::{self, Target};
-use super::retry::{default_policy, Failure, RetryState};
+use super::retry::{route_policy, Failure, RetryState};
 use super::upstream_h1::{self, read_head, Upgrade};
 use super::{h1_bridge, HttpProxyFilter, DEFAULT_ROUTE_TIMEOUT};
 use crate::relay::relay;
@@ -303,11 +303,7 @@ async fn connect_with_retries(
     target: &Target<'_>,
     lb_ctx: &LbContext,
 ) -> Result<(Arc<mosn_upstream::Host>, UpstreamConn), ProxyErrorKind> {
-    let policy = target
-        .action
-        .retry_policy
-        .as_ref()
-        .unwrap_or(default_policy());
+    let policy = route_policy(target.action);
     let mut retry = RetryState::new(policy);
     let mut retry_slot = None;
     let mut previous = None;

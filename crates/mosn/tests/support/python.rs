@@ -236,3 +236,16 @@ pub fn grpc_js_echo_server(port: u16, name: &str, dir: &TempDir) -> Peer {
     peer.wait_ready("listening", || wait_for_port(local(port), START_TIMEOUT));
     peer
 }
+
+/// Runs a peer client that prints one JSON object with what it saw (bounded to 90 s) and
+/// returns it; a failed run fails the test with the client's stderr.
+pub fn run_json_peer(cmd: &mut Command) -> Value {
+    let out = run_bounded(cmd, Duration::from_secs(90));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "peer client failed: {}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("client output {stdout:?}: {e}"))
+}
