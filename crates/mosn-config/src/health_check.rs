@@ -4,15 +4,19 @@
 //! - MOSN only builds a health checker when `service_name` is set; without one the whole
 //!   section is ignored (with a warning here).
 //! - `protocol` picks the check: `Http1` (any case) is an HTTP check driven by
-//!   `check_config.http_check_config`; every other value, empty included, is a TCP
-//!   connect check, as in MOSN, whose factory falls back to TCP dialing for protocols
-//!   without a health check session of their own.
+//!   `check_config.http_check_config`; `Grpc` (mosn-rs's addition) is a
+//!   `grpc.health.v1` check driven by `check_config.grpc_check_config{service_name,
+//!   authority}`; every other value, empty included, is a TCP connect check, as in MOSN,
+//!   whose factory falls back to TCP dialing for protocols without a health check
+//!   session of their own.
 //! - Zero durations and thresholds mean "use the default", as in MOSN.
 
 use std::time::Duration;
 
 use crate::json::{Field, Obj};
-use crate::model::{HealthCheckConfig, HealthCheckKind, HttpHealthCheck, StatusRange};
+use crate::model::{
+    GrpcHealthCheck, HealthCheckConfig, HealthCheckKind, HttpHealthCheck, StatusRange,
+};
 
 /// MOSN's `DefaultTimeout`.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -110,6 +114,22 @@ fn check_kind(obj: &Obj<'_>) -> Option<HealthCheckKind> {
             return Some(HealthCheckKind::Tcp);
         };
         return parse_http_check(&http).map(HealthCheckKind::Http);
+    }
+    if protocol.eq_ignore_ascii_case("grpc") {
+        let grpc = match check_config
+            .as_ref()
+            .and_then(|c| c.object("grpc_check_config"))
+        {
+            Some(g) => GrpcHealthCheck {
+                service_name: g.str("service_name").unwrap_or("").to_owned(),
+                authority: g.non_empty_str("authority").map(str::to_owned),
+            },
+            None => GrpcHealthCheck {
+                service_name: String::new(),
+                authority: None,
+            },
+        };
+        return Some(HealthCheckKind::Grpc(grpc));
     }
     if !protocol.is_empty() && !protocol.eq_ignore_ascii_case("tcp") {
         obj.key_warn(
@@ -266,7 +286,7 @@ fn encode_into(out: &mut String, text: &str) {
 
 #[cfg(test)]
 mod tests {
-    use crate::model::{HealthCheckConfig, HealthCheckKind, StatusRange};
+    use crate::model::{GrpcHealthCheck, HealthCheckConfig, HealthCheckKind, StatusRange};
     use serde_json::{json, Value};
     use std::time::Duration;
 
@@ -410,6 +430,32 @@ mod tests {
         };
         assert_eq!(http.target, "/a%20b%23c?x%20y");
         assert_eq!(http.port, None);
+    }
+
+    #[test]
+    fn grpc_checks_name_the_service_to_ask_about() {
+        let (hc, warnings) = parse(json!({
+            "protocol": "Grpc", "service_name": "s",
+            "check_config": { "grpc_check_config": { "service_name": "pkg.Svc", "authority": "a.test" } }
+        }))
+        .unwrap();
+        assert_eq!(warnings, Vec::<String>::new());
+        assert_eq!(
+            hc.unwrap().check,
+            HealthCheckKind::Grpc(GrpcHealthCheck {
+                service_name: "pkg.Svc".into(),
+                authority: Some("a.test".into()),
+            })
+        );
+        let (hc, _) = parse(json!({ "protocol": "grpc", "service_name": "s" })).unwrap();
+        assert_eq!(
+            hc.unwrap().check,
+            HealthCheckKind::Grpc(GrpcHealthCheck {
+                service_name: String::new(),
+                authority: None,
+            }),
+            "without config: the server as a whole"
+        );
     }
 
     #[test]

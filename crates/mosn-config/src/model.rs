@@ -596,6 +596,19 @@ pub enum HealthCheckKind {
     Tcp,
     /// One HTTP/1.1 request per check (`protocol: "Http1"`).
     Http(HttpHealthCheck),
+    /// One `grpc.health.v1.Health/Check` call per check (`protocol: "Grpc"`, mosn-rs's
+    /// addition; Envoy's `grpc_health_check`).
+    Grpc(GrpcHealthCheck),
+}
+
+/// `check_config.grpc_check_config` (Envoy's `grpc_health_check` keys).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrpcHealthCheck {
+    /// `service_name`: the gRPC service whose status is asked (default `""`: the server
+    /// as a whole).
+    pub service_name: String,
+    /// `authority`: the `:authority` of the call (default the address checked).
+    pub authority: Option<String>,
 }
 
 /// `check_config.http_check_config` (MOSN's `HttpCheckConfig`).

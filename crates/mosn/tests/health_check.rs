@@ -1,7 +1,8 @@
 //! Active health checks end to end: mosn in front of two real nginx upstreams with an
 //! HTTP health check every 200 ms. One nginx is killed (by its PID); once the check has
 //! taken it out, every request goes to the live one and none is even attempted on the
-//! dead one. Restarted, it comes back into rotation.
+//! dead one. Restarted, it comes back into rotation. A gRPC health check asks two grpcio
+//! servers' `grpc.health.v1` service and takes out the one that reports NOT_SERVING.
 
 mod support;
 
@@ -141,5 +142,48 @@ fn a_health_check_without_service_name_is_ignored_as_in_mosn() {
     assert!(
         log.contains("service_name"),
         "no warning about service_name:\n{log}"
+    );
+}
+
+#[test]
+fn a_grpc_health_check_takes_out_a_host_that_reports_not_serving() {
+    let dir = TempDir::new("hc-grpc");
+    let (listen, a_port, b_port) = (free_port(), free_port(), free_port());
+    let _a = grpc_echo_server_reporting(a_port, "a", "SERVING", &dir);
+    let _b = grpc_echo_server_reporting(b_port, "b", "NOT_SERVING", &dir);
+    let mut cluster = cluster("grpc", &[local(a_port), local(b_port)]);
+    cluster["health_check"] = json!({
+        "protocol": "Grpc",
+        "service_name": "hc",
+        "timeout": "2s",
+        "interval": "200ms",
+        "initial_delay_seconds": "100ms",
+        "check_config": { "grpc_check_config": { "service_name": "test.Echo" } }
+    });
+    let config = http_config(
+        local(listen),
+        Some(free_port()),
+        forward_all("grpc"),
+        json!([cluster]),
+        json!({ "downstream_protocol": "Http2", "upstream_protocol": "Http2" }),
+        json!({}),
+    );
+    let mosn = Mosn::start(&config);
+    mosn.wait_stat("cluster", "grpc", "health_check_failure", IO_TIMEOUT, |n| {
+        n >= 1
+    });
+    mosn.wait_stat("cluster", "grpc", "membership_healthy", IO_TIMEOUT, |n| {
+        n == 1
+    });
+    mosn.wait_stat("cluster", "grpc", "health_check_success", IO_TIMEOUT, |n| {
+        n >= 2
+    });
+    let stats = mosn.stats();
+    let hosts = &stats["cluster"]["grpc"]["hosts"];
+    assert_eq!(hosts[local(a_port).to_string()]["healthy"], true, "{hosts}");
+    assert_eq!(
+        hosts[local(b_port).to_string()]["healthy"],
+        false,
+        "{hosts}"
     );
 }

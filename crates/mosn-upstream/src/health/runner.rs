@@ -2,7 +2,7 @@
 
 use super::event_log::EventLog;
 use super::state::{HostHealth, Transition};
-use super::{address_text, CheckResult, HealthChecker, HttpChecker, TcpChecker};
+use super::{address_text, CheckResult, GrpcChecker, HealthChecker, HttpChecker, TcpChecker};
 use crate::cluster::Cluster;
 use crate::control_thread::ControlThread;
 use crate::host::{HealthFlag, Host};
@@ -31,11 +31,12 @@ impl std::fmt::Debug for ClusterHealthCheck {
 }
 
 impl ClusterHealthCheck {
-    /// The check `config` describes (TCP connect or HTTP) for `cluster`.
+    /// The check `config` describes (TCP connect, HTTP or gRPC) for `cluster`.
     pub fn from_config(cluster: Arc<Cluster>, config: &HealthCheckConfig) -> Self {
         let checker: Arc<dyn HealthChecker> = match &config.check {
             HealthCheckKind::Tcp => Arc::new(TcpChecker::new(config.timeout)),
             HealthCheckKind::Http(http) => Arc::new(HttpChecker::new(http.clone())),
+            HealthCheckKind::Grpc(grpc) => Arc::new(GrpcChecker::new(grpc.clone())),
         };
         Self::with_checker(cluster, config, checker)
     }

@@ -3,7 +3,8 @@ a slow one, an endless stream that records its cancellation, and the standard
 grpc.health.v1 service. Messages are raw bytes (no codegen),
 so the test checks the proxy's HTTP/2 and gRPC handling, not protobuf.
 
-usage: grpc_echo_server.py PORT NAME MAX_SECONDS
+usage: grpc_echo_server.py PORT NAME MAX_SECONDS [ECHO_HEALTH]
+(ECHO_HEALTH, default SERVING, is what the health service says of test.Echo)
 """
 import sys
 import time
@@ -13,6 +14,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 PORT, NAME, MAX_SECONDS = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+ECHO_HEALTH = sys.argv[4] if len(sys.argv) > 4 else "SERVING"
 raw = dict(request_deserializer=None, response_serializer=None)
 
 
@@ -85,7 +87,7 @@ server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
 server.add_generic_rpc_handlers((handlers,))
 status = health.HealthServicer()
 health_pb2_grpc.add_HealthServicer_to_server(status, server)
-status.set("test.Echo", health_pb2.HealthCheckResponse.SERVING)
+status.set("test.Echo", health_pb2.HealthCheckResponse.ServingStatus.Value(ECHO_HEALTH))
 status.set("test.Down", health_pb2.HealthCheckResponse.NOT_SERVING)
 server.add_insecure_port("127.0.0.1:%d" % PORT)
 server.start()

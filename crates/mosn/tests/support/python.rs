@@ -166,13 +166,20 @@ pub fn peer_script(name: &str) -> PathBuf {
 /// The grpcio echo server (`tests/peers/grpc_echo_server.py`) on `port`, naming itself
 /// `name` in its replies' trailers.
 pub fn grpc_echo_server(port: u16, name: &str, dir: &TempDir) -> Peer {
+    grpc_echo_server_reporting(port, name, "SERVING", dir)
+}
+
+/// The grpcio echo server whose health service reports `echo_health` (`SERVING`,
+/// `NOT_SERVING`) for `test.Echo`.
+pub fn grpc_echo_server_reporting(port: u16, name: &str, echo_health: &str, dir: &TempDir) -> Peer {
     let mut peer = Peer::spawn(
         "grpcio echo server",
         Command::new(peer_python())
             .arg(peer_script("grpc_echo_server.py"))
             .arg(port.to_string())
             .arg(name)
-            .arg("300"),
+            .arg("300")
+            .arg(echo_health),
         dir.file(&format!("grpc-{port}.log")),
     );
     peer.wait_ready("listening", || wait_for_port(local(port), START_TIMEOUT));
