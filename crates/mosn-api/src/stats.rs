@@ -160,6 +160,11 @@ stats_struct! {
         upstream_rq_5xx: Counter,
         /// Requests with no host to pick.
         upstream_cx_none_healthy: Counter,
+        /// Requests whose subset (`metadata_match`) was empty or unknown and that fell back
+        /// to any host.
+        lb_subsets_fallback: Counter,
+        /// Requests whose subset was empty or unknown with no fallback to take.
+        lb_subsets_no_host: Counter,
         /// Connections not opened because `max_connections` was reached.
         upstream_cx_overflow: Counter,
         /// Requests failed fast because `max_requests` or `max_pending_requests` was

@@ -96,8 +96,10 @@ fn parse_cluster(field: &Field<'_>, names: &mut Unique<String>) -> Option<Cluste
     // Errors are recorded; an invalid section fails the whole parse.
     let outlier_detection = crate::outlier_detection::parse_outlier_detection(&obj);
     let slow_start = crate::slow_start::parse_slow_start(&obj, lb_type);
+    let lb_subset = crate::lb_subset::parse_lb_subset(&obj);
     Some(ClusterConfig {
         slow_start: slow_start?,
+        lb_subset: lb_subset?,
         outlier_detection,
         dns: dns?,
         name: name?.to_owned(),
@@ -162,10 +164,6 @@ fn refuse_cluster_features(obj: &Obj<'_>) {
     // Each of these changes which hosts get traffic or how connections are made.
     for (key, message) in [
         (
-            "lb_subset_config",
-            "load balancer subsets are not supported yet",
-        ),
-        (
             "original_dst_lb_config",
             "original destination load balancing is not supported yet",
         ),
@@ -198,13 +196,17 @@ fn parse_host(field: &Field<'_>) -> Option<HostConfig> {
     });
     let hostname = obj.str("hostname").map(str::to_owned);
     let weight = host_weight(&obj);
-    // `metadata` feeds subset load balancing (refused above); `tls_disable` only matters
-    // with TLS (refused).
-    obj.tolerate(&["metadata", "tls_disable"]);
+    let metadata = obj
+        .get("metadata")
+        .map(|f| crate::lb_subset::parse_metadata(&f))
+        .unwrap_or_default();
+    // `tls_disable` only matters with TLS (refused).
+    obj.tolerate(&["tls_disable"]);
     Some(HostConfig {
         address: address?,
         hostname,
         weight,
+        metadata,
     })
 }
 

@@ -86,6 +86,14 @@ impl<'a> Field<'a> {
         }
     }
 
+    /// The string value, or `None` without an error when it is of another type.
+    pub(crate) fn as_str_quiet(&self) -> Option<&'a str> {
+        match self.value {
+            Json::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
     /// A boolean value.
     pub(crate) fn as_bool(&self) -> Option<bool> {
         match self.value {
@@ -356,6 +364,26 @@ impl<'a> Obj<'a> {
         for key in keys {
             self.get(key);
         }
+    }
+
+    /// Every member as (key as written, value), all marked used: for maps whose keys are
+    /// data (metadata labels), not config keys.
+    pub(crate) fn entries(&self) -> Vec<(&'a str, Field<'a>)> {
+        self.tolerate_all();
+        self.members
+            .iter()
+            .filter(|(_, v)| !matches!(v, Json::Null))
+            .map(|(k, v)| {
+                (
+                    k.as_str(),
+                    Field {
+                        value: v,
+                        path: self.key_path(k),
+                        diag: self.diag,
+                    },
+                )
+            })
+            .collect()
     }
 
     /// Accepts every key of this object without looking at it: for opaque maps (plugin

@@ -17,6 +17,7 @@ mod headers;
 mod health_check;
 mod json;
 mod lb_config;
+mod lb_subset;
 mod listener;
 pub mod model;
 mod outlier_detection;

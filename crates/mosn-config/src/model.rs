@@ -370,6 +370,8 @@ pub struct ForwardAction {
     /// `upstream_protocol`: overrides the `proxy` filter's for this route (`Http1`,
     /// `Http2`, or `Auto` for the downstream's protocol).
     pub upstream_protocol: Option<Protocol>,
+    /// `metadata_match`: the labels of the cluster subset this route's requests go to.
+    pub metadata_match: Metadata,
 }
 
 /// One `hash_policy[]` entry (MOSN's `v2.HashPolicy`): exactly one of its keys.
@@ -450,6 +452,8 @@ pub struct ClusterConfig {
     /// `slow_start` (MOSN's `SlowStartConfig`): a host's weight ramps up over a window
     /// after it joins or returns to rotation; `None` when absent or off (no `mode`).
     pub slow_start: Option<SlowStartConfig>,
+    /// `lb_subset_config`, when it has selectors.
+    pub lb_subset: Option<LbSubsetConfig>,
 }
 
 /// A cluster's `slow_start`, defaults applied (MOSN's `types.SlowStart`, mode
@@ -563,6 +567,70 @@ pub struct HostConfig {
     pub hostname: Option<String>,
     /// `weight` (default 1; MOSN clamps to 1..=128).
     pub weight: u32,
+    /// `metadata.filter_metadata["mosn.lb"]`: the labels subsets select on.
+    pub metadata: Metadata,
+}
+
+/// Labels (`key`, `value`), sorted by key, each key once: host metadata, a route's
+/// `metadata_match` and a subset's identity are all this.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Metadata(Vec<(String, String)>);
+
+impl Metadata {
+    /// Sorted by key; of repeated keys the last wins.
+    pub fn new(mut labels: Vec<(String, String)>) -> Self {
+        labels.reverse();
+        labels.sort_by(|a, b| a.0.cmp(&b.0));
+        labels.dedup_by(|a, b| a.0 == b.0);
+        Self(labels)
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .binary_search_by(|(k, _)| k.as_str().cmp(key))
+            .ok()
+            .map(|i| self.0[i].1.as_str())
+    }
+
+    /// The labels, sorted by key.
+    pub fn labels(&self) -> &[(String, String)] {
+        &self.0
+    }
+
+    /// True when there are no labels.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// True when every label of `criteria` is in `self` with the same value.
+    pub fn matches(&self, criteria: &Metadata) -> bool {
+        criteria
+            .0
+            .iter()
+            .all(|(k, v)| self.get(k) == Some(v.as_str()))
+    }
+}
+
+/// `lb_subset_config`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LbSubsetConfig {
+    /// `subset_selectors[]`: each a sorted set of label keys; hosts with all of a
+    /// selector's keys form one subset per distinct combination of values.
+    pub selectors: Vec<Vec<String>>,
+    /// `fall_back_policy` (with `default_subset`).
+    pub fallback: SubsetFallback,
+}
+
+/// What a request whose `metadata_match` names no (non-empty) subset gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubsetFallback {
+    /// 0, `NO_FALLBACK`: no host (503).
+    NoFallback,
+    /// 1, `ANY_ENDPOINT`: any host of the cluster.
+    AnyEndpoint,
+    /// 2, `DEFAULT_SUBSET`: the hosts matching `default_subset`.
+    DefaultSubset(Metadata),
 }
 
 /// A cluster's `health_check` (MOSN's `v2.HealthCheckConfig`), MOSN's defaults applied.

@@ -24,7 +24,7 @@ pub(crate) fn parse_route(field: &Field<'_>, clusters: &ClusterNames) -> Option<
         "request_mirror_policies",
         "request mirroring is not supported yet",
     );
-    // Route metadata only feeds subset load balancing, which is refused on clusters.
+    // A route's own `metadata` (not `route.metadata_match`) is only read by filters.
     obj.ignore("metadata", "route metadata is");
     Some(RouteConfig {
         matcher: matcher?,
@@ -132,7 +132,6 @@ fn parse_forward(r: &Obj<'_>, clusters: &ClusterNames) -> Option<ForwardAction> 
     for (key, message) in [
         ("cluster_header", "cluster_header is not supported yet"),
         ("cluster_variable", "cluster_variable is not supported yet"),
-        ("metadata_match", "metadata match is not supported yet"),
         ("regex_rewrite", "regex rewrite is not supported yet"),
         (
             "auto_host_rewrite",
@@ -152,6 +151,10 @@ fn parse_forward(r: &Obj<'_>, clusters: &ClusterNames) -> Option<ForwardAction> 
     let host_rewrite = r.non_empty_str("host_rewrite").map(str::to_owned);
     let headers = parse_header_edits(r);
     let hash_policy = crate::hash_policy::parse_hash_policies(r);
+    let metadata_match = r
+        .get("metadata_match")
+        .map(|f| crate::lb_subset::parse_metadata(&f))
+        .unwrap_or_default();
     let upstream_protocol = match r.get("upstream_protocol") {
         Some(f) if f.as_str() == Some("") => None,
         Some(f) => Some(crate::proxy::protocol(&f)?),
@@ -170,6 +173,7 @@ fn parse_forward(r: &Obj<'_>, clusters: &ClusterNames) -> Option<ForwardAction> 
         hash_policy: hash_policy?,
         retry_policy,
         upstream_protocol,
+        metadata_match,
     })
 }
 

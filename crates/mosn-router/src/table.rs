@@ -193,6 +193,7 @@ mod tests {
             hash_policy: Vec::new(),
             retry_policy: None,
             upstream_protocol: None,
+            metadata_match: Default::default(),
         }))
     }
 
@@ -291,6 +292,7 @@ mod tests {
             hash_policy: Vec::new(),
             retry_policy: None,
             upstream_protocol: None,
+            metadata_match: Default::default(),
         };
         let n = 20_000;
         let b = (0..n).filter(|_| pick_cluster(&fwd) == "b").count();

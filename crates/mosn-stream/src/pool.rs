@@ -179,6 +179,7 @@ mod tests {
                 address: addr,
                 hostname: None,
                 weight: 1,
+                metadata: Default::default(),
             }],
             connect_timeout: Duration::from_secs(1),
             idle_timeout: Duration::from_secs(60),
@@ -189,6 +190,7 @@ mod tests {
             outlier_detection: None,
             dns: None,
             slow_start: None,
+            lb_subset: None,
         };
         Cluster::from_config(&cfg, Arc::default())
     }

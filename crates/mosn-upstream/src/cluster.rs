@@ -3,9 +3,10 @@
 use crate::circuit_breaker::CircuitBreakers;
 use crate::host::Host;
 use crate::lb::{self, LbContext, LoadBalancer};
+use crate::subset::{SubsetChoice, Subsets};
 use arc_swap::ArcSwap;
 use mosn_api::stats::ClusterStats;
-use mosn_config::{Address, ClusterConfig, LbConfig, LbType};
+use mosn_config::{Address, ClusterConfig, LbConfig, LbSubsetConfig, LbType, Metadata};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -22,6 +23,8 @@ struct HostSet {
     /// True when the balancer was built on slow start's effective weights (some host was
     /// inside its window), so `crate::slow_start::run` rebuilds it again.
     slow_start_active: bool,
+    /// The rotation grouped by label, when the cluster has `lb_subset_config`.
+    subsets: Option<Subsets>,
 }
 
 /// A named group of hosts with the settings every connection to them shares.
@@ -49,6 +52,7 @@ pub struct Cluster {
     pub(crate) outlier: Option<crate::outlier::OutlierDetector>,
     /// `slow_start`, when set and the balancer is one it applies to (`crate::slow_start`).
     pub(crate) slow_start: Option<mosn_config::SlowStartConfig>,
+    lb_subset: Option<LbSubsetConfig>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -66,18 +70,21 @@ impl Cluster {
         let hosts: Arc<[Arc<Host>]> = cfg
             .hosts
             .iter()
-            .map(|h| Arc::new(Host::new(h.address.clone(), h.hostname.clone(), h.weight)))
+            .map(|h| {
+                let host = Host::new(h.address.clone(), h.hostname.clone(), h.weight);
+                Arc::new(host.with_metadata(h.metadata.clone()))
+            })
             .collect();
         let slow_start = cfg
             .slow_start
             .filter(|_| crate::slow_start::applies_to(cfg.lb_type));
-        let set = ArcSwap::from_pointee(build_set(
-            cfg.lb_type,
-            &cfg.lb_config,
-            slow_start.as_ref(),
-            hosts,
-            Instant::now(),
-        ));
+        let balancing = Balancing {
+            lb_type: cfg.lb_type,
+            lb_config: &cfg.lb_config,
+            slow_start: slow_start.as_ref(),
+            subsets: cfg.lb_subset.as_ref(),
+        };
+        let set = ArcSwap::from_pointee(balancing.build(hosts, Instant::now()));
         Self {
             name: cfg.name.clone(),
             stats,
@@ -98,6 +105,7 @@ impl Cluster {
                 .outlier_detection
                 .map(crate::outlier::OutlierDetector::new),
             slow_start,
+            lb_subset: cfg.lb_subset.clone(),
         }
     }
 
@@ -117,12 +125,40 @@ impl Cluster {
     /// try, 1 = first retry): `LB_REQUEST_ROUNDROBIN` walks the hosts per request and the
     /// hashing balancers move to the next host on a retry; the others ignore it.
     pub fn choose_host_for_attempt(&self, ctx: &LbContext, attempt: u32) -> Option<Arc<Host>> {
+        self.choose_host_in_subset(ctx, attempt, &Metadata::default())
+    }
+
+    /// Like [`Cluster::choose_host_for_attempt`] for a request whose route asks for the
+    /// subset with `labels` (`metadata_match`); empty labels, or a cluster without
+    /// `lb_subset_config`, balance over every host. A request the subset and its fallback
+    /// cannot serve gets `None`, counted as `lb_subsets_no_host`.
+    pub fn choose_host_in_subset(
+        &self,
+        ctx: &LbContext,
+        attempt: u32,
+        labels: &Metadata,
+    ) -> Option<Arc<Host>> {
         let set = self.set.load();
-        let host = set
-            .lb
-            .choose_for_attempt(ctx, attempt)
-            .and_then(|i| set.rotation.get(i))
-            .cloned();
+        let from_all = || {
+            set.lb
+                .choose_for_attempt(ctx, attempt)
+                .and_then(|i| set.rotation.get(i))
+                .cloned()
+        };
+        let host = match set.subsets.as_ref().filter(|_| !labels.is_empty()) {
+            None => from_all(),
+            Some(subsets) => match subsets.choose(labels, ctx, attempt) {
+                SubsetChoice::Host(h) => Some(h),
+                SubsetChoice::AnyHost => {
+                    self.stats.lb_subsets_fallback.inc();
+                    from_all()
+                }
+                SubsetChoice::NoHost => {
+                    self.stats.lb_subsets_no_host.inc();
+                    None
+                }
+            },
+        };
         match &host {
             Some(h) => h.stats.lb_picks.inc(),
             None => self.stats.upstream_cx_none_healthy.inc(),
@@ -152,13 +188,16 @@ impl Cluster {
     pub fn refresh_rotation_at(&self, now: Instant) {
         let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let hosts = self.set.load().hosts.clone();
-        self.set.store(Arc::new(build_set(
-            self.lb_type,
-            &self.lb_config,
-            self.slow_start.as_ref(),
-            hosts,
-            now,
-        )));
+        self.set.store(Arc::new(self.balancing().build(hosts, now)));
+    }
+
+    fn balancing(&self) -> Balancing<'_> {
+        Balancing {
+            lb_type: self.lb_type,
+            lb_config: &self.lb_config,
+            slow_start: self.slow_start.as_ref(),
+            subsets: self.lb_subset.as_ref(),
+        }
     }
 
     /// True when the current rotation was built on slow start's effective weights, so it
@@ -201,42 +240,47 @@ impl Cluster {
             {
                 gone.mark_removed();
             }
-            self.set.store(Arc::new(build_set(
-                self.lb_type,
-                &self.lb_config,
-                self.slow_start.as_ref(),
-                hosts,
-                Instant::now(),
-            )));
+            self.set
+                .store(Arc::new(self.balancing().build(hosts, Instant::now())));
         }
         changed
     }
 }
 
-/// The healthy hosts and their balancer; when none is healthy, every host (Envoy's panic
-/// mode: better to try than to fail everything).
-/// With `slow_start`, hosts inside their window at `now` balance on reduced weights.
-fn build_set(
+/// How a cluster balances: what a host set is built with.
+struct Balancing<'a> {
     lb_type: LbType,
-    lb_config: &LbConfig,
-    slow_start: Option<&mosn_config::SlowStartConfig>,
-    hosts: Arc<[Arc<Host>]>,
-    now: Instant,
-) -> HostSet {
-    let healthy: Vec<Arc<Host>> = hosts.iter().filter(|h| h.is_healthy()).cloned().collect();
-    let rotation = if healthy.is_empty() {
-        hosts.to_vec()
-    } else {
-        healthy
-    };
-    let weights =
-        slow_start.and_then(|cfg| crate::slow_start::effective_weights(cfg, &rotation, now));
-    let lb = lb::build_weighted(lb_type, &rotation, weights.as_deref(), lb_config);
-    HostSet {
-        hosts,
-        rotation,
-        lb,
-        slow_start_active: weights.is_some(),
+    lb_config: &'a LbConfig,
+    slow_start: Option<&'a mosn_config::SlowStartConfig>,
+    subsets: Option<&'a LbSubsetConfig>,
+}
+
+impl Balancing<'_> {
+    /// The healthy hosts and their balancer; when none is healthy, every host (Envoy's
+    /// panic mode: better to try than to fail everything). With `slow_start`, hosts inside
+    /// their window at `now` balance on reduced weights; with subsets, the rotation is
+    /// also grouped by label.
+    fn build(&self, hosts: Arc<[Arc<Host>]>, now: Instant) -> HostSet {
+        let healthy: Vec<Arc<Host>> = hosts.iter().filter(|h| h.is_healthy()).cloned().collect();
+        let rotation = if healthy.is_empty() {
+            hosts.to_vec()
+        } else {
+            healthy
+        };
+        let weights = self
+            .slow_start
+            .and_then(|cfg| crate::slow_start::effective_weights(cfg, &rotation, now));
+        let lb = lb::build_weighted(self.lb_type, &rotation, weights.as_deref(), self.lb_config);
+        let subsets = self
+            .subsets
+            .map(|cfg| Subsets::build(cfg, &rotation, self.lb_type, self.lb_config));
+        HostSet {
+            hosts,
+            rotation,
+            lb,
+            slow_start_active: weights.is_some(),
+            subsets,
+        }
     }
 }
 

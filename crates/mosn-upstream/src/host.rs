@@ -1,7 +1,7 @@
 //! One upstream endpoint with its live state: health flags and load counters that
 //! balancers, health checks and outlier detection share.
 
-use mosn_config::Address;
+use mosn_config::{Address, Metadata};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -29,6 +29,8 @@ pub struct Host {
     pub hostname: Option<String>,
     /// Relative weight for weighted balancers (≥ 1).
     pub weight: u32,
+    /// Labels subsets select on (`metadata.filter_metadata["mosn.lb"]`).
+    pub metadata: Metadata,
     /// When the host joined the cluster, for slow start.
     pub added: Instant,
     /// When the host last became healthy again, on the [`clock_ns`] clock plus 1; 0 when
@@ -59,6 +61,7 @@ impl Host {
             address,
             hostname,
             weight: weight.max(1),
+            metadata: Metadata::default(),
             added: Instant::now(),
             returned_ns: AtomicU64::new(0),
             active_requests: AtomicU64::new(0),
@@ -70,6 +73,12 @@ impl Host {
             removed: std::sync::atomic::AtomicBool::new(false),
             stats: Default::default(),
         }
+    }
+
+    /// The host with subset labels.
+    pub fn with_metadata(mut self, metadata: Metadata) -> Self {
+        self.metadata = metadata;
+        self
     }
 
     /// When the host's slow start window began: when it last returned to rotation after

@@ -19,6 +19,7 @@ pub mod lb;
 mod manager;
 pub mod outlier;
 pub mod slow_start;
+mod subset;
 
 pub use circuit_breaker::{CircuitBreakers, Resource, ResourceGuard};
 pub use cluster::Cluster;

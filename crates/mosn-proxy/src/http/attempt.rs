@@ -5,6 +5,7 @@
 use super::retry::RetryState;
 use crate::state::WorkerContext;
 use mosn_api::error::ProxyErrorKind;
+use mosn_config::Metadata;
 use mosn_net::ConnectError;
 use mosn_stream::UpstreamConn;
 use mosn_upstream::{Cluster, Host, LbContext, Outcome, ResourceGuard};
@@ -21,21 +22,23 @@ pub(super) enum AttemptError {
     Downstream,
 }
 
-/// A host for the next attempt, avoiding the one that just failed when the cluster has
-/// another (Envoy's `previous_hosts` predicate, bounded to a few picks).
+/// A host for the next attempt of a request to the route's subset (`labels`, its
+/// `metadata_match`), avoiding the one that just failed when the cluster has another
+/// (Envoy's `previous_hosts` predicate, bounded to a few picks).
 pub(super) fn choose_other_host(
     cluster: &Cluster,
     ctx: &LbContext,
+    labels: &Metadata,
     attempt: u32,
     previous: Option<&Arc<Host>>,
 ) -> Option<Arc<Host>> {
-    let mut host = cluster.choose_host_for_attempt(ctx, attempt)?;
+    let mut host = cluster.choose_host_in_subset(ctx, attempt, labels)?;
     if let Some(prev) = previous {
         for _ in 0..3 {
             if !Arc::ptr_eq(&host, prev) {
                 break;
             }
-            host = cluster.choose_host_for_attempt(ctx, attempt)?;
+            host = cluster.choose_host_in_subset(ctx, attempt, labels)?;
         }
     }
     Some(host)

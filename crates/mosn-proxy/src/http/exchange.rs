@@ -160,7 +160,13 @@ pub(super) async fn forward(
     let mut free_retry_used = false;
 
     loop {
-        let Some(host) = choose_other_host(cluster, &lb_ctx, attempt, previous.as_ref()) else {
+        let Some(host) = choose_other_host(
+            cluster,
+            &lb_ctx,
+            &target.action.metadata_match,
+            attempt,
+            previous.as_ref(),
+        ) else {
             return error_reply(filter, ProxyErrorKind::NoHealthyUpstream, grpc);
         };
         let _host_active = host.track_request();

@@ -107,7 +107,13 @@ impl Forward<'_, '_> {
         let mut stale_retry_used = false;
 
         loop {
-            let Some(host) = choose_other_host(cluster, &lb_ctx, attempt, previous.as_ref()) else {
+            let Some(host) = choose_other_host(
+                cluster,
+                &lb_ctx,
+                &self.action.metadata_match,
+                attempt,
+                previous.as_ref(),
+            ) else {
                 return self.fail(ProxyErrorKind::NoHealthyUpstream).await;
             };
             let _host_active = host.track_request();

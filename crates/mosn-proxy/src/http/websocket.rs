@@ -309,7 +309,13 @@ async fn connect_with_retries(
     let mut previous = None;
     let mut attempt = 0;
     loop {
-        let Some(host) = choose_other_host(cluster, lb_ctx, attempt, previous.as_ref()) else {
+        let Some(host) = choose_other_host(
+            cluster,
+            lb_ctx,
+            &target.action.metadata_match,
+            attempt,
+            previous.as_ref(),
+        ) else {
             return Err(ProxyErrorKind::NoHealthyUpstream);
         };
         match connect(&filter.worker, cluster, &host).await {
