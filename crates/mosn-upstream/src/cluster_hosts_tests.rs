@@ -21,6 +21,7 @@ pub(crate) fn test_config(ports: &[u16]) -> ClusterConfig {
                 address: addr(p),
                 hostname: None,
                 weight: 1,
+                tls_disable: false,
             })
             .collect(),
         connect_timeout: Duration::from_secs(1),
@@ -32,6 +33,7 @@ pub(crate) fn test_config(ports: &[u16]) -> ClusterConfig {
         outlier_detection: None,
         dns: None,
         slow_start: None,
+        tls: None,
     }
 }
 

@@ -29,6 +29,8 @@ pub struct Host {
     pub hostname: Option<String>,
     /// Relative weight for weighted balancers (≥ 1).
     pub weight: u32,
+    /// `tls_disable`: reached without TLS even when the cluster has a `tls_context`.
+    pub tls_disable: bool,
     /// When the host joined the cluster, for slow start.
     pub added: Instant,
     /// When the host last became healthy again, on the [`clock_ns`] clock plus 1; 0 when
@@ -59,6 +61,7 @@ impl Host {
             address,
             hostname,
             weight: weight.max(1),
+            tls_disable: false,
             added: Instant::now(),
             returned_ns: AtomicU64::new(0),
             active_requests: AtomicU64::new(0),

@@ -141,7 +141,9 @@ impl Forward<'_, '_> {
                         }
                         let kind = match e {
                             ConnectError::Timeout => ProxyErrorKind::ConnectTimeout,
-                            ConnectError::Failed(_) => ProxyErrorKind::ConnectFailure,
+                            ConnectError::Failed(_) | ConnectError::Tls(_) => {
+                                ProxyErrorKind::ConnectFailure
+                            }
                         };
                         return self.fail(kind).await;
                     }
