@@ -85,12 +85,24 @@ fn parse_range(field: &Field<'_>) -> Option<CidrRange> {
     parsed
 }
 
+/// A chain's match with its transport made explicit: a chain with TLS contexts serves
+/// TLS, one without plaintext, unless `transport_protocol` says otherwise.
+fn effective(chain: &FilterChainConfig) -> FilterChainMatch {
+    let mut m = chain.filter_chain_match.clone();
+    m.transport_protocol.get_or_insert(if chain.tls.is_empty() {
+        TransportProtocol::RawBuffer
+    } else {
+        TransportProtocol::Tls
+    });
+    m
+}
+
 /// Two chains with the same match could never both be chosen: refused, as Envoy does.
 pub(crate) fn check_distinct(listener: &Obj<'_>, chains: &[FilterChainConfig]) -> Option<()> {
     for (i, a) in chains.iter().enumerate() {
         if let Some(j) = chains[..i]
             .iter()
-            .position(|b| b.filter_chain_match == a.filter_chain_match)
+            .position(|b| effective(b) == effective(a))
         {
             listener.key_error(
                 &format!("filter_chains[{i}].filter_chain_match"),
