@@ -14,7 +14,7 @@ use std::time::Duration;
 const POLL: Duration = Duration::from_secs(1);
 
 /// Each listener's chains' TLS contexts (`None` for a plaintext chain), by listener name.
-pub(crate) type ListenerTlsMap = HashMap<String, Vec<Option<Arc<ListenerTls>>>>;
+pub(crate) type ListenerTlsMap = HashMap<String, crate::worker::ChainTls>;
 
 /// Builds the TLS contexts of every listener chain.
 pub(crate) fn build_listener_tls(config: &Config) -> Result<ListenerTlsMap, String> {

@@ -24,13 +24,16 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often idle pooled upstream connections are checked for expiry.
 const POOL_SWEEP: Duration = Duration::from_secs(5);
 
+/// Each filter chain's TLS contexts, in chain order (`None`: plaintext).
+pub(crate) type ChainTls = Vec<Option<Arc<ListenerTls>>>;
+
 /// Everything a worker needs, moved onto its thread.
 pub(crate) struct WorkerSpec {
     /// Worker number, for thread names and logs.
     pub id: usize,
     /// Listener configs with this worker's socket for each, and each chain's TLS
     /// contexts (shared by all workers).
-    pub listeners: Vec<(ListenerConfig, StdListener, Vec<Option<Arc<ListenerTls>>>)>,
+    pub listeners: Vec<(ListenerConfig, StdListener, ChainTls)>,
     /// The shared config snapshot.
     pub state: SharedState,
     /// Stats registry.

@@ -27,13 +27,13 @@ pub fn cert_names(cert: &CertificateDer<'_>) -> Vec<String> {
 /// Whether `sni` is one of `names`, directly or through a wildcard entry.
 pub fn sni_matches(names: &[String], sni: &str) -> bool {
     let sni = sni.trim_end_matches('.').to_ascii_lowercase();
-    if names.iter().any(|n| *n == sni) {
+    if names.contains(&sni) {
         return true;
     }
     let mut rest = sni.as_str();
     while let Some((_, tail)) = rest.split_once('.') {
         let wildcard = format!("*.{tail}");
-        if names.iter().any(|n| *n == wildcard) {
+        if names.contains(&wildcard) {
             return true;
         }
         rest = tail;
