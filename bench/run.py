@@ -57,6 +57,13 @@ SCENARIOS: dict[str, dict] = {
                       "what": "wrk -t1 -c1 keep-alive, 100 B: latency of one connection"},
     "http1_close": {"kind": "wrk", "conns": 50, "path": "/", "close": True, "direct": True,
                     "what": "wrk -t1 -c50 with `Connection: close`: a new client connection per request"},
+    "https_close": {"kind": "wrk", "conns": 50, "path": "/", "close": True, "tls": True, "direct": False,
+                    "targets": ["mosn", "nginx"],
+                    "what": "wrk -t1 -c50 over TLS with `Connection: close`: a full TLS handshake per request "
+                            "(ECDSA P-256 certificate, TLS 1.3, the client's suite order)"},
+    "https_c50_16k": {"kind": "wrk", "conns": 50, "path": "/16k", "tls": True, "direct": False,
+                      "targets": ["mosn", "nginx"],
+                      "what": "wrk -t1 -c50 keep-alive over TLS, 16 KiB response body: bulk TLS throughput"},
     "tcp_echo_c50": {"kind": "echo", "conns": 50, "direct": True,
                      "what": "64 B request/response echo over 50 connections through the L4 proxy"},
     "tcp_echo_c1": {"kind": "echo", "conns": 1, "direct": True,
@@ -351,6 +358,8 @@ def readline_timeout(pipe, timeout: float) -> str:
 
 class Settings:
     idle_conns = IDLE_CONNS
+    tls_cert: Path | None = None  # the TLS scenarios' certificate and key (make_tls_cert)
+    tls_key: Path | None = None
 
 
 class Tools:
@@ -415,7 +424,7 @@ def ensure_tools(proxies: list[str], scenarios: list[str], install: bool) -> Non
         run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *pkgs], timeout=900, env=env)
 
     need = []
-    wanted = {"wrk": "wrk", "h2load": "nghttp2-client", "taskset": "util-linux", "cc": "gcc"}
+    wanted = {"wrk": "wrk", "h2load": "nghttp2-client", "taskset": "util-linux", "cc": "gcc", "openssl": "openssl"}
     if "bulk" in kinds:
         wanted["iperf3"] = "iperf3"
     if "haproxy" in proxies:
@@ -518,6 +527,7 @@ def versions(proxies: list[str]) -> dict:
 class Ports:
     def __init__(self):
         self.http = free_port()
+        self.https = free_port()
         self.echo = free_port()
         self.bulk = free_port()
 
@@ -537,6 +547,8 @@ def mosn_config(p: Ports, up: dict, d: Path) -> Path:
             "listeners": [
                 lst("http", p.http, {"type": "proxy", "config": {
                     "downstream_protocol": "Http1", "upstream_protocol": "Http1", "router_config_name": "bench"}}),
+                tls_listener(lst("https", p.https, {"type": "proxy", "config": {
+                    "downstream_protocol": "Http1", "upstream_protocol": "Http1", "router_config_name": "bench"}})),
                 lst("echo", p.echo, {"type": "tcp_proxy", "config": {"cluster": "echo_up"}}),
                 lst("bulk", p.bulk, {"type": "tcp_proxy", "config": {"cluster": "bulk_up"}}),
             ],
@@ -548,6 +560,21 @@ def mosn_config(p: Ports, up: dict, d: Path) -> Path:
     f = d / "mosn.json"
     f.write_text(json.dumps(cfg, indent=1))
     return f
+
+
+def tls_listener(listener: dict) -> dict:
+    """The listener with the bench certificate on its one filter chain."""
+    listener["filter_chains"][0]["tls_context"] = {
+        "status": True, "cert_chain": str(Settings.tls_cert), "private_key": str(Settings.tls_key)}
+    return listener
+
+
+def make_tls_cert(tmp: Path) -> None:
+    """One self-signed ECDSA P-256 certificate for every TLS listener (mosn and nginx)."""
+    Settings.tls_cert, Settings.tls_key = tmp / "bench-cert.pem", tmp / "bench-key.pem"
+    run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+         "-keyout", Settings.tls_key, "-out", Settings.tls_cert, "-subj", "/CN=localhost", "-days", "2",
+         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"], timeout=60)
 
 
 def nginx_config(p: Ports, up: dict, d: Path) -> Path:
@@ -576,6 +603,19 @@ http {{
     }}
     server {{
         listen 127.0.0.1:{p.http} backlog=4096;
+        location / {{
+            proxy_pass http://http_up;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }}
+    }}
+    server {{
+        listen 127.0.0.1:{p.https} ssl backlog=4096;
+        ssl_certificate {Settings.tls_cert};
+        ssl_certificate_key {Settings.tls_key};
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_session_cache shared:SSL:10m;
+        ssl_session_tickets on;
         location / {{
             proxy_pass http://http_up;
             proxy_http_version 1.1;
@@ -750,7 +790,8 @@ def measure(target: Target, fn) -> dict:
 
 
 def run_wrk(target: Target, sc: dict, dur: float, warm: float) -> dict:
-    url = f"http://127.0.0.1:{target.ports['http']}{sc['path']}"
+    scheme, port = ("https", target.ports["https"]) if sc.get("tls") else ("http", target.ports["http"])
+    url = f"{scheme}://127.0.0.1:{port}{sc['path']}"
     extra = ["-H", "Connection: close"] if sc.get("close") else []
     base = ["wrk", "-t1", f"-c{sc['conns']}"] + extra
     if warm > 0:
@@ -1116,6 +1157,7 @@ def main(argv=None) -> int:
         ensure_tools(args.proxies, args.scenarios, install=not args.no_install)
         build_mosn(args)
         compile_helpers(tmp)
+        make_tls_cert(tmp)
         raise_nofile()
         nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
         if nofile < args.idle_conns + 200 and "idle_conns" in args.scenarios:
@@ -1159,7 +1201,8 @@ def main(argv=None) -> int:
             for sc in args.scenarios:
                 spec = SCENARIOS[sc]
                 kind = spec["kind"]
-                tl = [t for t in targets_all if (t != "direct" or spec["direct"])]
+                tl = [t for t in targets_all if (t != "direct" or spec["direct"])
+                      and t in spec.get("targets", [t])]
                 if kind != "fresh":
                     tl = [t for t in tl if t == "direct" or t in proxies]
                 else:
