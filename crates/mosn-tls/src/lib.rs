@@ -18,7 +18,7 @@ pub use client::{check_client_context, cluster_tls, ClientTls, ClusterTls};
 pub use config::{PemSource, TlsContextConfig, TlsVersion};
 pub use keys::TlsError;
 pub use reload::{CertWatcher, Reloadable, Watched};
-pub use server::{check_server_context, listener_tls, ListenerTls, ServerTls};
+pub use server::{check_server_context, listener_tls, ListenerTls, ServerResumption, ServerTls};
 pub use spiffe::peer_identity;
 pub use tokio_rustls;
 pub use tokio_rustls::rustls;
