@@ -118,8 +118,10 @@ stats_struct! {
         /// TLS handshakes completed.
         ssl_handshake: Counter,
         /// TLS handshakes that failed (bad or missing client certificate, no common
-        /// protocol, timeout) and connections that matched no filter chain.
+        /// protocol, timeout).
         ssl_connection_error: Counter,
+        /// Connections closed because no filter chain matched them.
+        no_filter_chain_match: Counter,
         /// Days until the first certificate of the listener's TLS contexts expires
         /// (updated when certificates are reloaded; 0 when the listener has none).
         ssl_days_until_first_cert_expiring: Gauge,

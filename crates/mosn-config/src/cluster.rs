@@ -100,12 +100,13 @@ fn parse_cluster(field: &Field<'_>, names: &mut Unique<String>) -> Option<Cluste
         .uint("conn_buffer_limit_bytes")
         .filter(|&n| n > 0)
         .unwrap_or(DEFAULT_CONN_BUFFER_LIMIT_BYTES);
-    let health_check = crate::health_check::parse_health_check(&obj);
+    let tls = parse_tls_contexts(&obj, Side::Cluster).map(|mut c| c.pop());
+    let has_tls = matches!(tls, Some(Some(_)));
+    let health_check = crate::health_check::parse_health_check(&obj, has_tls);
     let circuit_breakers = crate::circuit_breakers::parse_circuit_breakers(&obj);
     // Errors are recorded; an invalid section fails the whole parse.
     let outlier_detection = crate::outlier_detection::parse_outlier_detection(&obj);
     let slow_start = crate::slow_start::parse_slow_start(&obj, lb_type);
-    let tls = parse_tls_contexts(&obj, Side::Cluster).map(|mut c| c.pop());
     let hosts: Vec<HostConfig> = hosts.into_iter().collect::<Option<_>>()?;
     if matches!(tls, Some(Some(_)))
         && hosts

@@ -657,6 +657,9 @@ pub struct HttpHealthCheck {
     /// `codes[]{start, end}`: inclusive status ranges counted healthy (default 200 only,
     /// as in MOSN).
     pub codes: Vec<StatusRange>,
+    /// `scheme: "https"`: the check handshakes with the cluster's `tls_context` (required
+    /// then) before sending its request.
+    pub tls: bool,
 }
 
 /// An inclusive range of HTTP status codes.

@@ -201,8 +201,10 @@ async fn accept_loop(
             let (socket, filter) = match chains.establish(socket, &mut info).await {
                 Ok(found) => found,
                 Err(e) => {
-                    if !matches!(e, EstablishError::Silent(_)) {
-                        listening.stats.ssl_connection_error.inc();
+                    match e {
+                        EstablishError::Handshake(_) => listening.stats.ssl_connection_error.inc(),
+                        EstablishError::NoChain => listening.stats.no_filter_chain_match.inc(),
+                        EstablishError::Silent(_) => {}
                     }
                     tracing::debug!(listener = %listening.name, error = %e, "connection refused before serving");
                     return;

@@ -161,8 +161,21 @@ async fn spiffe_ids_replace_the_name_check_and_refuse_others() {
     )
     .await;
     assert!(refused.is_err());
-    let no_ids_wrong_name = handshake(server, &client_ctx(&ca, "other.test", &[], &[])).await;
+    let no_ids_wrong_name =
+        handshake(server.clone(), &client_ctx(&ca, "other.test", &[], &[])).await;
     assert!(no_ids_wrong_name.is_err());
+    // insecure_skip: no CA, wrong name, still connects (and still checks SPIFFE IDs).
+    let insecure = TlsContextConfig {
+        server_name: Some("other.test".into()),
+        insecure_skip: true,
+        ..Default::default()
+    };
+    assert!(handshake(server.clone(), &insecure).await.is_ok());
+    let insecure_wrong_id = TlsContextConfig {
+        spiffe_ids: vec!["spiffe://test/db".into()],
+        ..insecure
+    };
+    assert!(handshake(server, &insecure_wrong_id).await.is_err());
 }
 
 #[tokio::test]

@@ -1,10 +1,12 @@
 //! Envoy 1.40 as the TLS peer both ways: Envoy as the client of a mosn TLS listener
 //! (mTLS, SNI), and a mosn cluster with `tls_context` as the client of an Envoy TLS
-//! listener (mTLS, SNI, CA check), beside a plaintext host opted out with `tls_disable`.
+//! listener (mTLS, SNI, CA check, HTTPS health checks), beside a plaintext host opted out
+//! with `tls_disable`.
 
 mod support;
 
 use std::process::Command;
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use support::*;
@@ -170,6 +172,17 @@ fn mosn_cluster_tls_reaches_an_envoy_tls_listener_and_tls_disable_hosts_stay_pla
         "private_key": mosn_client.key.to_str().unwrap(),
         "alpn": "http/1.1",
     });
+    // HTTPS health checks use the cluster's context.
+    tls_cluster["health_check"] = json!({
+        "protocol": "Http1",
+        "service_name": "hc",
+        "timeout": "1s",
+        "interval": "200ms",
+        "initial_delay_seconds": "100ms",
+        "healthy_threshold": 1,
+        "unhealthy_threshold": 1,
+        "check_config": { "http_check_config": { "scheme": "https", "path": "/healthz" } }
+    });
     let mut mixed = cluster("mixed", &[local(plain)]);
     mixed["tls_context"] = tls_cluster["tls_context"].clone();
     mixed["hosts"][0]["tls_disable"] = json!(true);
@@ -199,6 +212,14 @@ fn mosn_cluster_tls_reaches_an_envoy_tls_listener_and_tls_disable_hosts_stay_pla
     assert_eq!(plain_got.text(), SMALL_BODY);
     assert!(mosn.stat("cluster", "envoy", "ssl_handshake") >= 1);
     assert_eq!(mosn.stat("cluster", "mixed", "ssl_handshake"), 0);
+    mosn.wait_stat(
+        "cluster",
+        "envoy",
+        "health_check_success",
+        Duration::from_secs(10),
+        |n| n >= 2,
+    );
+    assert_eq!(mosn.stat("cluster", "envoy", "health_check_failure"), 0);
     let days = mosn.stat("cluster", "envoy", "ssl_days_until_first_cert_expiring");
     assert!(
         (18..=20).contains(&days),
@@ -212,6 +233,11 @@ fn mosn_cluster_tls_reaches_an_envoy_tls_listener_and_tls_disable_hosts_stay_pla
     bad["servers"][0]["listeners"][0]["address"] = json!(local(bad_port).to_string());
     bad["admin"]["address"]["socket_address"]["port_value"] = json!(bad_admin);
     bad["cluster_manager"]["clusters"][0]["tls_context"]["server_name"] = json!("other.test");
+    // Without health checks, so the request itself meets the failing handshake.
+    bad["cluster_manager"]["clusters"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("health_check");
     let bad_mosn = Mosn::start(&bad);
     let refused = curl(&[&format!("http://127.0.0.1:{bad_port}/")]);
     assert!(refused.status >= 500, "{}", refused.status);
