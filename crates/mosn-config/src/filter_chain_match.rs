@@ -98,7 +98,29 @@ fn effective(chain: &FilterChainConfig) -> FilterChainMatch {
 }
 
 /// Two chains with the same match could never both be chosen: refused, as Envoy does.
+/// A `transport_protocol` that contradicts the chain's TLS contexts is refused too: a
+/// TLS chain cannot serve plaintext, and a plaintext chain cannot pass TLS through (the
+/// ClientHello is consumed to choose the chain).
 pub(crate) fn check_distinct(listener: &Obj<'_>, chains: &[FilterChainConfig]) -> Option<()> {
+    for (i, chain) in chains.iter().enumerate() {
+        let message = match (
+            chain.filter_chain_match.transport_protocol,
+            chain.tls.is_empty(),
+        ) {
+            (Some(TransportProtocol::Tls), true) => {
+                "\"tls\" without a tls_context (TLS passthrough) is not supported yet"
+            }
+            (Some(TransportProtocol::RawBuffer), false) => {
+                "\"raw_buffer\" contradicts the chain's tls_context"
+            }
+            _ => continue,
+        };
+        listener.key_error(
+            &format!("filter_chains[{i}].filter_chain_match.transport_protocol"),
+            message,
+        );
+        return None;
+    }
     for (i, a) in chains.iter().enumerate() {
         if let Some(j) = chains[..i]
             .iter()

@@ -77,13 +77,15 @@ pub async fn connect_with(
 
 impl Socket {
     /// Waits until the socket has bytes (or EOF) to read, without holding a buffer, so an
-    /// idle keep-alive connection costs no read buffer memory. For TLS, decrypted bytes
-    /// already buffered count as readable.
+    /// idle keep-alive connection costs no read buffer memory. For TLS, pending output is
+    /// flushed first, and decrypted bytes already buffered count as readable.
     pub async fn readable(&mut self) -> io::Result<()> {
         match self {
             Socket::Tcp(s) => s.readable().await,
             Socket::Unix(s) => s.readable().await,
             Socket::TlsServer(s) => {
+                // Pending output first (see `flush_then_read`).
+                tokio::io::AsyncWriteExt::flush(&mut **s).await?;
                 let (tcp, conn) = s.get_mut();
                 if has_buffered_input(conn) {
                     return Ok(());
@@ -91,6 +93,7 @@ impl Socket {
                 tcp.readable().await
             }
             Socket::TlsClient(s) => {
+                tokio::io::AsyncWriteExt::flush(&mut **s).await?;
                 let (tcp, conn) = s.get_mut();
                 if has_buffered_input(conn) {
                     return Ok(());
@@ -164,13 +167,33 @@ macro_rules! delegate {
     };
 }
 
+/// For TLS, a write may leave encrypted bytes inside rustls when the kernel buffer is
+/// full, and nothing above calls `flush` (plain sockets need none). Reading pushes them
+/// out first (and registers for writability), so a response's tail is never held back
+/// while the connection waits for the peer's next bytes.
+fn flush_then_read<S: AsyncRead + AsyncWrite + Unpin>(
+    s: &mut S,
+    cx: &mut Context<'_>,
+    buf: &mut ReadBuf<'_>,
+) -> Poll<io::Result<()>> {
+    if let Poll::Ready(Err(e)) = Pin::new(&mut *s).poll_flush(cx) {
+        return Poll::Ready(Err(e));
+    }
+    Pin::new(s).poll_read(cx, buf)
+}
+
 impl AsyncRead for Socket {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        delegate!(self, s => Pin::new(s).poll_read(cx, buf))
+        match self.get_mut() {
+            Socket::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            Socket::Unix(s) => Pin::new(s).poll_read(cx, buf),
+            Socket::TlsServer(s) => flush_then_read(&mut **s, cx, buf),
+            Socket::TlsClient(s) => flush_then_read(&mut **s, cx, buf),
+        }
     }
 }
 

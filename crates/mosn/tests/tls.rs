@@ -351,3 +351,56 @@ fn certificates_rotate_under_load_without_failed_requests() {
     assert_eq!(result.socket_errors, 0, "{}", result.output);
     assert_eq!(result.non_2xx_3xx, 0, "{}", result.output);
 }
+
+#[test]
+fn a_large_response_reaches_a_slow_tls_client_whole() {
+    let pki = TestPki::new();
+    let leaf = pki.leaf("proxy.test", &["DNS:proxy.test"], 30);
+    let www = TempDir::new("www");
+    let body = random_bytes(8 << 20, 0xb16);
+    www.write("big.bin", &body);
+    let (port, admin, upstream) = (free_port(), free_port(), free_port());
+    let mut server = Peer::spawn(
+        "python3 http.server",
+        std::process::Command::new(tool("python3"))
+            .args([
+                "-m",
+                "http.server",
+                "--bind",
+                "127.0.0.1",
+                &upstream.to_string(),
+                "--directory",
+            ])
+            .arg(www.path()),
+        www.file("server.log"),
+    );
+    server.wait_ready("listening", || {
+        wait_for_port(local(upstream), START_TIMEOUT)
+    });
+    let cfg = tls_proxy(
+        port,
+        admin,
+        upstream,
+        vec![json!({"tls_context": server_tls(&leaf, json!({}))})],
+        json!({}),
+    );
+    let _mosn = Mosn::start(&cfg);
+    let ca = pki.ca();
+    // A client reading at 16 MB/s fills the kernel buffers, so TLS records wait in rustls.
+    let got = curl(&[
+        "--cacert",
+        ca.to_str().unwrap(),
+        "--resolve",
+        &format!("proxy.test:{port}:127.0.0.1"),
+        "--limit-rate",
+        "16M",
+        &format!("https://proxy.test:{port}/big.bin"),
+    ]);
+    assert_eq!(got.status, 200, "{}", got.stderr);
+    assert!(
+        got.body == body,
+        "body differs: {} of {} bytes",
+        got.body.len(),
+        body.len()
+    );
+}
