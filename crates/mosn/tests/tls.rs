@@ -404,3 +404,63 @@ fn a_large_response_reaches_a_slow_tls_client_whole() {
         body.len()
     );
 }
+
+#[test]
+fn sessions_resume_with_tickets_on_tls12_and_tls13() {
+    let pki = TestPki::new();
+    let leaf = pki.leaf("proxy.test", &["DNS:proxy.test"], 30);
+    let (port, admin, upstream) = (free_port(), free_port(), free_port());
+    let _nginx = Nginx::echo(upstream);
+    let cfg = tls_proxy(
+        port,
+        admin,
+        upstream,
+        vec![json!({"tls_context": server_tls(&leaf, json!({}))})],
+        json!({}),
+    );
+    let _mosn = Mosn::start(&cfg);
+    let ca = pki.ca();
+    let dir = TempDir::new("sessions");
+    for version in ["-tls1_2", "-tls1_3"] {
+        let sess = dir.file(&format!("sess{version}"));
+        let sess = sess.to_str().unwrap();
+        // TLS 1.3 tickets arrive after the handshake: send a request so s_client reads them.
+        let request = "GET /small HTTP/1.1\r\nHost: proxy.test\r\nConnection: close\r\n\r\n";
+        let first = s_client(
+            port,
+            &ca,
+            &[
+                "-servername",
+                "proxy.test",
+                version,
+                "-sess_out",
+                sess,
+                "-ign_eof",
+            ],
+            request,
+        );
+        assert!(
+            first.output.contains("New, TLS"),
+            "{version}: {}",
+            first.output
+        );
+        let second = s_client(
+            port,
+            &ca,
+            &[
+                "-servername",
+                "proxy.test",
+                version,
+                "-sess_in",
+                sess,
+                "-ign_eof",
+            ],
+            request,
+        );
+        assert!(
+            second.output.contains("Reused, TLS"),
+            "{version}: {}",
+            second.output
+        );
+    }
+}
