@@ -464,3 +464,37 @@ fn sessions_resume_with_tickets_on_tls12_and_tls13() {
         );
     }
 }
+
+#[test]
+fn a_connection_no_chain_matches_is_closed_and_counted() {
+    let pki = TestPki::new();
+    let leaf = pki.leaf("only.test", &["DNS:only.test"], 30);
+    let (port, admin, upstream) = (free_port(), free_port(), free_port());
+    let _nginx = Nginx::echo(upstream);
+    let cfg = tls_proxy(
+        port,
+        admin,
+        upstream,
+        vec![json!({
+            "filter_chain_match": {"server_names": ["only.test"], "destination_port": port},
+            "tls_context": server_tls(&leaf, json!({})),
+        })],
+        json!({}),
+    );
+    let mosn = Mosn::start(&cfg);
+    let ca = pki.ca();
+    let refused = https(port, "other.test", &ca, &["-k"]);
+    assert_ne!(
+        refused.status, 200,
+        "an SNI no chain names must not be served"
+    );
+    let served = https(port, "only.test", &ca, &[]);
+    assert_eq!(served.status, 200, "{}", served.stderr);
+    mosn.wait_stat(
+        "listener",
+        "test_listener",
+        "no_filter_chain_match",
+        Duration::from_secs(5),
+        |n| n >= 1,
+    );
+}
