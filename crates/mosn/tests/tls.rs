@@ -1,6 +1,8 @@
-//! TLS and mTLS against real peers: curl and `openssl s_client` as clients, MOSN's own
+//! TLS and mTLS against real peers: curl and `openssl s_client` as clients (mTLS and
+//! SPIFFE refusals, SNI among three certificates, ALPN, session resumption), MOSN's own
 //! TLS samples chained mosn → mosn over mTLS, the inspector serving http and https on one
-//! port, and certificate rotation under wrk load.
+//! port, filter chains chosen by SNI, certificate rotation under wrk load, a large
+//! response to a slow client, and tcp_proxy originating and terminating TLS.
 
 mod support;
 
@@ -497,4 +499,40 @@ fn a_connection_no_chain_matches_is_closed_and_counted() {
         Duration::from_secs(5),
         |n| n >= 1,
     );
+}
+
+#[test]
+fn tcp_proxy_originates_and_terminates_tls() {
+    let pki = TestPki::new();
+    let leaf = pki.leaf("inner.test", &["DNS:inner.test"], 30);
+    let ca = pki.ca();
+    let (outer, inner, admin, upstream) = (free_port(), free_port(), free_port(), free_port());
+    let _nginx = Nginx::echo(upstream);
+    // curl (http) → outer tcp_proxy → TLS → inner tcp_proxy (terminates TLS) → nginx.
+    let tcp = |name: &str, port: u16, cluster: &str| {
+        json!({
+            "name": name, "address": local(port).to_string(), "bind_port": true,
+            "filter_chains": [{"filters": [{"type": "tcp_proxy", "config": {"cluster": cluster}}]}]
+        })
+    };
+    let mut inner_listener = tcp("inner", inner, "nginx");
+    inner_listener["filter_chains"][0]["tls_context"] = server_tls(&leaf, json!({}));
+    let mut to_inner = cluster("to_inner", &[local(inner)]);
+    to_inner["tls_context"] = json!({
+        "status": true, "server_name": "inner.test", "ca_cert": ca.to_str().unwrap()
+    });
+    let cfg = json!({
+        "servers": [{
+            "default_log_path": "stdout",
+            "listeners": [tcp("outer", outer, "to_inner"), inner_listener]
+        }],
+        "cluster_manager": {"clusters": [to_inner, cluster("nginx", &[local(upstream)])]},
+        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin}}}
+    });
+    let mosn = Mosn::start(&cfg);
+    let got = curl(&[&format!("http://127.0.0.1:{outer}/small")]);
+    assert_eq!(got.status, 200, "{}", got.stderr);
+    assert_eq!(got.text(), SMALL_BODY);
+    assert!(mosn.stat("cluster", "to_inner", "ssl_handshake") >= 1);
+    assert!(mosn.stat("listener", "inner", "ssl_handshake") >= 1);
 }
