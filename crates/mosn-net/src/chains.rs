@@ -152,16 +152,18 @@ impl<T> FilterChains<T> {
             .into_stream(config)
             .await
             .map_err(EstablishError::Handshake)?;
-        let conn = stream.get_ref().1;
         info.tls = true;
         info.sni = sni.map(Rc::from);
-        info.alpn = conn.alpn_protocol().map(Rc::from);
-        info.peer_identity = conn
+        info.peer_identity = stream
+            .get_ref()
+            .1
             .peer_certificates()
             .and_then(|certs| certs.first())
             .and_then(mosn_tls::peer_identity)
             .map(Rc::from);
-        Ok((Socket::TlsServer(Box::new(stream)), &chain.value))
+        let socket = Socket::TlsServer(Box::new(stream));
+        info.alpn = socket.alpn().map(Rc::from);
+        Ok((socket, &chain.value))
     }
 
     /// Envoy's selection: criterion by criterion, keep the chains that name the

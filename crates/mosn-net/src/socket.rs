@@ -103,6 +103,16 @@ impl Socket {
         }
     }
 
+    /// The ALPN protocol negotiated on a TLS socket (`b"h2"`, `b"http/1.1"`); `None` for
+    /// plain sockets or when none was agreed.
+    pub fn alpn(&self) -> Option<&[u8]> {
+        match self {
+            Socket::TlsServer(s) => s.get_ref().1.alpn_protocol(),
+            Socket::TlsClient(s) => s.get_ref().1.alpn_protocol(),
+            Socket::Tcp(_) | Socket::Unix(_) => None,
+        }
+    }
+
     /// True when the peer has closed or sent unexpected bytes, i.e. an idle pooled
     /// connection must not be reused. Never blocks. For TLS, records that arrived while
     /// idle are decrypted first: session tickets and key updates are fine, application
