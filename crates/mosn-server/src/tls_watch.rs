@@ -44,14 +44,16 @@ pub(crate) fn build_listener_tls(config: &Config) -> Result<ListenerTlsMap, Stri
 
 /// One listener's or cluster's contexts with the gauge their expiry goes to.
 struct Expiring {
-    gauge_of: Box<dyn Fn() -> Option<i64> + Send + Sync>,
+    /// Days until the contexts' first certificate expires.
+    days_left: Box<dyn Fn() -> Option<i64> + Send + Sync>,
     items: Vec<Arc<dyn Watched>>,
-    gauge: Arc<dyn Fn(i64) + Send + Sync>,
+    /// Sets the `ssl_days_until_first_cert_expiring` gauge (0 without a certificate).
+    set_gauge: Box<dyn Fn(i64) + Send + Sync>,
 }
 
 impl Expiring {
     fn publish(&self) {
-        (self.gauge)((self.gauge_of)().unwrap_or(0));
+        (self.set_gauge)((self.days_left)().unwrap_or(0));
     }
 }
 
@@ -82,14 +84,14 @@ pub(crate) fn start(
         let listener_stats = stats.listener(name);
         let contexts = tls.clone();
         watched.push(Expiring {
-            gauge_of: Box::new(move || {
+            days_left: Box::new(move || {
                 contexts
                     .iter()
                     .filter_map(|t| t.load().days_until_first_cert_expiring())
                     .min()
             }),
             items: tls.into_iter().map(|t| t as Arc<dyn Watched>).collect(),
-            gauge: Arc::new(move |days| {
+            set_gauge: Box::new(move |days| {
                 listener_stats.ssl_days_until_first_cert_expiring.set(days)
             }),
         });
@@ -101,9 +103,11 @@ pub(crate) fn start(
         let cluster_stats = cluster.stats.clone();
         let context = tls.clone();
         watched.push(Expiring {
-            gauge_of: Box::new(move || context.load().days_until_first_cert_expiring()),
+            days_left: Box::new(move || context.load().days_until_first_cert_expiring()),
             items: vec![tls as Arc<dyn Watched>],
-            gauge: Arc::new(move |days| cluster_stats.ssl_days_until_first_cert_expiring.set(days)),
+            set_gauge: Box::new(move |days| {
+                cluster_stats.ssl_days_until_first_cert_expiring.set(days)
+            }),
         });
     }
     for w in &watched {
