@@ -525,9 +525,11 @@ def versions(proxies: list[str]) -> dict:
 # proxy configurations: the same work for each (1 worker, no access log, keep-alive to upstream)
 
 class Ports:
-    def __init__(self):
+    def __init__(self, tls: bool = True):
         self.http = free_port()
-        self.https = free_port()
+        # The TLS listener (mosn and nginx); fresh instances (startup, idle_conns) go without
+        # it so their figures stay comparable with earlier runs.
+        self.https = free_port() if tls else None
         self.echo = free_port()
         self.bulk = free_port()
 
@@ -547,8 +549,6 @@ def mosn_config(p: Ports, up: dict, d: Path) -> Path:
             "listeners": [
                 lst("http", p.http, {"type": "proxy", "config": {
                     "downstream_protocol": "Http1", "upstream_protocol": "Http1", "router_config_name": "bench"}}),
-                tls_listener(lst("https", p.https, {"type": "proxy", "config": {
-                    "downstream_protocol": "Http1", "upstream_protocol": "Http1", "router_config_name": "bench"}})),
                 lst("echo", p.echo, {"type": "tcp_proxy", "config": {"cluster": "echo_up"}}),
                 lst("bulk", p.bulk, {"type": "tcp_proxy", "config": {"cluster": "bulk_up"}}),
             ],
@@ -557,6 +557,9 @@ def mosn_config(p: Ports, up: dict, d: Path) -> Path:
             {"name": n, "type": "SIMPLE", "lb_type": "LB_ROUNDROBIN", "hosts": [{"address": f"127.0.0.1:{up[k]}"}]}
             for n, k in (("http_up", "http"), ("echo_up", "echo"), ("bulk_up", "bulk"))]},
     }
+    if p.https:
+        cfg["servers"][0]["listeners"].append(tls_listener(lst("https", p.https, {"type": "proxy", "config": {
+            "downstream_protocol": "Http1", "upstream_protocol": "Http1", "router_config_name": "bench"}})))
     f = d / "mosn.json"
     f.write_text(json.dumps(cfg, indent=1))
     return f
@@ -577,11 +580,31 @@ def make_tls_cert(tmp: Path) -> None:
          "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"], timeout=60)
 
 
+def nginx_https_server(p: Ports) -> str:
+    """nginx's TLS server block (empty without a TLS port)."""
+    if not p.https:
+        return ""
+    return f"""server {{
+        listen 127.0.0.1:{p.https} ssl backlog=4096;
+        ssl_certificate {Settings.tls_cert};
+        ssl_certificate_key {Settings.tls_key};
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_session_cache shared:SSL:10m;
+        ssl_session_tickets on;
+        location / {{
+            proxy_pass http://http_up;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }}
+    }}"""
+
+
 def nginx_config(p: Ports, up: dict, d: Path) -> Path:
     # nginx starts closing idle keep-alive connections once fewer than 1/16 of
     # worker_connections are free: size it for the idle-connection test plus headroom.
     worker_connections = max(1024, ((Settings.idle_conns + 300) * 16 + 14) // 15)
     load = f"load_module {Tools.nginx_stream_module};\n" if Tools.nginx_stream_module else ""
+    https_server = nginx_https_server(p)
     conf = f"""{load}daemon off;
 master_process on;
 worker_processes 1;
@@ -609,19 +632,7 @@ http {{
             proxy_set_header Connection "";
         }}
     }}
-    server {{
-        listen 127.0.0.1:{p.https} ssl backlog=4096;
-        ssl_certificate {Settings.tls_cert};
-        ssl_certificate_key {Settings.tls_key};
-        ssl_protocols TLSv1.2 TLSv1.3;
-        ssl_session_cache shared:SSL:10m;
-        ssl_session_tickets on;
-        location / {{
-            proxy_pass http://http_up;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-        }}
-    }}
+    {https_server}
 }}
 stream {{
     upstream echo_up {{ server 127.0.0.1:{up['echo']}; }}
@@ -725,11 +736,11 @@ CONFIG_WRITERS = {"mosn": mosn_config, "nginx": nginx_config, "haproxy": haproxy
 class Proxy:
     """One running proxy instance with its three listeners."""
 
-    def __init__(self, name: str, up: dict, tmp: Path, tag: str):
+    def __init__(self, name: str, up: dict, tmp: Path, tag: str, tls: bool = True):
         self.name = name
         self.dir = tmp / f"{name}-{tag}"
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.ports = Ports()
+        self.ports = Ports(tls)
         cfg = CONFIG_WRITERS[name](self.ports, up, self.dir)
         self.proc = Proc(name, proxy_argv(name, cfg, self.dir), log_path=self.dir / "stdout-stderr.log")
 
@@ -875,7 +886,7 @@ def run_fresh(name: str, up: dict, tmp: Path, tag: str, want_idle: bool, idle_n:
     """Starts a new instance: startup time, idle RSS, then (optionally) idle connections."""
     st0 = cpu_stat()
     rec: dict = {}
-    proxy = Proxy(name, up, tmp, tag)
+    proxy = Proxy(name, up, tmp, tag, tls=False)
     try:
         secs = proxy.wait_http(30.0)
         rec["startup_ms"] = round(secs * 1000, 2)
