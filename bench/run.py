@@ -59,6 +59,13 @@ SCENARIOS: dict[str, dict] = {
                     "what": "wrk -t1 -c50 with `Connection: close`: a new client connection per request"},
     "h2c_c10_m100": {"kind": "h2load", "conns": 10, "streams": 100, "path": "/", "direct": False,
                      "what": "h2load -c10 -m100: HTTP/2 (h2c) clients, 100 B responses from the HTTP/1.1 upstream"},
+    "https_close": {"kind": "wrk", "conns": 50, "path": "/", "close": True, "tls": True, "direct": False,
+                    "targets": ["mosn", "nginx"],
+                    "what": "wrk -t1 -c50 over TLS with `Connection: close`: a full TLS handshake per request "
+                            "(ECDSA P-256 certificate, TLS 1.3, the client's suite order)"},
+    "https_c50_16k": {"kind": "wrk", "conns": 50, "path": "/16k", "tls": True, "direct": False,
+                      "targets": ["mosn", "nginx"],
+                      "what": "wrk -t1 -c50 keep-alive over TLS, 16 KiB response body: bulk TLS throughput"},
     "tcp_echo_c50": {"kind": "echo", "conns": 50, "direct": True,
                      "what": "64 B request/response echo over 50 connections through the L4 proxy"},
     "tcp_echo_c1": {"kind": "echo", "conns": 1, "direct": True,
@@ -356,6 +363,8 @@ def readline_timeout(pipe, timeout: float) -> str:
 
 class Settings:
     idle_conns = IDLE_CONNS
+    tls_cert: Path | None = None  # the TLS scenarios' certificate and key (make_tls_cert)
+    tls_key: Path | None = None
 
 
 class Tools:
@@ -420,7 +429,7 @@ def ensure_tools(proxies: list[str], scenarios: list[str], install: bool) -> Non
         run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *pkgs], timeout=900, env=env)
 
     need = []
-    wanted = {"wrk": "wrk", "h2load": "nghttp2-client", "taskset": "util-linux", "cc": "gcc"}
+    wanted = {"wrk": "wrk", "h2load": "nghttp2-client", "taskset": "util-linux", "cc": "gcc", "openssl": "openssl"}
     if "bulk" in kinds:
         wanted["iperf3"] = "iperf3"
     if "haproxy" in proxies:
@@ -521,9 +530,12 @@ def versions(proxies: list[str]) -> dict:
 # proxy configurations: the same work for each (1 worker, no access log, keep-alive to upstream)
 
 class Ports:
-    def __init__(self):
+    def __init__(self, tls: bool = True):
         self.http = free_port()
         self.h2 = free_port()
+        # The TLS listener (mosn and nginx); fresh instances (startup, idle_conns) go without
+        # it so their figures stay comparable with earlier runs.
+        self.https = free_port() if tls else None
         self.echo = free_port()
         self.bulk = free_port()
 
@@ -553,9 +565,46 @@ def mosn_config(p: Ports, up: dict, d: Path) -> Path:
             {"name": n, "type": "SIMPLE", "lb_type": "LB_ROUNDROBIN", "hosts": [{"address": f"127.0.0.1:{up[k]}"}]}
             for n, k in (("http_up", "http"), ("echo_up", "echo"), ("bulk_up", "bulk"))]},
     }
+    if p.https:
+        cfg["servers"][0]["listeners"].append(tls_listener(lst("https", p.https, {"type": "proxy", "config": {
+            "downstream_protocol": "Http1", "upstream_protocol": "Http1", "router_config_name": "bench"}})))
     f = d / "mosn.json"
     f.write_text(json.dumps(cfg, indent=1))
     return f
+
+
+def tls_listener(listener: dict) -> dict:
+    """The listener with the bench certificate on its one filter chain."""
+    listener["filter_chains"][0]["tls_context"] = {
+        "status": True, "cert_chain": str(Settings.tls_cert), "private_key": str(Settings.tls_key)}
+    return listener
+
+
+def make_tls_cert(tmp: Path) -> None:
+    """One self-signed ECDSA P-256 certificate for every TLS listener (mosn and nginx)."""
+    Settings.tls_cert, Settings.tls_key = tmp / "bench-cert.pem", tmp / "bench-key.pem"
+    run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+         "-keyout", Settings.tls_key, "-out", Settings.tls_cert, "-subj", "/CN=localhost", "-days", "2",
+         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"], timeout=60)
+
+
+def nginx_https_server(p: Ports) -> str:
+    """nginx's TLS server block (empty without a TLS port)."""
+    if not p.https:
+        return ""
+    return f"""server {{
+        listen 127.0.0.1:{p.https} ssl backlog=4096;
+        ssl_certificate {Settings.tls_cert};
+        ssl_certificate_key {Settings.tls_key};
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_session_cache shared:SSL:10m;
+        ssl_session_tickets on;
+        location / {{
+            proxy_pass http://http_up;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }}
+    }}"""
 
 
 def nginx_config(p: Ports, up: dict, d: Path) -> Path:
@@ -563,6 +612,7 @@ def nginx_config(p: Ports, up: dict, d: Path) -> Path:
     # worker_connections are free: size it for the idle-connection test plus headroom.
     worker_connections = max(1024, ((Settings.idle_conns + 300) * 16 + 14) // 15)
     load = f"load_module {Tools.nginx_stream_module};\n" if Tools.nginx_stream_module else ""
+    https_server = nginx_https_server(p)
     conf = f"""{load}daemon off;
 master_process on;
 worker_processes 1;
@@ -599,6 +649,7 @@ http {{
             proxy_set_header Connection "";
         }}
     }}
+    {https_server}
 }}
 stream {{
     upstream echo_up {{ server 127.0.0.1:{up['echo']}; }}
@@ -708,11 +759,11 @@ CONFIG_WRITERS = {"mosn": mosn_config, "nginx": nginx_config, "haproxy": haproxy
 class Proxy:
     """One running proxy instance with its three listeners."""
 
-    def __init__(self, name: str, up: dict, tmp: Path, tag: str):
+    def __init__(self, name: str, up: dict, tmp: Path, tag: str, tls: bool = True):
         self.name = name
         self.dir = tmp / f"{name}-{tag}"
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.ports = Ports()
+        self.ports = Ports(tls)
         cfg = CONFIG_WRITERS[name](self.ports, up, self.dir)
         self.proc = Proc(name, proxy_argv(name, cfg, self.dir), log_path=self.dir / "stdout-stderr.log")
 
@@ -781,7 +832,8 @@ def measure_requests(target: Target, fn) -> dict:
 
 
 def run_wrk(target: Target, sc: dict, dur: float, warm: float) -> dict:
-    url = f"http://127.0.0.1:{target.ports['http']}{sc['path']}"
+    scheme, port = ("https", target.ports["https"]) if sc.get("tls") else ("http", target.ports["http"])
+    url = f"{scheme}://127.0.0.1:{port}{sc['path']}"
     extra = ["-H", "Connection: close"] if sc.get("close") else []
     base = ["wrk", "-t1", f"-c{sc['conns']}"] + extra
     if warm > 0:
@@ -889,7 +941,7 @@ def run_fresh(name: str, up: dict, tmp: Path, tag: str, want_idle: bool, idle_n:
     """Starts a new instance: startup time, idle RSS, then (optionally) idle connections."""
     st0 = cpu_stat()
     rec: dict = {}
-    proxy = Proxy(name, up, tmp, tag)
+    proxy = Proxy(name, up, tmp, tag, tls=False)
     try:
         secs = proxy.wait_http(30.0)
         rec["startup_ms"] = round(secs * 1000, 2)
@@ -1171,6 +1223,7 @@ def main(argv=None) -> int:
         ensure_tools(args.proxies, args.scenarios, install=not args.no_install)
         build_mosn(args)
         compile_helpers(tmp)
+        make_tls_cert(tmp)
         raise_nofile()
         nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
         if nofile < args.idle_conns + 200 and "idle_conns" in args.scenarios:
@@ -1214,7 +1267,8 @@ def main(argv=None) -> int:
             for sc in args.scenarios:
                 spec = SCENARIOS[sc]
                 kind = spec["kind"]
-                tl = [t for t in targets_all if (t != "direct" or spec["direct"])]
+                tl = [t for t in targets_all if (t != "direct" or spec["direct"])
+                      and t in spec.get("targets", [t])]
                 if kind != "fresh":
                     tl = [t for t in tl if t == "direct" or t in proxies]
                 else:

@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
-# Installs the real peers the tests talk to: curl, wrk, socat, iperf3, nginx, python3,
-# dnsmasq, h2load and Node.js from Debian's packages when any is missing (needs root or
-# sudo on a fresh machine); the Python peers (grpcio, hypercorn, websockets; pinned in
-# peers/requirements.txt) into the gitignored virtualenv peers/venv; and the Node.js
-# peers (@grpc/grpc-js; pinned in peers/package.json) into peers/node_modules.
+# Installs the real peers the tests talk to, when any is missing: curl, wrk, socat,
+# iperf3, nginx, python3, dnsmasq, openssl, h2load and Node.js from Debian's packages
+# (needs root or sudo on a fresh machine); the Python peers (Envoy, grpcio, hypercorn,
+# websockets; pinned in peers/requirements.txt) into the gitignored virtualenv
+# peers/venv, which the tests also search for tools; and the Node.js peers
+# (@grpc/grpc-js; pinned in peers/package.json) into peers/node_modules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
 
 need=()
-for tool in curl wrk socat iperf3 nginx python3 dnsmasq h2load node npm; do
+for tool in curl wrk socat iperf3 nginx python3 dnsmasq openssl h2load node npm; do
   command -v "$tool" >/dev/null 2>&1 || need+=("$tool")
 done
+# A venv needs python3-venv on Debian (ensurepip).
+if ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+  need+=(python3-venv)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   pkgs=()
   for tool in "${need[@]}"; do
@@ -22,9 +30,6 @@ if [ ${#need[@]} -gt 0 ]; then
       *) pkgs+=("$tool") ;;
     esac
   done
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
 fi

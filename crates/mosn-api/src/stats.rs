@@ -124,6 +124,16 @@ stats_struct! {
         downstream_cx_rx_bytes_total: Counter,
         /// Bytes written to clients.
         downstream_cx_tx_bytes_total: Counter,
+        /// TLS handshakes completed.
+        ssl_handshake: Counter,
+        /// TLS handshakes that failed (bad or missing client certificate, no common
+        /// protocol, timeout).
+        ssl_connection_error: Counter,
+        /// Connections closed because no filter chain matched them.
+        no_filter_chain_match: Counter,
+        /// Days until the first certificate of the listener's TLS contexts expires
+        /// (updated when certificates are reloaded; 0 when the listener has none).
+        ssl_days_until_first_cert_expiring: Gauge,
     }
 }
 
@@ -196,6 +206,12 @@ stats_struct! {
         outlier_detection_ejections_enforced_total: Counter,
         /// Hosts ejected by outlier detection now.
         outlier_detection_ejections_active: Gauge,
+        /// Upstream TLS handshakes completed.
+        ssl_handshake: Counter,
+        /// Upstream TLS handshakes that failed (counted in `upstream_cx_connect_fail` too).
+        ssl_connection_error: Counter,
+        /// Days until the cluster's client certificate expires (0 without one).
+        ssl_days_until_first_cert_expiring: Gauge,
         /// Ejections not made because `max_ejection_percent` of the hosts were ejected.
         outlier_detection_ejections_overflow: Counter,
     }

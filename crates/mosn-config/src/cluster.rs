@@ -5,9 +5,12 @@ use std::time::Duration;
 use crate::address::parse_address;
 use crate::json::{Field, Obj};
 use crate::model::{ClusterConfig, ClusterType, HostConfig, LbType};
-use crate::tls::{refuse_tls, TLS_REFUSED};
+use crate::tls::{parse_tls_contexts, Side};
 use crate::unique::Unique;
 
+/// The refusal of MOSN's process-wide cluster TLS context.
+const SHARED_TLS_REFUSED: &str =
+    "the shared cluster_manager TLS context is not supported yet; give the cluster its own tls_context";
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 const DEFAULT_CONN_BUFFER_LIMIT_BYTES: u32 = 32 * 1024;
@@ -50,7 +53,13 @@ pub(crate) fn parse_cluster_manager(
             "clusters_configs",
             "cluster config directories (clusters_configs) are not supported yet",
         );
-        refuse_tls(&manager);
+        // MOSN's process-wide client context, used by clusters with `cluster_manager_tls`.
+        if manager
+            .object("tls_context")
+            .is_some_and(|c| c.bool("status") == Some(true))
+        {
+            manager.key_error("tls_context", SHARED_TLS_REFUSED);
+        }
         // Only a connection-pool sharing switch.
         manager.tolerate(&["cluster_pool_enable"]);
         for item in manager.items("clusters") {
@@ -91,13 +100,28 @@ fn parse_cluster(field: &Field<'_>, names: &mut Unique<String>) -> Option<Cluste
         .uint("conn_buffer_limit_bytes")
         .filter(|&n| n > 0)
         .unwrap_or(DEFAULT_CONN_BUFFER_LIMIT_BYTES);
-    let health_check = crate::health_check::parse_health_check(&obj);
+    let tls = parse_tls_contexts(&obj, Side::Cluster).map(|mut c| c.pop());
+    let has_tls = matches!(tls, Some(Some(_)));
+    let health_check = crate::health_check::parse_health_check(&obj, has_tls);
     let circuit_breakers = crate::circuit_breakers::parse_circuit_breakers(&obj);
     // Errors are recorded; an invalid section fails the whole parse.
     let outlier_detection = crate::outlier_detection::parse_outlier_detection(&obj);
     let slow_start = crate::slow_start::parse_slow_start(&obj, lb_type);
     let lb_subset = crate::lb_subset::parse_lb_subset(&obj);
+    let hosts: Vec<HostConfig> = hosts.into_iter().collect::<Option<_>>()?;
+    if matches!(tls, Some(Some(_)))
+        && hosts
+            .iter()
+            .any(|h| matches!(h.address, crate::model::Address::Unix(_)) && !h.tls_disable)
+    {
+        obj.key_error(
+            "tls_context",
+            "TLS to Unix socket hosts is not supported yet (set tls_disable on them)",
+        );
+        return None;
+    }
     Some(ClusterConfig {
+        tls: tls?,
         slow_start: slow_start?,
         lb_subset: lb_subset?,
         outlier_detection,
@@ -106,7 +130,7 @@ fn parse_cluster(field: &Field<'_>, names: &mut Unique<String>) -> Option<Cluste
         cluster_type: cluster_type?,
         lb_type: lb_type?,
         lb_config: lb_config?,
-        hosts: hosts.into_iter().collect::<Option<_>>()?,
+        hosts,
         connect_timeout,
         idle_timeout,
         max_request_per_conn,
@@ -172,11 +196,10 @@ fn refuse_cluster_features(obj: &Obj<'_>) {
             "mark",
             "SO_MARK on upstream connections is not supported yet",
         ),
-        ("cluster_manager_tls", TLS_REFUSED),
+        ("cluster_manager_tls", SHARED_TLS_REFUSED),
     ] {
         obj.refuse(key, message);
     }
-    refuse_tls(obj);
     // Heartbeats of multiplexed RPC protocols: cannot affect an HTTP/1 or TCP cluster.
     obj.ignore("keepalive", "keepalive (RPC heartbeats) is");
     // `sub_type` is unused by MOSN; `cluster_pool_enable` only shares pools.
@@ -200,13 +223,13 @@ fn parse_host(field: &Field<'_>) -> Option<HostConfig> {
         .get("metadata")
         .map(|f| crate::lb_subset::parse_metadata(&f))
         .unwrap_or_default();
-    // `tls_disable` only matters with TLS (refused).
-    obj.tolerate(&["tls_disable"]);
+    let tls_disable = obj.bool("tls_disable").unwrap_or(false);
     Some(HostConfig {
         address: address?,
         hostname,
         weight,
         metadata,
+        tls_disable,
     })
 }
 

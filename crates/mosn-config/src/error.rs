@@ -44,6 +44,8 @@ fn display_path(path: &str) -> String {
 pub(crate) struct Diag {
     errors: RefCell<Vec<ConfigError>>,
     warnings: RefCell<Vec<ConfigWarning>>,
+    /// The config file's directory, where relative certificate paths are also looked up.
+    base_dir: Option<std::path::PathBuf>,
 }
 
 /// A point in a [`Diag`], see [`Diag::mark`].
@@ -54,6 +56,19 @@ pub(crate) struct Mark {
 }
 
 impl Diag {
+    /// A sink for a document read from a file in `base_dir`.
+    pub(crate) fn in_dir(base_dir: Option<std::path::PathBuf>) -> Self {
+        Diag {
+            base_dir,
+            ..Diag::default()
+        }
+    }
+
+    /// The config file's directory, if the document came from a file.
+    pub(crate) fn base_dir(&self) -> Option<&std::path::Path> {
+        self.base_dir.as_deref()
+    }
+
     /// Records an error at `path` (empty means the whole document).
     pub(crate) fn error(&self, path: &str, message: impl Into<String>) {
         self.errors.borrow_mut().push(ConfigError {

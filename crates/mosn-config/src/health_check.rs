@@ -33,7 +33,8 @@ const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Parses the `health_check` of one cluster object; `None` when absent, ignored (no
 /// `service_name`, as in MOSN) or invalid (the errors are recorded).
-pub(crate) fn parse_health_check(cluster: &Obj<'_>) -> Option<HealthCheckConfig> {
+/// `has_tls` tells whether the cluster has a `tls_context`, which HTTPS checks need.
+pub(crate) fn parse_health_check(cluster: &Obj<'_>, has_tls: bool) -> Option<HealthCheckConfig> {
     let field = cluster.get("health_check")?;
     let obj = field.as_object()?;
     // MOSN's `v2.HealthCheck` is not a pointer: `{}` is "no health check".
@@ -60,7 +61,7 @@ pub(crate) fn parse_health_check(cluster: &Obj<'_>) -> Option<HealthCheckConfig>
     // Named callbacks registered by Go code; MOSN skips names nobody registered, and
     // mosn-rs registers none.
     obj.tolerate(&["common_callbacks"]);
-    let check = check_kind(&obj);
+    let check = check_kind(&obj, has_tls);
     Some(HealthCheckConfig {
         check: check?,
         timeout: timeout?,
@@ -96,7 +97,7 @@ fn threshold(obj: &Obj<'_>, key: &str) -> Option<u32> {
 }
 
 /// `protocol` and `check_config`.
-fn check_kind(obj: &Obj<'_>) -> Option<HealthCheckKind> {
+fn check_kind(obj: &Obj<'_>, has_tls: bool) -> Option<HealthCheckKind> {
     let protocol = match obj.get("protocol") {
         None => "",
         Some(field) => field.as_str()?,
@@ -113,7 +114,7 @@ fn check_kind(obj: &Obj<'_>) -> Option<HealthCheckKind> {
             );
             return Some(HealthCheckKind::Tcp);
         };
-        return parse_http_check(&http).map(HealthCheckKind::Http);
+        return parse_http_check(&http, has_tls).map(HealthCheckKind::Http);
     }
     if protocol.eq_ignore_ascii_case("grpc") {
         let grpc = match check_config
@@ -150,7 +151,7 @@ fn check_kind(obj: &Obj<'_>) -> Option<HealthCheckKind> {
 }
 
 /// `check_config.http_check_config` (MOSN's `HttpCheckConfig`).
-fn parse_http_check(field: &Field<'_>) -> Option<HttpHealthCheck> {
+fn parse_http_check(field: &Field<'_>, has_tls: bool) -> Option<HttpHealthCheck> {
     let obj = field.as_object()?;
     let mut ok = true;
     // MOSN uses the host's own port for 0 (and for anything out of range).
@@ -173,20 +174,24 @@ fn parse_http_check(field: &Field<'_>) -> Option<HttpHealthCheck> {
         }
     };
     let target = request_target(obj.str("path").unwrap_or(""));
-    match obj.non_empty_str_field("scheme") {
-        None => {}
-        Some((scheme, _)) if scheme.eq_ignore_ascii_case("http") => {}
+    let tls = match obj.non_empty_str_field("scheme") {
+        None => false,
+        Some((scheme, _)) if scheme.eq_ignore_ascii_case("http") => false,
         Some((scheme, field)) if scheme.eq_ignore_ascii_case("https") => {
-            field.error("HTTPS health checks are not supported yet (TLS is not built)");
-            ok = false;
+            if !has_tls {
+                field.error("HTTPS health checks use the cluster's tls_context, which is not set");
+                ok = false;
+            }
+            true
         }
         Some((scheme, field)) => {
             field.error(format!(
-                "unknown scheme {scheme:?}, expected \"http\" (or \"https\", not supported yet)"
+                "unknown scheme {scheme:?}, expected \"http\" or \"https\""
             ));
             ok = false;
+            false
         }
-    }
+    };
     let domain = match obj.non_empty_str_field("domain") {
         None => None,
         Some((domain, field)) => {
@@ -206,6 +211,7 @@ fn parse_http_check(field: &Field<'_>) -> Option<HttpHealthCheck> {
         domain,
         timeout: timeout?,
         codes: codes?,
+        tls,
     })
 }
 
@@ -552,13 +558,13 @@ mod tests {
             (
                 http(json!({ "scheme": "https" })),
                 vec![format!(
-                    "{hcc}.scheme: HTTPS health checks are not supported yet (TLS is not built)"
+                    "{hcc}.scheme: HTTPS health checks use the cluster's tls_context, which is not set"
                 )],
             ),
             (
                 http(json!({ "scheme": "ftp" })),
                 vec![format!(
-                    r#"{hcc}.scheme: unknown scheme "ftp", expected "http" (or "https", not supported yet)"#
+                    r#"{hcc}.scheme: unknown scheme "ftp", expected "http" or "https""#
                 )],
             ),
             (

@@ -12,6 +12,7 @@ mod cluster;
 mod dns;
 mod duration;
 mod error;
+mod filter_chain_match;
 mod hash_policy;
 mod headers;
 mod health_check;
@@ -57,8 +58,13 @@ pub struct Parsed {
 
 /// Parses MOSN JSON text. On failure returns every error found (not just the first).
 pub fn parse_str(text: &str) -> Result<Parsed, Vec<ConfigError>> {
+    parse_in(text, None)
+}
+
+/// Parses MOSN JSON text whose relative certificate paths may also be found in `base_dir`.
+fn parse_in(text: &str, base_dir: Option<&Path>) -> Result<Parsed, Vec<ConfigError>> {
     let json = tree::parse(text).map_err(|e| vec![syntax_error(&e)])?;
-    let diag = Diag::default();
+    let diag = Diag::in_dir(base_dir.map(Path::to_path_buf));
     let config = root::parse_root(&Field::root(&json, &diag));
     let (errors, warnings) = diag.into_parts();
     match config {
@@ -71,8 +77,9 @@ pub fn parse_str(text: &str) -> Result<Parsed, Vec<ConfigError>> {
     }
 }
 
-/// Reads and parses a file; relative paths inside the config (e.g. certificate files) are
-/// relative to the process CWD as in MOSN.
+/// Reads and parses a file. A relative certificate path inside the config is looked up in
+/// the process CWD (as MOSN does) and, when no file is there, in the config file's
+/// directory.
 pub fn load_file(path: &Path) -> Result<Parsed, Vec<ConfigError>> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         vec![ConfigError {
@@ -80,7 +87,7 @@ pub fn load_file(path: &Path) -> Result<Parsed, Vec<ConfigError>> {
             message: format!("cannot read {}: {e}", path.display()),
         }]
     })?;
-    parse_str(&text)
+    parse_in(&text, path.parent())
 }
 
 /// A JSON syntax error, with serde_json's line and column.

@@ -7,7 +7,7 @@ use crate::model::{Address, FilterChainConfig, ListenerConfig, NetworkFilterConf
 use crate::proxy::{parse_proxy, ServerRouters};
 use crate::stream_filter::parse_stream_filter;
 use crate::tcp_proxy::parse_tcp_proxy;
-use crate::tls::refuse_tls;
+use crate::tls::{parse_tls_contexts, Side};
 use crate::tree::Json;
 use crate::unique::Unique;
 
@@ -63,16 +63,21 @@ pub(crate) fn parse_listener(
         .map(parse_stream_filter)
         .collect();
     refuse_listener_features(&obj);
-    match chains.len() {
-        0 => obj.key_error("filter_chains", "a listener needs one filter chain"),
-        1 => {}
-        _ => obj.key_error(
-            "filter_chains",
-            "more than one filter chain is not supported yet",
-        ),
+    let inspector = obj.bool("inspector").unwrap_or(false);
+    if chains.is_empty() {
+        obj.key_error("filter_chains", "a listener needs a filter chain");
     }
     let stream_filters: Vec<_> = stream_filters.into_iter().collect::<Option<_>>()?;
     let chains: Vec<FilterChainConfig> = chains.into_iter().collect::<Option<_>>()?;
+    crate::filter_chain_match::check_distinct(&obj, &chains)?;
+    let has_tls = chains.iter().any(|c| !c.tls.is_empty());
+    if has_tls && unix == Some(true) {
+        obj.key_error(
+            "filter_chains",
+            "TLS on a Unix socket listener is not supported yet",
+        );
+        return None;
+    }
     let has_tcp_proxy = chains
         .iter()
         .flat_map(|c| &c.filters)
@@ -91,6 +96,7 @@ pub(crate) fn parse_listener(
         bind_port,
         connection_idle_timeout,
         filter_chains: chains,
+        inspector,
         stream_filters,
     })
 }
@@ -121,7 +127,6 @@ fn network_is_unix(obj: &Obj<'_>) -> Option<bool> {
 fn refuse_listener_features(obj: &Obj<'_>) {
     refuse_filters(obj, "listener_filters", "listener filter");
     obj.refuse("access_logs", "access logs are not supported yet");
-    obj.refuse("inspector", "TLS inspector is not supported yet");
     refuse_original_dst(obj);
     // Listener type is a label; `reuseport` and the buffer size are socket tuning; the
     // log keys only choose where logs go.
@@ -167,15 +172,20 @@ fn refuse_original_dst(obj: &Obj<'_>) {
     }
 }
 
-/// One filter chain: its `filters[]` must hold exactly one `proxy` or `tcp_proxy`.
+/// One filter chain: its TLS contexts, its match, and `filters[]`, which must hold
+/// exactly one `proxy` or `tcp_proxy`.
 fn parse_filter_chain(
     field: &Field<'_>,
     clusters: &ClusterNames,
     routers: &ServerRouters,
 ) -> Option<FilterChainConfig> {
     let chain = field.as_object()?;
-    refuse_tls(&chain);
-    chain.refuse("match", "filter chain match is not supported yet");
+    let tls = parse_tls_contexts(&chain, Side::Listener);
+    chain.refuse(
+        "match",
+        "MOSN's match string is not supported; use filter_chain_match",
+    );
+    let filter_chain_match = crate::filter_chain_match::parse(&chain);
     let items = chain.items("filters");
     let filters: Vec<Option<NetworkFilterConfig>> = items
         .iter()
@@ -193,6 +203,8 @@ fn parse_filter_chain(
         );
     }
     Some(FilterChainConfig {
+        filter_chain_match: filter_chain_match?,
+        tls: tls?,
         filters: filters.into_iter().collect::<Option<_>>()?,
     })
 }

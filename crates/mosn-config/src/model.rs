@@ -8,6 +8,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use mosn_tls::{PemSource, TlsContextConfig, TlsVersion};
+
 /// The whole validated configuration of one `mosn` process.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -75,8 +77,12 @@ pub struct ListenerConfig {
     pub bind_port: bool,
     /// `connection_idle_timeout`: idle downstream connections close after it (default 90s).
     pub connection_idle_timeout: Option<Duration>,
-    /// `filter_chains[]`: exactly one chain for now.
+    /// `filter_chains[]`: each connection is served by the one whose
+    /// `filter_chain_match` fits it best (Envoy's rules, see `mosn_net::FilterChains`).
     pub filter_chains: Vec<FilterChainConfig>,
+    /// `inspector`: TLS and plaintext on the same port (the first byte decides). Also on
+    /// whenever the listener has both TLS and plaintext chains.
+    pub inspector: bool,
     /// `stream_filters[]`, run in order on every request of the listener's `proxy` filter.
     pub stream_filters: Vec<StreamFilterConfig>,
 }
@@ -112,8 +118,44 @@ pub struct IpAccessRule {
 /// One entry of `filter_chains[]`.
 #[derive(Debug, Clone)]
 pub struct FilterChainConfig {
+    /// `filter_chain_match` (Envoy's key; MOSN has only an unused `match` string).
+    pub filter_chain_match: FilterChainMatch,
+    /// `tls_context` (one) or `tls_context_set` (several, chosen by SNI then ALPN) with
+    /// `status: true`; empty for a plaintext chain.
+    pub tls: Vec<TlsContextConfig>,
     /// `filters[]` in order; the last one owns the connection (`proxy` or `tcp_proxy`).
     pub filters: Vec<NetworkFilterConfig>,
+}
+
+/// `filter_chain_match`: what a connection must look like to use a chain. An empty list
+/// or `None` matches anything; among matching chains the most specific wins, criterion
+/// by criterion in this field order (Envoy's semantics).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FilterChainMatch {
+    /// `destination_port`: the port the client connected to.
+    pub destination_port: Option<u16>,
+    /// `prefix_ranges`: the address the client connected to.
+    pub prefix_ranges: Vec<CidrRange>,
+    /// `server_names`: SNI, exact (`a.example.com`) or wildcard (`*.example.com`),
+    /// lower-case.
+    pub server_names: Vec<String>,
+    /// `transport_protocol`: `"tls"` or `"raw_buffer"`.
+    pub transport_protocol: Option<TransportProtocol>,
+    /// `application_protocols`: ALPN protocols the client offered (`h2`, `http/1.1`).
+    pub application_protocols: Vec<String>,
+    /// `source_prefix_ranges`: the client's address.
+    pub source_prefix_ranges: Vec<CidrRange>,
+    /// `source_ports`: the client's port.
+    pub source_ports: Vec<u16>,
+}
+
+/// A connection's transport as the listener sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportProtocol {
+    /// A TLS ClientHello came first.
+    Tls,
+    /// Anything else.
+    RawBuffer,
 }
 
 /// A network filter from `filters[]`, by its `type`.
@@ -449,6 +491,9 @@ pub struct ClusterConfig {
     /// `STRICT_DNS`/`LOGICAL_DNS` clusters: the names to resolve and how (`hosts` is then
     /// empty; the resolved hosts replace the cluster's host set at runtime).
     pub dns: Option<crate::dns::DnsConfig>,
+    /// `tls_context` with `status: true`: upstream connections use TLS (hosts with
+    /// `tls_disable` excepted).
+    pub tls: Option<TlsContextConfig>,
     /// `slow_start` (MOSN's `SlowStartConfig`): a host's weight ramps up over a window
     /// after it joins or returns to rotation; `None` when absent or off (no `mode`).
     pub slow_start: Option<SlowStartConfig>,
@@ -567,6 +612,9 @@ pub struct HostConfig {
     pub hostname: Option<String>,
     /// `weight` (default 1; MOSN clamps to 1..=128).
     pub weight: u32,
+    /// `tls_disable`: this host is reached without TLS even when its cluster has a
+    /// `tls_context`.
+    pub tls_disable: bool,
     /// `metadata.filter_metadata["mosn.lb"]`: the labels subsets select on.
     pub metadata: Metadata,
 }
@@ -696,6 +744,9 @@ pub struct HttpHealthCheck {
     /// `codes[]{start, end}`: inclusive status ranges counted healthy (default 200 only,
     /// as in MOSN).
     pub codes: Vec<StatusRange>,
+    /// `scheme: "https"`: the check handshakes with the cluster's `tls_context` (required
+    /// then) before sending its request.
+    pub tls: bool,
 }
 
 /// An inclusive range of HTTP status codes.

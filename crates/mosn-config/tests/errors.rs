@@ -49,6 +49,37 @@ macro_rules! cluster {
     };
 }
 
+/// A path in MOSN's sample certificates' directory.
+macro_rules! certs {
+    ($s:literal) => {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/testdata/mosn-certs",
+            $s
+        )
+    };
+}
+/// A P-256 key that belongs to no certificate, as inline PEM.
+const OTHER_KEY: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgFoV/7lETf9fm9oLG
+cp5JpQpGCuiVxpjHGbcP8hho3yChRANCAATEEA15NjWO7ZaD4g1ShlfO/yarD3vz
+4maWAjtI57PVaJ75r97YxNpzH3rqQx/OvGGUrbnCXWm26iqonytkMhFi
+-----END PRIVATE KEY-----
+";
+
+/// A valid listener TLS context with the sample certificates, changed by `over`.
+fn tls(over: Value) -> Value {
+    let mut ctx = json!({
+        "status": true,
+        "cert_chain": certs!("/cert.pem"),
+        "private_key": certs!("/key.pem"),
+    });
+    for (k, v) in over.as_object().expect("an object") {
+        ctx[k] = v.clone();
+    }
+    ctx
+}
+
 /// `(pointer to change, new value, expected error lines)`.
 fn cases() -> Vec<(&'static str, Value, Vec<&'static str>)> {
     let unsupported_route = |what: Value| json!({"match": {"prefix": "/"}, "route": what});
@@ -72,17 +103,32 @@ fn cases() -> Vec<(&'static str, Value, Vec<&'static str>)> {
         ("@http/stream_filters", json!([{"type": "ip_access", "config": {"ips": [{"action": "deny", "addrs": ["10.0.0.0/33"]}]}}]), vec![concat!(http!(".stream_filters[0].config.ips[0].addrs[0]"), r#": invalid IP or CIDR range "10.0.0.0/33""#)]),
         ("@http/listener_filters", json!([{"type": "original_dst"}]), vec![concat!(http!(".listener_filters[0].type"), r#": listener filter "original_dst" is not supported yet"#)]),
         ("@http/access_logs", json!([{"log_path": "/tmp/access.log"}]), vec![concat!(http!(".access_logs"), ": access logs are not supported yet")]),
-        ("@http/inspector", json!(true), vec![concat!(http!(".inspector"), ": TLS inspector is not supported yet")]),
+        ("@http/inspector", json!("yes"), vec![concat!(http!(".inspector"), ": expected a boolean, got a string")]),
         ("@http/use_original_dst", json!("tproxy"), vec![concat!(http!(".use_original_dst"), ": original destination (use_original_dst) is not supported yet")]),
         ("@http/use_original_dst", json!(true), vec![concat!(http!(".use_original_dst"), ": original destination (use_original_dst) is not supported yet")]),
         ("@http/connection_idle_timeout", json!(30), vec![concat!(http!(".connection_idle_timeout"), r#": expected a duration string such as "30s", got a number"#)]),
         ("@http/connection_idle_timeout", json!("0s"), vec![concat!(http!(".connection_idle_timeout"), ": 0 (never close idle connections) is not supported yet")]),
         ("@http/connection_idle_timeout", json!("-1s"), vec![concat!(http!(".connection_idle_timeout"), r#": negative duration "-1s""#)]),
-        ("@http/filter_chains", json!([]), vec![concat!(http!(".filter_chains"), ": a listener needs one filter chain")]),
-        ("@http/filter_chains/1", json!({"filters": [{"type": "tcp_proxy", "config": {"cluster": "c"}}]}), vec![concat!(http!(".filter_chains"), ": more than one filter chain is not supported yet")]),
-        ("@http/filter_chains/0/tls_context", json!({"status": true, "private_key": "k"}), vec![concat!(http!(".filter_chains[0].tls_context"), ": TLS is not supported yet")]),
-        ("@http/filter_chains/0/tls_context_set", json!([{"status": false}, {"status": true}]), vec![concat!(http!(".filter_chains[0].tls_context_set[1]"), ": TLS is not supported yet")]),
-        ("@http/filter_chains/0/match", json!("x"), vec![concat!(http!(".filter_chains[0].match"), ": filter chain match is not supported yet")]),
+        ("@http/filter_chains", json!([]), vec![concat!(http!(".filter_chains"), ": a listener needs a filter chain")]),
+        ("@http/filter_chains/1", json!({"filters": [{"type": "tcp_proxy", "config": {"cluster": "c"}}]}), vec![concat!(http!(".filter_chains[1].filter_chain_match"), ": the same as filter_chains[0]'s: one of them could never be chosen")]),
+        ("@http/filter_chains/0/filter_chain_match", json!({"transport_protocol": "quic"}), vec![concat!(http!(".filter_chains[0].filter_chain_match.transport_protocol"), r#": unknown transport_protocol "quic", expected "tls" or "raw_buffer""#)]),
+        ("@http/filter_chains/0/filter_chain_match", json!({"transport_protocol": "tls"}), vec![concat!(http!(".filter_chains[0].filter_chain_match.transport_protocol"), r#": "tls" without a tls_context (TLS passthrough) is not supported yet"#)]),
+        ("@http/filter_chains/0/filter_chain_match", json!({"server_names": ["a.test"], "application_protocols": ["h2"], "destination_port": 443, "source_ports": [1], "prefix_ranges": ["10.0.0.0/8"], "source_prefix_ranges": [{"address_prefix": "10.0.0.0", "prefix_len": 8}]}), vec![]),
+        ("@http/filter_chains/0/filter_chain_match", json!({"source_prefix_ranges": [{"address_prefix": "10.0.0.0", "prefix_len": 33}]}), vec![concat!(http!(".filter_chains[0].filter_chain_match.source_prefix_ranges[0].prefix_len"), ": prefix length 33 is too long for 10.0.0.0")]),
+        ("@http/filter_chains/0/tls_context", json!({"status": true, "private_key": "k"}), vec![concat!(http!(".filter_chains[0].tls_context.cert_chain"), ": a listener TLS context needs cert_chain and private_key")]),
+        ("@http/filter_chains/0/tls_context", tls(json!({"cert_chain": "/nonexistent/cert.pem"})), vec![concat!(http!(".filter_chains[0].tls_context.cert_chain"), ": cannot read /nonexistent/cert.pem: No such file or directory (os error 2)")]),
+        ("@http/filter_chains/0/tls_context", tls(json!({"private_key": OTHER_KEY})), vec![concat!(http!(".filter_chains[0].tls_context.private_key"), ": inline PEM does not match the certificate of cert_chain")]),
+        ("@http/filter_chains/0/tls_context", tls(json!({"private_key": certs!("/ca.pem")})), vec![concat!(http!(".filter_chains[0].tls_context.private_key"), ": ", certs!("/ca.pem: no usable private key in PEM: no items found"))]),
+        ("@http/filter_chains/0/tls_context", tls(json!({"verify_client": true})), vec![concat!(http!(".filter_chains[0].tls_context.ca_cert"), ": verify_client needs ca_cert to verify client certificates with")]),
+        ("@http/filter_chains/0/tls_context", tls(json!({"cipher_suites": "ECDHE-RSA-AES128-GCM-SHA256:RSA-AES128-CBC-SHA"})), vec![concat!(http!(".filter_chains[0].tls_context.cipher_suites"), r#": cipher suite "RSA-AES128-CBC-SHA" is not supported: CBC, 3DES and static-RSA suites are not offered (only AEAD suites with forward secrecy)"#)]),
+        ("@http/filter_chains/0/tls_context", tls(json!({"ecdh_curves": "X25519,P521"})), vec![concat!(http!(".filter_chains[0].tls_context.ecdh_curves"), r#": curve "P521" is not supported, expected one of x25519, p256, p384"#)]),
+        ("@http/filter_chains/0/tls_context", tls(json!({"max_version": "TLSv1_1"})), vec![concat!(http!(".filter_chains[0].tls_context.max_version"), r#": "TLSv1_1" is not supported: TLS 1.0 and 1.1 are not offered"#)]),
+        ("@http/filter_chains/0/tls_context", tls(json!({"min_version": "SSLv3"})), vec![concat!(http!(".filter_chains[0].tls_context.min_version"), r#": unknown TLS version "SSLv3", expected TLS_AUTO, TLSv1_2 or TLSv1_3"#)]),
+        ("@http/filter_chains/0/tls_context", tls(json!({"min_version": "TLSv1_3", "max_version": "TLSv1_2"})), vec![concat!(http!(".filter_chains[0].tls_context.min_version"), ": min_version is above max_version")]),
+        ("@http/filter_chains/0/tls_context", tls(json!({"sds_source": {"name": "x"}})), vec![concat!(http!(".filter_chains[0].tls_context.sds_source"), ": SDS (sds_source) is not supported yet")]),
+        ("@http/filter_chains/0/tls_context_set", json!([{"status": false}, {"status": true}]), vec![concat!(http!(".filter_chains[0].tls_context_set[1].cert_chain"), ": a listener TLS context needs cert_chain and private_key")]),
+        ("@http/filter_chains/0/tls_context_set", json!([tls(json!({}))]), vec![]),
+        ("@http/filter_chains/0/match", json!("x"), vec![concat!(http!(".filter_chains[0].match"), ": MOSN's match string is not supported; use filter_chain_match")]),
         ("@http/filter_chains/0/filters", json!([]), vec![concat!(http!(".filter_chains[0].filters"), ": a filter chain needs a proxy or tcp_proxy filter")]),
         ("@http/filter_chains/0/filters/0/type", json!("fault_inject"), vec![concat!(http!(".filter_chains[0].filters[0].type"), r#": network filter "fault_inject" is not supported yet"#)]),
         ("@http/filter_chains/0/filters/0/type", json!("Proxy"), vec![concat!(http!(".filter_chains[0].filters[0].type"), r#": network filter "Proxy" is not supported yet"#)]),
@@ -202,7 +248,7 @@ fn cases() -> Vec<(&'static str, Value, Vec<&'static str>)> {
         ("@cluster/ring_hash_lb_config", json!({"maximum_ring_size": 8388609}), vec![concat!(cluster!(".ring_hash_lb_config.maximum_ring_size"), ": maximum_ring_size must be between 1 and 8388608, got 8388609")]),
         ("@cluster/ring_hash_lb_config", json!({"minimum_ring_size": 4096, "maximum_ring_size": 2048}), vec![concat!(cluster!(".ring_hash_lb_config"), ": minimum_ring_size 4096 is larger than maximum_ring_size 2048")]),
         ("@cluster/health_check", json!({"service_name": "s", "interval": "1x"}), vec![concat!(cluster!(".health_check.interval"), r#": unknown unit "x" in duration "1x""#)]),
-        ("@cluster/health_check", json!({"service_name": "s", "protocol": "Http1", "check_config": {"http_check_config": {"scheme": "https"}}}), vec![concat!(cluster!(".health_check.check_config.http_check_config.scheme"), ": HTTPS health checks are not supported yet (TLS is not built)")]),
+        ("@cluster/health_check", json!({"service_name": "s", "protocol": "Http1", "check_config": {"http_check_config": {"scheme": "https"}}}), vec![concat!(cluster!(".health_check.check_config.http_check_config.scheme"), ": HTTPS health checks use the cluster's tls_context, which is not set")]),
         ("@cluster/circuit_breakers", json!([{"max_connections": -1}]), vec![concat!(cluster!(".circuit_breakers[0].max_connections"), ": expected an integer between 0 and 4294967295, got -1")]),
         ("@cluster/outlier_detection", json!({"max_ejection_percent": 101}), vec![concat!(cluster!(".outlier_detection.max_ejection_percent"), ": max_ejection_percent must be between 0 and 100, got 101")]),
         ("@cluster/outlier_detection", json!({"interval": "0s"}), vec![concat!(cluster!(".outlier_detection.interval"), ": interval must be greater than 0")]),
@@ -220,8 +266,11 @@ fn cases() -> Vec<(&'static str, Value, Vec<&'static str>)> {
         ("@cluster", json!({"name": "c", "lb_type": "LB_PEAK_EWMA", "slow_start": {"mode": "duration", "slow_start_duration": "30s"}, "hosts": []}), vec![concat!(cluster!(".slow_start"), ": slow start is not supported yet with LB_PEAK_EWMA (only with LB_WEIGHTED_ROUNDROBIN, LB_LEAST_REQUEST and LB_LEAST_CONNECTION)")]),
         ("@cluster/spec", json!({"subscribe": [{"service_name": "x"}]}), vec![concat!(cluster!(".spec"), ": service subscription (spec) is not supported yet")]),
         ("@cluster/mark", json!(7), vec![concat!(cluster!(".mark"), ": SO_MARK on upstream connections is not supported yet")]),
-        ("@cluster/tls_context", json!({"status": true, "server_name": "x"}), vec![concat!(cluster!(".tls_context"), ": TLS is not supported yet")]),
-        ("@cluster/cluster_manager_tls", json!(true), vec![concat!(cluster!(".cluster_manager_tls"), ": TLS is not supported yet")]),
+        ("@cluster/tls_context", json!({"status": true, "server_name": "x"}), vec![]),
+        ("@cluster/tls_context", json!({"status": true, "server_name": "a b"}), vec![concat!(cluster!(".tls_context.server_name"), r#": "a b": invalid dns name"#)]),
+        ("@cluster/tls_context", json!({"status": true, "ca_cert": certs!("/missing.pem")}), vec![concat!(cluster!(".tls_context.ca_cert"), ": cannot read ", certs!("/missing.pem: No such file or directory (os error 2)"))]),
+        ("@cluster/tls_context", json!({"status": true, "cert_chain": certs!("/cert.pem")}), vec![concat!(cluster!(".tls_context.private_key"), ": cert_chain is set without private_key")]),
+        ("@cluster/cluster_manager_tls", json!(true), vec![concat!(cluster!(".cluster_manager_tls"), ": the shared cluster_manager TLS context is not supported yet; give the cluster its own tls_context")]),
         ("@cluster/connect_timeout", json!(3), vec![concat!(cluster!(".connect_timeout"), r#": expected a duration string such as "30s", got a number"#)]),
         ("@cluster/connect_timeout", json!("0s"), vec![concat!(cluster!(".connect_timeout"), ": 0 (no connect timeout) is not supported yet")]),
         ("@cluster/idle_timeout", json!("0"), vec![concat!(cluster!(".idle_timeout"), ": 0 (never close idle connections) is not supported yet")]),
@@ -232,7 +281,7 @@ fn cases() -> Vec<(&'static str, Value, Vec<&'static str>)> {
         ("@host/address", Value::Null, vec![concat!(cluster!(".hosts[0].address"), ": required key is missing")]),
         ("@host/weight", json!(-1), vec![concat!(cluster!(".hosts[0].weight"), ": expected an integer between 0 and 4294967295, got -1")]),
         ("/cluster_manager/clusters_configs", json!("/etc/mosn/clusters"), vec!["cluster_manager.clusters_configs: cluster config directories (clusters_configs) are not supported yet"]),
-        ("/cluster_manager/tls_context", json!({"status": true}), vec!["cluster_manager.tls_context: TLS is not supported yet"]),
+        ("/cluster_manager/tls_context", json!({"status": true}), vec!["cluster_manager.tls_context: the shared cluster_manager TLS context is not supported yet; give the cluster its own tls_context"]),
         // ---- servers and top level
         ("@server/default_log_level", json!("VERBOSE"), vec![r#"servers[0].default_log_level: unknown log level "VERBOSE", expected TRACE, DEBUG, INFO, WARN, ERROR or FATAL"#]),
         ("@server/processor", json!(0), vec![r#"servers[0].processor: processor must be a positive integer or "auto""#]),

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 
 /// Facts about an accepted connection that filters, routing and logs read.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ConnectionInfo {
     /// The listener's `name`.
     pub listener: Rc<str>,
@@ -15,6 +15,17 @@ pub struct ConnectionInfo {
     pub remote: Option<SocketAddr>,
     /// The address the client connected to (`None` for Unix sockets).
     pub local: Option<SocketAddr>,
+    /// True when the connection is TLS (the handshake is done when a filter sees it).
+    pub tls: bool,
+    /// The SNI the client sent in its ClientHello, lower-case.
+    pub sni: Option<Rc<str>>,
+    /// The negotiated ALPN protocol (`b"h2"`, `b"http/1.1"`), `None` when the client
+    /// offered none or the listener accepts none. The HTTP layer picks its codec by it:
+    /// `h2` means HTTP/2.
+    pub alpn: Option<Rc<[u8]>>,
+    /// The verified client certificate's identity: its first `spiffe://` URI SAN (else
+    /// its first URI SAN); `None` without a client certificate.
+    pub peer_identity: Option<Rc<str>>,
 }
 
 /// A network filter that takes ownership of an accepted connection and serves it to the

@@ -1,6 +1,9 @@
-//! One socket type for TCP and Unix connections, both directions.
+//! One socket type for TCP, Unix and TLS-over-TCP connections, both directions.
 
 use mosn_config::Address;
+use mosn_tls::rustls::ConnectionCommon;
+use mosn_tls::tokio_rustls::{client, server};
+use mosn_tls::ClientTls;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -8,21 +11,29 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpStream, UnixStream};
 
-/// A connected stream socket, TCP or Unix.
+/// A connected stream socket: TCP, Unix, or TLS over TCP. Every layer above reads and
+/// writes it the same way.
 #[derive(Debug)]
 pub enum Socket {
     /// TCP, with Nagle disabled.
     Tcp(TcpStream),
     /// Unix domain stream socket.
     Unix(UnixStream),
+    /// An accepted TLS connection (handshake done).
+    TlsServer(Box<server::TlsStream<TcpStream>>),
+    /// An upstream TLS connection (handshake done).
+    TlsClient(Box<client::TlsStream<TcpStream>>),
 }
 
 /// Why an outgoing connection failed, so the proxy can answer 502 or 504.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
-    /// `connect_timeout` elapsed.
+    /// `connect_timeout` elapsed (connect and TLS handshake together).
     #[error("connect timeout")]
     Timeout,
+    /// The TLS handshake failed (bad certificate, no common protocol...).
+    #[error("TLS handshake failed: {0}")]
+    Tls(io::Error),
     /// The connect itself failed (refused, unreachable...).
     #[error("connect failed: {0}")]
     Failed(#[from] io::Error),
@@ -30,42 +41,129 @@ pub enum ConnectError {
 
 /// Connects to `addr` within `timeout`.
 pub async fn connect(addr: &Address, timeout: Duration) -> Result<Socket, ConnectError> {
+    connect_with(addr, timeout, None).await
+}
+
+/// Connects to `addr` and, with `tls` (the cluster's context and the SNI fallback name),
+/// handshakes; both within `timeout`.
+pub async fn connect_with(
+    addr: &Address,
+    timeout: Duration,
+    tls: Option<(&ClientTls, &str)>,
+) -> Result<Socket, ConnectError> {
     let fut = async {
-        match addr {
+        let tcp = match addr {
             Address::Tcp(sa) => {
                 let s = TcpStream::connect(sa).await?;
                 s.set_nodelay(true)?;
-                Ok::<_, io::Error>(Socket::Tcp(s))
+                s
             }
-            Address::Unix(path) => Ok(Socket::Unix(UnixStream::connect(path).await?)),
+            Address::Unix(path) => return Ok(Socket::Unix(UnixStream::connect(path).await?)),
+        };
+        match tls {
+            None => Ok(Socket::Tcp(tcp)),
+            Some((tls, name)) => tls
+                .connect(tcp, name)
+                .await
+                .map(|s| Socket::TlsClient(Box::new(s)))
+                .map_err(ConnectError::Tls),
         }
     };
     match tokio::time::timeout(timeout, fut).await {
-        Ok(r) => r.map_err(ConnectError::Failed),
+        Ok(r) => r,
         Err(_) => Err(ConnectError::Timeout),
     }
 }
 
 impl Socket {
     /// Waits until the socket has bytes (or EOF) to read, without holding a buffer, so an
-    /// idle keep-alive connection costs no read buffer memory.
-    pub async fn readable(&self) -> io::Result<()> {
+    /// idle keep-alive connection costs no read buffer memory. For TLS, pending output is
+    /// flushed first, and decrypted bytes already buffered count as readable.
+    pub async fn readable(&mut self) -> io::Result<()> {
         match self {
             Socket::Tcp(s) => s.readable().await,
             Socket::Unix(s) => s.readable().await,
+            Socket::TlsServer(s) => {
+                // Pending output first (see `flush_then_read`).
+                tokio::io::AsyncWriteExt::flush(&mut **s).await?;
+                let (tcp, conn) = s.get_mut();
+                if has_buffered_input(conn) {
+                    return Ok(());
+                }
+                tcp.readable().await
+            }
+            Socket::TlsClient(s) => {
+                tokio::io::AsyncWriteExt::flush(&mut **s).await?;
+                let (tcp, conn) = s.get_mut();
+                if has_buffered_input(conn) {
+                    return Ok(());
+                }
+                tcp.readable().await
+            }
+        }
+    }
+
+    /// The ALPN protocol negotiated on a TLS socket (`b"h2"`, `b"http/1.1"`); `None` for
+    /// plain sockets or when none was agreed.
+    pub fn alpn(&self) -> Option<&[u8]> {
+        match self {
+            Socket::TlsServer(s) => s.get_ref().1.alpn_protocol(),
+            Socket::TlsClient(s) => s.get_ref().1.alpn_protocol(),
+            Socket::Tcp(_) | Socket::Unix(_) => None,
         }
     }
 
     /// True when the peer has closed or sent unexpected bytes, i.e. an idle pooled
-    /// connection must not be reused. Never blocks.
-    pub fn is_closed_or_dirty(&self) -> bool {
+    /// connection must not be reused. Never blocks. For TLS, records that arrived while
+    /// idle are decrypted first: session tickets and key updates are fine, application
+    /// bytes or a close_notify are not.
+    pub fn is_closed_or_dirty(&mut self) -> bool {
         let mut byte = [0u8; 1];
         let r = match self {
             Socket::Tcp(s) => s.try_read(&mut byte),
             Socket::Unix(s) => s.try_read(&mut byte),
+            Socket::TlsServer(s) => {
+                let (tcp, conn) = s.get_mut();
+                return tls_closed_or_dirty(tcp, conn);
+            }
+            Socket::TlsClient(s) => {
+                let (tcp, conn) = s.get_mut();
+                return tls_closed_or_dirty(tcp, conn);
+            }
         };
         !matches!(r, Err(ref e) if e.kind() == io::ErrorKind::WouldBlock)
     }
+}
+
+/// Whether a TLS connection has decrypted bytes (or a close) waiting to be read.
+fn has_buffered_input<D>(conn: &mut ConnectionCommon<D>) -> bool {
+    conn.process_new_packets().map_or(true, |s| {
+        s.plaintext_bytes_to_read() > 0 || s.peer_has_closed()
+    })
+}
+
+/// Reads what the peer sent on an idle TLS connection without blocking.
+fn tls_closed_or_dirty<D>(tcp: &TcpStream, conn: &mut ConnectionCommon<D>) -> bool {
+    struct TryRead<'a>(&'a TcpStream);
+    impl io::Read for TryRead<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.0.try_read(buf)
+        }
+    }
+    // A few records at most arrive on an idle connection (tickets, a key update).
+    for _ in 0..8 {
+        match conn.read_tls(&mut TryRead(tcp)) {
+            Ok(0) => return true,
+            Ok(_) => {
+                if conn.process_new_packets().is_err() {
+                    return true;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(_) => return true,
+        }
+    }
+    has_buffered_input(conn)
 }
 
 macro_rules! delegate {
@@ -73,8 +171,25 @@ macro_rules! delegate {
         match $self.get_mut() {
             Socket::Tcp($s) => $e,
             Socket::Unix($s) => $e,
+            Socket::TlsServer($s) => $e,
+            Socket::TlsClient($s) => $e,
         }
     };
+}
+
+/// For TLS, a write may leave encrypted bytes inside rustls when the kernel buffer is
+/// full, and nothing above calls `flush` (plain sockets need none). Reading pushes them
+/// out first (and registers for writability), so a response's tail is never held back
+/// while the connection waits for the peer's next bytes.
+fn flush_then_read<S: AsyncRead + AsyncWrite + Unpin>(
+    s: &mut S,
+    cx: &mut Context<'_>,
+    buf: &mut ReadBuf<'_>,
+) -> Poll<io::Result<()>> {
+    if let Poll::Ready(Err(e)) = Pin::new(&mut *s).poll_flush(cx) {
+        return Poll::Ready(Err(e));
+    }
+    Pin::new(s).poll_read(cx, buf)
 }
 
 impl AsyncRead for Socket {
@@ -83,7 +198,12 @@ impl AsyncRead for Socket {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        delegate!(self, s => Pin::new(s).poll_read(cx, buf))
+        match self.get_mut() {
+            Socket::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            Socket::Unix(s) => Pin::new(s).poll_read(cx, buf),
+            Socket::TlsServer(s) => flush_then_read(&mut **s, cx, buf),
+            Socket::TlsClient(s) => flush_then_read(&mut **s, cx, buf),
+        }
     }
 }
 

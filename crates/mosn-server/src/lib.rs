@@ -7,6 +7,7 @@ mod dns;
 mod listeners;
 mod runtime_state;
 mod server;
+mod tls_watch;
 mod worker;
 
 pub use runtime_state::build_proxy_state;

@@ -20,6 +20,6 @@ pub fn build_proxy_state(config: &Config, stats: &StatsRegistry) -> Result<Proxy
     }
     Ok(ProxyState {
         routers,
-        clusters: ClusterManager::from_config(&config.clusters, stats),
+        clusters: ClusterManager::from_config(&config.clusters, stats)?,
     })
 }

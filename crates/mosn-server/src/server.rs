@@ -71,6 +71,7 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), ServerError> {
         .max(1);
     let graceful_timeout = first.map_or(DEFAULT_GRACEFUL_TIMEOUT, |s| s.graceful_timeout);
 
+    let listener_tls = crate::tls_watch::build_listener_tls(&config).map_err(ServerError::State)?;
     let mut per_worker: Vec<Vec<_>> = (0..workers).map(|_| Vec::new()).collect();
     for server in &config.servers {
         for l in &server.listeners {
@@ -83,8 +84,9 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), ServerError> {
                 address: format!("{:?}", l.address),
                 source,
             })?;
+            let tls = listener_tls.get(&l.name).cloned().unwrap_or_default();
             for (w, socket) in sockets.into_iter().enumerate() {
-                per_worker[w].push((l.clone(), socket));
+                per_worker[w].push((l.clone(), socket, tls.clone()));
             }
         }
     }
@@ -110,6 +112,10 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), ServerError> {
     let health = start_health_checks(&config, &state.load()).map_err(ServerError::Runtime)?;
     // DNS clusters: resolved on their own thread (bounded wait for the first answers).
     let dns = crate::dns::start_dns(&config, &state.load()).map_err(ServerError::Runtime)?;
+
+    // Certificate files: watched and hot-swapped on their own thread.
+    let cert_watcher = crate::tls_watch::start(&listener_tls, &state.load(), &stats)
+        .map_err(ServerError::Runtime)?;
 
     let (drain_tx, drain) = Drain::new();
     let mut handles = Vec::with_capacity(workers);
@@ -149,6 +155,7 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), ServerError> {
     if let Some(admin) = admin {
         admin.shutdown();
     }
+    drop(cert_watcher);
     if let Some(pid) = &config.pid_file {
         let _ = std::fs::remove_file(pid);
     }

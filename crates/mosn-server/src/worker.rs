@@ -1,12 +1,15 @@
 //! One worker: a thread with its own single-threaded runtime, its own listener sockets
 //! and upstream pool, serving connections until drained.
 
-use mosn_api::stats::StatsRegistry;
-use mosn_config::{ListenerConfig, NetworkFilterConfig};
-use mosn_net::{BoundListener, ConnectionInfo, NetworkFilter, StdListener};
+use mosn_api::stats::{ListenerStats, StatsRegistry};
+use mosn_config::{FilterChainConfig, ListenerConfig, NetworkFilterConfig};
+use mosn_net::{
+    BoundListener, Chain, ConnectionInfo, EstablishError, FilterChains, NetworkFilter, StdListener,
+};
 use mosn_proxy::http::HttpProxyFilter;
 use mosn_proxy::tcp::TcpProxyFilter;
 use mosn_proxy::{Drain, SharedState, WorkerContext};
+use mosn_tls::ListenerTls;
 use std::cell::Cell;
 use std::io;
 use std::rc::Rc;
@@ -15,15 +18,22 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 use tokio::task::LocalSet;
 
+/// How long a client may take to send its first byte and finish the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How often idle pooled upstream connections are checked for expiry.
 const POOL_SWEEP: Duration = Duration::from_secs(5);
+
+/// Each filter chain's TLS contexts, in chain order (`None`: plaintext).
+pub(crate) type ChainTls = Vec<Option<Arc<ListenerTls>>>;
 
 /// Everything a worker needs, moved onto its thread.
 pub(crate) struct WorkerSpec {
     /// Worker number, for thread names and logs.
     pub id: usize,
-    /// Listener configs with this worker's socket for each.
-    pub listeners: Vec<(ListenerConfig, StdListener)>,
+    /// Listener configs with this worker's socket for each, and each chain's TLS
+    /// contexts (shared by all workers).
+    pub listeners: Vec<(ListenerConfig, StdListener, ChainTls)>,
     /// The shared config snapshot.
     pub state: SharedState,
     /// Stats registry.
@@ -68,14 +78,28 @@ impl Drop for ActiveGuard {
 async fn serve(spec: WorkerSpec) -> io::Result<()> {
     let ctx = Rc::new(WorkerContext::new(spec.drain.clone()));
     let active = Rc::new(ActiveConnections::default());
-    for (cfg, socket) in spec.listeners {
+    for (cfg, socket, tls) in spec.listeners {
         let listener = socket.into_tokio()?;
-        let filter = build_filter(&cfg, &spec.state, &ctx, &spec.stats);
+        let chains = cfg
+            .filter_chains
+            .iter()
+            .zip(tls)
+            .map(|(chain, tls)| Chain {
+                matcher: chain.filter_chain_match.clone(),
+                tls,
+                value: build_filter(&cfg, chain, &spec.state, &ctx, &spec.stats),
+            })
+            .collect();
+        let chains = FilterChains::new(chains, cfg.inspector, HANDSHAKE_TIMEOUT);
+        let listener_stats = spec.stats.listener(&cfg.name);
         let name: Rc<str> = Rc::from(cfg.name.as_str());
         tokio::task::spawn_local(accept_loop(
             listener,
-            filter,
-            name,
+            Rc::new(chains),
+            Listening {
+                name,
+                stats: listener_stats,
+            },
             ctx.drain.clone(),
             active.clone(),
         ));
@@ -104,15 +128,16 @@ async fn serve(spec: WorkerSpec) -> io::Result<()> {
     Ok(())
 }
 
-/// The filter that owns this listener's connections: the terminal filter of its chain.
+/// The filter that owns a chain's connections: the chain's terminal filter.
 fn build_filter(
     cfg: &ListenerConfig,
+    chain: &FilterChainConfig,
     state: &SharedState,
     ctx: &Rc<WorkerContext>,
     stats: &StatsRegistry,
 ) -> Option<Rc<dyn NetworkFilter>> {
     let listener_stats = stats.listener(&cfg.name);
-    let terminal = cfg.filter_chains.first()?.filters.last()?;
+    let terminal = chain.filters.last()?;
     Some(match terminal {
         NetworkFilterConfig::Proxy(p) => Rc::new(HttpProxyFilter::new(
             p,
@@ -131,13 +156,21 @@ fn build_filter(
     })
 }
 
+/// A listener's name and stats, for the accept loop.
+struct Listening {
+    name: Rc<str>,
+    stats: Arc<ListenerStats>,
+}
+
 async fn accept_loop(
     listener: BoundListener,
-    filter: Option<Rc<dyn NetworkFilter>>,
-    name: Rc<str>,
+    chains: Rc<FilterChains<Option<Rc<dyn NetworkFilter>>>>,
+    listening: Listening,
     drain: Drain,
     active: Rc<ActiveConnections>,
 ) {
+    let name = listening.name.clone();
+    let listening = Rc::new(listening);
     loop {
         let accepted = tokio::select! {
             r = listener.accept() => r,
@@ -152,19 +185,38 @@ async fn accept_loop(
                 continue;
             }
         };
-        let Some(filter) = filter.clone() else {
-            tracing::warn!(listener = %name, "listener has no network filter; closing connection");
-            continue;
-        };
-        let info = ConnectionInfo {
+        let mut info = ConnectionInfo {
             listener: name.clone(),
             remote,
             local,
+            ..Default::default()
         };
         active.0.set(active.0.get() + 1);
         let guard = ActiveGuard(active.clone());
+        let chains = chains.clone();
+        let listening = listening.clone();
+        // The TLS handshake runs in the connection's task, never in the accept loop.
         tokio::task::spawn_local(async move {
             let _guard = guard;
+            let (socket, filter) = match chains.establish(socket, &mut info).await {
+                Ok(found) => found,
+                Err(e) => {
+                    match e {
+                        EstablishError::Handshake(_) => listening.stats.ssl_connection_error.inc(),
+                        EstablishError::NoChain => listening.stats.no_filter_chain_match.inc(),
+                        EstablishError::Silent(_) => {}
+                    }
+                    tracing::debug!(listener = %listening.name, error = %e, "connection refused before serving");
+                    return;
+                }
+            };
+            if info.tls {
+                listening.stats.ssl_handshake.inc();
+            }
+            let Some(filter) = filter.clone() else {
+                tracing::warn!(listener = %listening.name, "filter chain has no network filter; closing connection");
+                return;
+            };
             filter.serve(socket, info).await;
         });
     }

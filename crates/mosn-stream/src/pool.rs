@@ -10,7 +10,7 @@
 
 use mosn_api::stats::ClusterStats;
 use mosn_config::Address;
-use mosn_net::{connect, ConnectError, Socket};
+use mosn_net::{connect_with, ConnectError, Socket};
 use mosn_upstream::{Cluster, Host};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -82,7 +82,7 @@ impl ConnPool {
         let mut idle = self.idle.borrow_mut();
         let list = idle.get_mut(address)?;
         let now = Instant::now();
-        while let Some(entry) = list.pop() {
+        while let Some(mut entry) = list.pop() {
             if entry.expires > now
                 && !entry.conn.host().is_removed()
                 && !entry.conn.socket.is_closed_or_dirty()
@@ -95,7 +95,8 @@ impl ConnPool {
         None
     }
 
-    /// Opens a new connection to `host` of `cluster`, counting it in the cluster's and the
+    /// Opens a new connection to `host` of `cluster` (with TLS when the cluster has a
+    /// `tls_context` and the host no `tls_disable`), counting it in the cluster's and the
     /// host's stats.
     pub async fn connect(
         &self,
@@ -103,8 +104,23 @@ impl ConnPool {
         host: &Arc<Host>,
     ) -> Result<UpstreamConn, ConnectError> {
         let stats = &cluster.stats;
-        match connect(&host.address, cluster.connect_timeout).await {
+        let tls = cluster
+            .tls
+            .as_ref()
+            .filter(|_| !host.tls_disable)
+            .map(|t| t.load());
+        // The SNI when the context names no server_name: the host's name, else its IP.
+        let sni = match (&host.hostname, &host.address) {
+            (Some(name), _) => name.clone(),
+            (None, Address::Tcp(sa)) => sa.ip().to_string(),
+            (None, Address::Unix(_)) => String::new(),
+        };
+        let tls_with_name = tls.as_deref().map(|t| (t, sni.as_str()));
+        match connect_with(&host.address, cluster.connect_timeout, tls_with_name).await {
             Ok(socket) => {
+                if tls.is_some() {
+                    stats.ssl_handshake.inc();
+                }
                 stats.upstream_cx_total.inc();
                 stats.upstream_cx_active.inc();
                 host.stats.cx_total.inc();
@@ -124,6 +140,10 @@ impl ConnPool {
                 match e {
                     ConnectError::Timeout => stats.upstream_cx_connect_timeout.inc(),
                     ConnectError::Failed(_) => stats.upstream_cx_connect_fail.inc(),
+                    ConnectError::Tls(_) => {
+                        stats.upstream_cx_connect_fail.inc();
+                        stats.ssl_connection_error.inc();
+                    }
                 }
                 Err(e)
             }
@@ -180,6 +200,7 @@ mod tests {
                 hostname: None,
                 weight: 1,
                 metadata: Default::default(),
+                tls_disable: false,
             }],
             connect_timeout: Duration::from_secs(1),
             idle_timeout: Duration::from_secs(60),
@@ -191,6 +212,7 @@ mod tests {
             dns: None,
             slow_start: None,
             lb_subset: None,
+            tls: None,
         };
         Cluster::from_config(&cfg, Arc::default())
     }

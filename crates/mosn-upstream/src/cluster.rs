@@ -41,6 +41,9 @@ pub struct Cluster {
     pub max_request_per_conn: u32,
     /// Caps on connections, pending requests, requests and retries.
     pub circuit_breakers: CircuitBreakers,
+    /// `tls_context`: upstream connections handshake with it (hosts with `tls_disable`
+    /// excepted); its certificates are hot-swapped when their files change.
+    pub tls: Option<Arc<mosn_tls::ClusterTls>>,
     lb_type: LbType,
     lb_config: LbConfig,
     set: ArcSwap<HostSet>,
@@ -71,8 +74,10 @@ impl Cluster {
             .hosts
             .iter()
             .map(|h| {
-                let host = Host::new(h.address.clone(), h.hostname.clone(), h.weight);
-                Arc::new(host.with_metadata(h.metadata.clone()))
+                let mut host = Host::new(h.address.clone(), h.hostname.clone(), h.weight)
+                    .with_metadata(h.metadata.clone());
+                host.tls_disable = h.tls_disable;
+                Arc::new(host)
             })
             .collect();
         let slow_start = cfg
@@ -97,6 +102,7 @@ impl Cluster {
                 cfg.circuit_breakers.max_requests.into(),
                 cfg.circuit_breakers.max_retries.into(),
             ),
+            tls: None,
             lb_type: cfg.lb_type,
             lb_config: cfg.lb_config,
             set,

@@ -22,6 +22,7 @@ pub(crate) fn test_config(ports: &[u16]) -> ClusterConfig {
                 hostname: None,
                 weight: 1,
                 metadata: Default::default(),
+                tls_disable: false,
             })
             .collect(),
         connect_timeout: Duration::from_secs(1),
@@ -34,6 +35,7 @@ pub(crate) fn test_config(ports: &[u16]) -> ClusterConfig {
         dns: None,
         slow_start: None,
         lb_subset: None,
+        tls: None,
     }
 }
 

@@ -31,6 +31,8 @@ pub struct Host {
     pub weight: u32,
     /// Labels subsets select on (`metadata.filter_metadata["mosn.lb"]`).
     pub metadata: Metadata,
+    /// `tls_disable`: reached without TLS even when the cluster has a `tls_context`.
+    pub tls_disable: bool,
     /// When the host joined the cluster, for slow start.
     pub added: Instant,
     /// When the host last became healthy again, on the [`clock_ns`] clock plus 1; 0 when
@@ -62,6 +64,7 @@ impl Host {
             hostname,
             weight: weight.max(1),
             metadata: Metadata::default(),
+            tls_disable: false,
             added: Instant::now(),
             returned_ns: AtomicU64::new(0),
             active_requests: AtomicU64::new(0),

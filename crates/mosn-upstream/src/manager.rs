@@ -14,15 +14,23 @@ pub struct ClusterManager {
 
 impl ClusterManager {
     /// Builds every cluster, attaching stats from the registry so counts survive reloads.
-    pub fn from_config(clusters: &[ClusterConfig], stats: &StatsRegistry) -> Self {
+    ///
+    /// Fails when a cluster's TLS context cannot be built (its files changed since the
+    /// config was validated).
+    pub fn from_config(clusters: &[ClusterConfig], stats: &StatsRegistry) -> Result<Self, String> {
         let clusters = clusters
             .iter()
             .map(|c| {
-                let cluster = Cluster::from_config(c, stats.cluster(&c.name));
-                (c.name.clone(), Arc::new(cluster))
+                let mut cluster = Cluster::from_config(c, stats.cluster(&c.name));
+                if let Some(tls) = &c.tls {
+                    let built = mosn_tls::cluster_tls(&c.name, tls.clone())
+                        .map_err(|e| format!("cluster {:?}: tls_context.{}: {e}", c.name, e.key))?;
+                    cluster.tls = Some(built);
+                }
+                Ok((c.name.clone(), Arc::new(cluster)))
             })
-            .collect();
-        Self { clusters }
+            .collect::<Result<_, String>>()?;
+        Ok(Self { clusters })
     }
 
     /// The cluster called `name`.

@@ -89,7 +89,7 @@ pub(super) async fn connect(
 pub(super) fn connect_error_kind(e: &ConnectError) -> ProxyErrorKind {
     match e {
         ConnectError::Timeout => ProxyErrorKind::ConnectTimeout,
-        ConnectError::Failed(_) => ProxyErrorKind::ConnectFailure,
+        ConnectError::Failed(_) | ConnectError::Tls(_) => ProxyErrorKind::ConnectFailure,
     }
 }
 

@@ -22,7 +22,8 @@ pub(super) fn add(headers: &mut HeaderMap, info: &ConnectionInfo) {
         }
     }
     if !headers.contains_key(&X_FORWARDED_PROTO) {
-        headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static("http"));
+        let proto = if info.tls { "https" } else { "http" };
+        headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(proto));
     }
     if !headers.contains_key(&X_REQUEST_ID) {
         headers.insert(X_REQUEST_ID.clone(), request_id());
@@ -58,7 +59,7 @@ mod tests {
         ConnectionInfo {
             listener: Rc::from("l"),
             remote: Some("127.0.0.9:5000".parse().unwrap()),
-            local: None,
+            ..Default::default()
         }
     }
 

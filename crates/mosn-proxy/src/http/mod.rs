@@ -152,8 +152,14 @@ impl NetworkFilter for HttpProxyFilter {
         info: ConnectionInfo,
     ) -> Pin<Box<dyn Future<Output = ()>>> {
         // Each codec's connection future is boxed on its own, so an idle HTTP/1
-        // connection does not carry the size of the HTTP/2 one.
-        match self.downstream {
+        // connection does not carry the size of the HTTP/2 one. Over TLS the protocol the
+        // client and listener agreed on by ALPN decides.
+        let protocol = match info.alpn.as_deref() {
+            Some(b"h2") => Protocol::Http2,
+            Some(b"http/1.1") | Some(b"http/1.0") => Protocol::Http1,
+            _ => self.downstream,
+        };
+        match protocol {
             Protocol::Http2 => {
                 self.stats.downstream_cx_http2_total.inc();
                 Box::pin(h2_connection::serve(self, socket, info))

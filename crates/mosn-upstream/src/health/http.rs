@@ -1,12 +1,15 @@
 //! The HTTP check: MOSN's `HTTPDialSession`. One HTTP/1.1 request per check on a new
-//! connection (`Connection: close`); healthy when the response status is in `codes`.
-//! Only the response head is read.
+//! connection (`Connection: close`, over TLS with the cluster's `tls_context` when the
+//! scheme is `https`); healthy when the response status is in `codes`. Only the response
+//! head is read.
 
 use super::{address_text, CheckFuture, CheckResult, HealthChecker};
 use crate::host::Host;
 use mosn_config::{Address, HttpHealthCheck, StatusRange};
 use mosn_protocol::http1::{parse_response_head, Limits};
+use mosn_tls::ClusterTls;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Read buffer growth step while waiting for the response head.
@@ -16,12 +19,15 @@ const READ_CHUNK: usize = 4096;
 #[derive(Debug, Clone)]
 pub struct HttpChecker {
     config: HttpHealthCheck,
+    /// The cluster's TLS context, used when `config.tls` (scheme `https`).
+    tls: Option<Arc<ClusterTls>>,
 }
 
 impl HttpChecker {
-    /// A checker for one `http_check_config`.
-    pub fn new(config: HttpHealthCheck) -> Self {
-        Self { config }
+    /// A checker for one `http_check_config` of a cluster with TLS context `tls`.
+    pub fn new(config: HttpHealthCheck, tls: Option<Arc<ClusterTls>>) -> Self {
+        let tls = tls.filter(|_| config.tls);
+        Self { config, tls }
     }
 
     /// Where a host is checked: its own address, or its IP with the configured `port`.
@@ -48,9 +54,15 @@ impl HttpChecker {
         .into_bytes()
     }
 
-    async fn exchange(&self, target: &Address) -> CheckResult {
+    async fn exchange(&self, host: &Host, target: &Address) -> CheckResult {
         let what = address_text(target);
-        let mut socket = mosn_net::connect(target, self.config.timeout)
+        let tls = self.tls.as_ref().map(|t| t.load());
+        let sni = host.hostname.clone().unwrap_or_else(|| match target {
+            Address::Tcp(addr) => addr.ip().to_string(),
+            Address::Unix(_) => String::new(),
+        });
+        let tls_with_name = tls.as_deref().map(|t| (t, sni.as_str()));
+        let mut socket = mosn_net::connect_with(target, self.config.timeout, tls_with_name)
             .await
             .map_err(|e| format!("connect to {what}: {e}"))?;
         socket
@@ -72,7 +84,7 @@ impl HealthChecker for HttpChecker {
     fn check<'a>(&'a self, host: &'a Host) -> CheckFuture<'a> {
         Box::pin(async move {
             let target = self.target(host);
-            match tokio::time::timeout(self.config.timeout, self.exchange(&target)).await {
+            match tokio::time::timeout(self.config.timeout, self.exchange(host, &target)).await {
                 Ok(result) => result,
                 Err(_) => Err(format!(
                     "no response from {} within {:?}",
@@ -154,9 +166,10 @@ mod tests {
             domain: None,
             timeout: Duration::from_secs(1),
             codes: vec![],
+            tls: false,
         };
         let host = Host::new(Address::Tcp("127.0.0.1:8080".parse().unwrap()), None, 1);
-        let checker = HttpChecker::new(config.clone());
+        let checker = HttpChecker::new(config.clone(), None);
         let target = checker.target(&host);
         assert_eq!(target, Address::Tcp("127.0.0.1:9000".parse().unwrap()));
         assert_eq!(
@@ -166,7 +179,7 @@ mod tests {
         );
         config.domain = Some("svc.example".into());
         config.port = None;
-        let checker = HttpChecker::new(config);
+        let checker = HttpChecker::new(config, None);
         let target = checker.target(&host);
         assert_eq!(target, host.address);
         assert!(String::from_utf8(checker.request(&target))

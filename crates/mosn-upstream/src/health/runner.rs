@@ -35,7 +35,9 @@ impl ClusterHealthCheck {
     pub fn from_config(cluster: Arc<Cluster>, config: &HealthCheckConfig) -> Self {
         let checker: Arc<dyn HealthChecker> = match &config.check {
             HealthCheckKind::Tcp => Arc::new(TcpChecker::new(config.timeout)),
-            HealthCheckKind::Http(http) => Arc::new(HttpChecker::new(http.clone())),
+            HealthCheckKind::Http(http) => {
+                Arc::new(HttpChecker::new(http.clone(), cluster.tls.clone()))
+            }
             HealthCheckKind::Grpc(grpc) => Arc::new(GrpcChecker::new(grpc.clone())),
         };
         Self::with_checker(cluster, config, checker)

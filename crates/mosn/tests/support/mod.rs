@@ -60,6 +60,7 @@ mod nginx;
 mod peers;
 mod ports;
 mod python;
+mod tls;
 mod tools;
 mod wrk;
 
@@ -71,5 +72,6 @@ pub use nginx::*;
 pub use peers::*;
 pub use ports::*;
 pub use python::*;
+pub use tls::*;
 pub use tools::*;
 pub use wrk::*;

@@ -11,6 +11,8 @@ pub fn tool(name: &str) -> PathBuf {
     for extra in ["/usr/sbin", "/sbin", "/usr/local/sbin", "/usr/bin", "/bin"] {
         dirs.push(PathBuf::from(extra));
     }
+    // Peers from PyPI/npm (envoy...) live in the repo's gitignored peers/ venv.
+    dirs.push(workspace_root().join("peers/venv/bin"));
     for dir in dirs {
         let candidate = dir.join(name);
         if candidate.is_file() {
@@ -19,7 +21,7 @@ pub fn tool(name: &str) -> PathBuf {
     }
     panic!(
         "required test peer `{name}` is not installed: the end-to-end tests drive real \
-         peers (curl, wrk, socat, iperf3, nginx, python3, dnsmasq); install them with \
+         peers (curl, wrk, socat, iperf3, nginx, python3, dnsmasq, openssl, envoy); install them with \
          scripts/install-test-peers.sh"
     );
 }

@@ -1,0 +1,151 @@
+//! Cluster side: the rustls `ClientConfig` of a cluster's `tls_context` and the
+//! handshake on a fresh upstream connection.
+
+use crate::config::TlsContextConfig;
+use crate::expiry;
+use crate::keys::{load_certified_key, load_roots, TlsError};
+use crate::provider::{provider_for, versions};
+use crate::reload::Reloadable;
+use crate::verify::ServerCheck;
+use rustls::client::{
+    ClientSessionMemoryCache, ResolvesClientCert, Resumption, WebPkiServerVerifier,
+};
+use rustls::pki_types::ServerName;
+use rustls::sign::CertifiedKey;
+use rustls::SignatureScheme;
+use rustls::{ClientConfig, RootCertStore};
+use std::sync::Arc;
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::TlsConnector;
+
+/// Sessions remembered per cluster for resumption.
+const SESSION_CACHE: usize = 1024;
+
+#[derive(Debug)]
+struct OneClientCert(Arc<CertifiedKey>);
+
+impl ResolvesClientCert for OneClientCert {
+    fn resolve(&self, _: &[&[u8]], _: &[SignatureScheme]) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
+}
+
+/// A built cluster context.
+#[derive(Debug)]
+pub struct ClientTls {
+    config: Arc<ClientConfig>,
+    server_name: Option<ServerName<'static>>,
+    not_after: Option<i64>,
+}
+
+fn build(
+    cfg: &TlsContextConfig,
+    cache: &Arc<ClientSessionMemoryCache>,
+) -> Result<ClientTls, TlsError> {
+    let provider = provider_for(cfg);
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(&versions(cfg))
+        .map_err(|e| TlsError::new("min_version", e.to_string()))?;
+    let check = if cfg.insecure_skip {
+        ServerCheck::Insecure {
+            provider: provider.clone(),
+            allowed_ids: cfg.spiffe_ids.clone(),
+        }
+    } else {
+        let roots = match &cfg.ca_cert {
+            Some(ca) => load_roots(ca)?,
+            None => RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            },
+        };
+        let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+            .build()
+            .map_err(|e| TlsError::new("ca_cert", e.to_string()))?;
+        ServerCheck::WebPki {
+            inner,
+            allowed_ids: cfg.spiffe_ids.clone(),
+        }
+    };
+    let builder = builder
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(check));
+    let mut not_after = None;
+    let mut config = match (&cfg.cert_chain, &cfg.private_key) {
+        (Some(chain), Some(key)) => {
+            let certified = load_certified_key(chain, key, &provider)?;
+            not_after = expiry::first_not_after(certified.cert.iter());
+            builder.with_client_cert_resolver(Arc::new(OneClientCert(Arc::new(certified))))
+        }
+        (Some(_), None) => {
+            return Err(TlsError::new(
+                "private_key",
+                "cert_chain is set without private_key",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(TlsError::new(
+                "cert_chain",
+                "private_key is set without cert_chain",
+            ))
+        }
+        (None, None) => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = cfg.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
+    config.resumption = Resumption::store(cache.clone());
+    let server_name = match &cfg.server_name {
+        Some(name) => Some(
+            ServerName::try_from(name.clone())
+                .map_err(|e| TlsError::new("server_name", format!("{name:?}: {e}")))?,
+        ),
+        None => None,
+    };
+    Ok(ClientTls {
+        config: Arc::new(config),
+        server_name,
+        not_after,
+    })
+}
+
+/// Checks that a cluster context can be built, for config validation.
+pub fn check_client_context(cfg: &TlsContextConfig) -> Result<(), TlsError> {
+    build(cfg, &Arc::new(ClientSessionMemoryCache::new(1))).map(drop)
+}
+
+impl ClientTls {
+    /// Handshakes over `tcp`. The SNI is `server_name`, else `host_name` (the host's
+    /// `hostname` or IP address).
+    pub async fn connect(
+        &self,
+        tcp: TcpStream,
+        host_name: &str,
+    ) -> std::io::Result<TlsStream<TcpStream>> {
+        let name = match &self.server_name {
+            Some(name) => name.clone(),
+            None => ServerName::try_from(host_name.to_owned())
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
+        };
+        TlsConnector::from(self.config.clone())
+            .connect(name, tcp)
+            .await
+    }
+
+    /// Days until this side's client certificate expires (`None` without one).
+    pub fn days_until_first_cert_expiring(&self) -> Option<i64> {
+        self.not_after.map(expiry::days_until)
+    }
+}
+
+/// A cluster's TLS context, rebuilt when its files change.
+pub type ClusterTls = Reloadable<ClientTls>;
+
+/// Builds a cluster's context and arranges its reload; `name` labels logs.
+pub fn cluster_tls(name: &str, cfg: TlsContextConfig) -> Result<Arc<ClusterTls>, TlsError> {
+    let cache = Arc::new(ClientSessionMemoryCache::new(SESSION_CACHE));
+    let files = cfg.files();
+    Reloadable::new(name, files, move || build(&cfg, &cache))
+}

@@ -1,0 +1,28 @@
+//! NET/IO security: rustls configs built from the validated `tls_context` model, the
+//! certificate files watched and hot-swapped, SNI/ALPN context selection, SPIFFE peer
+//! verification, certificate expiry, and the one crypto-provider seam (`provider`).
+#![forbid(unsafe_code)]
+
+mod client;
+mod config;
+mod expiry;
+mod keys;
+mod names;
+pub mod provider;
+mod reload;
+mod server;
+mod spiffe;
+mod verify;
+
+pub use client::{check_client_context, cluster_tls, ClientTls, ClusterTls};
+pub use config::{PemSource, TlsContextConfig, TlsVersion};
+pub use keys::TlsError;
+pub use reload::{CertWatcher, Reloadable, Watched};
+pub use server::{check_server_context, listener_tls, ListenerTls, ServerResumption, ServerTls};
+pub use spiffe::peer_identity;
+pub use tokio_rustls;
+pub use tokio_rustls::rustls;
+
+/// The first byte of a TLS record carrying a handshake (a ClientHello starts with it);
+/// plaintext HTTP, RPC magic bytes and the HTTP/2 preface never do.
+pub const TLS_HANDSHAKE_BYTE: u8 = 0x16;
