@@ -826,6 +826,27 @@ pub struct CircuitBreakersConfig {
     pub max_requests: u32,
     /// `max_retries`: retries in flight.
     pub max_retries: u32,
+    /// `retry_budget` (Envoy's): when set it replaces `max_retries` with a cap that
+    /// follows the load, so retries cannot multiply traffic in an outage.
+    pub retry_budget: Option<RetryBudgetConfig>,
+}
+
+/// Envoy's `retry_budget`: retries in flight may be at most `budget_percent` of the
+/// requests in flight, but never fewer than `min_retry_concurrency`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryBudgetConfig {
+    /// `budget_percent` (default 20%), in hundredths of a percent.
+    pub budget_basis_points: u32,
+    /// `min_retry_concurrency` (default 3).
+    pub min_retry_concurrency: u32,
+}
+
+impl RetryBudgetConfig {
+    /// How many retries may be in flight while `active_requests` requests are.
+    pub fn limit(&self, active_requests: u64) -> u64 {
+        let budget = active_requests * u64::from(self.budget_basis_points) / 10_000;
+        budget.max(u64::from(self.min_retry_concurrency))
+    }
 }
 
 /// A cluster's `outlier_detection` (Envoy's `OutlierDetection`), Envoy's defaults applied.

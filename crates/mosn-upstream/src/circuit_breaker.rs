@@ -38,6 +38,17 @@ impl Resource {
             .map(|_| ResourceGuard(self))
     }
 
+    /// Takes one unit while fewer than `limit` are in use, whatever the fixed cap: for
+    /// caps that follow the load (retry budgets).
+    pub fn try_acquire_below(&self, limit: u64) -> Option<ResourceGuard<'_>> {
+        self.current
+            .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |c| {
+                (c < limit).then_some(c + 1)
+            })
+            .ok()
+            .map(|_| ResourceGuard(self))
+    }
+
     /// True when the cap allows `current` more units to exist (for resources counted
     /// elsewhere, such as open connections).
     pub fn allows(&self, current: u64) -> bool {
@@ -68,6 +79,9 @@ pub struct CircuitBreakers {
     pub requests: Resource,
     /// Retries in flight.
     pub retries: Resource,
+    /// Envoy's retry budget: when set, retries in flight are capped by the load instead
+    /// of by `retries`' fixed maximum.
+    pub retry_budget: Option<mosn_config::RetryBudgetConfig>,
 }
 
 impl CircuitBreakers {
@@ -83,6 +97,24 @@ impl CircuitBreakers {
             pending_requests: Resource::new(max_pending_requests),
             requests: Resource::new(max_requests),
             retries: Resource::new(max_retries),
+            retry_budget: None,
+        }
+    }
+
+    /// The caps with a retry budget in place of the fixed `max_retries`.
+    pub fn with_retry_budget(mut self, budget: Option<mosn_config::RetryBudgetConfig>) -> Self {
+        self.retry_budget = budget;
+        self
+    }
+
+    /// A retry slot: within the retry budget (given the requests in flight) when there is
+    /// one, else within `max_retries`; `None` when retrying now would exceed it.
+    pub fn try_acquire_retry(&self, active_requests: u64) -> Option<ResourceGuard<'_>> {
+        match &self.retry_budget {
+            Some(budget) => self
+                .retries
+                .try_acquire_below(budget.limit(active_requests)),
+            None => self.retries.try_acquire(),
         }
     }
 }
@@ -100,6 +132,25 @@ mod tests {
         drop(a);
         assert!(r.try_acquire().is_some());
         assert_eq!(r.current(), 1);
+    }
+
+    #[test]
+    fn a_retry_budget_follows_the_requests_in_flight() {
+        let cb = CircuitBreakers::new(0, 0, 0, 1).with_retry_budget(Some(
+            mosn_config::RetryBudgetConfig {
+                budget_basis_points: 2000,
+                min_retry_concurrency: 2,
+            },
+        ));
+        // 5 requests in flight: 20% is 1, the minimum 2 wins (max_retries 1 is replaced).
+        let a = cb.try_acquire_retry(5).unwrap();
+        let _b = cb.try_acquire_retry(5).unwrap();
+        assert!(cb.try_acquire_retry(5).is_none());
+        // 50 in flight: 10 retries may run.
+        let more: Vec<_> = (0..8).map(|_| cb.try_acquire_retry(50).unwrap()).collect();
+        assert!(cb.try_acquire_retry(50).is_none());
+        drop((a, more));
+        assert_eq!(cb.retries.current(), 1);
     }
 
     #[test]

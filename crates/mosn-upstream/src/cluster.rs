@@ -101,7 +101,8 @@ impl Cluster {
                 cfg.circuit_breakers.max_pending_requests.into(),
                 cfg.circuit_breakers.max_requests.into(),
                 cfg.circuit_breakers.max_retries.into(),
-            ),
+            )
+            .with_retry_budget(cfg.circuit_breakers.retry_budget),
             tls: None,
             lb_type: cfg.lb_type,
             lb_config: cfg.lb_config,

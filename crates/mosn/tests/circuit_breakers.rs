@@ -87,3 +87,50 @@ fn max_retries_caps_retries_in_flight() {
     );
     assert!(retries < 30, "every request retried fully: {retries}");
 }
+
+/// Upstream 503s with a 5xx retry policy: how many upstream attempts each client request
+/// caused, under a wrk load, with the cluster's `circuit_breakers` set to `breakers`.
+fn attempts_per_request(breakers: serde_json::Value) -> (f64, u64) {
+    let (listen, upstream) = (free_port(), free_port());
+    let _nginx = Nginx::start(&[(upstream, "location / { return 503 \"down\\n\"; }".into())]);
+    let mut c = cluster("c", &[local(upstream)]);
+    c["circuit_breakers"] = breakers;
+    let routes = json!([{
+        "name": "all", "domains": ["*"],
+        "routers": [{ "match": { "prefix": "/" }, "route": { "cluster_name": "c",
+            "retry_policy": { "retry_on": "5xx", "num_retries": 3,
+                              "retry_back_off": { "base_interval": "1ms", "max_interval": "2ms" } } } }]
+    }]);
+    let cfg = http_config(
+        local(listen),
+        Some(free_port()),
+        routes,
+        json!([c]),
+        json!({}),
+        json!({ "processor": 1 }),
+    );
+    let mosn = Mosn::start(&cfg);
+    let run = wrk(&format!("http://127.0.0.1:{listen}/"), 20, 2, &[]);
+    assert!(run.requests > 100, "{}", run.output);
+    let requests = mosn.stat("listener", "test_listener", "downstream_rq_total");
+    let attempts = mosn.stat("cluster", "c", "upstream_rq_5xx");
+    let overflow = mosn.stat("cluster", "c", "upstream_rq_retry_overflow");
+    (attempts as f64 / requests as f64, overflow)
+}
+
+#[test]
+fn a_retry_budget_keeps_retries_from_multiplying_load_in_an_outage() {
+    // Without a budget every request is tried 4 times against the failing upstream.
+    let (unbounded, overflow) = attempts_per_request(json!([{}]));
+    assert!(unbounded > 3.5, "{unbounded} attempts per request");
+    assert_eq!(overflow, 0);
+    // A budget of 10% of 20 requests in flight (2, also the floor) keeps retries rare.
+    let budget = json!({ "thresholds": [{ "retry_budget": {
+        "budget_percent": { "value": 10.0 }, "min_retry_concurrency": 2 } }] });
+    let (bounded, overflow) = attempts_per_request(budget);
+    assert!(
+        bounded < 2.0,
+        "{bounded} attempts per request within the budget"
+    );
+    assert!(overflow > 0, "retries refused by the budget are counted");
+}

@@ -44,15 +44,17 @@ pub(super) fn choose_other_host(
     Some(host)
 }
 
-/// Takes a retry slot from the cluster's `max_retries` breaker, counts the retry and
-/// waits its backoff; false (counted as an overflow) when no slot is free.
+/// Takes a retry slot from the cluster's `max_retries` breaker (or its retry budget),
+/// counts the retry and waits its backoff; false (counted as an overflow) when no slot
+/// is free.
 pub(super) async fn before_retry<'c>(
     cluster: &'c Cluster,
     retry: &RetryState<'_>,
     slot: &mut Option<ResourceGuard<'c>>,
 ) -> bool {
     if slot.is_none() {
-        match cluster.circuit_breakers.retries.try_acquire() {
+        let active = u64::try_from(cluster.stats.upstream_rq_active.get()).unwrap_or(0);
+        match cluster.circuit_breakers.try_acquire_retry(active) {
             Some(guard) => *slot = Some(guard),
             None => {
                 cluster.stats.upstream_rq_retry_overflow.inc();
