@@ -546,3 +546,42 @@ fn tcp_proxy_originates_and_terminates_tls() {
     assert!(mosn.stat("cluster", "to_inner", "ssl_handshake") >= 1);
     assert!(mosn.stat("listener", "inner", "ssl_handshake") >= 1);
 }
+
+#[test]
+fn http2_upstreams_are_reached_over_tls_with_alpn_h2() {
+    let pki = TestPki::new();
+    let origin_cert = pki.leaf("origin.test", &["DNS:origin.test"], 30);
+    let (port, upstream) = (free_port(), free_port());
+    // nginx terminating TLS with HTTP/2, saying which protocol and scheme it saw.
+    let _nginx = Nginx::start_listening(&[(
+        local(upstream),
+        " ssl http2",
+        format!(
+            "ssl_certificate {};\n        ssl_certificate_key {};\n        \
+             location / {{ return 200 \"$server_protocol $scheme\\n\"; }}",
+            origin_cert.cert.display(),
+            origin_cert.key.display()
+        ),
+    )]);
+    let mut c = cluster("up", &[local(upstream)]);
+    c["tls_context"] = json!({
+        "status": true,
+        "server_name": "origin.test",
+        "ca_cert": pki.ca().to_str().unwrap(),
+        "alpn": "h2"
+    });
+    let cfg = http_config(
+        local(port),
+        None,
+        forward_all("up"),
+        json!([c]),
+        json!({ "downstream_protocol": "Auto", "upstream_protocol": "Http2" }),
+        json!({}),
+    );
+    let _mosn = Mosn::start(&cfg);
+    for flag in ["--http1.1", "--http2-prior-knowledge"] {
+        let r = curl(&[flag, &format!("http://127.0.0.1:{port}/")]);
+        assert_eq!(r.status, 200, "{flag}: {}", r.stderr);
+        assert_eq!(r.text(), "HTTP/2.0 https\n", "{flag}");
+    }
+}

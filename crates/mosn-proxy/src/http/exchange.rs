@@ -140,6 +140,12 @@ pub(super) async fn forward(
         }
     }
     prepare_request(&mut parts, info, target);
+    if target.upstream == Upstream::Http2 && cluster.tls.is_some() {
+        // HTTP/2's `:scheme` names the upstream connection's security.
+        let mut uri = std::mem::take(&mut parts.uri).into_parts();
+        uri.scheme = Some(Scheme::HTTPS);
+        parts.uri = Uri::from_parts(uri).unwrap_or_default();
+    }
 
     let stats = &cluster.stats;
     let Some(_request_slot) = cluster.circuit_breakers.requests.try_acquire() else {
