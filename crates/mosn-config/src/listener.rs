@@ -78,9 +78,10 @@ pub(crate) fn parse_listener(
         );
         return None;
     }
+    // The first filter owns the connection (a fallback tcp_proxy only gets the rest).
     let has_tcp_proxy = chains
         .iter()
-        .flat_map(|c| &c.filters)
+        .filter_map(|c| c.filters.first())
         .any(|f| matches!(f, NetworkFilterConfig::TcpProxy(_)));
     if has_tcp_proxy && !stream_filters.is_empty() {
         // Stream filters see requests; tcp_proxy has none, so they would never run.
@@ -196,10 +197,11 @@ fn parse_filter_chain(
             "filters",
             "a filter chain needs a proxy or tcp_proxy filter",
         );
-    } else if filters.iter().flatten().count() > 1 {
+    } else if filters.iter().flatten().count() > 1 && !is_fallback_pair(&filters) {
         chain.key_error(
             "filters",
-            "more than one proxy or tcp_proxy filter in a chain is not supported yet",
+            "more than one proxy or tcp_proxy filter in a chain is not supported yet \
+             (except proxy with fallback_for_unknown_protocol followed by tcp_proxy)",
         );
     }
     Some(FilterChainConfig {
@@ -207,6 +209,16 @@ fn parse_filter_chain(
         tls: tls?,
         filters: filters.into_iter().collect::<Option<_>>()?,
     })
+}
+
+/// `[proxy (Auto, fallback_for_unknown_protocol), tcp_proxy]`: the proxy serves what it
+/// recognises and hands the rest to tcp_proxy.
+fn is_fallback_pair(filters: &[Option<NetworkFilterConfig>]) -> bool {
+    matches!(
+        filters,
+        [Some(NetworkFilterConfig::Proxy(p)), Some(NetworkFilterConfig::TcpProxy(_))]
+            if p.fallback_for_unknown_protocol
+    )
 }
 
 fn parse_network_filter(

@@ -204,6 +204,10 @@ pub struct ProxyConfig {
     /// `max_concurrent_streams` (mosn-rs extension, default 1024): the HTTP/2
     /// `SETTINGS_MAX_CONCURRENT_STREAMS` offered to clients.
     pub max_concurrent_streams: u32,
+    /// `fallback_for_unknown_protocol`: with `Auto`, a connection no codec recognises is
+    /// handed (bytes read so far included) to the chain's next filter, `tcp_proxy`,
+    /// instead of being closed.
+    pub fallback_for_unknown_protocol: bool,
 }
 
 /// The `tcp_proxy` network filter's `config`.

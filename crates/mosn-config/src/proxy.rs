@@ -46,11 +46,9 @@ pub(crate) fn parse_proxy(config: &Obj<'_>, routers: &ServerRouters) -> Option<P
         });
     // Protocol-specific options for the refused multiplexed protocols.
     config.refuse("extend_config", "extend_config is not supported yet");
-    // `fallback_for_unknown_protocol` only acts with protocol detection ("Auto", refused);
-    // the others name the filter, pick MOSN's default handler or tune its goroutine pool.
+    // These name the filter, pick MOSN's default handler or tune its goroutine pool.
     config.tolerate(&[
         "name",
-        "fallback_for_unknown_protocol",
         "router_handler_name",
         "validate_clusters",
         "concurrency_num",
@@ -62,6 +60,9 @@ pub(crate) fn parse_proxy(config: &Obj<'_>, routers: &ServerRouters) -> Option<P
         positive(config, "max_request_header_bytes").unwrap_or(DEFAULT_MAX_REQUEST_HEADER_BYTES);
     let max_request_headers =
         positive(config, "max_request_headers").unwrap_or(DEFAULT_MAX_REQUEST_HEADERS);
+    let fallback_for_unknown_protocol = config
+        .bool("fallback_for_unknown_protocol")
+        .unwrap_or(false);
     let max_concurrent_streams =
         positive(config, "max_concurrent_streams").unwrap_or(DEFAULT_MAX_CONCURRENT_STREAMS);
     Some(ProxyConfig {
@@ -72,6 +73,7 @@ pub(crate) fn parse_proxy(config: &Obj<'_>, routers: &ServerRouters) -> Option<P
         max_request_header_bytes,
         max_request_headers,
         max_concurrent_streams,
+        fallback_for_unknown_protocol,
     })
 }
 

@@ -132,7 +132,7 @@ fn cases() -> Vec<(&'static str, Value, Vec<&'static str>)> {
         ("@http/filter_chains/0/filters", json!([]), vec![concat!(http!(".filter_chains[0].filters"), ": a filter chain needs a proxy or tcp_proxy filter")]),
         ("@http/filter_chains/0/filters/0/type", json!("fault_inject"), vec![concat!(http!(".filter_chains[0].filters[0].type"), r#": network filter "fault_inject" is not supported yet"#)]),
         ("@http/filter_chains/0/filters/0/type", json!("Proxy"), vec![concat!(http!(".filter_chains[0].filters[0].type"), r#": network filter "Proxy" is not supported yet"#)]),
-        ("@http/filter_chains/0/filters/1", json!({"type": "tcp_proxy", "config": {"cluster": "c"}}), vec![concat!(http!(".filter_chains[0].filters"), ": more than one proxy or tcp_proxy filter in a chain is not supported yet")]),
+        ("@http/filter_chains/0/filters/1", json!({"type": "tcp_proxy", "config": {"cluster": "c"}}), vec![concat!(http!(".filter_chains[0].filters"), ": more than one proxy or tcp_proxy filter in a chain is not supported yet (except proxy with fallback_for_unknown_protocol followed by tcp_proxy)")]),
         ("@http/filter_chains/0/filters/0/config", Value::Null, vec![concat!(http!(".filter_chains[0].filters[0].config"), ": required key is missing")]),
         // ---- proxy
         ("@proxy/downstream_protocol", json!("Thrift"), vec![concat!(proxy!(".downstream_protocol"), r#": protocol "Thrift" is not supported yet"#)]),

@@ -5,13 +5,14 @@ use crate::relay::relay;
 use crate::state::{SharedState, WorkerContext};
 use mosn_api::stats::ListenerStats;
 use mosn_config::{CidrRange, PortRange, TcpProxyConfig, TcpRouteConfig};
-use mosn_net::{ConnectionInfo, NetworkFilter, Socket};
+use mosn_net::{ConnectionInfo, NetworkFilter, Rewind, Socket};
 use mosn_upstream::{LbContext, Outcome};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
+use tokio::io::{AsyncRead, AsyncWrite};
 
 /// The `tcp_proxy` filter of one listener on one worker.
 pub struct TcpProxyFilter {
@@ -47,7 +48,16 @@ impl TcpProxyFilter {
             .or(self.cfg.cluster.as_deref())
     }
 
-    async fn run(self: Rc<Self>, downstream: Socket, info: ConnectionInfo) {
+    /// Serves a connection another filter started reading (`Auto` detection that knew no
+    /// protocol): the bytes read so far go upstream first.
+    pub async fn serve_rewound(self: Rc<Self>, downstream: Rewind<Socket>, info: ConnectionInfo) {
+        self.run(downstream, info).await;
+    }
+
+    async fn run<D>(self: Rc<Self>, downstream: D, info: ConnectionInfo)
+    where
+        D: AsyncRead + AsyncWrite,
+    {
         let Some(name) = self.cluster_for(&info) else {
             tracing::warn!(listener = %info.listener, "tcp_proxy: no route for connection");
             return;

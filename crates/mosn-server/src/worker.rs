@@ -110,6 +110,7 @@ async fn serve(spec: WorkerSpec) -> io::Result<()> {
         loop {
             tick.tick().await;
             sweeper_ctx.pool.evict_expired();
+            sweeper_ctx.h2_pool.evict_closed();
         }
     });
 
@@ -128,7 +129,8 @@ async fn serve(spec: WorkerSpec) -> io::Result<()> {
     Ok(())
 }
 
-/// The filter that owns a chain's connections: the chain's terminal filter.
+/// The filter that owns a chain's connections: its first filter (a `tcp_proxy` after a
+/// `proxy` serves as that proxy's fallback for unknown protocols).
 fn build_filter(
     cfg: &ListenerConfig,
     chain: &FilterChainConfig,
@@ -137,22 +139,36 @@ fn build_filter(
     stats: &StatsRegistry,
 ) -> Option<Rc<dyn NetworkFilter>> {
     let listener_stats = stats.listener(&cfg.name);
-    let terminal = chain.filters.last()?;
-    Some(match terminal {
-        NetworkFilterConfig::Proxy(p) => Rc::new(HttpProxyFilter::new(
-            p,
-            cfg.connection_idle_timeout,
-            state.clone(),
-            ctx.clone(),
-            listener_stats,
-            mosn_filters::build_chain(&cfg.stream_filters),
-        )),
-        NetworkFilterConfig::TcpProxy(t) => Rc::new(TcpProxyFilter::new(
+    let tcp_proxy = |t: &mosn_config::TcpProxyConfig| {
+        Rc::new(TcpProxyFilter::new(
             t.clone(),
             state.clone(),
             ctx.clone(),
-            listener_stats,
-        )),
+            listener_stats.clone(),
+        ))
+    };
+    // The first filter owns the connection; a `tcp_proxy` after a `proxy` is its
+    // fallback for protocols `Auto` does not know.
+    Some(match chain.filters.as_slice() {
+        [NetworkFilterConfig::Proxy(p), rest @ ..] => {
+            let fallback = match rest {
+                [NetworkFilterConfig::TcpProxy(t)] => Some(tcp_proxy(t)),
+                _ => None,
+            };
+            Rc::new(
+                HttpProxyFilter::new(
+                    p,
+                    cfg.connection_idle_timeout,
+                    state.clone(),
+                    ctx.clone(),
+                    listener_stats.clone(),
+                    mosn_filters::build_chain(&cfg.stream_filters),
+                )
+                .with_fallback(fallback),
+            )
+        }
+        [NetworkFilterConfig::TcpProxy(t), ..] => tcp_proxy(t),
+        [] => return None,
     })
 }
 

@@ -321,3 +321,59 @@ fn a_route_can_choose_its_own_upstream_protocol() {
         );
     }
 }
+
+#[test]
+fn fallback_for_unknown_protocol_hands_other_bytes_to_tcp_proxy() {
+    let dir = TempDir::new("h2-fallback");
+    let (origin, echo) = (free_port(), free_port());
+    let _hypercorn = hypercorn_echo(origin, &dir);
+    let _echo = socat_server(echo, "PIPE", &dir);
+    let listen = free_port();
+    let mut config = http_config(
+        local(listen),
+        Some(free_port()),
+        forward_all("origin"),
+        json!([
+            cluster("origin", &[local(origin)]),
+            cluster("echo", &[local(echo)])
+        ]),
+        json!({
+            "downstream_protocol": "Auto",
+            "upstream_protocol": "Http1",
+            "fallback_for_unknown_protocol": true
+        }),
+        json!({}),
+    );
+    let filters = &mut config["servers"][0]["listeners"][0]["filter_chains"][0]["filters"];
+    filters
+        .as_array_mut()
+        .expect("filters")
+        .push(json!({ "type": "tcp_proxy", "config": { "cluster": "echo" } }));
+    let mosn = Mosn::start(&config);
+    // Bytes no codec knows reach the echo server, first bytes included.
+    let mut s = TcpStream::connect(local(listen)).expect("connect");
+    s.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    let payload = b"\x00\x01 not a protocol anyone here speaks\n";
+    s.write_all(payload).unwrap();
+    let mut back = vec![0u8; payload.len()];
+    s.read_exact(&mut back).expect("echoed");
+    assert_eq!(&back[..], payload);
+    assert_eq!(
+        mosn.stat(
+            "listener",
+            "test_listener",
+            "downstream_cx_protocol_unknown"
+        ),
+        1
+    );
+    // HTTP/1.1 and h2c on the same port still reach the HTTP upstream.
+    for client_h2 in [false, true] {
+        let r = curl_as(
+            client_h2,
+            &format!("http://127.0.0.1:{listen}/download/5"),
+            &[],
+        );
+        assert_eq!(r.status, 200, "{}", r.stderr);
+        assert_eq!(r.body, pattern(5));
+    }
+}

@@ -1,9 +1,9 @@
 //! Protocol detection for `downstream_protocol: "Auto"`: the first bytes of a connection
 //! pick its codec. The HTTP/2 connection preface means HTTP/2 (h2c, prior knowledge); an
 //! HTTP method token means HTTP/1.1; bytes that are still a prefix of either mean "need
-//! more"; anything else closes the connection (counted as
-//! `downstream_cx_protocol_unknown`). The RPC codecs join this list with their magic
-//! bytes.
+//! more"; anything else (counted as `downstream_cx_protocol_unknown`) goes to the
+//! `fallback_for_unknown_protocol` tcp_proxy with the bytes read so far, or is closed.
+//! The RPC codecs join this list with their magic bytes.
 
 use super::connection::Http1Connection;
 use super::{h2_connection, HttpProxyFilter};
@@ -104,8 +104,16 @@ pub(super) async fn serve_detected(
         None => {
             filter.stats.downstream_cx_total.inc();
             filter.stats.downstream_cx_protocol_unknown.inc();
-            tracing::debug!(listener = %info.listener, "no protocol matched the first bytes; closing");
-            let _ = socket.shutdown().await;
+            match filter.fallback.clone() {
+                Some(tcp) => {
+                    let io = Rewind::new(buf.freeze(), socket);
+                    Box::pin(tcp.serve_rewound(io, info)).await;
+                }
+                None => {
+                    tracing::debug!(listener = %info.listener, "no protocol matched the first bytes; closing");
+                    let _ = socket.shutdown().await;
+                }
+            }
         }
     }
 }

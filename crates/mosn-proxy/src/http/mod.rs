@@ -26,6 +26,7 @@ mod upstream_h2;
 mod websocket;
 
 use crate::state::{SharedState, WorkerContext};
+use crate::tcp::TcpProxyFilter;
 use bytes::BytesMut;
 use connection::Http1Connection;
 use exchange::Upstream;
@@ -61,6 +62,8 @@ pub struct HttpProxyFilter {
     downstream: Protocol,
     upstream: Protocol,
     h2: H2Limits,
+    /// Where `Auto` connections no codec recognises go (`fallback_for_unknown_protocol`).
+    fallback: Option<Rc<TcpProxyFilter>>,
 }
 
 /// Limits offered to HTTP/2 clients in SETTINGS.
@@ -101,7 +104,14 @@ impl HttpProxyFilter {
                 max_header_list_size: u32::try_from(cfg.max_request_header_bytes)
                     .unwrap_or(u32::MAX),
             },
+            fallback: None,
         }
+    }
+
+    /// The filter with `fallback` taking connections whose protocol `Auto` does not know.
+    pub fn with_fallback(mut self, fallback: Option<Rc<TcpProxyFilter>>) -> Self {
+        self.fallback = fallback;
+        self
     }
 }
 
