@@ -71,7 +71,13 @@ pub(crate) fn parse_listener(
             "more than one filter chain is not supported yet",
         ),
     }
-    let stream_filters: Vec<_> = stream_filters.into_iter().collect::<Option<_>>()?;
+    // `Some(None)`: a filter accepted that builds nothing (MOSN's `healthcheck`).
+    let stream_filters: Vec<_> = stream_filters
+        .into_iter()
+        .collect::<Option<Vec<_>>>()?
+        .into_iter()
+        .flatten()
+        .collect();
     let chains: Vec<FilterChainConfig> = chains.into_iter().collect::<Option<_>>()?;
     let has_tcp_proxy = chains
         .iter()

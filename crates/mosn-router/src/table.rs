@@ -76,8 +76,15 @@ impl RouteTable {
         })
     }
 
-    /// Routes a request by host, path (without query) and headers.
-    pub fn route(&self, host: &str, path: &str, headers: &HeaderMap) -> Option<Matched<'_>> {
+    /// Routes a request by host, path (without query) and headers. RPC requests have
+    /// neither host nor path: they pass `""` for both and match the catch-all virtual
+    /// host by headers alone.
+    pub fn route<H: HeaderView + ?Sized>(
+        &self,
+        host: &str,
+        path: &str,
+        headers: &H,
+    ) -> Option<Matched<'_>> {
         let vhost = &self.virtual_hosts[self.domains.find(host)?];
         let route = vhost.routes.iter().find(|r| r.matches(path, headers))?;
         Some(Matched {
@@ -101,7 +108,7 @@ impl Route {
         })
     }
 
-    fn matches(&self, path: &str, headers: &HeaderMap) -> bool {
+    fn matches<H: HeaderView + ?Sized>(&self, path: &str, headers: &H) -> bool {
         let path_ok = match &self.matcher.path {
             PathMatch::Any => true,
             PathMatch::Prefix(p) => path.starts_with(p.as_str()),
@@ -117,13 +124,32 @@ impl Route {
     }
 }
 
-fn header_matches(m: &HeaderMatch, headers: &HeaderMap) -> bool {
-    headers.get_all(m.name.as_str()).iter().any(|v| {
-        let Ok(v) = v.to_str() else { return false };
-        match &m.value {
-            ValueMatch::Exact(e) => v == e,
-            ValueMatch::Regex(re) => re.is_match(v),
-        }
+/// The headers of a request as routing reads them, whatever protocol carried them:
+/// HTTP's `HeaderMap`, or an RPC frame's name/value pairs.
+pub trait HeaderView {
+    /// True when some value of header `name` (ASCII case-insensitive) satisfies `pred`.
+    fn any_value(&self, name: &str, pred: &mut dyn FnMut(&str) -> bool) -> bool;
+}
+
+impl HeaderView for HeaderMap {
+    fn any_value(&self, name: &str, pred: &mut dyn FnMut(&str) -> bool) -> bool {
+        self.get_all(name)
+            .iter()
+            .any(|v| v.to_str().is_ok_and(&mut *pred))
+    }
+}
+
+impl HeaderView for [(String, String)] {
+    fn any_value(&self, name: &str, pred: &mut dyn FnMut(&str) -> bool) -> bool {
+        self.iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case(name) && pred(v))
+    }
+}
+
+fn header_matches<H: HeaderView + ?Sized>(m: &HeaderMatch, headers: &H) -> bool {
+    headers.any_value(m.name.as_str(), &mut |v| match &m.value {
+        ValueMatch::Exact(e) => v == e,
+        ValueMatch::Regex(re) => re.is_match(v),
     })
 }
 
@@ -264,6 +290,33 @@ mod tests {
             "regex"
         );
         assert!(t.route("a", "/nothing", &h).is_none());
+    }
+
+    #[test]
+    fn rpc_headers_route_by_header_alone() {
+        let vh = VirtualHostConfig {
+            name: "rpc".into(),
+            domains: vec!["*".into()],
+            routes: vec![route(
+                PathMatch::Any,
+                vec![HeaderMatch {
+                    name: "service".into(),
+                    value: ValueMatch::Exact("com.a.Svc:1.0".into()),
+                }],
+                forward("svc", None),
+            )],
+            headers: HeaderEdits::default(),
+        };
+        let t = RouteTable::from_config(&RouterConfig {
+            name: "r".into(),
+            virtual_hosts: vec![vh],
+            headers: HeaderEdits::default(),
+        })
+        .unwrap();
+        let hit = [("Service".to_owned(), "com.a.Svc:1.0".to_owned())];
+        assert_eq!(cluster_of(t.route("", "", &hit[..]).unwrap()), "svc");
+        let miss = [("service".to_owned(), "com.b.Other:1.0".to_owned())];
+        assert!(t.route("", "", &miss[..]).is_none());
     }
 
     #[test]
