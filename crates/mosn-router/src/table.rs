@@ -76,9 +76,7 @@ impl RouteTable {
         })
     }
 
-    /// Routes a request by host, path (without query) and headers. RPC requests have
-    /// neither host nor path: they pass `""` for both and match the catch-all virtual
-    /// host by headers alone.
+    /// Routes a request by host, path (without query) and headers.
     pub fn route<H: HeaderView + ?Sized>(
         &self,
         host: &str,
@@ -95,7 +93,37 @@ impl RouteTable {
     }
 }
 
+impl RouteTable {
+    /// Routes an RPC request by its headers alone (the catch-all virtual host), with
+    /// MOSN's RPC rule: a route whose only criterion is the `service` header matches
+    /// when the service equals the value, or is any non-empty service for `.*`.
+    pub fn route_rpc<H: HeaderView + ?Sized>(&self, headers: &H) -> Option<Matched<'_>> {
+        let vhost = &self.virtual_hosts[self.domains.find("")?];
+        let route = vhost.routes.iter().find(|r| r.matches_rpc(headers))?;
+        Some(Matched {
+            table: self,
+            vhost,
+            route,
+        })
+    }
+}
+
 impl Route {
+    fn matches_rpc<H: HeaderView + ?Sized>(&self, headers: &H) -> bool {
+        match self.matcher.headers.as_slice() {
+            [only] if only.name == "service" => {
+                let wanted = match &only.value {
+                    ValueMatch::Exact(v) => v.as_str(),
+                    ValueMatch::Regex(re) => re.as_str(),
+                };
+                headers.any_value("service", &mut |v| {
+                    !v.is_empty() && (wanted == ".*" || v == wanted)
+                })
+            }
+            _ => self.matches("", headers),
+        }
+    }
+
     fn from_config(cfg: &RouteConfig) -> Result<Self, String> {
         let edits = match &cfg.action {
             RouteAction::Forward(fwd) => LevelEdits::compile(&fwd.headers)?,
@@ -314,9 +342,41 @@ mod tests {
         })
         .unwrap();
         let hit = [("Service".to_owned(), "com.a.Svc:1.0".to_owned())];
-        assert_eq!(cluster_of(t.route("", "", &hit[..]).unwrap()), "svc");
+        assert_eq!(cluster_of(t.route_rpc(&hit[..]).unwrap()), "svc");
         let miss = [("service".to_owned(), "com.b.Other:1.0".to_owned())];
-        assert!(t.route("", "", &miss[..]).is_none());
+        assert!(t.route_rpc(&miss[..]).is_none());
+    }
+
+    #[test]
+    fn rpc_service_dot_star_matches_any_service_as_in_mosn() {
+        let vh = VirtualHostConfig {
+            name: "rpc".into(),
+            domains: vec!["*".into()],
+            routes: vec![route(
+                PathMatch::Any,
+                vec![HeaderMatch {
+                    name: "service".into(),
+                    value: ValueMatch::Exact(".*".into()),
+                }],
+                forward("any", None),
+            )],
+            headers: HeaderEdits::default(),
+        };
+        let t = RouteTable::from_config(&RouterConfig {
+            name: "r".into(),
+            virtual_hosts: vec![vh],
+            headers: HeaderEdits::default(),
+        })
+        .unwrap();
+        let some = [("service".to_owned(), "com.a.Svc:1.0".to_owned())];
+        assert_eq!(cluster_of(t.route_rpc(&some[..]).unwrap()), "any");
+        let empty = [("service".to_owned(), String::new())];
+        assert!(t.route_rpc(&empty[..]).is_none());
+        assert!(t.route_rpc(&[][..]).is_none());
+        // HTTP keeps the literal meaning.
+        let mut h = HeaderMap::new();
+        h.insert("service", "x".parse().unwrap());
+        assert!(t.route("a", "/", &h).is_none());
     }
 
     #[test]

@@ -6,6 +6,7 @@ use mosn_config::{ListenerConfig, NetworkFilterConfig};
 use mosn_net::{BoundListener, ConnectionInfo, NetworkFilter, StdListener};
 use mosn_proxy::http::HttpProxyFilter;
 use mosn_proxy::tcp::TcpProxyFilter;
+use mosn_proxy::xprotocol::XProxyFilter;
 use mosn_proxy::{Drain, SharedState, WorkerContext};
 use std::cell::Cell;
 use std::io;
@@ -86,6 +87,7 @@ async fn serve(spec: WorkerSpec) -> io::Result<()> {
         loop {
             tick.tick().await;
             sweeper_ctx.pool.evict_expired();
+            sweeper_ctx.mux.evict_closed();
         }
     });
 
@@ -114,14 +116,23 @@ fn build_filter(
     let listener_stats = stats.listener(&cfg.name);
     let terminal = cfg.filter_chains.first()?.filters.last()?;
     Some(match terminal {
-        NetworkFilterConfig::Proxy(p) => Rc::new(HttpProxyFilter::new(
+        NetworkFilterConfig::Proxy(p) => match XProxyFilter::new(
             p,
             cfg.connection_idle_timeout,
             state.clone(),
             ctx.clone(),
-            listener_stats,
-            mosn_filters::build_chain(&cfg.stream_filters),
-        )),
+            listener_stats.clone(),
+        ) {
+            Some(rpc) => Rc::new(rpc),
+            None => Rc::new(HttpProxyFilter::new(
+                p,
+                cfg.connection_idle_timeout,
+                state.clone(),
+                ctx.clone(),
+                listener_stats,
+                mosn_filters::build_chain(&cfg.stream_filters),
+            )),
+        },
         NetworkFilterConfig::TcpProxy(t) => Rc::new(TcpProxyFilter::new(
             t.clone(),
             state.clone(),

@@ -1,7 +1,9 @@
-//! Stream layer: upstream connections for request/response ("ping-pong") protocols and the
-//! per-worker pool they are reused from. Multiplexed pools (HTTP/2, RPC) join here later.
+//! Stream layer: upstream connections and the per-worker pools they come from — one
+//! request at a time for HTTP/1 (`pool`), many at once for the RPC protocols (`mux`).
 #![forbid(unsafe_code)]
 
+mod mux;
 mod pool;
 
-pub use pool::{ConnPool, UpstreamConn};
+pub use mux::{MuxConn, MuxError, MuxPool, MuxSettings, Responder, DEFAULT_HEARTBEAT_INTERVAL};
+pub use pool::{open, ConnPool, ConnTracker, UpstreamConn};

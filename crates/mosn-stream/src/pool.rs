@@ -28,14 +28,52 @@ pub struct UpstreamConn {
     /// True when it came from the pool rather than a fresh connect; a failure on a reused
     /// connection before any response byte may be retried on a new one.
     pub reused: bool,
-    host: Arc<Host>,
+    tracker: ConnTracker,
+}
+
+/// Keeps an open upstream connection counted in its cluster's `upstream_cx_active` and its
+/// host's active connections until dropped, whichever pool owns the socket.
+#[derive(Debug)]
+pub struct ConnTracker {
+    /// The host the connection goes to.
+    pub host: Arc<Host>,
     stats: Arc<ClusterStats>,
 }
 
-impl Drop for UpstreamConn {
+impl Drop for ConnTracker {
     fn drop(&mut self) {
         self.stats.upstream_cx_active.dec();
         self.host.active_connections.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Opens a connection to `host` of `cluster` within its `connect_timeout`, counting it
+/// (and a failure) in the cluster's and the host's stats.
+pub async fn open(
+    cluster: &Cluster,
+    host: &Arc<Host>,
+) -> Result<(Socket, ConnTracker), ConnectError> {
+    let stats = &cluster.stats;
+    match connect(&host.address, cluster.connect_timeout).await {
+        Ok(socket) => {
+            stats.upstream_cx_total.inc();
+            stats.upstream_cx_active.inc();
+            host.stats.cx_total.inc();
+            host.active_connections.fetch_add(1, Ordering::Relaxed);
+            let tracker = ConnTracker {
+                host: host.clone(),
+                stats: cluster.stats.clone(),
+            };
+            Ok((socket, tracker))
+        }
+        Err(e) => {
+            host.stats.cx_connect_fail.inc();
+            match e {
+                ConnectError::Timeout => stats.upstream_cx_connect_timeout.inc(),
+                ConnectError::Failed(_) => stats.upstream_cx_connect_fail.inc(),
+            }
+            Err(e)
+        }
     }
 }
 
@@ -59,7 +97,7 @@ impl ConnPool {
         let now = Instant::now();
         while let Some(entry) = list.pop() {
             if entry.expires > now
-                && !entry.conn.host.is_removed()
+                && !entry.conn.tracker.host.is_removed()
                 && !entry.conn.socket.is_closed_or_dirty()
             {
                 let mut conn = entry.conn;
@@ -77,43 +115,26 @@ impl ConnPool {
         cluster: &Cluster,
         host: &Arc<Host>,
     ) -> Result<UpstreamConn, ConnectError> {
-        let stats = &cluster.stats;
-        match connect(&host.address, cluster.connect_timeout).await {
-            Ok(socket) => {
-                stats.upstream_cx_total.inc();
-                stats.upstream_cx_active.inc();
-                host.stats.cx_total.inc();
-                host.active_connections.fetch_add(1, Ordering::Relaxed);
-                Ok(UpstreamConn {
-                    socket,
-                    requests: 0,
-                    reused: false,
-                    host: host.clone(),
-                    stats: cluster.stats.clone(),
-                })
-            }
-            Err(e) => {
-                host.stats.cx_connect_fail.inc();
-                match e {
-                    ConnectError::Timeout => stats.upstream_cx_connect_timeout.inc(),
-                    ConnectError::Failed(_) => stats.upstream_cx_connect_fail.inc(),
-                }
-                Err(e)
-            }
-        }
+        let (socket, tracker) = open(cluster, host).await?;
+        Ok(UpstreamConn {
+            socket,
+            requests: 0,
+            reused: false,
+            tracker,
+        })
     }
 
     /// Returns a connection whose last exchange finished cleanly, unless it has served
     /// `max_requests` (0 = unlimited).
     pub fn checkin(&self, mut conn: UpstreamConn, idle_timeout: Duration, max_requests: u32) {
         conn.requests += 1;
-        if (max_requests != 0 && conn.requests >= max_requests) || conn.host.is_removed() {
+        if (max_requests != 0 && conn.requests >= max_requests) || conn.tracker.host.is_removed() {
             return;
         }
         let expires = Instant::now() + idle_timeout;
         self.idle
             .borrow_mut()
-            .entry(conn.host.address.clone())
+            .entry(conn.tracker.host.address.clone())
             .or_default()
             .push(Idle { conn, expires });
     }
@@ -124,7 +145,7 @@ impl ConnPool {
     pub fn evict_expired(&self) {
         let now = Instant::now();
         self.idle.borrow_mut().retain(|_, list| {
-            list.retain(|e| e.expires > now && !e.conn.host.is_removed());
+            list.retain(|e| e.expires > now && !e.conn.tracker.host.is_removed());
             !list.is_empty()
         });
     }

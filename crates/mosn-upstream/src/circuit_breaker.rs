@@ -26,16 +26,25 @@ impl Resource {
 
     /// Takes one unit, or `None` when the cap is reached.
     pub fn try_acquire(&self) -> Option<ResourceGuard<'_>> {
+        self.take().then_some(ResourceGuard(self))
+    }
+
+    /// Takes one unit without a guard; the caller must [`Resource::release`] it.
+    pub(crate) fn take(&self) -> bool {
         if self.max == 0 {
             self.current.fetch_add(1, Ordering::Relaxed);
-            return Some(ResourceGuard(self));
+            return true;
         }
         self.current
             .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |c| {
                 (c < self.max).then_some(c + 1)
             })
-            .ok()
-            .map(|_| ResourceGuard(self))
+            .is_ok()
+    }
+
+    /// Gives back a unit taken with [`Resource::take`].
+    pub(crate) fn release(&self) {
+        self.current.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// True when the cap allows `current` more units to exist (for resources counted
@@ -52,7 +61,7 @@ impl Resource {
 
 impl Drop for ResourceGuard<'_> {
     fn drop(&mut self) {
-        self.0.current.fetch_sub(1, Ordering::Relaxed);
+        self.0.release();
     }
 }
 

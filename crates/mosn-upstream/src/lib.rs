@@ -21,7 +21,7 @@ pub mod outlier;
 pub mod slow_start;
 
 pub use circuit_breaker::{CircuitBreakers, Resource, ResourceGuard};
-pub use cluster::Cluster;
+pub use cluster::{Cluster, RequestSlot};
 pub use control_thread::ControlThread;
 pub use host::{ActiveRequest, HealthFlag, Host};
 pub use host_stats::HostStats;

@@ -1,0 +1,76 @@
+//! The `proxy` network filter for the RPC protocols (bolt, boltv2, dubbo): decodes
+//! downstream frames with the listener's [`XCodec`], routes each request by its headers,
+//! and sends it over the worker's multiplexed connection to the chosen host, restoring
+//! the client's request id on the way back.
+//!
+//! Heartbeats are answered here, never forwarded (MOSN's xprotocol does the same; its
+//! `healthcheck` stream filter asks for exactly that). Every failure a client could wait
+//! on becomes the protocol's own error frame: no route, no host, overflow, connect
+//! failure, upstream reset, timeout. Oneway requests are forwarded without a reply.
+
+mod downstream;
+mod exchange;
+
+use crate::state::{SharedState, WorkerContext};
+use mosn_api::stats::ListenerStats;
+use mosn_config::{Protocol, ProxyConfig};
+use mosn_net::{ConnectionInfo, NetworkFilter, Socket};
+use mosn_protocol::xprotocol::{codec, XCodec};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The RPC `proxy` filter of one listener on one worker.
+pub struct XProxyFilter {
+    downstream: &'static dyn XCodec,
+    upstream: &'static dyn XCodec,
+    router_name: String,
+    idle_timeout: Duration,
+    state: SharedState,
+    worker: Rc<WorkerContext>,
+    stats: Arc<ListenerStats>,
+}
+
+/// The codec of an RPC protocol; `None` for the HTTP ones.
+pub fn rpc_codec(protocol: Protocol) -> Option<&'static dyn XCodec> {
+    codec(match protocol {
+        Protocol::Bolt => "bolt",
+        Protocol::BoltV2 => "boltv2",
+        Protocol::Dubbo => "dubbo",
+        Protocol::Http1 | Protocol::Http2 | Protocol::Auto => return None,
+    })
+}
+
+impl XProxyFilter {
+    /// A filter for one listener whose `downstream_protocol` is an RPC protocol;
+    /// `idle_timeout` is the listener's `connection_idle_timeout`.
+    pub fn new(
+        cfg: &ProxyConfig,
+        idle_timeout: Option<Duration>,
+        state: SharedState,
+        worker: Rc<WorkerContext>,
+        stats: Arc<ListenerStats>,
+    ) -> Option<Self> {
+        Some(Self {
+            downstream: rpc_codec(cfg.downstream_protocol)?,
+            upstream: rpc_codec(cfg.upstream_protocol)?,
+            router_name: cfg.router_config_name.clone(),
+            idle_timeout: idle_timeout.unwrap_or(crate::http::DEFAULT_IDLE_TIMEOUT),
+            state,
+            worker,
+            stats,
+        })
+    }
+}
+
+impl NetworkFilter for XProxyFilter {
+    fn serve(
+        self: Rc<Self>,
+        socket: Socket,
+        info: ConnectionInfo,
+    ) -> Pin<Box<dyn Future<Output = ()>>> {
+        Box::pin(downstream::serve(self, socket, info))
+    }
+}
