@@ -71,7 +71,10 @@ pub struct MuxConn {
     last_read: Cell<Instant>,
     heartbeat: Cell<Option<u64>>,
     closed: Cell<bool>,
-    tracker: ConnTracker,
+    host: Arc<Host>,
+    /// Counts the connection as open; dropped when it closes, even while requests still
+    /// hold the `MuxConn`.
+    tracker: RefCell<Option<ConnTracker>>,
     cluster: Arc<Cluster>,
 }
 
@@ -79,7 +82,7 @@ impl std::fmt::Debug for MuxConn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MuxConn")
             .field("codec", &self.codec.name())
-            .field("host", &self.tracker.host.address)
+            .field("host", &self.host.address)
             .field("pending", &self.pending.borrow().len())
             .field("closed", &self.closed.get())
             .finish()
@@ -158,6 +161,7 @@ impl MuxConn {
     /// Marks the connection dead and fails everything pending on it.
     fn close(&self) {
         self.closed.set(true);
+        self.tracker.borrow_mut().take();
         let pending: Vec<_> = self.pending.borrow_mut().drain().collect();
         self.deadlines.borrow_mut().clear();
         for (_, p) in pending {
@@ -180,7 +184,7 @@ impl MuxConn {
                 self.write(&reply.bytes);
             }
             FrameKind::Request | FrameKind::Oneway => {
-                tracing::debug!(host = ?self.tracker.host.address, "request from an upstream ignored");
+                tracing::debug!(host = ?self.host.address, "request from an upstream ignored");
             }
         }
     }
@@ -193,7 +197,7 @@ impl MuxConn {
                     Ok(Some(frame)) => self.on_frame(frame),
                     Ok(None) => break,
                     Err(e) => {
-                        tracing::warn!(host = ?self.tracker.host.address, error = %e, "bad frame from upstream; closing");
+                        tracing::warn!(host = ?self.host.address, error = %e, "bad frame from upstream; closing");
                         return;
                     }
                 }
@@ -244,7 +248,7 @@ impl MuxConn {
             let idle_until = self.last_read.get() + interval;
             if now >= idle_until {
                 if self.heartbeat.get().is_some() {
-                    tracing::warn!(host = ?self.tracker.host.address, "upstream missed a heartbeat; closing");
+                    tracing::warn!(host = ?self.host.address, "upstream missed a heartbeat; closing");
                     return;
                 }
                 let id = self.next_id();
@@ -289,7 +293,7 @@ impl Slot {
     fn live(&self) -> Option<Rc<MuxConn>> {
         let conn = self.conn.borrow();
         conn.as_ref()
-            .filter(|c| !c.is_closed() && !c.tracker.host.is_removed())
+            .filter(|c| !c.is_closed() && !c.host.is_removed())
             .cloned()
     }
 }
@@ -364,7 +368,8 @@ impl MuxPool {
             last_read: Cell::new(Instant::now()),
             heartbeat: Cell::new(None),
             closed: Cell::new(false),
-            tracker,
+            host: host.clone(),
+            tracker: RefCell::new(Some(tracker)),
             cluster: cluster.clone(),
         });
         tokio::task::spawn_local(conn.clone().run(socket));
