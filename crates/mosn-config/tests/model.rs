@@ -810,4 +810,19 @@ fn rpc_protocols_by_name_and_as_x_with_sub_protocol() {
         common::errors(&doc.to_string()),
         ["servers[0].listeners[0].filter_chains[0].filters[0].config.upstream_protocol: protocol conversion Bolt -> Dubbo is not supported yet (transcoder)"]
     );
+
+    // HTTP stream filters would never see RPC frames: refused, not ignored.
+    let mut doc = base();
+    set(&mut doc, "@proxy/downstream_protocol", Some(json!("dubbo")));
+    set(
+        &mut doc,
+        "@http/stream_filters",
+        Some(
+            json!([{"type": "ip_access", "config": {"ips": [{"action": "allow", "addrs": ["127.0.0.1"]}]}}]),
+        ),
+    );
+    assert_eq!(
+        common::errors(&doc.to_string()),
+        ["servers[0].listeners[0].stream_filters: stream filters on RPC (bolt, boltv2, dubbo) listeners are not supported yet"]
+    );
 }

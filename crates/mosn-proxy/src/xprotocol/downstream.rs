@@ -16,10 +16,16 @@ use tokio::sync::Notify;
 /// Read size from clients.
 const READ_BUF: usize = 16 * 1024;
 
+/// Replies queued for a client beyond which mosn stops reading its requests until the
+/// client reads: a client that pipelines without reading cannot grow the queue unbounded.
+const MAX_QUEUED_REPLIES: usize = 4 * 1024 * 1024;
+
 /// The write side of a downstream connection, shared by the requests in flight on it.
 pub(super) struct Downstream {
     out: RefCell<BytesMut>,
     wake: Notify,
+    /// Signalled when the write loop has sent what was queued.
+    written: Notify,
     in_flight: Cell<usize>,
     reading_done: Cell<bool>,
     pub(super) stats: Arc<ListenerStats>,
@@ -70,6 +76,7 @@ pub(super) async fn serve(filter: Rc<XProxyFilter>, socket: Socket, info: Connec
     let down = Rc::new(Downstream {
         out: RefCell::default(),
         wake: Notify::new(),
+        written: Notify::new(),
         in_flight: Cell::new(0),
         reading_done: Cell::new(false),
         stats: stats.clone(),
@@ -103,6 +110,7 @@ async fn write_loop(down: &Downstream, mut wr: WriteHalf<Socket>) {
         if wr.write_all(&out).await.is_err() {
             return;
         }
+        down.written.notify_one();
     }
 }
 
@@ -128,6 +136,9 @@ async fn read_loop(
         }
         if drain.is_draining() {
             return;
+        }
+        while down.out.borrow().len() > MAX_QUEUED_REPLIES {
+            down.written.notified().await;
         }
         buf.reserve(READ_BUF);
         let idle = down.in_flight.get() == 0 && buf.is_empty();
