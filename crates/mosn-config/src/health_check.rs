@@ -4,15 +4,17 @@
 //! - MOSN only builds a health checker when `service_name` is set; without one the whole
 //!   section is ignored (with a warning here).
 //! - `protocol` picks the check: `Http1` (any case) is an HTTP check driven by
-//!   `check_config.http_check_config`; every other value, empty included, is a TCP
-//!   connect check, as in MOSN, whose factory falls back to TCP dialing for protocols
-//!   without a health check session of their own.
+//!   `check_config.http_check_config`; `bolt`, `boltv2`, `dubbo` (and MOSN's `SofaRpc`,
+//!   Bolt) send one RPC heartbeat (MOSN dials TCP for them: a heartbeat also proves the
+//!   server answers); every other value, empty included, is a TCP connect check, as in
+//!   MOSN, whose factory falls back to TCP dialing for protocols without a health check
+//!   session of their own.
 //! - Zero durations and thresholds mean "use the default", as in MOSN.
 
 use std::time::Duration;
 
 use crate::json::{Field, Obj};
-use crate::model::{HealthCheckConfig, HealthCheckKind, HttpHealthCheck, StatusRange};
+use crate::model::{HealthCheckConfig, HealthCheckKind, HttpHealthCheck, Protocol, StatusRange};
 
 /// MOSN's `DefaultTimeout`.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -111,6 +113,21 @@ fn check_kind(obj: &Obj<'_>) -> Option<HealthCheckKind> {
         };
         return parse_http_check(&http).map(HealthCheckKind::Http);
     }
+    if let Some(http) = http_config {
+        http.warn("used only with protocol Http1, ignored");
+        if let Some(http) = http.as_object() {
+            http.tolerate_all();
+        }
+    }
+    let rpc = [
+        ("bolt", Protocol::Bolt),
+        ("SofaRpc", Protocol::Bolt),
+        ("boltv2", Protocol::BoltV2),
+        ("dubbo", Protocol::Dubbo),
+    ];
+    if let Some(&(_, p)) = rpc.iter().find(|(n, _)| n.eq_ignore_ascii_case(protocol)) {
+        return Some(HealthCheckKind::Heartbeat(p));
+    }
     if !protocol.is_empty() && !protocol.eq_ignore_ascii_case("tcp") {
         obj.key_warn(
             "protocol",
@@ -119,12 +136,6 @@ fn check_kind(obj: &Obj<'_>) -> Option<HealthCheckKind> {
                  connect check; so does mosn-rs"
             ),
         );
-    }
-    if let Some(http) = http_config {
-        http.warn("used only with protocol Http1, ignored");
-        if let Some(http) = http.as_object() {
-            http.tolerate_all();
-        }
     }
     Some(HealthCheckKind::Tcp)
 }
@@ -435,9 +446,18 @@ mod tests {
                  back to a TCP connect check, as in MOSN"
             )]
         );
+        // RPC protocols: one heartbeat per check.
+        for (name, p) in [
+            ("bolt", Protocol::Bolt),
+            ("SOFARPC", Protocol::Bolt),
+            ("dubbo", Protocol::Dubbo),
+        ] {
+            let hc = ok(json!({ "protocol": name, "service_name": "s" }));
+            assert_eq!(hc.check, HealthCheckKind::Heartbeat(p), "{name}");
+        }
         // Other protocols: TCP, as in MOSN.
         let (hc, warnings) = parse(json!({
-            "protocol": "bolt", "service_name": "s",
+            "protocol": "tars", "service_name": "s",
             "check_config": { "http_check_config": { "path": "/x" } }
         }))
         .unwrap();
@@ -446,11 +466,11 @@ mod tests {
             warnings,
             [
                 format!(
-                    "{HC}.protocol: MOSN has no health check for protocol \"bolt\" and falls \
-                     back to a TCP connect check; so does mosn-rs"
+                    "{HC}.check_config.http_check_config: used only with protocol Http1, ignored"
                 ),
                 format!(
-                    "{HC}.check_config.http_check_config: used only with protocol Http1, ignored"
+                    "{HC}.protocol: MOSN has no health check for protocol \"tars\" and falls \
+                     back to a TCP connect check; so does mosn-rs"
                 ),
             ]
         );

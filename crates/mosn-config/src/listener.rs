@@ -3,7 +3,7 @@
 use crate::address::parse_listener_address;
 use crate::cluster::ClusterNames;
 use crate::json::{Field, Obj};
-use crate::model::{Address, FilterChainConfig, ListenerConfig, NetworkFilterConfig, Protocol};
+use crate::model::{Address, FilterChainConfig, ListenerConfig, NetworkFilterConfig};
 use crate::proxy::{parse_proxy, ServerRouters};
 use crate::stream_filter::parse_stream_filter;
 use crate::tcp_proxy::parse_tcp_proxy;
@@ -91,10 +91,9 @@ pub(crate) fn parse_listener(
         );
         return None;
     }
-    let has_rpc_proxy = chains.iter().flat_map(|c| &c.filters).any(|f| {
-        matches!(f, NetworkFilterConfig::Proxy(p) if matches!(p.downstream_protocol,
-            Protocol::Bolt | Protocol::BoltV2 | Protocol::Dubbo))
-    });
+    let has_rpc_proxy = chains.iter().flat_map(|c| &c.filters).any(
+        |f| matches!(f, NetworkFilterConfig::Proxy(p) if p.downstream_protocol.rpc_name().is_some()),
+    );
     if has_rpc_proxy && !stream_filters.is_empty() {
         // The built stream filters read HTTP requests; RPC frames do not reach them.
         obj.key_error(

@@ -13,7 +13,7 @@ mod exchange;
 
 use crate::state::{SharedState, WorkerContext};
 use mosn_api::stats::ListenerStats;
-use mosn_config::{Protocol, ProxyConfig};
+use mosn_config::ProxyConfig;
 use mosn_net::{ConnectionInfo, NetworkFilter, Socket};
 use mosn_protocol::xprotocol::{codec, XCodec};
 use std::future::Future;
@@ -33,16 +33,6 @@ pub struct XProxyFilter {
     stats: Arc<ListenerStats>,
 }
 
-/// The codec of an RPC protocol; `None` for the HTTP ones.
-pub fn rpc_codec(protocol: Protocol) -> Option<&'static dyn XCodec> {
-    codec(match protocol {
-        Protocol::Bolt => "bolt",
-        Protocol::BoltV2 => "boltv2",
-        Protocol::Dubbo => "dubbo",
-        Protocol::Http1 | Protocol::Http2 | Protocol::Auto => return None,
-    })
-}
-
 impl XProxyFilter {
     /// A filter for one listener whose `downstream_protocol` is an RPC protocol;
     /// `idle_timeout` is the listener's `connection_idle_timeout`.
@@ -54,8 +44,8 @@ impl XProxyFilter {
         stats: Arc<ListenerStats>,
     ) -> Option<Self> {
         Some(Self {
-            downstream: rpc_codec(cfg.downstream_protocol)?,
-            upstream: rpc_codec(cfg.upstream_protocol)?,
+            downstream: codec(cfg.downstream_protocol.rpc_name()?)?,
+            upstream: codec(cfg.upstream_protocol.rpc_name()?)?,
             router_name: cfg.router_config_name.clone(),
             idle_timeout: idle_timeout.unwrap_or(crate::http::DEFAULT_IDLE_TIMEOUT),
             state,

@@ -12,17 +12,18 @@
 //! `healthy_threshold` consecutive successes clear it; each change of healthiness
 //! rebuilds the cluster's rotation ([`Cluster::refresh_rotation`]).
 //!
-//! What a check does is a [`HealthChecker`]: a TCP connect ([`TcpChecker`]) or one
-//! HTTP/1.1 request ([`HttpChecker`]) today; RPC heartbeats (Bolt, Dubbo) plug in as
-//! further implementations.
+//! What a check does is a [`HealthChecker`]: a TCP connect ([`TcpChecker`]), one
+//! HTTP/1.1 request ([`HttpChecker`]) or one RPC heartbeat ([`HeartbeatChecker`]).
 
 mod event_log;
+mod heartbeat;
 mod http;
 mod runner;
 mod state;
 mod tcp;
 
 pub use event_log::EventLog;
+pub use heartbeat::HeartbeatChecker;
 pub use http::HttpChecker;
 pub use runner::{spawn, spawn_with_outlier_detection, ClusterHealthCheck, HealthCheckHandle};
 pub use state::{HostHealth, Transition};

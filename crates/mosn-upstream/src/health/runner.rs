@@ -2,11 +2,12 @@
 
 use super::event_log::EventLog;
 use super::state::{HostHealth, Transition};
-use super::{address_text, CheckResult, HealthChecker, HttpChecker, TcpChecker};
+use super::{address_text, CheckResult, HealthChecker, HeartbeatChecker, HttpChecker, TcpChecker};
 use crate::cluster::Cluster;
 use crate::control_thread::ControlThread;
 use crate::host::{HealthFlag, Host};
 use mosn_config::{HealthCheckConfig, HealthCheckKind};
+use mosn_protocol::xprotocol::codec;
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::io;
@@ -36,6 +37,14 @@ impl ClusterHealthCheck {
         let checker: Arc<dyn HealthChecker> = match &config.check {
             HealthCheckKind::Tcp => Arc::new(TcpChecker::new(config.timeout)),
             HealthCheckKind::Http(http) => Arc::new(HttpChecker::new(http.clone())),
+            HealthCheckKind::Heartbeat(protocol) => {
+                // The config layer only builds heartbeat checks for RPC protocols, whose
+                // codecs are all registered; anything else would get MOSN's TCP dial.
+                match protocol.rpc_name().and_then(codec) {
+                    Some(c) => Arc::new(HeartbeatChecker::new(c, config.timeout)),
+                    None => Arc::new(TcpChecker::new(config.timeout)),
+                }
+            }
         };
         Self::with_checker(cluster, config, checker)
     }
