@@ -106,11 +106,11 @@ const BUILT: &[Protocol] = &[
     Protocol::Dubbo,
 ];
 
-/// Whether a `proxy` can take `down` in and send `up` out: the same protocol, or the
-/// two Bolt versions (one codec reads both; frames pass through as they are).
+/// Whether a `proxy` can take `down` in and send `up` out: only the same protocol until
+/// the `transcoder` filter is built (frames pass through as they are, so even Bolt v1 →
+/// v2 would need conversion).
 fn conversion_supported(down: Protocol, up: Protocol) -> bool {
-    let bolt = |p| matches!(p, Protocol::Bolt | Protocol::BoltV2);
-    down == up || (bolt(down) && bolt(up))
+    down == up
 }
 
 /// A protocol name, case-insensitively, refused unless its codec is built; `"X"` stands

@@ -797,10 +797,13 @@ fn rpc_protocols_by_name_and_as_x_with_sub_protocol() {
     assert_eq!(proxy(&c).upstream_protocol, Protocol::Dubbo);
 
     let mut doc = base();
-    set(&mut doc, "@proxy/downstream_protocol", Some(json!("bolt")));
-    set(&mut doc, "@proxy/upstream_protocol", Some(json!("boltv2")));
+    set(
+        &mut doc,
+        "@proxy/downstream_protocol",
+        Some(json!("boltv2")),
+    );
     let c = config(&doc.to_string());
-    assert_eq!(proxy(&c).downstream_protocol, Protocol::Bolt);
+    assert_eq!(proxy(&c).downstream_protocol, Protocol::BoltV2);
     assert_eq!(proxy(&c).upstream_protocol, Protocol::BoltV2);
 
     let mut doc = base();

@@ -6,8 +6,9 @@
 //! on the response), responses are matched back by id in any order. The connection's
 //! task also expires requests past their deadline, answers the upstream's heartbeats,
 //! and sends heartbeats of its own after `heartbeat_interval` without traffic; a missed
-//! heartbeat reply closes it. When the connection dies, every request still pending on
-//! it is failed at once with [`ProxyErrorKind::UpstreamReset`].
+//! heartbeat reply closes it, and so does going idle after its host left the cluster.
+//! When the connection dies, every request still pending on it is failed at once with
+//! [`ProxyErrorKind::UpstreamReset`].
 
 use crate::pool::{open, ConnTracker};
 use bytes::BytesMut;
@@ -246,6 +247,10 @@ impl MuxConn {
                 }
             }
             let idle_until = self.last_read.get() + interval;
+            if now >= idle_until && self.host.is_removed() && self.pending.borrow().is_empty() {
+                // The host left its cluster (DNS): no new request will come; close.
+                return;
+            }
             if now >= idle_until {
                 if self.heartbeat.get().is_some() {
                     tracing::warn!(host = ?self.host.address, "upstream missed a heartbeat; closing");

@@ -142,9 +142,11 @@ async fn read_loop(
         }
         buf.reserve(READ_BUF);
         let idle = down.in_flight.get() == 0 && buf.is_empty();
+        // Draining: stop taking requests; the write loop still sends every reply in
+        // flight, then closes.
         let read = tokio::select! {
             r = tokio::time::timeout(filter.idle_timeout, rd.read_buf(&mut buf)) => r,
-            () = drain.wait(), if idle => return,
+            () = drain.wait() => return,
         };
         match read {
             // Only an idle connection times out; one with requests in flight waits.
