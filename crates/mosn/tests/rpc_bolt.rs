@@ -184,6 +184,8 @@ fn failures_become_bolt_error_frames_with_the_clients_id() {
         }
         r
     };
+    let mut silent_cluster = cluster("silent", &[silent_addr]);
+    silent_cluster["circuit_breakers"] = json!([{ "max_requests": 1 }]);
     let config = rpc_config(
         local(port),
         admin,
@@ -194,7 +196,7 @@ fn failures_become_bolt_error_frames_with_the_clients_id() {
             route("refused:1.0", "refused", None),
         ]),
         json!([
-            cluster("silent", &[silent_addr]),
+            silent_cluster,
             cluster("closing", &[closing_addr]),
             cluster("refused", &[refused]),
         ]),
@@ -215,6 +217,20 @@ fn failures_become_bolt_error_frames_with_the_clients_id() {
             "{service}"
         );
     }
+    // Two calls in flight where the breaker allows one: the second is refused at once
+    // (SERVER_THREADPOOL_BUSY), the first times out.
+    let silent_call = client_frame_with_service("silent:1.0");
+    let (a, b) = (
+        client.frame_with_id(&silent_call, 10),
+        client.frame_with_id(&silent_call, 11),
+    );
+    client.send(&[&a.bytes[..], &b.bytes[..]].concat());
+    let first = client.recv();
+    assert_eq!((first.head.request_id, first.head.status), (11, 4));
+    let second = client.recv();
+    assert_eq!((second.head.request_id, second.head.status), (10, 7));
+    mosn.expect_stat("cluster", "silent", "upstream_rq_pending_overflow", 1);
+
     // Heartbeats are answered by mosn itself, with the client's id.
     let hb = captured_frame("bolt-frames", "c2s-01-request-heartbeat-p2");
     let reply = client.call(&hb, 99);
@@ -222,7 +238,7 @@ fn failures_become_bolt_error_frames_with_the_clients_id() {
         (reply.head.kind, reply.head.request_id),
         (FrameKind::HeartbeatResponse, 99)
     );
-    mosn.expect_stat("cluster", "silent", "upstream_rq_timeout", 1);
+    mosn.expect_stat("cluster", "silent", "upstream_rq_timeout", 2);
     mosn.expect_stat("cluster", "closing", "upstream_rq_reset", 1);
     mosn.expect_stat("cluster", "refused", "upstream_cx_connect_fail", 4);
 
