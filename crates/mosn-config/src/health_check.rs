@@ -277,7 +277,7 @@ fn encode_into(out: &mut String, text: &str) {
 
 #[cfg(test)]
 mod tests {
-    use crate::model::{HealthCheckConfig, HealthCheckKind, StatusRange};
+    use crate::model::{HealthCheckConfig, HealthCheckKind, Protocol, StatusRange};
     use serde_json::{json, Value};
     use std::time::Duration;
 
