@@ -121,7 +121,7 @@ fn each_sample_gives_its_expected_outcome() {
 
 #[test]
 fn accepted_samples_have_the_expected_shape() {
-    use mosn_config::{Address, LbType, NetworkFilterConfig};
+    use mosn_config::{Address, LbType, NetworkFilterConfig, Protocol};
     let load = |file: &str| {
         mosn_config::load_file(&PathBuf::from(SAMPLES).join(file))
             .unwrap_or_else(|e| panic!("{file}: {e:?}"))
@@ -192,6 +192,28 @@ fn accepted_samples_have_the_expected_shape() {
     assert_eq!(hc.service_name, "serverCluster");
     assert_eq!(hc.healthy_threshold, 1);
     assert_eq!(hc.interval, std::time::Duration::from_secs(1));
+
+    // The RPC samples: Bolt and Dubbo proxies; the healthcheck filter builds nothing
+    // (heartbeats are always answered by the RPC proxy).
+    for (file, protocol) in [
+        (
+            "sofarpc-with-xprotocol-sample__server_config.json",
+            Protocol::Bolt,
+        ),
+        ("dubbo__client_config.json", Protocol::Dubbo),
+    ] {
+        let rpc = load(file);
+        let listener = &rpc.config.servers[0].listeners[0];
+        assert!(listener.stream_filters.is_empty(), "{file}");
+        assert!(
+            matches!(
+                &listener.filter_chains[0].filters[0],
+                NetworkFilterConfig::Proxy(p) if p.downstream_protocol == protocol
+                    && p.upstream_protocol == protocol
+            ),
+            "{file}"
+        );
+    }
 
     let uds_server = load("uds-sample__server_config.json");
     assert_eq!(

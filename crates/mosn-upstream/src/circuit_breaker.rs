@@ -26,7 +26,8 @@ impl Resource {
 
     /// Takes one unit, or `None` when the cap is reached.
     pub fn try_acquire(&self) -> Option<ResourceGuard<'_>> {
-        self.take().then_some(ResourceGuard(self))
+        // Lazily: a guard built for a refused take would release a unit on drop.
+        self.take().then(|| ResourceGuard(self))
     }
 
     /// Takes one unit without a guard; the caller must [`Resource::release`] it.
@@ -105,6 +106,9 @@ mod tests {
         let r = Resource::new(2);
         let a = r.try_acquire().unwrap();
         let _b = r.try_acquire().unwrap();
+        assert!(r.try_acquire().is_none());
+        // A refused take leaves the count alone.
+        assert_eq!(r.current(), 2);
         assert!(r.try_acquire().is_none());
         drop(a);
         assert!(r.try_acquire().is_some());
