@@ -32,11 +32,14 @@ pub(crate) fn parse_proxy(config: &Obj<'_>, routers: &ServerRouters) -> Option<P
     let downstream = config
         .required_str_field("downstream_protocol")
         .and_then(|(_, f)| protocol(&f, sub_protocol));
-    // Defaults to the downstream protocol, as in MOSN.
+    // Defaults to the downstream protocol, as in MOSN; so does "Auto" behind an RPC
+    // downstream (an RPC request goes upstream in its own protocol).
+    let rpc_downstream = downstream.is_some_and(|p| p.rpc_name().is_some());
     let upstream = match config.get("upstream_protocol") {
         None => downstream,
         Some(f) => match f.as_str() {
             Some("") => downstream,
+            Some(auto) if rpc_downstream && auto.eq_ignore_ascii_case("Auto") => downstream,
             Some(_) => protocol(&f, sub_protocol).filter(|&up| {
                 let Some(down) = downstream else { return true };
                 let ok = conversion_supported(down, up);
