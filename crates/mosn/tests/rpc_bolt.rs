@@ -6,11 +6,11 @@
 mod support;
 
 use std::collections::{HashMap, HashSet};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::net::TcpListener;
 
 use mosn_protocol::xprotocol::bolt::BOLT_V1;
-use mosn_protocol::xprotocol::FrameKind;
+use mosn_protocol::xprotocol::{FrameKind, XCodec};
 use serde_json::json;
 use support::*;
 
@@ -257,6 +257,53 @@ fn failures_become_bolt_error_frames_with_the_clients_id() {
     let mut again = RpcClient::connect(local(port), &BOLT_V1);
     let reply = again.call(&hb, 5);
     assert_eq!(reply.head.request_id, 5);
+}
+
+#[test]
+fn draining_answers_calls_in_flight_before_exiting() {
+    // An upstream that answers each call after 800 ms.
+    let slow = TcpListener::bind("127.0.0.1:0").unwrap();
+    let slow_addr = slow.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for mut s in slow.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut buf = bytes::BytesMut::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    if let Ok(Some(f)) = BOLT_V1.decode(&mut buf, 1 << 20) {
+                        std::thread::sleep(std::time::Duration::from_millis(800));
+                        let mut reply = BOLT_V1.heartbeat_reply(&f.head);
+                        reply.bytes[3] = 2; // an RPC response, status SUCCESS
+                        let _ = s.write_all(&reply.bytes);
+                        continue;
+                    }
+                    match s.read(&mut chunk) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+            });
+        }
+    });
+    let (mut mosn, port) = bolt_proxy(&[slow_addr]);
+    let mut client = RpcClient::connect(local(port), &BOLT_V1);
+    let call = client.frame_with_id(&hello_request(), 77);
+    client.send(&call.bytes);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    mosn.signal("TERM");
+    let reply = client.recv();
+    assert_eq!(
+        (reply.head.kind, reply.head.request_id, reply.head.status),
+        (FrameKind::Response, 77, 0)
+    );
+    assert!(
+        client.try_recv().is_none(),
+        "the connection closes after the last reply"
+    );
+    let exit = mosn
+        .wait_exit(std::time::Duration::from_secs(10))
+        .expect("mosn exits");
+    assert!(exit.success(), "{exit}");
 }
 
 /// The captured sayHello request with its `service` header replaced.
