@@ -260,6 +260,47 @@ fn failures_become_bolt_error_frames_with_the_clients_id() {
 }
 
 #[test]
+fn a_header_hash_policy_pins_each_key_to_one_upstream() {
+    let (a, b) = (free_port(), free_port());
+    let _a = node_server("bolt_server.js", a, &["upA"]);
+    let _b = node_server("bolt_server.js", b, &["upB"]);
+    let (port, admin) = (free_port(), free_port());
+    let mut route = rpc_route("service", ".*", "hashed");
+    route["route"]["hash_policy"] = json!([{ "header": { "key": "x-user" } }]);
+    let mut hashed = cluster("hashed", &[local(a), local(b)]);
+    hashed["lb_type"] = json!("LB_MAGLEV");
+    let mosn = Mosn::start(&rpc_config(
+        local(port),
+        admin,
+        "bolt",
+        json!([route]),
+        json!([hashed]),
+    ));
+    let mut client = RpcClient::connect(local(port), &BOLT_V1);
+    let mut upstreams_of = HashMap::new();
+    for user in 0..8 {
+        let frame =
+            client_frame_with_headers(&[("service", HELLO), ("x-user", &format!("user-{user}"))]);
+        let mut seen = HashSet::new();
+        for i in 0..5 {
+            let reply = client.call(&frame, user * 10 + i + 1);
+            assert_eq!(reply.head.status, 0);
+            let body = String::from_utf8_lossy(&reply.bytes).into_owned();
+            seen.insert(if body.contains("upA") { "upA" } else { "upB" });
+        }
+        assert_eq!(seen.len(), 1, "user-{user} moved between upstreams");
+        upstreams_of.insert(user, seen.into_iter().next().unwrap());
+    }
+    let used: HashSet<_> = upstreams_of.values().collect();
+    assert_eq!(
+        used.len(),
+        2,
+        "eight keys all hashed to one host: {upstreams_of:?}"
+    );
+    mosn.expect_stat("cluster", "hashed", "upstream_rq_2xx", 40);
+}
+
+#[test]
 fn draining_answers_calls_in_flight_before_exiting() {
     // An upstream that answers each call after 800 ms.
     let slow = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -308,11 +349,18 @@ fn draining_answers_calls_in_flight_before_exiting() {
 
 /// The captured sayHello request with its `service` header replaced.
 fn client_frame_with_service(service: &str) -> Vec<u8> {
+    client_frame_with_headers(&[("service", service)])
+}
+
+/// The captured sayHello request with its header map replaced.
+fn client_frame_with_headers(pairs: &[(&str, &str)]) -> Vec<u8> {
     use mosn_protocol::xprotocol::bolt::BoltFrame;
     let bytes = hello_request();
     let mut f = BoltFrame::parse(&bytes).expect("captured frame parses");
     let mut headers = mosn_protocol::xprotocol::RpcHeaders::default();
-    headers.push("service", service);
+    for (k, v) in pairs {
+        headers.push(*k, *v);
+    }
     f.headers = headers;
     let mut out = bytes::BytesMut::new();
     f.encode(&mut out);

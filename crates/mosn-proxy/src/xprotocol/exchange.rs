@@ -9,7 +9,7 @@ use mosn_api::error::ProxyErrorKind;
 use mosn_config::RouteAction;
 use mosn_net::{ConnectError, ConnectionInfo};
 use mosn_protocol::xprotocol::{Frame, FrameHead, FrameKind};
-use mosn_router::pick_cluster;
+use mosn_router::{hash_key, pick_cluster};
 use mosn_stream::{MuxConn, MuxError};
 use mosn_upstream::{Cluster, Host, LbContext, Outcome, RequestSlot};
 use std::rc::Rc;
@@ -57,7 +57,10 @@ pub(super) fn start(
     };
     let lb = LbContext {
         downstream_addr: info.remote,
-        hash_key: None,
+        hash_key: cluster
+            .uses_hash_key()
+            .then(|| hash_key(&fwd.hash_policy, frame.headers.as_slice(), info.remote))
+            .flatten(),
     };
     let Some(host) = cluster.choose_host(&lb) else {
         return local_reply(ProxyErrorKind::NoHealthyUpstream);
