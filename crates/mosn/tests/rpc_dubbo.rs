@@ -116,3 +116,47 @@ fn unrouted_and_unreachable_calls_get_dubbo_error_responses() {
     assert_eq!((reply.head.request_id, reply.head.status), (9, 60));
     assert!(reply.bytes.ends_with(b"404|router unavailable"));
 }
+
+#[test]
+fn dubbo_oneway_calls_get_no_reply_and_group_routes() {
+    let (plain, grouped) = (free_port(), free_port());
+    let _a = node_server("dubbo_server.js", plain, &["plain"]);
+    let _b = node_server("dubbo_server.js", grouped, &["grouped"]);
+    let (port, admin) = (free_port(), free_port());
+    // dubbo-remoting sends group "SOFA" as an attachment; dubbo2.js sends no group.
+    let group_route = json!({
+        "match": { "headers": [
+            { "name": "service", "value": DEMO },
+            { "name": "group", "value": "SOFA" }
+        ] },
+        "route": { "cluster_name": "sofa_group" }
+    });
+    let config = rpc_config(
+        local(port),
+        admin,
+        "dubbo",
+        json!([group_route, rpc_route("service", DEMO, "others")]),
+        json!([
+            cluster("sofa_group", &[local(grouped)]),
+            cluster("others", &[local(plain)])
+        ]),
+    );
+    let mosn = Mosn::start(&config);
+    let mut client = RpcClient::connect(local(port), &DUBBO);
+    let remoting_call = captured_frame("dubbo-frames", "conn0.c2s-00-request");
+    let dubbo2js_call = captured_frame("dubbo-frames", "conn2.c2s-00-request");
+    let mut oneway = client.frame_with_id(&dubbo2js_call, 5);
+    oneway.bytes[2] &= !0x40; // clear the two-way flag
+    client.send(&oneway.bytes);
+    let reply = client.call(&remoting_call, 6);
+    assert_eq!(
+        (reply.head.request_id, reply.head.status),
+        (6, 20),
+        "the oneway got no reply"
+    );
+    assert!(String::from_utf8_lossy(&reply.bytes).contains("response from grouped"));
+    let reply = client.call(&dubbo2js_call, 7);
+    assert!(String::from_utf8_lossy(&reply.bytes).contains("response from plain"));
+    mosn.expect_stat("cluster", "others", "upstream_rq_total", 2);
+    mosn.expect_stat("cluster", "sofa_group", "upstream_rq_total", 1);
+}
