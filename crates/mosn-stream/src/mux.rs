@@ -96,11 +96,6 @@ impl MuxConn {
         self.closed.get()
     }
 
-    /// Requests waiting for a response.
-    pub fn pending(&self) -> usize {
-        self.pending.borrow().len()
-    }
-
     /// Sends a request under a fresh id of this connection. A two-way request's outcome
     /// goes to `responder` (by `deadline` at the latest); a oneway request has none.
     /// On a closed connection the request fails at once with `UpstreamReset` (callers

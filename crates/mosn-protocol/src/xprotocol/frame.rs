@@ -18,13 +18,6 @@ pub enum FrameKind {
     HeartbeatResponse,
 }
 
-impl FrameKind {
-    /// True for frames that answer a request (responses and heartbeat replies).
-    pub fn is_response(self) -> bool {
-        matches!(self, Self::Response | Self::HeartbeatResponse)
-    }
-}
-
 /// The fixed facts of a frame: small and `Copy`, so a proxy keeps it per pending request
 /// to build a local reply later without keeping the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,10 +87,5 @@ impl RpcHeaders {
     /// All pairs in order.
     pub fn as_slice(&self) -> &[(String, String)] {
         &self.0
-    }
-
-    /// True when there are no headers.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 }
