@@ -814,6 +814,19 @@ fn rpc_protocols_by_name_and_as_x_with_sub_protocol() {
         ["servers[0].listeners[0].filter_chains[0].filters[0].config.upstream_protocol: protocol conversion Bolt -> Dubbo is not supported yet (transcoder)"]
     );
 
+    // Header edits are not applied to RPC frames: refused, not ignored.
+    let mut doc = base();
+    set(&mut doc, "@proxy/downstream_protocol", Some(json!("bolt")));
+    set(
+        &mut doc,
+        "/servers/0/routers/0/request_headers_to_add",
+        Some(json!([{"header": {"key": "x-a", "value": "1"}}])),
+    );
+    assert_eq!(
+        common::errors(&doc.to_string()),
+        ["servers[0].routers[0]: header edits are not supported yet on routers of RPC (bolt, boltv2, dubbo) proxies"]
+    );
+
     // HTTP stream filters would never see RPC frames: refused, not ignored.
     let mut doc = base();
     set(&mut doc, "@proxy/downstream_protocol", Some(json!("dubbo")));
