@@ -5,7 +5,9 @@ use bytes::BytesMut;
 use mosn_api::error::ProxyErrorKind;
 use mosn_protocol::xprotocol::bolt::{BoltFrame, BOLT_V1, BOLT_V2};
 use mosn_protocol::xprotocol::dubbo::{DubboFrame, DUBBO};
-use mosn_protocol::xprotocol::{codec, Detect, FrameError, FrameKind, XCodec, DEFAULT_MAX_FRAME};
+use mosn_protocol::xprotocol::{
+    codec, detect, Detect, FrameError, FrameKind, XCodec, DEFAULT_MAX_FRAME,
+};
 use std::path::PathBuf;
 
 fn frames(dir: &str) -> Vec<(String, Vec<u8>)> {
@@ -289,6 +291,35 @@ fn truncated_oversized_and_corrupted_frames_are_errors_not_panics() {
     let mut bolt = frames("bolt-frames").remove(0).1;
     bolt[22 + 44 + 3] = 0xff;
     assert!(BoltFrame::parse(&bolt).is_err());
+}
+
+#[test]
+fn detection_names_the_codec_of_each_captured_stream() {
+    for (name, bytes) in frames("bolt-frames")
+        .into_iter()
+        .chain(frames("dubbo-frames"))
+    {
+        let want = match bytes[0] {
+            1 => "bolt",
+            2 => "boltv2",
+            _ => "dubbo",
+        };
+        assert_eq!(detect(&bytes).map(|c| c.name()), Ok(want), "{name}");
+        assert_eq!(
+            detect(&bytes[..1]).map(|c| c.name()),
+            Err(Detect::NeedMore),
+            "{name}"
+        );
+    }
+    assert_eq!(detect(b"").map(|c| c.name()), Err(Detect::NeedMore));
+    assert_eq!(
+        detect(b"GET / HTTP/1.1\r\n").map(|c| c.name()),
+        Err(Detect::NoMatch)
+    );
+    assert_eq!(
+        detect(b"PRI * HTTP/2.0").map(|c| c.name()),
+        Err(Detect::NoMatch)
+    );
 }
 
 #[test]

@@ -73,6 +73,21 @@ pub trait XCodec: Sync + std::fmt::Debug {
 /// Every built codec; the proxy and the `Auto` detector look codecs up here by name.
 pub static CODECS: &[&dyn XCodec] = &[&bolt::BOLT_V1, &bolt::BOLT_V2, &dubbo::DUBBO];
 
+/// Which registered codec the first bytes of a connection belong to, for protocol
+/// detection (`Auto`): `Ok(codec)` on a match, `Err(Detect::NeedMore)` while some codec
+/// cannot tell yet, `Err(Detect::NoMatch)` when none matches.
+pub fn detect(buf: &[u8]) -> Result<&'static dyn XCodec, Detect> {
+    let mut verdict = Detect::NoMatch;
+    for c in CODECS {
+        match c.detect(buf) {
+            Detect::Match => return Ok(*c),
+            Detect::NeedMore => verdict = Detect::NeedMore,
+            Detect::NoMatch => {}
+        }
+    }
+    Err(verdict)
+}
+
 /// The codec named `name` (MOSN's protocol name, case-insensitive).
 pub fn codec(name: &str) -> Option<&'static dyn XCodec> {
     CODECS
