@@ -301,6 +301,60 @@ fn a_header_hash_policy_pins_each_key_to_one_upstream() {
 }
 
 #[test]
+fn a_bolt_heartbeat_health_check_takes_a_silent_server_out_of_rotation() {
+    // A TCP connect check would pass this server: it accepts but never answers.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_addr = silent.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in silent.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    let good = free_port();
+    let _server = node_server("bolt_server.js", good, &["good"]);
+    let (port, admin) = (free_port(), free_port());
+    let mut checked = cluster("checked", &[local(good), silent_addr]);
+    checked["health_check"] = json!({
+        "protocol": "bolt",
+        "service_name": "checked",
+        "timeout": "300ms",
+        "interval": "200ms",
+        "initial_delay_seconds": "100ms",
+        "unhealthy_threshold": 1,
+        "healthy_threshold": 1
+    });
+    let mosn = Mosn::start(&rpc_config(
+        local(port),
+        admin,
+        "bolt",
+        json!([rpc_route("service", ".*", "checked")]),
+        json!([checked]),
+    ));
+    mosn.wait_stat(
+        "cluster",
+        "checked",
+        "health_check_failure",
+        IO_TIMEOUT,
+        |n| n >= 1,
+    );
+    mosn.wait_stat(
+        "cluster",
+        "checked",
+        "membership_healthy",
+        IO_TIMEOUT,
+        |n| n == 1,
+    );
+    assert!(mosn.stat("cluster", "checked", "health_check_success") >= 1);
+    // Every call now goes to the server that answers heartbeats.
+    let mut client = RpcClient::connect(local(port), &BOLT_V1);
+    for id in 1..=10 {
+        let reply = client.call(&hello_request(), id);
+        assert_eq!((reply.head.request_id, reply.head.status), (id, 0));
+    }
+}
+
+#[test]
 fn draining_answers_calls_in_flight_before_exiting() {
     // An upstream that answers each call after 800 ms.
     let slow = TcpListener::bind("127.0.0.1:0").unwrap();
