@@ -98,6 +98,14 @@ impl<'a> Reader<'a> {
 
     /// Appends `units` UTF-16 code units' worth of UTF-8 characters.
     fn utf8_chars(&mut self, units: usize, out: &mut String) -> Result<()> {
+        // Fast path: service names, methods and versions are ASCII, one byte per unit.
+        if let Some(run) = self.buf.get(self.pos..self.pos.saturating_add(units)) {
+            if run.is_ascii() {
+                out.push_str(std::str::from_utf8(run).unwrap_or_default());
+                self.pos += units;
+                return Ok(());
+            }
+        }
         let mut left = units;
         while left > 0 {
             let lead = self.peek()?;
