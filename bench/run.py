@@ -70,6 +70,10 @@ SCENARIOS: dict[str, dict] = {
                      "what": "64 B request/response echo over 50 connections through the L4 proxy"},
     "tcp_echo_c1": {"kind": "echo", "conns": 1, "direct": True,
                     "what": "64 B request/response echo over 1 connection (latency)"},
+    "bolt_c50": {"kind": "rpc", "proto": "bolt", "conns": 50, "direct": True, "targets": ["mosn"],
+                 "what": "SOFA Bolt v1 calls, 50 connections, one call in flight each (mosn only: the others have no Bolt)"},
+    "dubbo_c50": {"kind": "rpc", "proto": "dubbo", "conns": 50, "direct": True, "targets": ["mosn"],
+                  "what": "Dubbo calls routed by service, 50 connections, one call in flight each (mosn only)"},
     "tcp_bulk": {"kind": "bulk", "direct": True,
                  "what": "iperf3 single stream through the L4 proxy (-O 1 omits the first second)"},
     "idle_conns": {"kind": "fresh", "direct": False,
@@ -106,6 +110,8 @@ METRICS = {
              ("cpu_us_per_req", "CPU µs/req", _f1, True), ("rss_mib", "RSS MiB", _f1, True)],
     "h2load": [("rps", "req/s", _k, False), ("mean_us", "mean µs", _f0, True),
                ("cpu_us_per_req", "CPU µs/req", _f1, True), ("rss_mib", "RSS MiB", _f1, True)],
+    "rpc": [("rps", "req/s", _k, False), ("p50_us", "p50 µs", _f0, True), ("p99_us", "p99 µs", _f0, True),
+            ("cpu_us_per_req", "CPU µs/req", _f1, True), ("rss_mib", "RSS MiB", _f1, True)],
     "bulk": [("gbps", "Gbit/s", _f2, False), ("cpu_s_per_gb", "CPU s/GB", _f2, True),
              ("rss_mib", "RSS MiB", _f1, True)],
     "startup": [("startup_ms", "start ms", _f1, True), ("idle_rss_mib", "idle RSS MiB", _f1, True)],
@@ -116,6 +122,7 @@ RATIO_METRICS = {
     "wrk": ["rps", "cpu_us_per_req", "p50_us", "p99_us"],
     "echo": ["rps", "cpu_us_per_req", "p50_us", "p99_us"],
     "h2load": ["rps", "cpu_us_per_req", "mean_us"],
+    "rpc": ["rps", "cpu_us_per_req", "p50_us", "p99_us"],
     "bulk": ["gbps", "cpu_s_per_gb"],
     "startup": ["startup_ms", "idle_rss_mib"],
     "idle_conns": ["bytes_per_conn"],
@@ -486,7 +493,7 @@ def build_mosn(args) -> None:
 def compile_helpers(tmp: Path) -> None:
     out = tmp / "bin"
     out.mkdir()
-    for name in ("http_server", "tcp_echo", "echo_client", "idle_client"):
+    for name in ("http_server", "tcp_echo", "echo_client", "idle_client", "rpc_server", "rpc_client"):
         run(["cc", "-O2", "-o", out / name, UPSTREAMS / f"{name}.c"], timeout=120)
     Tools.bin_dir = out
 
@@ -538,6 +545,8 @@ class Ports:
         self.https = free_port() if tls else None
         self.echo = free_port()
         self.bulk = free_port()
+        self.bolt = free_port()  # mosn only
+        self.dubbo = free_port()  # mosn only
 
 
 def mosn_config(p: Ports, up: dict, d: Path) -> Path:
@@ -551,7 +560,11 @@ def mosn_config(p: Ports, up: dict, d: Path) -> Path:
             "processor": 1,
             "routers": [{"router_config_name": "bench", "virtual_hosts": [
                 {"name": "all", "domains": ["*"],
-                 "routers": [{"match": {"prefix": "/"}, "route": {"cluster_name": "http_up"}}]}]}],
+                 "routers": [{"match": {"prefix": "/"}, "route": {"cluster_name": "http_up"}}]}]}] + [
+                {"router_config_name": proto, "virtual_hosts": [
+                    {"name": proto, "domains": ["*"], "routers": [
+                        {"match": {"headers": [{"name": "service", "value": ".*"}]},
+                         "route": {"cluster_name": "rpc_up"}}]}]} for proto in ("bolt", "dubbo")],
             "listeners": [
                 lst("http", p.http, {"type": "proxy", "config": {
                     "downstream_protocol": "Http1", "upstream_protocol": "Http1", "router_config_name": "bench"}}),
@@ -559,11 +572,13 @@ def mosn_config(p: Ports, up: dict, d: Path) -> Path:
                     "downstream_protocol": "Http2", "upstream_protocol": "Http1", "router_config_name": "bench"}}),
                 lst("echo", p.echo, {"type": "tcp_proxy", "config": {"cluster": "echo_up"}}),
                 lst("bulk", p.bulk, {"type": "tcp_proxy", "config": {"cluster": "bulk_up"}}),
-            ],
+            ] + [lst(proto, port, {"type": "proxy", "config": {
+                "downstream_protocol": proto, "router_config_name": proto}})
+                 for proto, port in (("bolt", p.bolt), ("dubbo", p.dubbo))],
         }],
         "cluster_manager": {"clusters": [
             {"name": n, "type": "SIMPLE", "lb_type": "LB_ROUNDROBIN", "hosts": [{"address": f"127.0.0.1:{up[k]}"}]}
-            for n, k in (("http_up", "http"), ("echo_up", "echo"), ("bulk_up", "bulk"))]},
+            for n, k in (("http_up", "http"), ("echo_up", "echo"), ("bulk_up", "bulk"), ("rpc_up", "rpc"))]},
     }
     if p.https:
         cfg["servers"][0]["listeners"].append(tls_listener(lst("https", p.https, {"type": "proxy", "config": {
@@ -910,6 +925,29 @@ def run_h2load(target: Target, sc: dict, dur: float, warm: float) -> dict:
     return measure_requests(target, go)
 
 
+def run_rpc(target: Target, sc: dict, dur: float, warm: float) -> dict:
+    client = Tools.bin_dir / "rpc_client"
+    base = [client, "127.0.0.1", target.ports[sc["proto"]], sc["conns"]]
+
+    def go():
+        p = run(pinned(base + [dur, warm, sc["proto"]]), timeout=dur + warm + 60, check=False)
+        try:
+            e = json.loads(p.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            return {"requests": 0, "failures": [f"rpc_client gave no result: {p.stderr[-300:]}"]}
+        rec = {"requests": e["requests"], "duration_s": e["duration_s"], "rps": e["rps"],
+               "p50_us": e["p50_us"], "p99_us": e["p99_us"], "max_us": e["max_us"],
+               "errors": {"calls": e["errors"], "connect": e["connect_errors"]}}
+        if e["errors"] or e["connect_errors"] or not e["requests"]:
+            rec["failures"] = [f"rpc errors {rec['errors']}, {e['requests']} calls"]
+        return rec
+
+    rec = measure(target, go)
+    if target.proxy and rec.get("requests"):
+        rec["cpu_us_per_req"] = round(rec["proxy_cpu_s"] * 1e6 / rec["requests"], 2)
+    return rec
+
+
 def run_bulk(target: Target, dur: float) -> dict:
     def go():
         p = run(pinned(["iperf3", "-c", "127.0.0.1", "-p", target.ports["bulk"], "-t", f"{dur:g}", "-O", "1",
@@ -1235,9 +1273,11 @@ def main(argv=None) -> int:
         t_bench = time.monotonic()
 
         # upstreams, started once
-        up = {"http": free_port(), "echo": free_port(), "bulk": free_port()}
+        up = {"http": free_port(), "echo": free_port(), "bulk": free_port(), "rpc": free_port()}
+        up["bolt"] = up["dubbo"] = up["rpc"]  # one RPC upstream answers both protocols
         ups = [Proc("http_server", [Tools.bin_dir / "http_server", up["http"]], log_path=tmp / "http_server.log"),
-               Proc("tcp_echo", [Tools.bin_dir / "tcp_echo", up["echo"]], log_path=tmp / "tcp_echo.log")]
+               Proc("tcp_echo", [Tools.bin_dir / "tcp_echo", up["echo"]], log_path=tmp / "tcp_echo.log"),
+               Proc("rpc_server", [Tools.bin_dir / "rpc_server", up["rpc"]], log_path=tmp / "rpc_server.log")]
         if any(SCENARIOS[s]["kind"] == "bulk" for s in args.scenarios):
             ups.append(Proc("iperf3", ["iperf3", "-s", "-p", up["bulk"]], log_path=tmp / "iperf3.log"))
         deadline = time.monotonic() + 10
@@ -1268,7 +1308,7 @@ def main(argv=None) -> int:
                 spec = SCENARIOS[sc]
                 kind = spec["kind"]
                 tl = [t for t in targets_all if (t != "direct" or spec["direct"])
-                      and t in spec.get("targets", [t])]
+                      and (t == "direct" or t in spec.get("targets", [t]))]
                 if kind != "fresh":
                     tl = [t for t in tl if t == "direct" or t in proxies]
                 else:
@@ -1295,6 +1335,8 @@ def main(argv=None) -> int:
                                 r = run_echo(target, spec, args.duration, args.warmup)
                             elif kind == "h2load":
                                 r = run_h2load(target, spec, args.duration, args.warmup)
+                            elif kind == "rpc":
+                                r = run_rpc(target, spec, args.duration, args.warmup)
                             else:
                                 r = run_bulk(target, args.duration)
                         r.update({"scenario": sc, "target": t, "round": rd, "attempt": attempt,

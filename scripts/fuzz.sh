@@ -10,6 +10,10 @@ command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked --ver
 export RUSTC_BOOTSTRAP=1
 for target in $(cargo fuzz list); do
   echo "== fuzz $target for ${seconds}s"
-  cargo fuzz run "$target" -- -max_total_time="$seconds" -rss_limit_mb=2048 2>&1 | tail -n 3
+  # Committed seeds (captured real frames) start the search, when a target has some.
+  corpus=("corpus/$target")
+  mkdir -p "corpus/$target"
+  if [ -d "seeds/$target" ]; then corpus+=("seeds/$target"); fi
+  cargo fuzz run "$target" "${corpus[@]}" -- -max_total_time="$seconds" -rss_limit_mb=2048 2>&1 | tail -n 3
   # `tail` hides the fuzzer's exit status; pipefail keeps it.
 done

@@ -4,7 +4,8 @@
 # (needs root or sudo on a fresh machine); the Python peers (Envoy, grpcio, hypercorn,
 # websockets; pinned in peers/requirements.txt) into the gitignored virtualenv
 # peers/venv, which the tests also search for tools; and the Node.js peers
-# (@grpc/grpc-js; pinned in peers/package.json) into peers/node_modules.
+# (@grpc/grpc-js, sofa-rpc-node, dubbo clients; pinned in peers/package.json) into
+# peers/node_modules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""

@@ -6,8 +6,10 @@
 //! - `protocol` picks the check: `Http1` (any case) is an HTTP check driven by
 //!   `check_config.http_check_config`; `Grpc` (mosn-rs's addition) is a
 //!   `grpc.health.v1` check driven by `check_config.grpc_check_config{service_name,
-//!   authority}`; every other value, empty included, is a TCP connect check, as in MOSN,
-//!   whose factory falls back to TCP dialing for protocols without a health check
+//!   authority}`; `bolt`, `boltv2`, `dubbo` (and MOSN's `SofaRpc`, Bolt) send one RPC
+//!   heartbeat (MOSN dials TCP for them: a heartbeat also proves the server answers);
+//!   every other value, empty included, is a TCP connect check, as in MOSN, whose
+//!   factory falls back to TCP dialing for protocols without a health check
 //!   session of their own.
 //! - Zero durations and thresholds mean "use the default", as in MOSN.
 
@@ -15,7 +17,7 @@ use std::time::Duration;
 
 use crate::json::{Field, Obj};
 use crate::model::{
-    GrpcHealthCheck, HealthCheckConfig, HealthCheckKind, HttpHealthCheck, StatusRange,
+    GrpcHealthCheck, HealthCheckConfig, HealthCheckKind, HttpHealthCheck, Protocol, StatusRange,
 };
 
 /// MOSN's `DefaultTimeout`.
@@ -132,6 +134,21 @@ fn check_kind(obj: &Obj<'_>, has_tls: bool) -> Option<HealthCheckKind> {
         };
         return Some(HealthCheckKind::Grpc(grpc));
     }
+    if let Some(http) = http_config {
+        http.warn("used only with protocol Http1, ignored");
+        if let Some(http) = http.as_object() {
+            http.tolerate_all();
+        }
+    }
+    let rpc = [
+        ("bolt", Protocol::Bolt),
+        ("SofaRpc", Protocol::Bolt),
+        ("boltv2", Protocol::BoltV2),
+        ("dubbo", Protocol::Dubbo),
+    ];
+    if let Some(&(_, p)) = rpc.iter().find(|(n, _)| n.eq_ignore_ascii_case(protocol)) {
+        return Some(HealthCheckKind::Heartbeat(p));
+    }
     if !protocol.is_empty() && !protocol.eq_ignore_ascii_case("tcp") {
         obj.key_warn(
             "protocol",
@@ -140,12 +157,6 @@ fn check_kind(obj: &Obj<'_>, has_tls: bool) -> Option<HealthCheckKind> {
                  connect check; so does mosn-rs"
             ),
         );
-    }
-    if let Some(http) = http_config {
-        http.warn("used only with protocol Http1, ignored");
-        if let Some(http) = http.as_object() {
-            http.tolerate_all();
-        }
     }
     Some(HealthCheckKind::Tcp)
 }
@@ -292,7 +303,9 @@ fn encode_into(out: &mut String, text: &str) {
 
 #[cfg(test)]
 mod tests {
-    use crate::model::{GrpcHealthCheck, HealthCheckConfig, HealthCheckKind, StatusRange};
+    use crate::model::{
+        GrpcHealthCheck, HealthCheckConfig, HealthCheckKind, Protocol, StatusRange,
+    };
     use serde_json::{json, Value};
     use std::time::Duration;
 
@@ -487,9 +500,18 @@ mod tests {
                  back to a TCP connect check, as in MOSN"
             )]
         );
+        // RPC protocols: one heartbeat per check.
+        for (name, p) in [
+            ("bolt", Protocol::Bolt),
+            ("SOFARPC", Protocol::Bolt),
+            ("dubbo", Protocol::Dubbo),
+        ] {
+            let hc = ok(json!({ "protocol": name, "service_name": "s" }));
+            assert_eq!(hc.check, HealthCheckKind::Heartbeat(p), "{name}");
+        }
         // Other protocols: TCP, as in MOSN.
         let (hc, warnings) = parse(json!({
-            "protocol": "bolt", "service_name": "s",
+            "protocol": "tars", "service_name": "s",
             "check_config": { "http_check_config": { "path": "/x" } }
         }))
         .unwrap();
@@ -498,11 +520,11 @@ mod tests {
             warnings,
             [
                 format!(
-                    "{HC}.protocol: MOSN has no health check for protocol \"bolt\" and falls \
-                     back to a TCP connect check; so does mosn-rs"
+                    "{HC}.check_config.http_check_config: used only with protocol Http1, ignored"
                 ),
                 format!(
-                    "{HC}.check_config.http_check_config: used only with protocol Http1, ignored"
+                    "{HC}.protocol: MOSN has no health check for protocol \"tars\" and falls \
+                     back to a TCP connect check; so does mosn-rs"
                 ),
             ]
         );

@@ -67,7 +67,13 @@ pub(crate) fn parse_listener(
     if chains.is_empty() {
         obj.key_error("filter_chains", "a listener needs a filter chain");
     }
-    let stream_filters: Vec<_> = stream_filters.into_iter().collect::<Option<_>>()?;
+    // `Some(None)`: a filter accepted that builds nothing (MOSN's `healthcheck`).
+    let stream_filters: Vec<_> = stream_filters
+        .into_iter()
+        .collect::<Option<Vec<_>>>()?
+        .into_iter()
+        .flatten()
+        .collect();
     let chains: Vec<FilterChainConfig> = chains.into_iter().collect::<Option<_>>()?;
     crate::filter_chain_match::check_distinct(&obj, &chains)?;
     let has_tls = chains.iter().any(|c| !c.tls.is_empty());
@@ -88,6 +94,17 @@ pub(crate) fn parse_listener(
         obj.key_error(
             "stream_filters",
             "stream filters need a proxy filter; this listener's chain ends in tcp_proxy",
+        );
+        return None;
+    }
+    let has_rpc_proxy = chains.iter().flat_map(|c| &c.filters).any(
+        |f| matches!(f, NetworkFilterConfig::Proxy(p) if p.downstream_protocol.rpc_name().is_some()),
+    );
+    if has_rpc_proxy && !stream_filters.is_empty() {
+        // The built stream filters read HTTP requests; RPC frames do not reach them.
+        obj.key_error(
+            "stream_filters",
+            "stream filters on RPC (bolt, boltv2, dubbo) listeners are not supported yet",
         );
         return None;
     }

@@ -185,6 +185,19 @@ pub enum Protocol {
     Dubbo,
 }
 
+impl Protocol {
+    /// MOSN's name of an RPC (xprotocol) protocol, by which its codec is registered;
+    /// `None` for the HTTP ones.
+    pub fn rpc_name(self) -> Option<&'static str> {
+        match self {
+            Self::Bolt => Some("bolt"),
+            Self::BoltV2 => Some("boltv2"),
+            Self::Dubbo => Some("dubbo"),
+            Self::Http1 | Self::Http2 | Self::Auto => None,
+        }
+    }
+}
+
 /// The `proxy` network filter's `config`.
 #[derive(Debug, Clone)]
 pub struct ProxyConfig {
@@ -719,6 +732,10 @@ pub enum HealthCheckKind {
     /// One `grpc.health.v1.Health/Check` call per check (`protocol: "Grpc"`, mosn-rs's
     /// addition; Envoy's `grpc_health_check`).
     Grpc(GrpcHealthCheck),
+    /// One RPC heartbeat per check, healthy on a successful heartbeat reply
+    /// (`protocol: "bolt"`, `"boltv2"`, `"dubbo"`, or MOSN's `"SofaRpc"` for Bolt). MOSN
+    /// falls back to a TCP connect for these; a heartbeat also proves the server serves.
+    Heartbeat(Protocol),
 }
 
 /// `check_config.grpc_check_config` (Envoy's `grpc_health_check` keys).

@@ -1,5 +1,6 @@
 //! The `proxy` network filter's `config` (MOSN's `v2.Proxy`) plus mosn-rs's HTTP/1
-//! limits.
+//! limits. The RPC protocols (bolt, boltv2, dubbo) are named directly or as MOSN's `"X"`
+//! with `extend_config.sub_protocol`.
 
 use std::time::Duration;
 
@@ -21,15 +22,35 @@ pub(crate) struct ServerRouters {
 
 /// Parses a `proxy` filter config.
 pub(crate) fn parse_proxy(config: &Obj<'_>, routers: &ServerRouters) -> Option<ProxyConfig> {
+    // MOSN's generic "X" protocol names its codec in `extend_config.sub_protocol`.
+    let sub_protocol = config.object("extend_config").and_then(|o| {
+        o.get("sub_protocol").and_then(|f| {
+            let unsupported =
+                |p: &str| format!("sub_protocol {p:?} is not supported (bolt, boltv2 or dubbo)");
+            f.one_of(&PROTOCOL_NAMES[3..], true, unsupported)
+        })
+    });
     let downstream = config
         .required_str_field("downstream_protocol")
-        .and_then(|(_, f)| protocol(&f));
-    // Defaults to the downstream protocol, as in MOSN.
+        .and_then(|(_, f)| protocol(&f, sub_protocol));
+    // Defaults to the downstream protocol, as in MOSN; so does "Auto" behind an RPC
+    // downstream (an RPC request goes upstream in its own protocol).
+    let rpc_downstream = downstream.is_some_and(|p| p.rpc_name().is_some());
     let upstream = match config.get("upstream_protocol") {
         None => downstream,
         Some(f) => match f.as_str() {
             Some("") => downstream,
-            Some(_) => protocol(&f),
+            Some(auto) if rpc_downstream && auto.eq_ignore_ascii_case("Auto") => downstream,
+            Some(_) => protocol(&f, sub_protocol).filter(|&up| {
+                let Some(down) = downstream else { return true };
+                let ok = conversion_supported(down, up);
+                if !ok {
+                    f.error(format!(
+                        "protocol conversion {down:?} -> {up:?} is not supported yet (transcoder)"
+                    ));
+                }
+                ok
+            }),
             None => None,
         },
     };
@@ -44,8 +65,6 @@ pub(crate) fn parse_proxy(config: &Obj<'_>, routers: &ServerRouters) -> Option<P
             }
             name
         });
-    // Protocol-specific options for the refused multiplexed protocols.
-    config.refuse("extend_config", "extend_config is not supported yet");
     // These name the filter, pick MOSN's default handler or tune its goroutine pool.
     config.tolerate(&[
         "name",
@@ -77,7 +96,8 @@ pub(crate) fn parse_proxy(config: &Obj<'_>, routers: &ServerRouters) -> Option<P
     })
 }
 
-/// Every protocol name MOSN knows, matched case-insensitively.
+/// Every protocol name MOSN knows, matched case-insensitively; the RPC (xprotocol) ones
+/// last, as `sub_protocol` accepts only those.
 const PROTOCOL_NAMES: &[(&str, Protocol)] = &[
     ("Http1", Protocol::Http1),
     ("Http2", Protocol::Http2),
@@ -88,10 +108,32 @@ const PROTOCOL_NAMES: &[(&str, Protocol)] = &[
 ];
 
 /// The protocols whose codecs are built; the others are refused by name.
-const BUILT: &[Protocol] = &[Protocol::Http1, Protocol::Http2, Protocol::Auto];
+const BUILT: &[Protocol] = &[
+    Protocol::Http1,
+    Protocol::Http2,
+    Protocol::Auto,
+    Protocol::Bolt,
+    Protocol::BoltV2,
+    Protocol::Dubbo,
+];
 
-/// A protocol name, case-insensitively, refused unless its codec is built.
-pub(crate) fn protocol(field: &Field<'_>) -> Option<Protocol> {
+/// Whether a `proxy` can take `down` in and send `up` out: HTTP versions convert into
+/// each other; RPC frames pass through as they are, so they need the same protocol (even
+/// Bolt v1 → v2 would need the `transcoder` filter, not built).
+fn conversion_supported(down: Protocol, up: Protocol) -> bool {
+    let http = |p| matches!(p, Protocol::Http1 | Protocol::Http2 | Protocol::Auto);
+    down == up || (http(down) && http(up))
+}
+
+/// A protocol name, case-insensitively, refused unless its codec is built; `"X"` stands
+/// for `extend_config.sub_protocol`.
+pub(crate) fn protocol(field: &Field<'_>, sub_protocol: Option<Protocol>) -> Option<Protocol> {
+    if field.as_str().is_some_and(|p| p.eq_ignore_ascii_case("X")) {
+        if sub_protocol.is_none() {
+            field.error("protocol \"X\" needs extend_config.sub_protocol (bolt, boltv2 or dubbo)");
+        }
+        return sub_protocol;
+    }
     let unsupported = |p: &str| format!("protocol {p:?} is not supported yet");
     let found = field.one_of(PROTOCOL_NAMES, true, unsupported)?;
     if !BUILT.contains(&found) {

@@ -157,7 +157,7 @@ fn parse_forward(r: &Obj<'_>, clusters: &ClusterNames) -> Option<ForwardAction> 
         .unwrap_or_default();
     let upstream_protocol = match r.get("upstream_protocol") {
         Some(f) if f.as_str() == Some("") => None,
-        Some(f) => Some(crate::proxy::protocol(&f)?),
+        Some(f) => Some(crate::proxy::protocol(&f, None)?),
         None => None,
     };
     let retry_policy = match r.object("retry_policy") {

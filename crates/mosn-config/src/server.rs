@@ -5,7 +5,9 @@ use std::time::Duration;
 use crate::cluster::ClusterNames;
 use crate::json::{Field, Obj};
 use crate::listener::{parse_listener, ListenerContext};
-use crate::model::{Address, LogLevel, ServerConfig};
+use crate::model::{
+    Address, ListenerConfig, LogLevel, NetworkFilterConfig, RouteAction, RouterConfig, ServerConfig,
+};
 use crate::proxy::ServerRouters;
 use crate::router::parse_router;
 use crate::tree::{Json, Number};
@@ -70,6 +72,7 @@ pub(crate) fn parse_server(
         .iter()
         .map(|l| parse_listener(l, &mut ctx))
         .collect();
+    refuse_rpc_header_edits(&obj, &listeners, &routers);
     Some(ServerConfig {
         default_log_path,
         default_log_level: default_log_level?,
@@ -78,6 +81,54 @@ pub(crate) fn parse_server(
         listeners: listeners.into_iter().collect::<Option<_>>()?,
         routers: routers.into_iter().collect::<Option<_>>()?,
     })
+}
+
+/// Refuses header edits in a router an RPC (bolt, boltv2, dubbo) proxy uses: they are
+/// not applied to RPC frames yet, and silently skipping them would change what the
+/// upstream sees.
+fn refuse_rpc_header_edits(
+    obj: &Obj<'_>,
+    listeners: &[Option<ListenerConfig>],
+    routers: &[Option<RouterConfig>],
+) {
+    let rpc_routers: Vec<&str> = listeners
+        .iter()
+        .flatten()
+        .flat_map(|l| l.filter_chains.iter().flat_map(|c| &c.filters))
+        .filter_map(|f| match f {
+            NetworkFilterConfig::Proxy(p) if p.downstream_protocol.rpc_name().is_some() => {
+                Some(p.router_config_name.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    for (i, router) in routers.iter().enumerate() {
+        let Some(router) = router else { continue };
+        if !rpc_routers.contains(&router.name.as_str()) {
+            continue;
+        }
+        let route_edits = router.virtual_hosts.iter().flat_map(|vh| {
+            vh.routes
+                .iter()
+                .filter_map(|r| match &r.action {
+                    RouteAction::Forward(fwd) => Some(&fwd.headers),
+                    _ => None,
+                })
+                .chain([&vh.headers])
+        });
+        let edited = route_edits.chain([&router.headers]).any(|h| {
+            !(h.request_headers_to_add.is_empty()
+                && h.request_headers_to_remove.is_empty()
+                && h.response_headers_to_add.is_empty()
+                && h.response_headers_to_remove.is_empty())
+        });
+        if edited {
+            obj.diag().error(
+                &format!("{}[{i}]", obj.key_path("routers")),
+                "header edits are not supported yet on routers of RPC (bolt, boltv2, dubbo) proxies",
+            );
+        }
+    }
 }
 
 /// `default_log_level`: MOSN's names, case-insensitively; `FATAL` maps to `Error`.

@@ -4,8 +4,9 @@ use crate::address::parse_cidr;
 use crate::json::{Field, Obj};
 use crate::model::{IpAccessConfig, IpAccessRule, StreamFilterConfig};
 
-/// Parses one stream filter; unknown types are refused by name.
-pub(crate) fn parse_stream_filter(field: &Field<'_>) -> Option<StreamFilterConfig> {
+/// Parses one stream filter; unknown types are refused by name (`None`). `Some(None)` is
+/// a filter that is accepted but has nothing to build.
+pub(crate) fn parse_stream_filter(field: &Field<'_>) -> Option<Option<StreamFilterConfig>> {
     let filter = field.as_object()?;
     // Only MOSN's Go-plugin loader reads it; a built-in filter never does.
     filter.refuse(
@@ -17,8 +18,13 @@ pub(crate) fn parse_stream_filter(field: &Field<'_>) -> Option<StreamFilterConfi
         return None;
     };
     match kind {
-        "ip_access" => {
-            parse_ip_access(&filter.required_object("config")?).map(StreamFilterConfig::IpAccess)
+        "ip_access" => parse_ip_access(&filter.required_object("config")?)
+            .map(|c| Some(StreamFilterConfig::IpAccess(c))),
+        // MOSN's `healthcheck` answers RPC heartbeats at the proxy instead of forwarding
+        // them. mosn-rs's RPC proxy always does that, so the filter adds nothing to build.
+        "healthcheck" => {
+            filter.tolerate(&["config"]);
+            Some(None)
         }
         other => {
             type_field.error(format!("stream filter {other:?} is not supported yet"));

@@ -138,9 +138,9 @@ fn cases() -> Vec<(&'static str, Value, Vec<&'static str>)> {
         ("@proxy/downstream_protocol", json!("Thrift"), vec![concat!(proxy!(".downstream_protocol"), r#": protocol "Thrift" is not supported yet"#)]),
         ("@proxy/max_concurrent_streams", json!(0), vec![concat!(proxy!(".max_concurrent_streams"), ": must be greater than 0")]),
         ("@proxy/downstream_protocol", json!(""), vec![concat!(proxy!(".downstream_protocol"), ": must not be empty")]),
-        ("@proxy/upstream_protocol", json!("X"), vec![concat!(proxy!(".upstream_protocol"), r#": protocol "X" is not supported yet"#)]),
+        ("@proxy/upstream_protocol", json!("X"), vec![concat!(proxy!(".upstream_protocol"), r#": protocol "X" needs extend_config.sub_protocol (bolt, boltv2 or dubbo)"#)]),
         ("@proxy/router_config_name", json!("nope"), vec![concat!(proxy!(".router_config_name"), r#": router "nope" is not defined in servers[0].routers"#)]),
-        ("@proxy/extend_config", json!({"sub_protocol": "bolt"}), vec![concat!(proxy!(".extend_config"), ": extend_config is not supported yet")]),
+        ("@proxy/extend_config", json!({"sub_protocol": "tars"}), vec![concat!(proxy!(".extend_config.sub_protocol"), r#": sub_protocol "tars" is not supported (bolt, boltv2 or dubbo)"#)]),
         ("@proxy/request_header_timeout", json!("0s"), vec![concat!(proxy!(".request_header_timeout"), ": 0 (no header timeout) is not supported yet")]),
         ("@proxy/max_request_header_bytes", json!(0), vec![concat!(proxy!(".max_request_header_bytes"), ": must be greater than 0")]),
         ("@proxy/max_request_headers", json!(0), vec![concat!(proxy!(".max_request_headers"), ": must be greater than 0")]),
@@ -328,7 +328,11 @@ fn the_base_config_is_valid() {
 fn every_error_is_reported_not_just_the_first() {
     let mut doc = base();
     set(&mut doc, "@http/address", Some(json!("nope")));
-    set(&mut doc, "@proxy/downstream_protocol", Some(json!("bolt")));
+    set(
+        &mut doc,
+        "@proxy/downstream_protocol",
+        Some(json!("Thrift")),
+    );
     set(
         &mut doc,
         "@route/route/cluster_name",
@@ -349,7 +353,7 @@ fn every_error_is_reported_not_just_the_first() {
         [
             r#"servers[0].routers[0].virtual_hosts[0].routers[0].route.cluster_name: cluster "missing" is not defined in cluster_manager.clusters"#,
             r#"servers[0].listeners[0].address: invalid socket address "nope""#,
-            r#"servers[0].listeners[0].filter_chains[0].filters[0].config.downstream_protocol: protocol "bolt" is not supported yet"#,
+            r#"servers[0].listeners[0].filter_chains[0].filters[0].config.downstream_protocol: protocol "Thrift" is not supported yet"#,
             r#"cluster_manager.clusters[0].health_check.timeout: invalid duration "soon""#,
             "admin.address.socket_address.port_value: expected an integer between 0 and 65535, got -1",
         ]

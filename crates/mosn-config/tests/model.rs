@@ -781,3 +781,64 @@ fn dns_clusters() {
     );
     assert!(config(&base().to_string()).clusters[0].dns.is_none());
 }
+
+#[test]
+fn rpc_protocols_by_name_and_as_x_with_sub_protocol() {
+    let mut doc = base();
+    set(&mut doc, "@proxy/downstream_protocol", Some(json!("X")));
+    set(&mut doc, "@proxy/upstream_protocol", Some(json!("x")));
+    set(
+        &mut doc,
+        "@proxy/extend_config",
+        Some(json!({"sub_protocol": "Dubbo"})),
+    );
+    let c = config(&doc.to_string());
+    assert_eq!(proxy(&c).downstream_protocol, Protocol::Dubbo);
+    assert_eq!(proxy(&c).upstream_protocol, Protocol::Dubbo);
+
+    let mut doc = base();
+    set(
+        &mut doc,
+        "@proxy/downstream_protocol",
+        Some(json!("boltv2")),
+    );
+    let c = config(&doc.to_string());
+    assert_eq!(proxy(&c).downstream_protocol, Protocol::BoltV2);
+    assert_eq!(proxy(&c).upstream_protocol, Protocol::BoltV2);
+
+    let mut doc = base();
+    set(&mut doc, "@proxy/downstream_protocol", Some(json!("bolt")));
+    set(&mut doc, "@proxy/upstream_protocol", Some(json!("dubbo")));
+    assert_eq!(
+        common::errors(&doc.to_string()),
+        ["servers[0].listeners[0].filter_chains[0].filters[0].config.upstream_protocol: protocol conversion Bolt -> Dubbo is not supported yet (transcoder)"]
+    );
+
+    // Header edits are not applied to RPC frames: refused, not ignored.
+    let mut doc = base();
+    set(&mut doc, "@proxy/downstream_protocol", Some(json!("bolt")));
+    set(
+        &mut doc,
+        "/servers/0/routers/0/request_headers_to_add",
+        Some(json!([{"header": {"key": "x-a", "value": "1"}}])),
+    );
+    assert_eq!(
+        common::errors(&doc.to_string()),
+        ["servers[0].routers[0]: header edits are not supported yet on routers of RPC (bolt, boltv2, dubbo) proxies"]
+    );
+
+    // HTTP stream filters would never see RPC frames: refused, not ignored.
+    let mut doc = base();
+    set(&mut doc, "@proxy/downstream_protocol", Some(json!("dubbo")));
+    set(
+        &mut doc,
+        "@http/stream_filters",
+        Some(
+            json!([{"type": "ip_access", "config": {"ips": [{"action": "allow", "addrs": ["127.0.0.1"]}]}}]),
+        ),
+    );
+    assert_eq!(
+        common::errors(&doc.to_string()),
+        ["servers[0].listeners[0].stream_filters: stream filters on RPC (bolt, boltv2, dubbo) listeners are not supported yet"]
+    );
+}

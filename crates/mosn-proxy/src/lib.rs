@@ -1,5 +1,5 @@
 //! Proxy layer: the network filters that own a connection and forward its traffic —
-//! `proxy` (HTTP/1.1 today) and `tcp_proxy` — plus the state they read: route tables and
+//! `proxy` (HTTP/1.1, and the RPC protocols in `xprotocol`) and `tcp_proxy` — plus the state they read: route tables and
 //! clusters published as one lock-free snapshot, and each worker's pool and drain signal.
 #![forbid(unsafe_code)]
 
@@ -7,5 +7,6 @@ pub mod http;
 mod relay;
 mod state;
 pub mod tcp;
+pub mod xprotocol;
 
 pub use state::{Drain, ProxyState, SharedState, WorkerContext};

@@ -2,8 +2,9 @@
 
 use arc_swap::ArcSwap;
 use bytes::BytesMut;
+use mosn_protocol::xprotocol::DEFAULT_MAX_FRAME;
 use mosn_router::RouteTable;
-use mosn_stream::{ConnPool, H2Pool};
+use mosn_stream::{ConnPool, H2Pool, MuxPool, MuxSettings, DEFAULT_HEARTBEAT_INTERVAL};
 use mosn_upstream::ClusterManager;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -46,7 +47,7 @@ impl Drain {
     }
 }
 
-/// One worker's own things: its upstream pool, its spare read buffers and the drain
+/// One worker's own things: its upstream pools, its spare read buffers and the drain
 /// signal.
 #[derive(Debug)]
 pub struct WorkerContext {
@@ -54,6 +55,8 @@ pub struct WorkerContext {
     pub pool: ConnPool,
     /// Multiplexed HTTP/2 upstream connections of this worker.
     pub h2_pool: H2Pool,
+    /// Multiplexed RPC connections of this worker, one per host and protocol.
+    pub mux: MuxPool,
     /// Shutdown signal.
     pub drain: Drain,
     /// Large read buffers returned by finished requests, reused by the next ones so that
@@ -73,6 +76,10 @@ impl WorkerContext {
         Self {
             pool: ConnPool::default(),
             h2_pool: H2Pool::default(),
+            mux: MuxPool::new(MuxSettings {
+                heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
+                max_frame: DEFAULT_MAX_FRAME,
+            }),
             drain,
             spare_buffers: RefCell::default(),
         }

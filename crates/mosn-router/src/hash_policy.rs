@@ -17,16 +17,16 @@
 //! Envoy's cookie generation (setting a missing cookie with `ttl`) is not built; neither
 //! does MOSN build it.
 
-use http::header::COOKIE;
-use http::HeaderMap;
+use crate::table::HeaderView;
 use mosn_config::HashPolicy;
 use std::net::{IpAddr, SocketAddr};
 
-/// The hash key for one request: the first of `policies` that yields a value, or the
-/// client's IP when `policies` is empty; `None` when nothing yields one.
-pub fn hash_key(
+/// The hash key for one request (HTTP headers or an RPC frame's): the first of
+/// `policies` that yields a value, or the client's IP when `policies` is empty; `None`
+/// when nothing yields one.
+pub fn hash_key<H: HeaderView + ?Sized>(
     policies: &[HashPolicy],
-    headers: &HeaderMap,
+    headers: &H,
     remote: Option<SocketAddr>,
 ) -> Option<u64> {
     if policies.is_empty() {
@@ -34,19 +34,29 @@ pub fn hash_key(
     }
     policies.iter().find_map(|p| match p {
         HashPolicy::Header(name) => {
-            let value = headers.get(name.as_str())?;
-            Some(finish(
-                Fnv::new()
-                    .write(name.as_bytes())
-                    .write(b":")
-                    .write(value.as_bytes()),
-            ))
+            let mut key = None;
+            headers.any_value(name, &mut |value| {
+                key = Some(finish(
+                    Fnv::new()
+                        .write(name.as_bytes())
+                        .write(b":")
+                        .write(value.as_bytes()),
+                ));
+                true
+            });
+            key
         }
         HashPolicy::Cookie(name) => {
-            let value = cookie(headers, name)?;
-            Some(finish(
-                Fnv::new().write(name.as_bytes()).write(b"=").write(value),
-            ))
+            let mut key = None;
+            with_cookie(headers, name, &mut |value| {
+                key = Some(finish(
+                    Fnv::new()
+                        .write(name.as_bytes())
+                        .write(b"=")
+                        .write(value.as_bytes()),
+                ));
+            });
+            key
         }
         HashPolicy::SourceIp => remote.map(|a| source_ip_hash(a.ip())),
     })
@@ -65,17 +75,17 @@ pub fn source_ip_hash(ip: IpAddr) -> u64 {
     finish(hasher)
 }
 
-/// The value of cookie `name` from the request's `Cookie` headers (`a=1; b=2`); the
-/// first occurrence wins. Values are not unquoted, as in MOSN.
-fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h [u8]> {
-    headers.get_all(COOKIE).iter().find_map(|line| {
-        line.as_bytes().split(|&b| b == b';').find_map(|pair| {
-            let pair = pair.trim_ascii();
-            let eq = pair.iter().position(|&b| b == b'=')?;
-            let (key, value) = (&pair[..eq], &pair[eq + 1..]);
-            (key.trim_ascii() == name.as_bytes()).then(|| value.trim_ascii())
-        })
-    })
+/// Calls `f` with the value of cookie `name` from the request's `Cookie` headers
+/// (`a=1; b=2`) when there is one; the first occurrence wins. Values are not unquoted,
+/// as in MOSN.
+fn with_cookie<H: HeaderView + ?Sized>(headers: &H, name: &str, f: &mut dyn FnMut(&str)) {
+    headers.any_value("cookie", &mut |line| {
+        let value = line.split(';').find_map(|pair| {
+            let (key, value) = pair.trim().split_once('=')?;
+            (key.trim() == name).then(|| value.trim())
+        });
+        value.map(&mut *f).is_some()
+    });
 }
 
 /// FNV-1a, 64-bit.
@@ -110,7 +120,13 @@ fn finish(h: Fnv) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::HeaderValue;
+    use http::{HeaderMap, HeaderValue};
+
+    fn cookie(h: &HeaderMap, name: &str) -> Option<String> {
+        let mut found = None;
+        with_cookie(h, name, &mut |v| found = Some(v.to_owned()));
+        found
+    }
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -167,18 +183,26 @@ mod tests {
         let by_ip = hash_key(&p, &headers(&[("cookie", "a=1")]), addr("1.2.3.4:5"));
         assert_eq!(by_ip, Some(source_ip_hash("1.2.3.4".parse().unwrap())));
         assert_eq!(hash_key(&p, &headers(&[]), None), None);
+        // An RPC frame's headers hash like HTTP's.
+        let rpc = [("x-user".to_owned(), "42".to_owned())];
+        let p = [HashPolicy::Header("x-user".into())];
+        assert_eq!(
+            hash_key(&p, &rpc[..], None),
+            hash_key(&p, &headers(&[("x-user", "42")]), None)
+        );
+        assert!(hash_key(&p, &rpc[..], None).is_some());
     }
 
     #[test]
     fn cookies_are_found_in_any_cookie_header() {
         let h = headers(&[("cookie", "a=1;b=2"), ("cookie", " sid = v1 ; c=3")]);
-        assert_eq!(cookie(&h, "sid"), Some(&b"v1"[..]));
-        assert_eq!(cookie(&h, "b"), Some(&b"2"[..]));
+        assert_eq!(cookie(&h, "sid").as_deref(), Some("v1"));
+        assert_eq!(cookie(&h, "b").as_deref(), Some("2"));
         assert_eq!(cookie(&h, "si"), None);
         assert_eq!(cookie(&headers(&[("cookie", "sid")]), "sid"), None);
         assert_eq!(
-            cookie(&headers(&[("cookie", "sid=")]), "sid"),
-            Some(&b""[..])
+            cookie(&headers(&[("cookie", "sid=")]), "sid").as_deref(),
+            Some("")
         );
     }
 

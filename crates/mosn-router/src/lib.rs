@@ -12,4 +12,4 @@ mod table;
 pub use hash_policy::{hash_key, source_ip_hash};
 pub use headers::apply_header_edits;
 pub use headers::{CompiledEdits, LevelEdits};
-pub use table::{pick_cluster, Matched, Route, RouteTable, VirtualHost};
+pub use table::{pick_cluster, HeaderView, Matched, Route, RouteTable, VirtualHost};

@@ -77,7 +77,12 @@ impl RouteTable {
     }
 
     /// Routes a request by host, path (without query) and headers.
-    pub fn route(&self, host: &str, path: &str, headers: &HeaderMap) -> Option<Matched<'_>> {
+    pub fn route<H: HeaderView + ?Sized>(
+        &self,
+        host: &str,
+        path: &str,
+        headers: &H,
+    ) -> Option<Matched<'_>> {
         let vhost = &self.virtual_hosts[self.domains.find(host)?];
         let route = vhost.routes.iter().find(|r| r.matches(path, headers))?;
         Some(Matched {
@@ -88,7 +93,37 @@ impl RouteTable {
     }
 }
 
+impl RouteTable {
+    /// Routes an RPC request by its headers alone (the catch-all virtual host), with
+    /// MOSN's RPC rule: a route whose only criterion is the `service` header matches
+    /// when the service equals the value, or is any non-empty service for `.*`.
+    pub fn route_rpc<H: HeaderView + ?Sized>(&self, headers: &H) -> Option<Matched<'_>> {
+        let vhost = &self.virtual_hosts[self.domains.find("")?];
+        let route = vhost.routes.iter().find(|r| r.matches_rpc(headers))?;
+        Some(Matched {
+            table: self,
+            vhost,
+            route,
+        })
+    }
+}
+
 impl Route {
+    fn matches_rpc<H: HeaderView + ?Sized>(&self, headers: &H) -> bool {
+        match self.matcher.headers.as_slice() {
+            [only] if only.name == "service" => {
+                let wanted = match &only.value {
+                    ValueMatch::Exact(v) => v.as_str(),
+                    ValueMatch::Regex(re) => re.as_str(),
+                };
+                headers.any_value("service", &mut |v| {
+                    !v.is_empty() && (wanted == ".*" || v == wanted)
+                })
+            }
+            _ => self.matches("", headers),
+        }
+    }
+
     fn from_config(cfg: &RouteConfig) -> Result<Self, String> {
         let edits = match &cfg.action {
             RouteAction::Forward(fwd) => LevelEdits::compile(&fwd.headers)?,
@@ -101,7 +136,7 @@ impl Route {
         })
     }
 
-    fn matches(&self, path: &str, headers: &HeaderMap) -> bool {
+    fn matches<H: HeaderView + ?Sized>(&self, path: &str, headers: &H) -> bool {
         let path_ok = match &self.matcher.path {
             PathMatch::Any => true,
             PathMatch::Prefix(p) => path.starts_with(p.as_str()),
@@ -117,13 +152,32 @@ impl Route {
     }
 }
 
-fn header_matches(m: &HeaderMatch, headers: &HeaderMap) -> bool {
-    headers.get_all(m.name.as_str()).iter().any(|v| {
-        let Ok(v) = v.to_str() else { return false };
-        match &m.value {
-            ValueMatch::Exact(e) => v == e,
-            ValueMatch::Regex(re) => re.is_match(v),
-        }
+/// The headers of a request as routing reads them, whatever protocol carried them:
+/// HTTP's `HeaderMap`, or an RPC frame's name/value pairs.
+pub trait HeaderView {
+    /// True when some value of header `name` (ASCII case-insensitive) satisfies `pred`.
+    fn any_value(&self, name: &str, pred: &mut dyn FnMut(&str) -> bool) -> bool;
+}
+
+impl HeaderView for HeaderMap {
+    fn any_value(&self, name: &str, pred: &mut dyn FnMut(&str) -> bool) -> bool {
+        self.get_all(name)
+            .iter()
+            .any(|v| v.to_str().is_ok_and(&mut *pred))
+    }
+}
+
+impl HeaderView for [(String, String)] {
+    fn any_value(&self, name: &str, pred: &mut dyn FnMut(&str) -> bool) -> bool {
+        self.iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case(name) && pred(v))
+    }
+}
+
+fn header_matches<H: HeaderView + ?Sized>(m: &HeaderMatch, headers: &H) -> bool {
+    headers.any_value(m.name.as_str(), &mut |v| match &m.value {
+        ValueMatch::Exact(e) => v == e,
+        ValueMatch::Regex(re) => re.is_match(v),
     })
 }
 
@@ -266,6 +320,65 @@ mod tests {
             "regex"
         );
         assert!(t.route("a", "/nothing", &h).is_none());
+    }
+
+    #[test]
+    fn rpc_headers_route_by_header_alone() {
+        let vh = VirtualHostConfig {
+            name: "rpc".into(),
+            domains: vec!["*".into()],
+            routes: vec![route(
+                PathMatch::Any,
+                vec![HeaderMatch {
+                    name: "service".into(),
+                    value: ValueMatch::Exact("com.a.Svc:1.0".into()),
+                }],
+                forward("svc", None),
+            )],
+            headers: HeaderEdits::default(),
+        };
+        let t = RouteTable::from_config(&RouterConfig {
+            name: "r".into(),
+            virtual_hosts: vec![vh],
+            headers: HeaderEdits::default(),
+        })
+        .unwrap();
+        let hit = [("Service".to_owned(), "com.a.Svc:1.0".to_owned())];
+        assert_eq!(cluster_of(t.route_rpc(&hit[..]).unwrap()), "svc");
+        let miss = [("service".to_owned(), "com.b.Other:1.0".to_owned())];
+        assert!(t.route_rpc(&miss[..]).is_none());
+    }
+
+    #[test]
+    fn rpc_service_dot_star_matches_any_service_as_in_mosn() {
+        let vh = VirtualHostConfig {
+            name: "rpc".into(),
+            domains: vec!["*".into()],
+            routes: vec![route(
+                PathMatch::Any,
+                vec![HeaderMatch {
+                    name: "service".into(),
+                    value: ValueMatch::Exact(".*".into()),
+                }],
+                forward("any", None),
+            )],
+            headers: HeaderEdits::default(),
+        };
+        let t = RouteTable::from_config(&RouterConfig {
+            name: "r".into(),
+            virtual_hosts: vec![vh],
+            headers: HeaderEdits::default(),
+        })
+        .unwrap();
+        let some = [("service".to_owned(), "com.a.Svc:1.0".to_owned())];
+        assert_eq!(cluster_of(t.route_rpc(&some[..]).unwrap()), "any");
+        let empty = [("service".to_owned(), String::new())];
+        assert!(t.route_rpc(&empty[..]).is_none());
+        assert!(t.route_rpc(&[][..]).is_none());
+        // HTTP keeps the literal meaning.
+        let mut h = HeaderMap::new();
+        h.insert("service", "x".parse().unwrap());
+        assert!(t.route("a", "/", &h).is_none());
     }
 
     #[test]

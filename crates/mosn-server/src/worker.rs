@@ -8,6 +8,7 @@ use mosn_net::{
 };
 use mosn_proxy::http::HttpProxyFilter;
 use mosn_proxy::tcp::TcpProxyFilter;
+use mosn_proxy::xprotocol::XProxyFilter;
 use mosn_proxy::{Drain, SharedState, WorkerContext};
 use mosn_tls::ListenerTls;
 use std::cell::Cell;
@@ -111,6 +112,7 @@ async fn serve(spec: WorkerSpec) -> io::Result<()> {
             tick.tick().await;
             sweeper_ctx.pool.evict_expired();
             sweeper_ctx.h2_pool.evict_closed();
+            sweeper_ctx.mux.evict_closed();
         }
     });
 
@@ -151,6 +153,15 @@ fn build_filter(
     // fallback for protocols `Auto` does not know.
     Some(match chain.filters.as_slice() {
         [NetworkFilterConfig::Proxy(p), rest @ ..] => {
+            if let Some(rpc) = XProxyFilter::new(
+                p,
+                cfg.connection_idle_timeout,
+                state.clone(),
+                ctx.clone(),
+                listener_stats.clone(),
+            ) {
+                return Some(Rc::new(rpc));
+            }
             let fallback = match rest {
                 [NetworkFilterConfig::TcpProxy(t)] => Some(tcp_proxy(t)),
                 _ => None,

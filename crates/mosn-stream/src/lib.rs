@@ -1,11 +1,12 @@
-//! Stream layer: upstream connections and the per-worker pools they come from — the
-//! ping-pong pool for HTTP/1 and the multiplexed pool for HTTP/2 — and the body type
-//! streamed through both.
+//! Stream layer: upstream connections and the per-worker pools they come from — one
+//! request at a time for HTTP/1 (`pool`), many at once for HTTP/2 (`h2_pool`) and for the
+//! RPC protocols (`mux`) — and the body type streamed through the HTTP pools.
 #![forbid(unsafe_code)]
 
 mod body;
 mod exec;
 mod h2_pool;
+mod mux;
 mod pool;
 
 pub use body::{
@@ -14,4 +15,5 @@ pub use body::{
 };
 pub use exec::LocalExec;
 pub use h2_pool::{H2Pool, H2Stream, StreamSlot, MAX_STREAMS_PER_CONNECTION};
-pub use pool::{ConnPool, CountedConn, UpstreamConn};
+pub use mux::{MuxConn, MuxError, MuxPool, MuxSettings, Responder, DEFAULT_HEARTBEAT_INTERVAL};
+pub use pool::{open, ConnPool, ConnTracker, UpstreamConn};

@@ -28,39 +28,90 @@ pub struct UpstreamConn {
     /// True when it came from the pool rather than a fresh connect; a failure on a reused
     /// connection before any response byte may be retried on a new one.
     pub reused: bool,
-    counted: CountedConn,
+    tracker: ConnTracker,
 }
 
 impl UpstreamConn {
     /// The socket and its accounting, for protocols that multiplex the connection (HTTP/2)
-    /// and keep it outside this pool; the counters fall when `CountedConn` drops.
-    pub fn into_parts(self) -> (Socket, CountedConn) {
-        (self.socket, self.counted)
+    /// and keep it outside this pool; the counters fall when `ConnTracker` drops.
+    pub fn into_parts(self) -> (Socket, ConnTracker) {
+        (self.socket, self.tracker)
     }
 
     /// The host the connection goes to.
     pub fn host(&self) -> &Arc<Host> {
-        &self.counted.host
+        &self.tracker.host
     }
 
     /// The stats of the cluster the connection belongs to.
     pub fn stats(&self) -> &Arc<ClusterStats> {
-        &self.counted.stats
+        &self.tracker.stats
     }
 }
 
-/// An open upstream connection as the cluster's and host's stats see it: counted active
-/// from connect until this drops.
+/// Keeps an open upstream connection counted in its cluster's `upstream_cx_active` and its
+/// host's active connections until dropped, whichever pool owns the socket.
 #[derive(Debug)]
-pub struct CountedConn {
-    host: Arc<Host>,
+pub struct ConnTracker {
+    /// The host the connection goes to.
+    pub host: Arc<Host>,
     stats: Arc<ClusterStats>,
 }
 
-impl Drop for CountedConn {
+impl Drop for ConnTracker {
     fn drop(&mut self) {
         self.stats.upstream_cx_active.dec();
         self.host.active_connections.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Opens a connection to `host` of `cluster` within its `connect_timeout` (with the TLS
+/// handshake when the cluster has a `tls_context` and the host no `tls_disable`), counting
+/// it (and a failure) in the cluster's and the host's stats.
+pub async fn open(
+    cluster: &Cluster,
+    host: &Arc<Host>,
+) -> Result<(Socket, ConnTracker), ConnectError> {
+    let stats = &cluster.stats;
+    let tls = cluster
+        .tls
+        .as_ref()
+        .filter(|_| !host.tls_disable)
+        .map(|t| t.load());
+    // The SNI when the context names no server_name: the host's name, else its IP.
+    let sni = match (&host.hostname, &host.address) {
+        (Some(name), _) => name.clone(),
+        (None, Address::Tcp(sa)) => sa.ip().to_string(),
+        (None, Address::Unix(_)) => String::new(),
+    };
+    let tls_with_name = tls.as_deref().map(|t| (t, sni.as_str()));
+    match connect_with(&host.address, cluster.connect_timeout, tls_with_name).await {
+        Ok(socket) => {
+            if tls.is_some() {
+                stats.ssl_handshake.inc();
+            }
+            stats.upstream_cx_total.inc();
+            stats.upstream_cx_active.inc();
+            host.stats.cx_total.inc();
+            host.active_connections.fetch_add(1, Ordering::Relaxed);
+            let tracker = ConnTracker {
+                host: host.clone(),
+                stats: cluster.stats.clone(),
+            };
+            Ok((socket, tracker))
+        }
+        Err(e) => {
+            host.stats.cx_connect_fail.inc();
+            match e {
+                ConnectError::Timeout => stats.upstream_cx_connect_timeout.inc(),
+                ConnectError::Failed(_) => stats.upstream_cx_connect_fail.inc(),
+                ConnectError::Tls(_) => {
+                    stats.upstream_cx_connect_fail.inc();
+                    stats.ssl_connection_error.inc();
+                }
+            }
+            Err(e)
+        }
     }
 }
 
@@ -103,51 +154,13 @@ impl ConnPool {
         cluster: &Cluster,
         host: &Arc<Host>,
     ) -> Result<UpstreamConn, ConnectError> {
-        let stats = &cluster.stats;
-        let tls = cluster
-            .tls
-            .as_ref()
-            .filter(|_| !host.tls_disable)
-            .map(|t| t.load());
-        // The SNI when the context names no server_name: the host's name, else its IP.
-        let sni = match (&host.hostname, &host.address) {
-            (Some(name), _) => name.clone(),
-            (None, Address::Tcp(sa)) => sa.ip().to_string(),
-            (None, Address::Unix(_)) => String::new(),
-        };
-        let tls_with_name = tls.as_deref().map(|t| (t, sni.as_str()));
-        match connect_with(&host.address, cluster.connect_timeout, tls_with_name).await {
-            Ok(socket) => {
-                if tls.is_some() {
-                    stats.ssl_handshake.inc();
-                }
-                stats.upstream_cx_total.inc();
-                stats.upstream_cx_active.inc();
-                host.stats.cx_total.inc();
-                host.active_connections.fetch_add(1, Ordering::Relaxed);
-                Ok(UpstreamConn {
-                    socket,
-                    requests: 0,
-                    reused: false,
-                    counted: CountedConn {
-                        host: host.clone(),
-                        stats: cluster.stats.clone(),
-                    },
-                })
-            }
-            Err(e) => {
-                host.stats.cx_connect_fail.inc();
-                match e {
-                    ConnectError::Timeout => stats.upstream_cx_connect_timeout.inc(),
-                    ConnectError::Failed(_) => stats.upstream_cx_connect_fail.inc(),
-                    ConnectError::Tls(_) => {
-                        stats.upstream_cx_connect_fail.inc();
-                        stats.ssl_connection_error.inc();
-                    }
-                }
-                Err(e)
-            }
-        }
+        let (socket, tracker) = open(cluster, host).await?;
+        Ok(UpstreamConn {
+            socket,
+            requests: 0,
+            reused: false,
+            tracker,
+        })
     }
 
     /// Returns a connection whose last exchange finished cleanly, unless it has served

@@ -26,16 +26,26 @@ impl Resource {
 
     /// Takes one unit, or `None` when the cap is reached.
     pub fn try_acquire(&self) -> Option<ResourceGuard<'_>> {
+        // Lazily: a guard built for a refused take would release a unit on drop.
+        self.take().then(|| ResourceGuard(self))
+    }
+
+    /// Takes one unit without a guard; the caller must [`Resource::release`] it.
+    pub(crate) fn take(&self) -> bool {
         if self.max == 0 {
             self.current.fetch_add(1, Ordering::Relaxed);
-            return Some(ResourceGuard(self));
+            return true;
         }
         self.current
             .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |c| {
                 (c < self.max).then_some(c + 1)
             })
-            .ok()
-            .map(|_| ResourceGuard(self))
+            .is_ok()
+    }
+
+    /// Gives back a unit taken with [`Resource::take`].
+    pub(crate) fn release(&self) {
+        self.current.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// Takes one unit while fewer than `limit` are in use, whatever the fixed cap: for
@@ -63,7 +73,7 @@ impl Resource {
 
 impl Drop for ResourceGuard<'_> {
     fn drop(&mut self) {
-        self.0.current.fetch_sub(1, Ordering::Relaxed);
+        self.0.release();
     }
 }
 
@@ -128,6 +138,9 @@ mod tests {
         let r = Resource::new(2);
         let a = r.try_acquire().unwrap();
         let _b = r.try_acquire().unwrap();
+        assert!(r.try_acquire().is_none());
+        // A refused take leaves the count alone.
+        assert_eq!(r.current(), 2);
         assert!(r.try_acquire().is_none());
         drop(a);
         assert!(r.try_acquire().is_some());

@@ -27,6 +27,16 @@ struct HostSet {
     subsets: Option<Subsets>,
 }
 
+/// One unit of a cluster's `max_requests` breaker, given back on drop.
+#[derive(Debug)]
+pub struct RequestSlot(Arc<Cluster>);
+
+impl Drop for RequestSlot {
+    fn drop(&mut self) {
+        self.0.circuit_breakers.requests.release();
+    }
+}
+
 /// A named group of hosts with the settings every connection to them shares.
 pub struct Cluster {
     /// `name`.
@@ -171,6 +181,16 @@ impl Cluster {
             None => self.stats.upstream_cx_none_healthy.inc(),
         }
         host
+    }
+
+    /// Takes a unit of the `max_requests` breaker held by the returned slot, for requests
+    /// that outlive the caller's stack frame (multiplexed RPC streams); `None` when the
+    /// cap is reached.
+    pub fn try_acquire_request(self: &Arc<Self>) -> Option<RequestSlot> {
+        self.circuit_breakers
+            .requests
+            .take()
+            .then(|| RequestSlot(self.clone()))
     }
 
     /// The cluster's balancer.

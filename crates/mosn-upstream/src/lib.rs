@@ -22,7 +22,7 @@ pub mod slow_start;
 mod subset;
 
 pub use circuit_breaker::{CircuitBreakers, Resource, ResourceGuard};
-pub use cluster::Cluster;
+pub use cluster::{Cluster, RequestSlot};
 pub use control_thread::ControlThread;
 pub use host::{ActiveRequest, HealthFlag, Host};
 pub use host_stats::HostStats;

@@ -58,7 +58,7 @@ fn run_client(port: u16) -> Value {
 
 /// Runs the grpc-js test client against `port` and returns what it printed.
 fn run_js_client(port: u16) -> Value {
-    run_json(node_peer("grpc_client.js"), port)
+    run_json(node("grpc_client.js"), port)
 }
 
 fn run_json(mut cmd: Command, port: u16) -> Value {

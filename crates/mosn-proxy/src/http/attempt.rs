@@ -88,7 +88,7 @@ pub(super) async fn connect(
 }
 
 /// The error a failed connect is answered with.
-pub(super) fn connect_error_kind(e: &ConnectError) -> ProxyErrorKind {
+pub(crate) fn connect_error_kind(e: &ConnectError) -> ProxyErrorKind {
     match e {
         ConnectError::Timeout => ProxyErrorKind::ConnectTimeout,
         ConnectError::Failed(_) | ConnectError::Tls(_) => ProxyErrorKind::ConnectFailure,

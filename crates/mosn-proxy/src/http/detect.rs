@@ -3,13 +3,16 @@
 //! HTTP method token means HTTP/1.1; bytes that are still a prefix of either mean "need
 //! more"; anything else (counted as `downstream_cx_protocol_unknown`) goes to the
 //! `fallback_for_unknown_protocol` tcp_proxy with the bytes read so far, or is closed.
-//! The RPC codecs join this list with their magic bytes.
+//! The RPC codecs (Bolt v1/v2, Dubbo) are asked too, by their magic bytes; their
+//! connections go to an RPC proxy whose upstream speaks the same protocol.
 
 use super::connection::Http1Connection;
 use super::{h2_connection, HttpProxyFilter};
+use crate::xprotocol::XProxyFilter;
 use bytes::BytesMut;
 use mosn_config::Protocol;
 use mosn_net::{ConnectionInfo, Rewind, Socket};
+use mosn_protocol::xprotocol::{self, Detect, XCodec};
 use std::rc::Rc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
@@ -21,10 +24,12 @@ const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 const MAX_METHOD_LEN: usize = 20;
 
 /// What the first bytes say.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 pub(super) enum Detection {
-    /// A codec claims the bytes.
+    /// An HTTP codec claims the bytes.
     Found(Protocol),
+    /// An RPC codec (Bolt, Dubbo) claims the bytes.
+    Rpc(&'static dyn XCodec),
     /// Every byte so far fits a codec: read more.
     NeedMore,
     /// No codec knows these bytes.
@@ -43,6 +48,11 @@ pub(super) fn detect(bytes: &[u8]) -> Detection {
         } else {
             Detection::NeedMore
         };
+    }
+    match xprotocol::detect(bytes) {
+        Ok(codec) => return Detection::Rpc(codec),
+        Err(Detect::NeedMore) => return Detection::NeedMore,
+        Err(_) => {}
     }
     // An HTTP/1 request line starts with a method token (RFC 9110 tchar) and a space.
     for (i, &b) in bytes.iter().enumerate().take(MAX_METHOD_LEN + 1) {
@@ -78,11 +88,11 @@ pub(super) async fn serve_detected(
 ) {
     let mut buf = BytesMut::with_capacity(64);
     let mut deadline = Instant::now() + filter.idle_timeout;
-    let protocol = loop {
+    let found = loop {
         match detect(&buf) {
-            Detection::Found(p) => break Some(p),
-            Detection::Unknown => break None,
             Detection::NeedMore => {}
+            Detection::Unknown => break None,
+            found => break Some(found),
         }
         match tokio::time::timeout_at(deadline, socket.read_buf(&mut buf)).await {
             Ok(Ok(n)) if n > 0 => {
@@ -94,8 +104,20 @@ pub(super) async fn serve_detected(
             _ => break None,
         }
     };
-    match protocol {
-        Some(Protocol::Http2) => {
+    match found {
+        Some(Detection::Rpc(codec)) => {
+            let rpc = XProxyFilter::detected(
+                codec,
+                filter.router_name.clone(),
+                filter.idle_timeout,
+                filter.state.clone(),
+                filter.worker.clone(),
+                filter.stats.clone(),
+            );
+            let io = Rewind::new(buf.freeze(), socket);
+            Box::pin(Rc::new(rpc).serve_rewound(io, info)).await;
+        }
+        Some(Detection::Found(Protocol::Http2)) => {
             filter.stats.downstream_cx_http2_total.inc();
             let io = Rewind::new(buf.freeze(), socket);
             Box::pin(h2_connection::serve(filter, io, info)).await;
@@ -122,33 +144,44 @@ pub(super) async fn serve_detected(
 mod tests {
     use super::*;
 
+    /// What `detect` says, in words.
+    fn says(bytes: &[u8]) -> String {
+        match detect(bytes) {
+            Detection::Found(p) => format!("{p:?}"),
+            Detection::Rpc(codec) => format!("rpc:{}", codec.name()),
+            Detection::NeedMore => "need more".into(),
+            Detection::Unknown => "unknown".into(),
+        }
+    }
+
     #[test]
     fn the_h2_preface_and_its_prefixes() {
-        assert_eq!(detect(H2_PREFACE), Detection::Found(Protocol::Http2));
-        assert_eq!(detect(b"PRI * HTTP/2"), Detection::NeedMore);
-        assert_eq!(detect(b"P"), Detection::NeedMore);
+        assert_eq!(says(H2_PREFACE), "Http2");
+        assert_eq!(says(b"PRI * HTTP/2"), "need more");
+        assert_eq!(says(b"P"), "need more");
     }
 
     #[test]
     fn http1_methods_are_found_once_the_token_ends() {
-        assert_eq!(
-            detect(b"GET / HTTP/1.1\r\n"),
-            Detection::Found(Protocol::Http1)
-        );
-        assert_eq!(detect(b"PRIX "), Detection::Found(Protocol::Http1));
-        assert_eq!(detect(b"DELE"), Detection::NeedMore);
-        assert_eq!(
-            detect(b"M-SEARCH * HTTP/1.1"),
-            Detection::Found(Protocol::Http1)
-        );
+        assert_eq!(says(b"GET / HTTP/1.1\r\n"), "Http1");
+        assert_eq!(says(b"PRIX "), "Http1");
+        assert_eq!(says(b"DELE"), "need more");
+        assert_eq!(says(b"M-SEARCH * HTTP/1.1"), "Http1");
+    }
+
+    #[test]
+    fn rpc_magic_bytes_pick_their_codec() {
+        // Bolt v1 requests start 0x01 0x01; Dubbo frames with the magic 0xdabb.
+        assert_eq!(says(&[0x01, 0x01, 0x00, 0x01]), "rpc:bolt");
+        assert_eq!(says(&[0xda, 0xbb, 0xc2, 0x00]), "rpc:dubbo");
+        assert_eq!(says(&[0xda]), "need more");
     }
 
     #[test]
     fn other_bytes_are_unknown() {
-        assert_eq!(detect(b"\x16\x03\x01\x02\x00"), Detection::Unknown);
-        assert_eq!(detect(b" GET"), Detection::Unknown);
-        assert_eq!(detect(&[b'A'; 40]), Detection::Unknown);
-        assert_eq!(detect(&[0xda, 0xbb, 0xc2]), Detection::Unknown);
-        assert_eq!(detect(b""), Detection::NeedMore);
+        assert_eq!(says(b"\x16\x03\x01\x02\x00"), "unknown");
+        assert_eq!(says(b" GET"), "unknown");
+        assert_eq!(says(&[b'A'; 40]), "unknown");
+        assert_eq!(says(b""), "need more");
     }
 }

@@ -9,7 +9,7 @@
 //! [`exchange`] to either upstream protocol. `Auto` listeners pick one by the first bytes
 //! (`detect`).
 
-mod attempt;
+pub(crate) mod attempt;
 mod connection;
 mod detect;
 mod exchange;

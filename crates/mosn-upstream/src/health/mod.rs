@@ -13,11 +13,12 @@
 //! rebuilds the cluster's rotation ([`Cluster::refresh_rotation`]).
 //!
 //! What a check does is a [`HealthChecker`]: a TCP connect ([`TcpChecker`]), one
-//! HTTP/1.1 request ([`HttpChecker`]) or one `grpc.health.v1` call ([`GrpcChecker`]);
-//! RPC heartbeats (Bolt, Dubbo) plug in as further implementations.
+//! HTTP/1.1 request ([`HttpChecker`]), one `grpc.health.v1` call ([`GrpcChecker`]) or
+//! one RPC heartbeat ([`HeartbeatChecker`]).
 
 mod event_log;
 mod grpc;
+mod heartbeat;
 mod http;
 mod runner;
 mod state;
@@ -25,6 +26,7 @@ mod tcp;
 
 pub use event_log::EventLog;
 pub use grpc::GrpcChecker;
+pub use heartbeat::HeartbeatChecker;
 pub use http::HttpChecker;
 pub use runner::{spawn, spawn_with_outlier_detection, ClusterHealthCheck, HealthCheckHandle};
 pub use state::{HostHealth, Transition};

@@ -2,11 +2,15 @@
 
 use super::event_log::EventLog;
 use super::state::{HostHealth, Transition};
-use super::{address_text, CheckResult, GrpcChecker, HealthChecker, HttpChecker, TcpChecker};
+use super::{
+    address_text, CheckResult, GrpcChecker, HealthChecker, HeartbeatChecker, HttpChecker,
+    TcpChecker,
+};
 use crate::cluster::Cluster;
 use crate::control_thread::ControlThread;
 use crate::host::{HealthFlag, Host};
 use mosn_config::{HealthCheckConfig, HealthCheckKind};
+use mosn_protocol::xprotocol::codec;
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::io;
@@ -39,6 +43,14 @@ impl ClusterHealthCheck {
                 Arc::new(HttpChecker::new(http.clone(), cluster.tls.clone()))
             }
             HealthCheckKind::Grpc(grpc) => Arc::new(GrpcChecker::new(grpc.clone())),
+            HealthCheckKind::Heartbeat(protocol) => {
+                // The config layer only builds heartbeat checks for RPC protocols, whose
+                // codecs are all registered; anything else would get MOSN's TCP dial.
+                match protocol.rpc_name().and_then(codec) {
+                    Some(c) => Arc::new(HeartbeatChecker::new(c, config.timeout)),
+                    None => Arc::new(TcpChecker::new(config.timeout)),
+                }
+            }
         };
         Self::with_checker(cluster, config, checker)
     }

@@ -160,7 +160,7 @@ pub fn peer_python() -> PathBuf {
 
 /// A peer script shipped with the tests (`tests/peers/`).
 pub fn peer_script(name: &str) -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers")).join(name)
+    peer_scripts().join(name)
 }
 
 /// The grpcio echo server (`tests/peers/grpc_echo_server.py`) on `port`, naming itself
@@ -216,25 +216,11 @@ pub fn websocket_echo_server(port: u16, dir: &TempDir) -> Peer {
     peer
 }
 
-/// `node` running a peer script from `tests/peers/` with the project's Node.js peers
-/// (`peers/node_modules`, made by `scripts/install-test-peers.sh`) on its module path.
-pub fn node_peer(script: &str) -> Command {
-    let modules = workspace_root().join("peers/node_modules");
-    assert!(
-        modules.join("@grpc/grpc-js").is_dir(),
-        "{} lacks @grpc/grpc-js: install the Node.js peers with scripts/install-test-peers.sh",
-        modules.display()
-    );
-    let mut cmd = Command::new(tool("node"));
-    cmd.env("NODE_PATH", modules).arg(peer_script(script));
-    cmd
-}
-
 /// The @grpc/grpc-js echo server (`tests/peers/grpc_echo_server.js`) on `port`.
 pub fn grpc_js_echo_server(port: u16, name: &str, dir: &TempDir) -> Peer {
     let mut peer = Peer::spawn(
         "grpc-js echo server",
-        node_peer("grpc_echo_server.js")
+        node("grpc_echo_server.js")
             .arg(port.to_string())
             .arg(name)
             .arg("300"),

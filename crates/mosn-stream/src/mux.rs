@@ -1,0 +1,386 @@
+//! Multiplexed upstream connections for the RPC protocols (xprotocol) and the per-worker
+//! pool they come from.
+//!
+//! One connection per host per worker carries every request of that worker to the host:
+//! each request gets a fresh id on that connection (the caller restores the client's id
+//! on the response), responses are matched back by id in any order. The connection's
+//! task also expires requests past their deadline, answers the upstream's heartbeats,
+//! and sends heartbeats of its own after `heartbeat_interval` without traffic; a missed
+//! heartbeat reply closes it, and so does going idle after its host left the cluster.
+//! When the connection dies, every request still pending on it is failed at once with
+//! [`ProxyErrorKind::UpstreamReset`].
+
+use crate::pool::{open, ConnTracker};
+use bytes::BytesMut;
+use mosn_api::error::ProxyErrorKind;
+use mosn_config::Address;
+use mosn_net::{ConnectError, Socket};
+use mosn_protocol::xprotocol::{Frame, FrameKind, XCodec};
+use mosn_upstream::{Cluster, Host};
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeSet, HashMap};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+/// MOSN's default Bolt heartbeat interval.
+pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(15);
+
+/// What one pending request's outcome is handed to: the response frame (id still the
+/// upstream connection's), or why there is none.
+pub type Responder = Box<dyn FnOnce(Result<Frame, ProxyErrorKind>)>;
+
+/// Settings every multiplexed connection of a worker shares.
+#[derive(Debug, Clone, Copy)]
+pub struct MuxSettings {
+    /// Idle time after which a heartbeat is sent; a heartbeat unanswered for as long
+    /// closes the connection.
+    pub heartbeat_interval: Duration,
+    /// Largest frame accepted from an upstream.
+    pub max_frame: usize,
+}
+
+/// Why a multiplexed connection could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum MuxError {
+    /// The cluster's `max_connections` breaker is open.
+    #[error("connection overflow")]
+    Overflow,
+    /// Connecting failed.
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+}
+
+struct Pending {
+    deadline: Instant,
+    responder: Responder,
+}
+
+/// One multiplexed upstream connection, shared by every request using it.
+pub struct MuxConn {
+    codec: &'static dyn XCodec,
+    settings: MuxSettings,
+    pending: RefCell<HashMap<u64, Pending>>,
+    deadlines: RefCell<BTreeSet<(Instant, u64)>>,
+    out: RefCell<BytesMut>,
+    write_wake: Notify,
+    timer_wake: Notify,
+    last_id: Cell<u64>,
+    last_read: Cell<Instant>,
+    heartbeat: Cell<Option<u64>>,
+    closed: Cell<bool>,
+    host: Arc<Host>,
+    /// Counts the connection as open; dropped when it closes, even while requests still
+    /// hold the `MuxConn`.
+    tracker: RefCell<Option<ConnTracker>>,
+    cluster: Arc<Cluster>,
+}
+
+impl std::fmt::Debug for MuxConn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MuxConn")
+            .field("codec", &self.codec.name())
+            .field("host", &self.host.address)
+            .field("pending", &self.pending.borrow().len())
+            .field("closed", &self.closed.get())
+            .finish()
+    }
+}
+
+impl MuxConn {
+    /// True once the connection has died; it takes no more requests.
+    pub fn is_closed(&self) -> bool {
+        self.closed.get()
+    }
+
+    /// Sends a request under a fresh id of this connection. A two-way request's outcome
+    /// goes to `responder` (by `deadline` at the latest); a oneway request has none.
+    /// On a closed connection the request fails at once with `UpstreamReset` (callers
+    /// that can pick another connection check [`MuxConn::is_closed`] first).
+    pub fn send(&self, mut frame: Frame, deadline: Instant, responder: Option<Responder>) {
+        if self.closed.get() {
+            if let Some(responder) = responder {
+                responder(Err(ProxyErrorKind::UpstreamReset));
+            }
+            return;
+        }
+        let id = self.next_id();
+        self.codec.set_request_id(&mut frame, id);
+        if let Some(responder) = responder {
+            self.pending.borrow_mut().insert(
+                id,
+                Pending {
+                    deadline,
+                    responder,
+                },
+            );
+            let mut deadlines = self.deadlines.borrow_mut();
+            let earliest = deadlines.first().is_none_or(|&(d, _)| deadline < d);
+            deadlines.insert((deadline, id));
+            if earliest {
+                self.timer_wake.notify_one();
+            }
+        }
+        self.write(&frame.bytes);
+    }
+
+    fn next_id(&self) -> u64 {
+        let pending = self.pending.borrow();
+        let mut id = self.codec.next_request_id(self.last_id.get());
+        while pending.contains_key(&id) || self.heartbeat.get() == Some(id) {
+            id = self.codec.next_request_id(id);
+        }
+        self.last_id.set(id);
+        id
+    }
+
+    fn write(&self, bytes: &[u8]) {
+        let mut out = self.out.borrow_mut();
+        let was_empty = out.is_empty();
+        out.extend_from_slice(bytes);
+        if was_empty {
+            self.write_wake.notify_one();
+        }
+    }
+
+    fn complete(&self, id: u64, result: Result<Frame, ProxyErrorKind>) {
+        let Some(p) = self.pending.borrow_mut().remove(&id) else {
+            return;
+        };
+        self.deadlines.borrow_mut().remove(&(p.deadline, id));
+        (p.responder)(result);
+    }
+
+    /// Marks the connection dead and fails everything pending on it.
+    fn close(&self) {
+        self.closed.set(true);
+        self.tracker.borrow_mut().take();
+        let pending: Vec<_> = self.pending.borrow_mut().drain().collect();
+        self.deadlines.borrow_mut().clear();
+        for (_, p) in pending {
+            (p.responder)(Err(ProxyErrorKind::UpstreamReset));
+        }
+    }
+
+    fn on_frame(&self, frame: Frame) {
+        match frame.head.kind {
+            FrameKind::Response => self.complete(frame.head.request_id, Ok(frame)),
+            FrameKind::HeartbeatResponse => {
+                if self.heartbeat.get() == Some(frame.head.request_id) {
+                    self.heartbeat.set(None);
+                } else {
+                    self.complete(frame.head.request_id, Ok(frame));
+                }
+            }
+            FrameKind::HeartbeatRequest => {
+                let reply = self.codec.heartbeat_reply(&frame.head);
+                self.write(&reply.bytes);
+            }
+            FrameKind::Request | FrameKind::Oneway => {
+                tracing::debug!(host = ?self.host.address, "request from an upstream ignored");
+            }
+        }
+    }
+
+    async fn read_loop(&self, mut rd: ReadHalf<Socket>) {
+        let mut buf = BytesMut::with_capacity(16 * 1024);
+        loop {
+            loop {
+                match self.codec.decode(&mut buf, self.settings.max_frame) {
+                    Ok(Some(frame)) => self.on_frame(frame),
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::warn!(host = ?self.host.address, error = %e, "bad frame from upstream; closing");
+                        return;
+                    }
+                }
+            }
+            buf.reserve(16 * 1024);
+            match rd.read_buf(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    self.cluster.stats.upstream_cx_rx_bytes_total.add(n as u64);
+                    self.last_read.set(Instant::now());
+                }
+            }
+        }
+    }
+
+    async fn write_loop(&self, mut wr: WriteHalf<Socket>) {
+        loop {
+            let out = std::mem::take(&mut *self.out.borrow_mut());
+            if out.is_empty() {
+                self.write_wake.notified().await;
+                continue;
+            }
+            self.cluster
+                .stats
+                .upstream_cx_tx_bytes_total
+                .add(out.len() as u64);
+            if wr.write_all(&out).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Expires requests past their deadline and keeps the connection alive with
+    /// heartbeats; returns when a heartbeat went unanswered.
+    async fn timer_loop(&self) {
+        let interval = self.settings.heartbeat_interval;
+        loop {
+            let now = Instant::now();
+            loop {
+                let first = self.deadlines.borrow().first().copied();
+                match first {
+                    Some((d, id)) if d <= now => {
+                        self.complete(id, Err(ProxyErrorKind::UpstreamTimeout));
+                    }
+                    _ => break,
+                }
+            }
+            let idle_until = self.last_read.get() + interval;
+            if now >= idle_until && self.host.is_removed() && self.pending.borrow().is_empty() {
+                // The host left its cluster (DNS): no new request will come; close.
+                return;
+            }
+            if now >= idle_until {
+                if self.heartbeat.get().is_some() {
+                    tracing::warn!(host = ?self.host.address, "upstream missed a heartbeat; closing");
+                    return;
+                }
+                let id = self.next_id();
+                self.heartbeat.set(Some(id));
+                self.write(&self.codec.heartbeat(id).bytes);
+                // The reply must come within one more interval.
+                self.last_read.set(now);
+                continue;
+            }
+            let next = self
+                .deadlines
+                .borrow()
+                .first()
+                .map_or(idle_until, |&(d, _)| d.min(idle_until));
+            tokio::select! {
+                () = tokio::time::sleep_until(next) => {}
+                () = self.timer_wake.notified() => {}
+            }
+        }
+    }
+
+    async fn run(self: Rc<Self>, socket: Socket) {
+        let (rd, wr) = tokio::io::split(socket);
+        tokio::select! {
+            () = self.read_loop(rd) => {}
+            () = self.write_loop(wr) => {}
+            () = self.timer_loop() => {}
+        }
+        self.close();
+    }
+}
+
+/// One host's connection slot: the live connection, and a lock so that concurrent first
+/// requests share one connect instead of each opening a connection.
+#[derive(Default)]
+struct Slot {
+    conn: RefCell<Option<Rc<MuxConn>>>,
+    connecting: tokio::sync::Mutex<()>,
+}
+
+impl Slot {
+    fn live(&self) -> Option<Rc<MuxConn>> {
+        let conn = self.conn.borrow();
+        conn.as_ref()
+            .filter(|c| !c.is_closed() && !c.host.is_removed())
+            .cloned()
+    }
+}
+
+/// The multiplexed connections of one worker, by host address and protocol.
+pub struct MuxPool {
+    settings: MuxSettings,
+    slots: RefCell<HashMap<(Address, &'static str), Rc<Slot>>>,
+}
+
+impl std::fmt::Debug for MuxPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MuxPool")
+            .field("hosts", &self.slots.borrow().len())
+            .finish()
+    }
+}
+
+impl MuxPool {
+    /// An empty pool whose connections use `settings`.
+    pub fn new(settings: MuxSettings) -> Self {
+        Self {
+            settings,
+            slots: RefCell::default(),
+        }
+    }
+
+    fn slot(&self, host: &Host, codec: &'static dyn XCodec) -> Rc<Slot> {
+        self.slots
+            .borrow_mut()
+            .entry((host.address.clone(), codec.name()))
+            .or_default()
+            .clone()
+    }
+
+    /// The live connection to `host` speaking `codec`, without waiting: the fast path of
+    /// every request once a connection exists.
+    pub fn live(&self, host: &Host, codec: &'static dyn XCodec) -> Option<Rc<MuxConn>> {
+        let slots = self.slots.borrow();
+        slots.get(&(host.address.clone(), codec.name()))?.live()
+    }
+
+    /// The live connection to `host`, connecting one (within the cluster's
+    /// `max_connections` breaker) when there is none; concurrent callers share one
+    /// connect.
+    pub async fn get(
+        &self,
+        cluster: &Arc<Cluster>,
+        host: &Arc<Host>,
+        codec: &'static dyn XCodec,
+    ) -> Result<Rc<MuxConn>, MuxError> {
+        let slot = self.slot(host, codec);
+        let _connecting = slot.connecting.lock().await;
+        if let Some(conn) = slot.live() {
+            return Ok(conn);
+        }
+        let open_now = u64::try_from(cluster.stats.upstream_cx_active.get()).unwrap_or(0);
+        if !cluster.circuit_breakers.max_connections.allows(open_now) {
+            cluster.stats.upstream_cx_overflow.inc();
+            return Err(MuxError::Overflow);
+        }
+        let (socket, tracker) = open(cluster, host).await?;
+        let conn = Rc::new(MuxConn {
+            codec,
+            settings: self.settings,
+            pending: RefCell::default(),
+            deadlines: RefCell::default(),
+            out: RefCell::default(),
+            write_wake: Notify::new(),
+            timer_wake: Notify::new(),
+            last_id: Cell::new(0),
+            last_read: Cell::new(Instant::now()),
+            heartbeat: Cell::new(None),
+            closed: Cell::new(false),
+            host: host.clone(),
+            tracker: RefCell::new(Some(tracker)),
+            cluster: cluster.clone(),
+        });
+        tokio::task::spawn_local(conn.clone().run(socket));
+        *slot.conn.borrow_mut() = Some(conn.clone());
+        Ok(conn)
+    }
+
+    /// Drops slots whose connection died or whose host left its cluster.
+    pub fn evict_closed(&self) {
+        self.slots
+            .borrow_mut()
+            .retain(|_, slot| Rc::strong_count(slot) > 1 || slot.live().is_some());
+    }
+}
