@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real peers the tests talk to, when any is missing: curl, wrk, socat,
-# iperf3, nginx, python3, dnsmasq, openssl, h2load and Node.js from Debian's packages
+# iperf3, nginx, python3, dnsmasq, openssl, h2load, iptables and Node.js from Debian's
+# packages
 # (needs root or sudo on a fresh machine); the Python peers (Envoy, grpcio, hypercorn,
 # websockets; pinned in peers/requirements.txt) into the gitignored virtualenv
 # peers/venv, which the tests also search for tools; and the Node.js peers
@@ -13,7 +14,7 @@ SUDO=""
 export DEBIAN_FRONTEND=noninteractive
 
 need=()
-for tool in curl wrk socat iperf3 nginx python3 dnsmasq openssl h2load node npm; do
+for tool in curl wrk socat iperf3 nginx python3 dnsmasq openssl h2load node npm iptables; do
   command -v "$tool" >/dev/null 2>&1 || need+=("$tool")
 done
 # A venv needs python3-venv on Debian (ensurepip).

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::address::parse_address;
 use crate::json::{Field, Obj};
-use crate::model::{ClusterConfig, ClusterType, HostConfig, LbType};
+use crate::model::{ClusterConfig, ClusterType, HostConfig, LbType, OriginalDstConfig};
 use crate::tls::{parse_tls_contexts, Side};
 use crate::unique::Unique;
 
@@ -109,6 +109,7 @@ fn parse_cluster(field: &Field<'_>, names: &mut Unique<String>) -> Option<Cluste
     let slow_start = crate::slow_start::parse_slow_start(&obj, lb_type);
     let lb_subset = crate::lb_subset::parse_lb_subset(&obj);
     let hosts: Vec<HostConfig> = hosts.into_iter().collect::<Option<_>>()?;
+    let original_dst = parse_original_dst(&obj, cluster_type, lb_type, &hosts);
     if matches!(tls, Some(Some(_)))
         && hosts
             .iter()
@@ -124,6 +125,7 @@ fn parse_cluster(field: &Field<'_>, names: &mut Unique<String>) -> Option<Cluste
         tls: tls?,
         slow_start: slow_start?,
         lb_subset: lb_subset?,
+        original_dst: original_dst?,
         outlier_detection,
         dns: dns?,
         name: name?.to_owned(),
@@ -140,6 +142,54 @@ fn parse_cluster(field: &Field<'_>, names: &mut Unique<String>) -> Option<Cluste
     })
 }
 
+/// `original_dst_lb_config{use_header, header_name, replace_local}` of an `ORIGINAL_DST`
+/// cluster, which must balance with `LB_ORIGINAL_DST` (and vice versa) and list no hosts.
+fn parse_original_dst(
+    obj: &Obj<'_>,
+    cluster_type: Option<ClusterType>,
+    lb_type: Option<LbType>,
+    hosts: &[HostConfig],
+) -> Option<Option<OriginalDstConfig>> {
+    let is_cluster = cluster_type == Some(ClusterType::OriginalDst);
+    let is_lb = lb_type == Some(LbType::OriginalDst);
+    if is_cluster != is_lb {
+        obj.key_error(
+            "lb_type",
+            "ORIGINAL_DST clusters and LB_ORIGINAL_DST go together",
+        );
+        return None;
+    }
+    let cfg = obj.object("original_dst_lb_config");
+    if !is_cluster {
+        if cfg.is_some() {
+            obj.key_warn(
+                "original_dst_lb_config",
+                "used only by ORIGINAL_DST clusters, ignored",
+            );
+        }
+        return Some(None);
+    }
+    if !hosts.is_empty() {
+        obj.key_error(
+            "hosts",
+            "an ORIGINAL_DST cluster takes each connection's destination; list no hosts",
+        );
+        return None;
+    }
+    let mut out = OriginalDstConfig {
+        header_name: "host".to_owned(),
+        ..Default::default()
+    };
+    if let Some(cfg) = cfg {
+        out.use_header = cfg.bool("use_header").unwrap_or(false);
+        if let Some(name) = cfg.non_empty_str("header_name") {
+            out.header_name = name.to_ascii_lowercase();
+        }
+        out.replace_local = cfg.bool("replace_local").unwrap_or(false);
+    }
+    Some(Some(out))
+}
+
 /// `type`: MOSN's `SIMPLE` (its default) or Envoy's `STATIC`, both static host lists, or
 /// `STRICT_DNS`/`LOGICAL_DNS` (names resolved at runtime, `crate::dns`).
 fn cluster_type(obj: &Obj<'_>) -> Option<ClusterType> {
@@ -152,6 +202,7 @@ fn cluster_type(obj: &Obj<'_>) -> Option<ClusterType> {
                 ("STATIC", simple),
                 ("STRICT_DNS", ClusterType::StrictDns),
                 ("LOGICAL_DNS", ClusterType::LogicalDns),
+                ("ORIGINAL_DST", ClusterType::OriginalDst),
             ],
             false,
             |t| format!("cluster type {t:?} is not supported yet"),
@@ -159,8 +210,8 @@ fn cluster_type(obj: &Obj<'_>) -> Option<ClusterType> {
     })
 }
 
-/// `lb_type`: MOSN's balancers (round robin is its default) and Envoy's ring hash.
-/// `LB_ORIGINAL_DST` needs `ORIGINAL_DST` clusters, which are not built.
+/// `lb_type`: MOSN's balancers (round robin is its default) and Envoy's ring hash;
+/// `LB_ORIGINAL_DST` goes with `ORIGINAL_DST` clusters.
 fn lb_type(obj: &Obj<'_>) -> Option<LbType> {
     let rr = LbType::RoundRobin;
     obj.get("lb_type").map_or(Some(rr), |f| {
@@ -176,6 +227,7 @@ fn lb_type(obj: &Obj<'_>) -> Option<LbType> {
                 ("LB_RING_HASH", LbType::RingHash),
                 ("LB_PEAK_EWMA", LbType::PeakEwma),
                 ("LB_REQUEST_ROUNDROBIN", LbType::RequestRoundRobin),
+                ("LB_ORIGINAL_DST", LbType::OriginalDst),
             ],
             false,
             |t| format!("load balancer {t:?} is not supported yet"),
@@ -187,10 +239,6 @@ fn lb_type(obj: &Obj<'_>) -> Option<LbType> {
 fn refuse_cluster_features(obj: &Obj<'_>) {
     // Each of these changes which hosts get traffic or how connections are made.
     for (key, message) in [
-        (
-            "original_dst_lb_config",
-            "original destination load balancing is not supported yet",
-        ),
         ("spec", "service subscription (spec) is not supported yet"),
         (
             "mark",

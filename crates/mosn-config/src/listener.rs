@@ -108,6 +108,7 @@ pub(crate) fn parse_listener(
         );
         return None;
     }
+    let use_original_dst = original_dst(&obj);
     Some(ListenerConfig {
         name: name?.to_owned(),
         address: address?,
@@ -115,6 +116,7 @@ pub(crate) fn parse_listener(
         connection_idle_timeout,
         filter_chains: chains,
         inspector,
+        use_original_dst,
         stream_filters,
     })
 }
@@ -145,7 +147,6 @@ fn network_is_unix(obj: &Obj<'_>) -> Option<bool> {
 fn refuse_listener_features(obj: &Obj<'_>) {
     refuse_filters(obj, "listener_filters", "listener filter");
     obj.refuse("access_logs", "access logs are not supported yet");
-    refuse_original_dst(obj);
     // Listener type is a label; `reuseport` and the buffer size are socket tuning; the
     // log keys only choose where logs go.
     obj.tolerate(&[
@@ -175,18 +176,23 @@ fn refuse_filters(obj: &Obj<'_>, key: &str, kind: &str) {
     }
 }
 
-/// `use_original_dst`: MOSN takes `"tproxy"` or `"redirect"` (any other string means
-/// off); `true` is accepted as a request for it too.
-fn refuse_original_dst(obj: &Obj<'_>) {
+/// `use_original_dst`: MOSN takes `"redirect"` (iptables REDIRECT, read back with
+/// `SO_ORIGINAL_DST`) or `"tproxy"` (any other string means off); `true` means redirect.
+/// TPROXY needs transparent sockets and policy routing, not built yet.
+fn original_dst(obj: &Obj<'_>) -> bool {
     let Some(field) = obj.get("use_original_dst") else {
-        return;
+        return false;
     };
-    let on = match field.value {
+    match field.value {
         Json::Bool(on) => *on,
-        _ => matches!(field.as_str(), Some("tproxy" | "redirect")),
-    };
-    if on {
-        field.error("original destination (use_original_dst) is not supported yet");
+        _ => match field.as_str() {
+            Some("redirect") => true,
+            Some("tproxy") => {
+                field.error("use_original_dst \"tproxy\" is not supported yet (use \"redirect\")");
+                false
+            }
+            _ => false,
+        },
     }
 }
 

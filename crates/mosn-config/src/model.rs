@@ -83,6 +83,9 @@ pub struct ListenerConfig {
     /// `inspector`: TLS and plaintext on the same port (the first byte decides). Also on
     /// whenever the listener has both TLS and plaintext chains.
     pub inspector: bool,
+    /// `use_original_dst: "redirect"` (or `true`): each connection's destination before an
+    /// iptables REDIRECT (`SO_ORIGINAL_DST`) is what `ORIGINAL_DST` clusters connect to.
+    pub use_original_dst: bool,
     /// `stream_filters[]`, run in order on every request of the listener's `proxy` filter.
     pub stream_filters: Vec<StreamFilterConfig>,
 }
@@ -516,6 +519,8 @@ pub struct ClusterConfig {
     pub slow_start: Option<SlowStartConfig>,
     /// `lb_subset_config`, when it has selectors.
     pub lb_subset: Option<LbSubsetConfig>,
+    /// `original_dst_lb_config`, for `ORIGINAL_DST` clusters (defaults when absent).
+    pub original_dst: Option<OriginalDstConfig>,
 }
 
 /// A cluster's `slow_start`, defaults applied (MOSN's `types.SlowStart`, mode
@@ -586,6 +591,22 @@ pub enum ClusterType {
     StrictDns,
     /// `LOGICAL_DNS`: the first address of each host name is its one host.
     LogicalDns,
+    /// `ORIGINAL_DST`: no configured hosts; each request or connection goes to where the
+    /// client meant to connect (the redirected connection's original destination, or a
+    /// header), with `LB_ORIGINAL_DST`.
+    OriginalDst,
+}
+
+/// `original_dst_lb_config` (MOSN's `LBOriDstConfig`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OriginalDstConfig {
+    /// `use_header`: take the destination from a request header (HTTP) before the
+    /// connection's original destination.
+    pub use_header: bool,
+    /// `header_name` (lower-cased; default `host`).
+    pub header_name: String,
+    /// `replace_local`: keep the port but connect to 127.0.0.1 (a sidecar's own app).
+    pub replace_local: bool,
 }
 
 /// Load balancers built so far.
@@ -607,6 +628,8 @@ pub enum LbType {
     RingHash,
     /// `LB_PEAK_EWMA`: lowest peak-EWMA latency × load among `choice_count` random hosts.
     PeakEwma,
+    /// `LB_ORIGINAL_DST`: the destination the client meant (`ORIGINAL_DST` clusters).
+    OriginalDst,
     /// `LB_REQUEST_ROUNDROBIN`: each request starts at the first host, each retry moves
     /// to the next.
     RequestRoundRobin,

@@ -129,5 +129,6 @@ fn lb_name(t: LbType) -> &'static str {
         LbType::RingHash => "LB_RING_HASH",
         LbType::PeakEwma => "LB_PEAK_EWMA",
         LbType::RequestRoundRobin => "LB_REQUEST_ROUNDROBIN",
+        LbType::OriginalDst => "LB_ORIGINAL_DST",
     }
 }

@@ -842,3 +842,25 @@ fn rpc_protocols_by_name_and_as_x_with_sub_protocol() {
         ["servers[0].listeners[0].stream_filters: stream filters on RPC (bolt, boltv2, dubbo) listeners are not supported yet"]
     );
 }
+
+#[test]
+fn original_dst_clusters_and_redirect_listeners() {
+    let mut doc = base();
+    set(&mut doc, "@cluster/type", Some(json!("ORIGINAL_DST")));
+    set(&mut doc, "@cluster/lb_type", Some(json!("LB_ORIGINAL_DST")));
+    set(&mut doc, "@cluster/hosts", Some(json!([])));
+    set(
+        &mut doc,
+        "@cluster/original_dst_lb_config",
+        Some(json!({ "use_header": true, "header_name": "X-Dst", "replace_local": true })),
+    );
+    set(&mut doc, "@http/use_original_dst", Some(json!("redirect")));
+    let cfg = config(&doc.to_string());
+    let cluster = &cfg.clusters[0];
+    assert_eq!(cluster.cluster_type, ClusterType::OriginalDst);
+    assert_eq!(cluster.lb_type, LbType::OriginalDst);
+    let od = cluster.original_dst.as_ref().expect("original_dst config");
+    assert!(od.use_header && od.replace_local);
+    assert_eq!(od.header_name, "x-dst", "header names are lower-cased");
+    assert!(cfg.servers[0].listeners[0].use_original_dst);
+}

@@ -15,6 +15,9 @@ pub struct ConnectionInfo {
     pub remote: Option<SocketAddr>,
     /// The address the client connected to (`None` for Unix sockets).
     pub local: Option<SocketAddr>,
+    /// Where the client meant to connect before an iptables REDIRECT brought it here
+    /// (`SO_ORIGINAL_DST`), on `use_original_dst` listeners only.
+    pub original_dst: Option<SocketAddr>,
     /// True when the connection is TLS (the handshake is done when a filter sees it).
     pub tls: bool,
     /// The SNI the client sent in its ClientHello, lower-case.

@@ -6,11 +6,13 @@
 mod chains;
 mod filter;
 mod listener;
+mod original_dst;
 mod rewind;
 mod socket;
 
 pub use chains::{Chain, EstablishError, FilterChains};
 pub use filter::{ConnectionInfo, NetworkFilter};
 pub use listener::{bind_listener, BoundListener, StdListener};
+pub use original_dst::original_dst;
 pub use rewind::Rewind;
 pub use socket::{connect, connect_with, ConnectError, Socket};

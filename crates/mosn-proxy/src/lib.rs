@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod http;
+mod original_dst;
 mod relay;
 mod state;
 pub mod tcp;

@@ -73,6 +73,7 @@ impl TcpProxyFilter {
                 .uses_hash_key()
                 .then(|| info.remote.map(|a| mosn_router::source_ip_hash(a.ip())))
                 .flatten(),
+            original_dst: crate::original_dst::destination(cluster, None, &info),
         };
         let mut upstream = None;
         for attempt in 0..self.cfg.max_connect_attempts.max(1) {

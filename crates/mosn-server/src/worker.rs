@@ -100,6 +100,7 @@ async fn serve(spec: WorkerSpec) -> io::Result<()> {
             Listening {
                 name,
                 stats: listener_stats,
+                use_original_dst: cfg.use_original_dst,
             },
             ctx.drain.clone(),
             active.clone(),
@@ -187,6 +188,8 @@ fn build_filter(
 struct Listening {
     name: Rc<str>,
     stats: Arc<ListenerStats>,
+    /// `use_original_dst`: read each connection's pre-REDIRECT destination.
+    use_original_dst: bool,
 }
 
 async fn accept_loop(
@@ -216,6 +219,10 @@ async fn accept_loop(
             listener: name.clone(),
             remote,
             local,
+            original_dst: listening
+                .use_original_dst
+                .then(|| mosn_net::original_dst(&socket))
+                .flatten(),
             ..Default::default()
         };
         active.0.set(active.0.get() + 1);

@@ -226,6 +226,7 @@ mod tests {
             slow_start: None,
             lb_subset: None,
             tls: None,
+            original_dst: None,
         };
         Cluster::from_config(&cfg, Arc::default())
     }

@@ -42,6 +42,7 @@ fn cluster(addr: std::net::SocketAddr) -> Arc<Cluster> {
         slow_start: None,
         lb_subset: None,
         tls: None,
+        original_dst: None,
     };
     Arc::new(Cluster::from_config(&cfg, Arc::default()))
 }

@@ -59,6 +59,7 @@ fn bench_picks(c: &mut Criterion) {
                     let ctx = LbContext {
                         downstream_addr: None,
                         hash_key: Some(key),
+                        original_dst: None,
                     };
                     black_box(lb.choose(black_box(&ctx)))
                 })

@@ -6,8 +6,12 @@ use crate::lb::{self, LbContext, LoadBalancer};
 use crate::subset::{SubsetChoice, Subsets};
 use arc_swap::ArcSwap;
 use mosn_api::stats::ClusterStats;
-use mosn_config::{Address, ClusterConfig, LbConfig, LbSubsetConfig, LbType, Metadata};
+use mosn_config::{
+    Address, ClusterConfig, LbConfig, LbSubsetConfig, LbType, Metadata, OriginalDstConfig,
+};
+use std::collections::HashMap;
 use std::collections::HashSet;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -66,6 +70,10 @@ pub struct Cluster {
     /// `slow_start`, when set and the balancer is one it applies to (`crate::slow_start`).
     pub(crate) slow_start: Option<mosn_config::SlowStartConfig>,
     lb_subset: Option<LbSubsetConfig>,
+    /// `original_dst_lb_config` of an `ORIGINAL_DST` cluster, whose hosts are made per
+    /// destination and kept while in use (`dst_hosts`).
+    original_dst: Option<OriginalDstConfig>,
+    dst_hosts: Mutex<HashMap<SocketAddr, Arc<Host>>>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -123,6 +131,8 @@ impl Cluster {
                 .map(crate::outlier::OutlierDetector::new),
             slow_start,
             lb_subset: cfg.lb_subset.clone(),
+            original_dst: cfg.original_dst.clone(),
+            dst_hosts: Mutex::default(),
         }
     }
 
@@ -155,6 +165,14 @@ impl Cluster {
         attempt: u32,
         labels: &Metadata,
     ) -> Option<Arc<Host>> {
+        if self.original_dst.is_some() {
+            let host = ctx.original_dst.map(|dst| self.original_dst_host(dst));
+            match &host {
+                Some(h) => h.stats.lb_picks.inc(),
+                None => self.stats.upstream_cx_none_healthy.inc(),
+            }
+            return host;
+        }
         let set = self.set.load();
         let from_all = || {
             set.lb
@@ -218,6 +236,27 @@ impl Cluster {
         self.set.store(Arc::new(self.balancing().build(hosts, now)));
     }
 
+    /// `original_dst_lb_config`, when this is an `ORIGINAL_DST` cluster.
+    pub fn original_dst(&self) -> Option<&OriginalDstConfig> {
+        self.original_dst.as_ref()
+    }
+
+    /// The host for `dst` in an `ORIGINAL_DST` cluster: made on first use and shared by
+    /// later requests to the same destination (so they share pooled connections); hosts
+    /// no request or connection holds any more are dropped as the map grows.
+    fn original_dst_host(&self, dst: SocketAddr) -> Arc<Host> {
+        let mut hosts = self.dst_hosts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(h) = hosts.get(&dst) {
+            return h.clone();
+        }
+        if hosts.len() >= MAX_IDLE_DST_HOSTS {
+            hosts.retain(|_, h| Arc::strong_count(h) > 1);
+        }
+        let host = Arc::new(Host::new(Address::Tcp(dst), None, 1));
+        hosts.insert(dst, host.clone());
+        host
+    }
+
     fn balancing(&self) -> Balancing<'_> {
         Balancing {
             lb_type: self.lb_type,
@@ -273,6 +312,9 @@ impl Cluster {
         changed
     }
 }
+
+/// `ORIGINAL_DST` destinations remembered before unused ones are swept.
+const MAX_IDLE_DST_HOSTS: usize = 1024;
 
 /// How a cluster balances: what a host set is built with.
 struct Balancing<'a> {

@@ -36,6 +36,7 @@ pub(crate) fn test_config(ports: &[u16]) -> ClusterConfig {
         slow_start: None,
         lb_subset: None,
         tls: None,
+        original_dst: None,
     }
 }
 

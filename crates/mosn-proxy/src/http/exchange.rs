@@ -132,6 +132,7 @@ pub(super) async fn forward(
             .uses_hash_key()
             .then(|| hash_key(&target.action.hash_policy, &parts.headers, info.remote))
             .flatten(),
+        original_dst: crate::original_dst::destination(cluster, Some(&parts.headers), info),
     };
     let mut timeout = target.action.timeout.unwrap_or(DEFAULT_ROUTE_TIMEOUT);
     if grpc {

@@ -65,6 +65,11 @@ impl Forward<'_, '_> {
                 .uses_hash_key()
                 .then(|| hash_key(&self.action.hash_policy, &head.headers, remote))
                 .flatten(),
+            original_dst: crate::original_dst::destination(
+                cluster,
+                Some(&head.headers),
+                &self.conn.info,
+            ),
         };
 
         let expect_continue = head

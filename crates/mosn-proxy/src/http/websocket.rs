@@ -219,6 +219,7 @@ async fn upgrade_upstream(
     let lb_ctx = LbContext {
         downstream_addr: info.remote,
         hash_key: None,
+        original_dst: crate::original_dst::destination(cluster, Some(&parts.headers), info),
     };
     let (host, mut upstream) = match connect_with_retries(filter, cluster, target, &lb_ctx).await {
         Ok(pair) => pair,

@@ -61,6 +61,7 @@ pub(super) fn start(
             .uses_hash_key()
             .then(|| hash_key(&fwd.hash_policy, frame.headers.as_slice(), info.remote))
             .flatten(),
+        original_dst: crate::original_dst::destination(cluster, None, info),
     };
     let Some(host) = cluster.choose_host(&lb) else {
         return local_reply(ProxyErrorKind::NoHealthyUpstream);

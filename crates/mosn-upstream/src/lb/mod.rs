@@ -42,6 +42,9 @@ pub struct LbContext {
     /// A hash of the request's affinity key (from the route's hash policy), for hashing
     /// balancers; `None` means pick as a non-hashing balancer would.
     pub hash_key: Option<u64>,
+    /// Where the client meant to connect (a redirected connection's original destination,
+    /// or a header), for `ORIGINAL_DST` clusters.
+    pub original_dst: Option<SocketAddr>,
 }
 
 /// Chooses a host among the hosts it was built over.
@@ -88,7 +91,9 @@ pub fn build_weighted(
         _ => {}
     }
     match lb_type {
-        LbType::RoundRobin => Box::new(RoundRobinLb::new(hosts)),
+        // An ORIGINAL_DST cluster has no host list: its host comes from each request
+        // (`Cluster::choose_host_in_subset`), so its balancer only ever sees none.
+        LbType::RoundRobin | LbType::OriginalDst => Box::new(RoundRobinLb::new(hosts)),
         LbType::Random => Box::new(RandomLb::new(hosts)),
         LbType::WeightedRoundRobin => Box::new(WeightedRoundRobinLb::new(hosts)),
         LbType::LeastRequest => Box::new(LeastRequestLb::new(hosts, cfg)),
