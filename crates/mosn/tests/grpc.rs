@@ -185,3 +185,35 @@ fn grpcio_client_reaches_a_grpc_js_server_through_the_proxy() {
     assert_calls_pass_through(&out, "js-b");
     assert_eq!(out["slow"]["ok"], "late");
 }
+
+#[test]
+fn grpcio_over_tls_reaches_the_server_through_a_tls_listener() {
+    let dir = TempDir::new("grpc-tls");
+    let pki = TestPki::new();
+    let leaf = pki.leaf("grpc.test", &["DNS:grpc.test"], 30);
+    let grpc_port = free_port();
+    let _server = grpc_echo_server(grpc_port, "py-a", &dir);
+    let listen = free_port();
+    let mut config = http_config(
+        local(listen),
+        Some(free_port()),
+        grpc_routes(None),
+        json!([
+            cluster("grpc", &[local(grpc_port)]),
+            cluster("dead", &[local(free_port())])
+        ]),
+        json!({ "downstream_protocol": "Auto", "upstream_protocol": "Http2" }),
+        json!({}),
+    );
+    config["servers"][0]["listeners"][0]["filter_chains"][0]["tls_context"] =
+        server_tls(&leaf, json!({ "alpn": "h2" }));
+    let mosn = Mosn::start(&config);
+    let mut cmd = Command::new(peer_python());
+    cmd.arg(peer_script("grpc_client.py"))
+        .arg(format!("127.0.0.1:{listen}"))
+        .arg(pki.ca())
+        .arg("grpc.test");
+    let out = run_json_peer(&mut cmd);
+    assert_calls_pass_through(&out, "py-a");
+    assert!(mosn.stat("listener", "test_listener", "ssl_handshake") >= 1);
+}

@@ -108,6 +108,39 @@ fn mosn_sofarpc_sample_configs_chain_client_to_server() {
 }
 
 #[test]
+fn mosn_sofarpc_tls_sample_configs_chain_client_to_server_over_mtls() {
+    let samples = samples_dir();
+    let (client_port, server_port, app_port) = (free_port(), free_port(), free_port());
+    let map = HashMap::from([
+        (2045, client_port),
+        (2046, server_port),
+        (8080, app_port),
+        (34901, free_port()),
+        (34902, free_port()),
+    ]);
+    let read = |name: &str| {
+        let mut c = read_json(&samples.join(format!(
+            "sofarpc-with-xprotocol-sample__tls_{name}_config.json"
+        )));
+        rewrite_ports(&mut c, &map);
+        c
+    };
+    let (mut client_cfg, mut server_cfg) = (read("client"), read("server"));
+    use_sample_certs(&mut client_cfg["cluster_manager"]["clusters"][0]["tls_context"]);
+    use_sample_certs(
+        &mut server_cfg["servers"][0]["listeners"][0]["filter_chains"][0]["tls_context"],
+    );
+    let _app = node_server("bolt_server.js", app_port, &["app"]);
+    let server = Mosn::start(&server_cfg);
+    let client = Mosn::start(&client_cfg);
+    let got = node_client("bolt_client.js", &[&format!("127.0.0.1:{client_port}")]);
+    assert_node_client_calls(&got, "app");
+    server.expect_stat("cluster", "serverCluster", "upstream_rq_total", 5);
+    assert!(client.stat("cluster", "clientCluster", "ssl_handshake") >= 1);
+    assert!(server.stat("listener", "serverListener", "ssl_handshake") >= 1);
+}
+
+#[test]
 fn a_thousand_calls_in_flight_on_one_connection_all_come_back_with_their_ids() {
     let upstream = free_port();
     let _server = node_server("bolt_server.js", upstream, &["up1"]);

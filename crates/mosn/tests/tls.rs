@@ -271,23 +271,14 @@ fn http_tls_samples_chain_mosn_to_mosn_over_mtls() {
         (34901, client_admin),
         (34902, server_admin),
     ]);
-    let certs = samples_dir().join("../mosn-certs");
     let mut client_cfg = read_json(&samples_dir().join("http-sample__tls_client_config.json"));
     let mut server_cfg = read_json(&samples_dir().join("http-sample__tls_server_config.json"));
     rewrite_ports(&mut client_cfg, &map);
     rewrite_ports(&mut server_cfg, &map);
-    for ctx in [
-        &mut client_cfg["cluster_manager"]["clusters"][0]["tls_context"],
+    use_sample_certs(&mut client_cfg["cluster_manager"]["clusters"][0]["tls_context"]);
+    use_sample_certs(
         &mut server_cfg["servers"][0]["listeners"][0]["filter_chains"][0]["tls_context"],
-    ] {
-        for key in ["ca_cert", "cert_chain", "private_key"] {
-            let rel = ctx[key]
-                .as_str()
-                .expect("a path")
-                .replace("../mosn-certs/", "");
-            ctx[key] = json!(certs.join(rel).to_str().unwrap());
-        }
-    }
+    );
     let _nginx = Nginx::echo(upstream);
     let server_mosn = Mosn::start(&server_cfg);
     let client_mosn = Mosn::start(&client_cfg);

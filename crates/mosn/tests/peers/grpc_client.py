@@ -2,7 +2,7 @@
 prints one JSON object with what each call returned (or its status), for the test to
 assert on.
 
-usage: grpc_client.py TARGET
+usage: grpc_client.py TARGET [CA_PEM SERVER_NAME]   (with the last two: over TLS)
 """
 import json
 import sys
@@ -22,7 +22,16 @@ def status_of(call):
         return {"code": e.code().name, "details": e.details()}
 
 
-with grpc.insecure_channel(TARGET) as ch:
+if len(sys.argv) > 3:
+    with open(sys.argv[2], "rb") as f:
+        creds = grpc.ssl_channel_credentials(root_certificates=f.read())
+    channel = grpc.secure_channel(
+        TARGET, creds, options=(("grpc.ssl_target_name_override", sys.argv[3]),)
+    )
+else:
+    channel = grpc.insecure_channel(TARGET)
+
+with channel as ch:
     raw = dict(request_serializer=None, response_deserializer=None)
     unary = ch.unary_unary("/test.Echo/Unary", **raw)
     resp, call = unary.with_call(b"hi", metadata=(("x-test", "42"),), timeout=10)

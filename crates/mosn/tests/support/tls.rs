@@ -198,3 +198,16 @@ fn wait_output(mut child: Child, timeout: Duration) -> Output {
     }
     child.wait_with_output().expect("collect output")
 }
+
+/// Points a MOSN sample's `tls_context` at the shared sample certificates
+/// (`shared/testdata/mosn-certs`; the samples name them `../mosn-certs/...`).
+pub fn use_sample_certs(ctx: &mut Value) {
+    let certs = samples_dir().join("../mosn-certs");
+    for key in ["ca_cert", "cert_chain", "private_key"] {
+        let rel = ctx[key]
+            .as_str()
+            .expect("a path")
+            .replace("../mosn-certs/", "");
+        ctx[key] = json!(certs.join(rel).to_str().unwrap());
+    }
+}
