@@ -46,6 +46,8 @@ pub(crate) struct Diag {
     warnings: RefCell<Vec<ConfigWarning>>,
     /// The config file's directory, where relative certificate paths are also looked up.
     base_dir: Option<std::path::PathBuf>,
+    /// The top-level `certificates[]` by name, for `tls_context.certificate`.
+    certificates: RefCell<std::collections::HashMap<String, crate::certificates::NamedCertificate>>,
 }
 
 /// A point in a [`Diag`], see [`Diag::mark`].
@@ -62,6 +64,19 @@ impl Diag {
             base_dir,
             ..Diag::default()
         }
+    }
+
+    /// Makes the named certificates available to the TLS contexts parsed after.
+    pub(crate) fn set_certificates(
+        &self,
+        certs: std::collections::HashMap<String, crate::certificates::NamedCertificate>,
+    ) {
+        *self.certificates.borrow_mut() = certs;
+    }
+
+    /// The named certificate `name`, if `certificates[]` defines it.
+    pub(crate) fn certificate(&self, name: &str) -> Option<crate::certificates::NamedCertificate> {
+        self.certificates.borrow().get(name).cloned()
     }
 
     /// The config file's directory, if the document came from a file.

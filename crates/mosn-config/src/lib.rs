@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod address;
+mod certificates;
 mod circuit_breakers;
 mod cluster;
 mod dns;

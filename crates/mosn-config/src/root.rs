@@ -13,6 +13,7 @@ use crate::server::{parse_server, ProcessNames};
 pub(crate) fn parse_root(root: &Field<'_>) -> Option<Config> {
     let obj = root.as_object()?;
     let diag = obj.diag();
+    diag.set_certificates(crate::certificates::parse_certificates(&obj));
 
     // Clusters are parsed first so routes can be checked against them, but their
     // messages are moved after those of `servers`, which comes first in MOSN's files.

@@ -74,8 +74,34 @@ fn parse_tls_context(field: &Field<'_>, side: Side) -> Option<Option<TlsContextC
     // `ticket` names MOSN's ticket key; mosn-rs always issues tickets with rotating keys.
     ctx.tolerate(&["ticket"]);
     let base_dir = ctx.diag().base_dir();
+    let named = match ctx.non_empty_str_field("certificate") {
+        None => None,
+        Some((name, field)) => match ctx.diag().certificate(name) {
+            Some(cert) => Some(cert),
+            None => {
+                field.error(format!(
+                    "certificate {name:?} is not defined in certificates"
+                ));
+                return None;
+            }
+        },
+    };
+    if named.is_some() && (ctx.is_set("cert_chain") || ctx.is_set("private_key")) {
+        ctx.key_error(
+            "certificate",
+            "give either certificate or cert_chain and private_key, not both",
+        );
+        return None;
+    }
     let pem = |key: &str| {
+        let from_name = named.as_ref().and_then(|n| match key {
+            "cert_chain" => Some(n.cert_chain.as_str()),
+            "private_key" => Some(n.private_key.as_str()),
+            "ca_cert" => n.ca_cert.as_deref(),
+            _ => None,
+        });
         ctx.non_empty_str(key)
+            .or(from_name)
             .map(|t| PemSource::from_config(t, base_dir))
     };
     let (verify_client, require_client_cert, insecure_skip) = match side {

@@ -104,6 +104,7 @@ fn cases() -> Vec<(&'static str, Value, Vec<&'static str>)> {
         ("@http/listener_filters", json!([{"type": "original_dst"}]), vec![concat!(http!(".listener_filters[0].type"), r#": listener filter "original_dst" is not supported yet"#)]),
         ("@http/access_logs", json!([{"log_path": "/tmp/access.log"}]), vec![concat!(http!(".access_logs"), ": access logs are not supported yet")]),
         ("@http/inspector", json!("yes"), vec![concat!(http!(".inspector"), ": expected a boolean, got a string")]),
+        ("@http/filter_chains/0/tls_context", json!({"status": true, "certificate": "nope"}), vec![concat!(http!(".filter_chains[0].tls_context.certificate"), r#": certificate "nope" is not defined in certificates"#)]),
         ("@http/use_original_dst", json!("tproxy"), vec![concat!(http!(".use_original_dst"), r#": use_original_dst "tproxy" is not supported yet (use "redirect")"#)]),
         ("@http/connection_idle_timeout", json!(30), vec![concat!(http!(".connection_idle_timeout"), r#": expected a duration string such as "30s", got a number"#)]),
         ("@http/connection_idle_timeout", json!("0s"), vec![concat!(http!(".connection_idle_timeout"), ": 0 (never close idle connections) is not supported yet")]),

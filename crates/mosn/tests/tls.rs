@@ -576,3 +576,51 @@ fn http2_upstreams_are_reached_over_tls_with_alpn_h2() {
         assert_eq!(r.text(), "HTTP/2.0 https\n", "{flag}");
     }
 }
+
+#[test]
+fn named_certificates_serve_several_listeners_and_rotate_for_all() {
+    let pki = TestPki::new();
+    let old = pki.leaf("old.proxy.test", &["DNS:proxy.test"], 30);
+    let new = pki.leaf("new.proxy.test", &["DNS:proxy.test"], 30);
+    let dir = TempDir::new("named-certs");
+    let cert = dir.write("cert.pem", std::fs::read(&old.cert).unwrap());
+    let key = dir.write("key.pem", std::fs::read(&old.key).unwrap());
+    let (a, b, upstream) = (free_port(), free_port(), free_port());
+    let _nginx = Nginx::echo(upstream);
+    let mut cfg = tls_proxy(
+        a,
+        free_port(),
+        upstream,
+        vec![json!({"tls_context": {"status": true, "certificate": "proxy"}})],
+        json!({}),
+    );
+    let mut second = cfg["servers"][0]["listeners"][0].clone();
+    second["name"] = json!("second");
+    second["address"] = json!(local(b).to_string());
+    cfg["servers"][0]["listeners"]
+        .as_array_mut()
+        .unwrap()
+        .push(second);
+    cfg["certificates"] = json!([{
+        "name": "proxy",
+        "cert_chain": cert.to_str().unwrap(),
+        "private_key": key.to_str().unwrap()
+    }]);
+    let _mosn = Mosn::start(&cfg);
+    let ca = pki.ca();
+    let subject = |port| s_client(port, &ca, &["-servername", "proxy.test"], "").subject;
+    assert!(subject(a).contains("old.proxy.test"));
+    assert!(subject(b).contains("old.proxy.test"));
+    std::fs::write(&key, std::fs::read(&new.key).unwrap()).unwrap();
+    std::fs::write(&cert, std::fs::read(&new.cert).unwrap()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !(subject(a).contains("new.proxy.test") && subject(b).contains("new.proxy.test")) {
+        assert!(
+            Instant::now() < deadline,
+            "the named certificate did not rotate everywhere"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let got = https(a, "proxy.test", &ca, &[]);
+    assert_eq!(got.status, 200, "{}", got.stderr);
+}
