@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::address::parse_address;
 use crate::json::{Field, Obj};
-use crate::model::{ClusterConfig, ClusterType, HostConfig, LbType, OriginalDstConfig};
+use crate::model::{Address, ClusterConfig, ClusterType, HostConfig, LbType, OriginalDstConfig};
 use crate::tls::{parse_tls_contexts, Side};
 use crate::unique::Unique;
 
@@ -14,6 +14,42 @@ const SHARED_TLS_REFUSED: &str =
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 const DEFAULT_CONN_BUFFER_LIMIT_BYTES: u32 = 32 * 1024;
+
+impl ClusterConfig {
+    /// A `SIMPLE` round-robin cluster of `hosts` (weight 1) with every other setting at
+    /// MOSN's default, as `{"name": name, "hosts": [...]}` parses: for code and tests that
+    /// build clusters without JSON.
+    pub fn static_hosts(name: &str, hosts: &[Address]) -> Self {
+        ClusterConfig {
+            name: name.to_owned(),
+            cluster_type: ClusterType::Simple,
+            lb_type: LbType::RoundRobin,
+            lb_config: crate::model::LbConfig::default(),
+            hosts: hosts
+                .iter()
+                .map(|address| HostConfig {
+                    address: address.clone(),
+                    hostname: None,
+                    weight: 1,
+                    metadata: Default::default(),
+                    tls_disable: false,
+                })
+                .collect(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_request_per_conn: 0,
+            conn_buffer_limit_bytes: DEFAULT_CONN_BUFFER_LIMIT_BYTES,
+            health_check: None,
+            circuit_breakers: Default::default(),
+            outlier_detection: None,
+            dns: None,
+            slow_start: None,
+            lb_subset: None,
+            tls: None,
+            original_dst: None,
+        }
+    }
+}
 /// MOSN clamps host weights into `MIN_HOST_WEIGHT..=MAX_HOST_WEIGHT`.
 const MIN_HOST_WEIGHT: u32 = 1;
 const MAX_HOST_WEIGHT: u32 = 128;

@@ -322,8 +322,9 @@ mod tests {
         assert!(t.route("a", "/nothing", &h).is_none());
     }
 
-    #[test]
-    fn rpc_headers_route_by_header_alone() {
+    /// A table with one catch-all virtual host whose only route sends requests whose
+    /// `service` header is `service` to `cluster`.
+    fn service_table(service: &str, cluster: &str) -> RouteTable {
         let vh = VirtualHostConfig {
             name: "rpc".into(),
             domains: vec!["*".into()],
@@ -331,18 +332,23 @@ mod tests {
                 PathMatch::Any,
                 vec![HeaderMatch {
                     name: "service".into(),
-                    value: ValueMatch::Exact("com.a.Svc:1.0".into()),
+                    value: ValueMatch::Exact(service.into()),
                 }],
-                forward("svc", None),
+                forward(cluster, None),
             )],
             headers: HeaderEdits::default(),
         };
-        let t = RouteTable::from_config(&RouterConfig {
+        RouteTable::from_config(&RouterConfig {
             name: "r".into(),
             virtual_hosts: vec![vh],
             headers: HeaderEdits::default(),
         })
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn rpc_headers_route_by_header_alone() {
+        let t = service_table("com.a.Svc:1.0", "svc");
         let hit = [("Service".to_owned(), "com.a.Svc:1.0".to_owned())];
         assert_eq!(cluster_of(t.route_rpc(&hit[..]).unwrap()), "svc");
         let miss = [("service".to_owned(), "com.b.Other:1.0".to_owned())];
@@ -351,25 +357,7 @@ mod tests {
 
     #[test]
     fn rpc_service_dot_star_matches_any_service_as_in_mosn() {
-        let vh = VirtualHostConfig {
-            name: "rpc".into(),
-            domains: vec!["*".into()],
-            routes: vec![route(
-                PathMatch::Any,
-                vec![HeaderMatch {
-                    name: "service".into(),
-                    value: ValueMatch::Exact(".*".into()),
-                }],
-                forward("any", None),
-            )],
-            headers: HeaderEdits::default(),
-        };
-        let t = RouteTable::from_config(&RouterConfig {
-            name: "r".into(),
-            virtual_hosts: vec![vh],
-            headers: HeaderEdits::default(),
-        })
-        .unwrap();
+        let t = service_table(".*", "any");
         let some = [("service".to_owned(), "com.a.Svc:1.0".to_owned())];
         assert_eq!(cluster_of(t.route_rpc(&some[..]).unwrap()), "any");
         let empty = [("service".to_owned(), String::new())];

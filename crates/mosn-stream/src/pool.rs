@@ -198,36 +198,12 @@ impl ConnPool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mosn_config::{ClusterConfig, ClusterType, HostConfig, LbConfig, LbType};
+    use mosn_config::ClusterConfig;
     use tokio::io::AsyncWriteExt;
     use tokio::net::TcpListener;
 
     fn cluster(addr: Address) -> Cluster {
-        let cfg = ClusterConfig {
-            name: "c".into(),
-            cluster_type: ClusterType::Simple,
-            lb_type: LbType::RoundRobin,
-            lb_config: LbConfig::default(),
-            hosts: vec![HostConfig {
-                address: addr,
-                hostname: None,
-                weight: 1,
-                metadata: Default::default(),
-                tls_disable: false,
-            }],
-            connect_timeout: Duration::from_secs(1),
-            idle_timeout: Duration::from_secs(60),
-            max_request_per_conn: 0,
-            conn_buffer_limit_bytes: 32768,
-            health_check: None,
-            circuit_breakers: Default::default(),
-            outlier_detection: None,
-            dns: None,
-            slow_start: None,
-            lb_subset: None,
-            tls: None,
-            original_dst: None,
-        };
+        let cfg = ClusterConfig::static_hosts("c", &[addr]);
         Cluster::from_config(&cfg, Arc::default())
     }
 

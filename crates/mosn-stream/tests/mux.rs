@@ -4,7 +4,7 @@
 
 use bytes::BytesMut;
 use mosn_api::error::ProxyErrorKind;
-use mosn_config::{Address, ClusterConfig, ClusterType, HostConfig, LbConfig, LbType};
+use mosn_config::{Address, ClusterConfig};
 use mosn_protocol::xprotocol::bolt::BOLT_V1;
 use mosn_protocol::xprotocol::{Frame, FrameKind, XCodec, DEFAULT_MAX_FRAME};
 use mosn_stream::{MuxPool, MuxSettings};
@@ -19,31 +19,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 fn cluster(addr: std::net::SocketAddr) -> Arc<Cluster> {
-    let cfg = ClusterConfig {
-        name: "c".into(),
-        cluster_type: ClusterType::Simple,
-        lb_type: LbType::RoundRobin,
-        lb_config: LbConfig::default(),
-        hosts: vec![HostConfig {
-            address: Address::Tcp(addr),
-            hostname: None,
-            weight: 1,
-            metadata: Default::default(),
-            tls_disable: false,
-        }],
-        connect_timeout: Duration::from_secs(1),
-        idle_timeout: Duration::from_secs(60),
-        max_request_per_conn: 0,
-        conn_buffer_limit_bytes: 32768,
-        health_check: None,
-        circuit_breakers: Default::default(),
-        outlier_detection: None,
-        dns: None,
-        slow_start: None,
-        lb_subset: None,
-        tls: None,
-        original_dst: None,
-    };
+    let cfg = ClusterConfig::static_hosts("c", &[Address::Tcp(addr)]);
     Arc::new(Cluster::from_config(&cfg, Arc::default()))
 }
 

@@ -3,41 +3,14 @@
 use crate::cluster::Cluster;
 use crate::host::{HealthFlag, Host};
 use crate::lb::LbContext;
-use mosn_config::{Address, ClusterConfig, ClusterType, HostConfig, LbConfig, LbType};
+use mosn_config::{Address, ClusterConfig};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// A round-robin cluster of `127.0.0.1:<port>` hosts.
 pub(crate) fn test_config(ports: &[u16]) -> ClusterConfig {
-    ClusterConfig {
-        name: "c".into(),
-        cluster_type: ClusterType::Simple,
-        lb_type: LbType::RoundRobin,
-        lb_config: LbConfig::default(),
-        hosts: ports
-            .iter()
-            .map(|&p| HostConfig {
-                address: addr(p),
-                hostname: None,
-                weight: 1,
-                metadata: Default::default(),
-                tls_disable: false,
-            })
-            .collect(),
-        connect_timeout: Duration::from_secs(1),
-        idle_timeout: Duration::from_secs(1),
-        max_request_per_conn: 0,
-        conn_buffer_limit_bytes: 0,
-        health_check: None,
-        circuit_breakers: Default::default(),
-        outlier_detection: None,
-        dns: None,
-        slow_start: None,
-        lb_subset: None,
-        tls: None,
-        original_dst: None,
-    }
+    let hosts: Vec<Address> = ports.iter().map(|&p| addr(p)).collect();
+    ClusterConfig::static_hosts("c", &hosts)
 }
 
 fn addr(port: u16) -> Address {

@@ -15,19 +15,9 @@ use support::*;
 
 #[test]
 fn http_sample_client_and_server_configs_chain_to_nginx() {
-    let (client_listener, server_listener, upstream) = (free_port(), free_port(), free_port());
-    let (client_admin, server_admin) = (free_port(), free_port());
-    let map = HashMap::from([
-        (2045, client_listener),
-        (2046, server_listener),
-        (8080, upstream),
-        (34901, client_admin),
-        (34902, server_admin),
-    ]);
-    let mut client_cfg = read_json(&samples_dir().join("http-sample__client_config.json"));
-    let mut server_cfg = read_json(&samples_dir().join("http-sample__server_config.json"));
-    rewrite_ports(&mut client_cfg, &map);
-    rewrite_ports(&mut server_cfg, &map);
+    let pair = SamplePair::read("http-sample__", 8080);
+    let (client_cfg, server_cfg) = (pair.client, pair.server);
+    let (client_listener, upstream) = (pair.client_port, pair.app_port);
 
     let _nginx = Nginx::echo(upstream);
     let server_mosn = Mosn::start(&server_cfg);
@@ -95,18 +85,9 @@ fn tcpproxy_sample_round_trips_bytes_through_socat_echo() {
 #[test]
 fn protocol_auto_sample_chain_keeps_the_client_protocol_end_to_end() {
     let dir = TempDir::new("auto-sample");
-    let (client_listener, server_listener, upstream) = (free_port(), free_port(), free_port());
-    let map = HashMap::from([
-        (2045, client_listener),
-        (2046, server_listener),
-        (8080, upstream),
-        (34901, free_port()),
-        (34902, free_port()),
-    ]);
-    let mut client_cfg = read_json(&samples_dir().join("protocol-auto-sample__client_config.json"));
-    let mut server_cfg = read_json(&samples_dir().join("protocol-auto-sample__server_config.json"));
-    rewrite_ports(&mut client_cfg, &map);
-    rewrite_ports(&mut server_cfg, &map);
+    let pair = SamplePair::read("protocol-auto-sample__", 8080);
+    let (client_listener, upstream) = (pair.client_port, pair.app_port);
+    let (client_cfg, server_cfg) = (pair.client, pair.server);
     // hypercorn speaks HTTP/1.1 and h2c on one port and says which one it was asked in.
     let _origin = hypercorn_echo(upstream, &dir);
     let _server = Mosn::start(&server_cfg);

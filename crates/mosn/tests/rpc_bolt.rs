@@ -81,23 +81,9 @@ fn sofa_rpc_node_calls_cross_mosn_in_every_bolt_flavour() {
 
 #[test]
 fn mosn_sofarpc_sample_configs_chain_client_to_server() {
-    let samples = samples_dir();
-    let (client_port, server_port, app_port) = (free_port(), free_port(), free_port());
-    let (admin1, admin2) = (free_port(), free_port());
-    let map = HashMap::from([
-        (2045, client_port),
-        (2046, server_port),
-        (8080, app_port),
-        (34901, admin1),
-        (34902, admin2),
-    ]);
-    let mut configs = Vec::new();
-    for name in ["client", "server"] {
-        let mut c =
-            read_json(&samples.join(format!("sofarpc-with-xprotocol-sample__{name}_config.json")));
-        rewrite_ports(&mut c, &map);
-        configs.push(c);
-    }
+    let pair = SamplePair::read("sofarpc-with-xprotocol-sample__", 8080);
+    let (client_port, app_port) = (pair.client_port, pair.app_port);
+    let configs = [pair.client, pair.server];
     let _app = node_server("bolt_server.js", app_port, &["app"]);
     let server = Mosn::start(&configs[1]);
     let client = Mosn::start(&configs[0]);
@@ -109,23 +95,9 @@ fn mosn_sofarpc_sample_configs_chain_client_to_server() {
 
 #[test]
 fn mosn_sofarpc_tls_sample_configs_chain_client_to_server_over_mtls() {
-    let samples = samples_dir();
-    let (client_port, server_port, app_port) = (free_port(), free_port(), free_port());
-    let map = HashMap::from([
-        (2045, client_port),
-        (2046, server_port),
-        (8080, app_port),
-        (34901, free_port()),
-        (34902, free_port()),
-    ]);
-    let read = |name: &str| {
-        let mut c = read_json(&samples.join(format!(
-            "sofarpc-with-xprotocol-sample__tls_{name}_config.json"
-        )));
-        rewrite_ports(&mut c, &map);
-        c
-    };
-    let (mut client_cfg, mut server_cfg) = (read("client"), read("server"));
+    let pair = SamplePair::read("sofarpc-with-xprotocol-sample__tls_", 8080);
+    let (client_port, app_port) = (pair.client_port, pair.app_port);
+    let (mut client_cfg, mut server_cfg) = (pair.client, pair.server);
     use_sample_certs(&mut client_cfg["cluster_manager"]["clusters"][0]["tls_context"]);
     use_sample_certs(
         &mut server_cfg["servers"][0]["listeners"][0]["filter_chains"][0]["tls_context"],

@@ -4,8 +4,6 @@
 
 mod support;
 
-use std::collections::HashMap;
-
 use mosn_protocol::xprotocol::dubbo::DUBBO;
 use mosn_protocol::xprotocol::FrameKind;
 use serde_json::json;
@@ -61,14 +59,9 @@ fn both_dubbo_clients_are_routed_by_method_to_different_upstreams() {
 
 #[test]
 fn mosn_dubbo_sample_configs_chain_client_to_server() {
-    let (client_port, server_port, app_port) = (free_port(), free_port(), free_port());
-    let map = HashMap::from([(2045, client_port), (2046, server_port), (20880, app_port)]);
-    let mut configs = Vec::new();
-    for name in ["client", "server"] {
-        let mut c = read_json(&samples_dir().join(format!("dubbo__{name}_config.json")));
-        rewrite_ports(&mut c, &map);
-        configs.push(c);
-    }
+    let pair = SamplePair::read("dubbo__", 20880);
+    let (client_port, app_port) = (pair.client_port, pair.app_port);
+    let configs = [pair.client, pair.server];
     let _app = node_server("dubbo_server.js", app_port, &["app"]);
     let _server = Mosn::start(&configs[1]);
     let _client = Mosn::start(&configs[0]);

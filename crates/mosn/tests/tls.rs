@@ -7,7 +7,6 @@
 
 mod support;
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -262,19 +261,10 @@ fn inspector_serves_http_and_https_on_one_port_and_chains_match_by_sni() {
 
 #[test]
 fn http_tls_samples_chain_mosn_to_mosn_over_mtls() {
-    let (client_listener, server_listener, upstream) = (free_port(), free_port(), free_port());
-    let (client_admin, server_admin) = (free_port(), free_port());
-    let map = HashMap::from([
-        (2045, client_listener),
-        (2046, server_listener),
-        (8080, upstream),
-        (34901, client_admin),
-        (34902, server_admin),
-    ]);
-    let mut client_cfg = read_json(&samples_dir().join("http-sample__tls_client_config.json"));
-    let mut server_cfg = read_json(&samples_dir().join("http-sample__tls_server_config.json"));
-    rewrite_ports(&mut client_cfg, &map);
-    rewrite_ports(&mut server_cfg, &map);
+    let pair = SamplePair::read("http-sample__tls_", 8080);
+    let (client_listener, server_listener, upstream) =
+        (pair.client_port, pair.server_port, pair.app_port);
+    let (mut client_cfg, mut server_cfg) = (pair.client, pair.server);
     use_sample_certs(&mut client_cfg["cluster_manager"]["clusters"][0]["tls_context"]);
     use_sample_certs(
         &mut server_cfg["servers"][0]["listeners"][0]["filter_chains"][0]["tls_context"],

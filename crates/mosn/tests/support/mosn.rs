@@ -325,3 +325,41 @@ pub fn rewrite_ports(value: &mut Value, map: &HashMap<u16, u16>) {
         _ => {}
     }
 }
+
+/// A MOSN client/server sample pair (`{prefix}client_config.json` and
+/// `{prefix}server_config.json`) with their ports moved to free ones: the client's
+/// listener (2045), the server's listener (2046), the application behind the server
+/// (`app_port` in the samples: 8080, or 20880 for Dubbo) and both admin ports.
+pub struct SamplePair {
+    pub client: Value,
+    pub server: Value,
+    pub client_port: u16,
+    pub server_port: u16,
+    pub app_port: u16,
+}
+
+impl SamplePair {
+    /// Reads the pair `prefix` names, rewriting `sample_app_port` to a free port too.
+    pub fn read(prefix: &str, sample_app_port: u16) -> SamplePair {
+        let (client_port, server_port, app_port) = (free_port(), free_port(), free_port());
+        let map = HashMap::from([
+            (2045, client_port),
+            (2046, server_port),
+            (sample_app_port, app_port),
+            (34901, free_port()),
+            (34902, free_port()),
+        ]);
+        let read = |side: &str| {
+            let mut c = read_json(&samples_dir().join(format!("{prefix}{side}_config.json")));
+            rewrite_ports(&mut c, &map);
+            c
+        };
+        SamplePair {
+            client: read("client"),
+            server: read("server"),
+            client_port,
+            server_port,
+            app_port,
+        }
+    }
+}
