@@ -289,18 +289,24 @@ fn http_tls_samples_chain_mosn_to_mosn_over_mtls() {
     assert_ne!(direct.status, 200);
 }
 
+/// Certificate files in `dir` holding an "old.proxy.test" pair (both names carry the SAN
+/// `proxy.test`), and a "new.proxy.test" pair to copy over them.
+fn rotating_pair(pki: &TestPki, dir: &TempDir) -> (Leaf, Leaf) {
+    let old = pki.leaf("old.proxy.test", &["DNS:proxy.test"], 30);
+    let new = pki.leaf("new.proxy.test", &["DNS:proxy.test"], 30);
+    let live = Leaf {
+        cert: dir.write("cert.pem", std::fs::read(&old.cert).unwrap()),
+        key: dir.write("key.pem", std::fs::read(&old.key).unwrap()),
+    };
+    (live, new)
+}
+
 #[test]
 fn certificates_rotate_under_load_without_failed_requests() {
     let pki = TestPki::new();
-    let old = pki.leaf("old.proxy.test", &["DNS:proxy.test"], 30);
-    let new = pki.leaf("new.proxy.test", &["DNS:proxy.test"], 30);
     let dir = TempDir::new("rotate");
-    let cert = dir.write("cert.pem", std::fs::read(&old.cert).unwrap());
-    let key = dir.write("key.pem", std::fs::read(&old.key).unwrap());
-    let live = Leaf {
-        cert: cert.clone(),
-        key: key.clone(),
-    };
+    let (live, new) = rotating_pair(&pki, &dir);
+    let (cert, key) = (live.cert.clone(), live.key.clone());
     let (port, admin, upstream) = (free_port(), free_port(), free_port());
     let _nginx = Nginx::echo(upstream);
     let cfg = tls_proxy(
@@ -570,11 +576,9 @@ fn http2_upstreams_are_reached_over_tls_with_alpn_h2() {
 #[test]
 fn named_certificates_serve_several_listeners_and_rotate_for_all() {
     let pki = TestPki::new();
-    let old = pki.leaf("old.proxy.test", &["DNS:proxy.test"], 30);
-    let new = pki.leaf("new.proxy.test", &["DNS:proxy.test"], 30);
     let dir = TempDir::new("named-certs");
-    let cert = dir.write("cert.pem", std::fs::read(&old.cert).unwrap());
-    let key = dir.write("key.pem", std::fs::read(&old.key).unwrap());
+    let (live, new) = rotating_pair(&pki, &dir);
+    let (cert, key) = (live.cert.clone(), live.key.clone());
     let (a, b, upstream) = (free_port(), free_port(), free_port());
     let _nginx = Nginx::echo(upstream);
     let mut cfg = tls_proxy(

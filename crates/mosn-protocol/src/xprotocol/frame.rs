@@ -89,3 +89,26 @@ impl RpcHeaders {
         &self.0
     }
 }
+
+/// Splits one whole frame of `total` bytes off the front of `buf` once it has arrived;
+/// `None` while more bytes are needed (or `total` is not known yet). A frame larger than
+/// `max_frame` is an error before any of it is buffered further.
+pub(crate) fn take_frame(
+    buf: &mut BytesMut,
+    total: Option<usize>,
+    max_frame: usize,
+) -> Result<Option<BytesMut>, FrameError> {
+    let Some(total) = total else {
+        return Ok(None);
+    };
+    if total > max_frame {
+        return Err(FrameError::TooLarge {
+            len: total,
+            max: max_frame,
+        });
+    }
+    if buf.len() < total {
+        return Ok(None);
+    }
+    Ok(Some(buf.split_to(total)))
+}

@@ -138,19 +138,10 @@ impl XCodec for Bolt {
     }
 
     fn decode(&self, buf: &mut BytesMut, max_frame: usize) -> Result<Option<Frame>, FrameError> {
-        let Some((_, total)) = measure(buf)? else {
+        let total = measure(buf)?.map(|(_, total)| total);
+        let Some(bytes) = super::frame::take_frame(buf, total, max_frame)? else {
             return Ok(None);
         };
-        if total > max_frame {
-            return Err(FrameError::TooLarge {
-                len: total,
-                max: max_frame,
-            });
-        }
-        if buf.len() < total {
-            return Ok(None);
-        }
-        let bytes = buf.split_to(total);
         let f = BoltFrame::parse(&bytes)?;
         let head = head_of(&f);
         let headers = f.headers;

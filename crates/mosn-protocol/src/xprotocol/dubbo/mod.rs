@@ -156,19 +156,9 @@ impl XCodec for Dubbo {
     }
 
     fn decode(&self, buf: &mut BytesMut, max_frame: usize) -> Result<Option<Frame>, FrameError> {
-        let Some(total) = measure(buf)? else {
+        let Some(bytes) = super::frame::take_frame(buf, measure(buf)?, max_frame)? else {
             return Ok(None);
         };
-        if total > max_frame {
-            return Err(FrameError::TooLarge {
-                len: total,
-                max: max_frame,
-            });
-        }
-        if buf.len() < total {
-            return Ok(None);
-        }
-        let bytes = buf.split_to(total);
         let f = DubboFrame::parse(&bytes)?;
         let head = f.head();
         let hessian_call = f.flag & SERIALIZATION_MASK == HESSIAN2
