@@ -289,6 +289,21 @@ fn http_tls_samples_chain_mosn_to_mosn_over_mtls() {
     assert_ne!(direct.status, 200);
 }
 
+/// mosn with one TLS listener (the `tls_context` given) in front of the nginx echo
+/// server; returns the listener's port.
+fn tls_listener(tls_context: Value) -> (u16, Mosn, Nginx) {
+    let (port, admin, upstream) = (free_port(), free_port(), free_port());
+    let nginx = Nginx::echo(upstream);
+    let cfg = tls_proxy(
+        port,
+        admin,
+        upstream,
+        vec![json!({ "tls_context": tls_context })],
+        json!({}),
+    );
+    (port, Mosn::start(&cfg), nginx)
+}
+
 /// Certificate files in `dir` holding an "old.proxy.test" pair (both names carry the SAN
 /// `proxy.test`), and a "new.proxy.test" pair to copy over them.
 fn rotating_pair(pki: &TestPki, dir: &TempDir) -> (Leaf, Leaf) {
@@ -307,16 +322,7 @@ fn certificates_rotate_under_load_without_failed_requests() {
     let dir = TempDir::new("rotate");
     let (live, new) = rotating_pair(&pki, &dir);
     let (cert, key) = (live.cert.clone(), live.key.clone());
-    let (port, admin, upstream) = (free_port(), free_port(), free_port());
-    let _nginx = Nginx::echo(upstream);
-    let cfg = tls_proxy(
-        port,
-        admin,
-        upstream,
-        vec![json!({"tls_context": server_tls(&live, json!({}))})],
-        json!({}),
-    );
-    let _mosn = Mosn::start(&cfg);
+    let (port, _mosn, _nginx) = tls_listener(server_tls(&live, json!({})));
     let ca = pki.ca();
     let before = s_client(port, &ca, &["-servername", "proxy.test"], "");
     assert!(
@@ -408,16 +414,7 @@ fn a_large_response_reaches_a_slow_tls_client_whole() {
 fn sessions_resume_with_tickets_on_tls12_and_tls13() {
     let pki = TestPki::new();
     let leaf = pki.leaf("proxy.test", &["DNS:proxy.test"], 30);
-    let (port, admin, upstream) = (free_port(), free_port(), free_port());
-    let _nginx = Nginx::echo(upstream);
-    let cfg = tls_proxy(
-        port,
-        admin,
-        upstream,
-        vec![json!({"tls_context": server_tls(&leaf, json!({}))})],
-        json!({}),
-    );
-    let _mosn = Mosn::start(&cfg);
+    let (port, _mosn, _nginx) = tls_listener(server_tls(&leaf, json!({})));
     let ca = pki.ca();
     let dir = TempDir::new("sessions");
     for version in ["-tls1_2", "-tls1_3"] {
