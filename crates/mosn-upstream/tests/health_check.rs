@@ -262,7 +262,10 @@ fn a_closed_listener_leaves_rotation_and_returns() {
     let failures_before = c.stats.health_check_failure.get();
     let closed_at = Instant::now();
     b.close();
-    wait_for("b leaves rotation", || !c.hosts()[1].is_healthy());
+    // The flag flips first; the rotation (and its membership gauge) is rebuilt after.
+    wait_for("b leaves rotation", || {
+        !c.hosts()[1].is_healthy() && c.stats.membership_healthy.get() == 1
+    });
     let took = closed_at.elapsed();
     // unhealthy_threshold 3: at least 3 failed checks, 2 intervals apart at least.
     assert!(c.stats.health_check_failure.get() - failures_before >= 3);
@@ -275,7 +278,9 @@ fn a_closed_listener_leaves_rotation_and_returns() {
     // Back on the same port: in rotation again after 2 successes.
     let b = Upstream::bind(b.addr);
     let successes_before = c.stats.health_check_success.get();
-    wait_for("b returns", || c.hosts()[1].is_healthy());
+    wait_for("b returns", || {
+        c.hosts()[1].is_healthy() && c.stats.membership_healthy.get() == 2
+    });
     assert!(c.stats.health_check_success.get() - successes_before >= 2);
     assert_eq!(c.stats.membership_healthy.get(), 2);
     assert!(chosen(c, &b.addr.to_string()));
