@@ -118,16 +118,15 @@ pub fn close_delimited_body(n: usize) -> Vec<u8> {
 /// The python3 mock upstream on `port`; `dir` receives its script, log and marker files.
 pub fn python_mock(port: u16, dir: &TempDir) -> Peer {
     let script = dir.write("mock_upstream.py", PY_MOCK);
-    let mut peer = Peer::spawn(
+    listening_peer(
         "python3 mock upstream",
         Command::new(tool("python3"))
             .arg(&script)
             .arg(port.to_string())
             .arg(dir.path()),
-        dir.file(&format!("mock-{port}.log")),
-    );
-    peer.wait_ready("listening", || wait_for_port(local(port), START_TIMEOUT));
-    peer
+        port,
+        dir,
+    )
 }
 
 /// `python3 -m http.server` (a real HTTP/1.0 server) serving `root` on `port`.
@@ -172,7 +171,7 @@ pub fn grpc_echo_server(port: u16, name: &str, dir: &TempDir) -> Peer {
 /// The grpcio echo server whose health service reports `echo_health` (`SERVING`,
 /// `NOT_SERVING`) for `test.Echo`.
 pub fn grpc_echo_server_reporting(port: u16, name: &str, echo_health: &str, dir: &TempDir) -> Peer {
-    let mut peer = Peer::spawn(
+    listening_peer(
         "grpcio echo server",
         Command::new(peer_python())
             .arg(peer_script("grpc_echo_server.py"))
@@ -180,54 +179,50 @@ pub fn grpc_echo_server_reporting(port: u16, name: &str, echo_health: &str, dir:
             .arg(name)
             .arg("300")
             .arg(echo_health),
-        dir.file(&format!("grpc-{port}.log")),
-    );
-    peer.wait_ready("listening", || wait_for_port(local(port), START_TIMEOUT));
-    peer
+        port,
+        dir,
+    )
 }
 
 /// hypercorn serving `tests/peers/asgi_echo.py` on `port`: HTTP/1.1 and h2c (prior
 /// knowledge) on one port.
 pub fn hypercorn_echo(port: u16, dir: &TempDir) -> Peer {
-    let mut peer = Peer::spawn(
+    listening_peer(
         "hypercorn",
         Command::new(peer_python())
             .args(["-m", "hypercorn", "--workers", "1", "--bind"])
             .arg(format!("127.0.0.1:{port}"))
             .arg("asgi_echo:app")
             .current_dir(peer_script("")),
-        dir.file(&format!("hypercorn-{port}.log")),
-    );
-    peer.wait_ready("listening", || wait_for_port(local(port), START_TIMEOUT));
-    peer
+        port,
+        dir,
+    )
 }
 
 /// The `websockets` echo server (`tests/peers/ws_echo_server.py`) on `port`.
 pub fn websocket_echo_server(port: u16, dir: &TempDir) -> Peer {
-    let mut peer = Peer::spawn(
+    listening_peer(
         "websockets echo server",
         Command::new(peer_python())
             .arg(peer_script("ws_echo_server.py"))
             .arg(port.to_string())
             .arg("300"),
-        dir.file(&format!("ws-{port}.log")),
-    );
-    peer.wait_ready("listening", || wait_for_port(local(port), START_TIMEOUT));
-    peer
+        port,
+        dir,
+    )
 }
 
 /// The @grpc/grpc-js echo server (`tests/peers/grpc_echo_server.js`) on `port`.
 pub fn grpc_js_echo_server(port: u16, name: &str, dir: &TempDir) -> Peer {
-    let mut peer = Peer::spawn(
+    listening_peer(
         "grpc-js echo server",
         node("grpc_echo_server.js")
             .arg(port.to_string())
             .arg(name)
             .arg("300"),
-        dir.file(&format!("grpc-js-{port}.log")),
-    );
-    peer.wait_ready("listening", || wait_for_port(local(port), START_TIMEOUT));
-    peer
+        port,
+        dir,
+    )
 }
 
 /// Runs a peer client that prints one JSON object with what it saw (bounded to 90 s) and
@@ -241,4 +236,12 @@ pub fn run_json_peer(cmd: &mut Command) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("client output {stdout:?}: {e}"))
+}
+
+/// Spawns a peer server (its log in `dir`) and waits until it listens on `port`.
+fn listening_peer(what: &str, cmd: &mut Command, port: u16, dir: &TempDir) -> Peer {
+    let log = dir.file(&format!("{}-{port}.log", what.replace(' ', "-")));
+    let mut peer = Peer::spawn(what, cmd, log);
+    peer.wait_ready("listening", || wait_for_port(local(port), START_TIMEOUT));
+    peer
 }
