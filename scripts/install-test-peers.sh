@@ -6,7 +6,8 @@
 # websockets; pinned in peers/requirements.txt) into the gitignored virtualenv
 # peers/venv, which the tests also search for tools; and the Node.js peers
 # (@grpc/grpc-js, sofa-rpc-node, dubbo clients; pinned in peers/package.json) into
-# peers/node_modules.
+# peers/node_modules; and Tongsuo (TLCP, TLS 1.3 ShangMi suites), built once into a
+# cache outside the clone by scripts/build-tongsuo.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""
@@ -51,3 +52,6 @@ if ! cmp -s peers/package.json "$stamp" 2>/dev/null; then
   (cd peers && npm install --no-audit --no-fund --silent)
   cp peers/package.json "$stamp"
 fi
+
+# Tongsuo, the national-cryptography peer: built from source once, then cached.
+scripts/build-tongsuo.sh >/dev/null
