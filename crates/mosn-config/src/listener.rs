@@ -3,7 +3,9 @@
 use crate::address::parse_listener_address;
 use crate::cluster::ClusterNames;
 use crate::json::{Field, Obj};
-use crate::model::{Address, FilterChainConfig, ListenerConfig, NetworkFilterConfig};
+use crate::model::{
+    Address, FilterChainConfig, ListenerConfig, NetworkFilterConfig, StreamFilterConfig,
+};
 use crate::proxy::{parse_proxy, ServerRouters};
 use crate::stream_filter::parse_stream_filter;
 use crate::tcp_proxy::parse_tcp_proxy;
@@ -108,6 +110,7 @@ pub(crate) fn parse_listener(
         );
         return None;
     }
+    check_transcoding(&obj, &chains, &stream_filters)?;
     let use_original_dst = original_dst(&obj);
     Some(ListenerConfig {
         name: name?.to_owned(),
@@ -119,6 +122,35 @@ pub(crate) fn parse_listener(
         use_original_dst,
         stream_filters,
     })
+}
+
+/// HTTP requests reach a Bolt upstream only through the `transcoder` stream filter, and
+/// the transcoder converts only HTTP requests.
+fn check_transcoding(
+    obj: &Obj<'_>,
+    chains: &[FilterChainConfig],
+    stream_filters: &[StreamFilterConfig],
+) -> Option<()> {
+    let transcoder = stream_filters
+        .iter()
+        .any(|f| matches!(f, StreamFilterConfig::Transcoder(_)));
+    for filter in chains.iter().flat_map(|c| c.filters.first()) {
+        let NetworkFilterConfig::Proxy(p) = filter else {
+            continue;
+        };
+        let (down, up) = (p.downstream_protocol, p.upstream_protocol);
+        if down.rpc_name().is_none() && up.rpc_name().is_some() && !transcoder {
+            obj.key_error(
+                "filter_chains",
+                format!(
+                    "the proxy takes {down:?} and sends {up:?}: HTTP becomes Bolt only through \
+                     a \"transcoder\" stream filter (http2bolt_simple)"
+                ),
+            );
+            return None;
+        }
+    }
+    Some(())
 }
 
 /// `network`: `tcp` (default) or `unix`, case-insensitively; `None` if unusable.

@@ -46,7 +46,8 @@ pub(crate) fn parse_proxy(config: &Obj<'_>, routers: &ServerRouters) -> Option<P
                 let ok = conversion_supported(down, up);
                 if !ok {
                     f.error(format!(
-                        "protocol conversion {down:?} -> {up:?} is not supported yet (transcoder)"
+                        "protocol conversion {down:?} -> {up:?} is not supported (HTTP converts \
+                         to HTTP, and to bolt/boltv2 with the transcoder stream filter)"
                     ));
                 }
                 ok
@@ -118,11 +119,12 @@ const BUILT: &[Protocol] = &[
 ];
 
 /// Whether a `proxy` can take `down` in and send `up` out: HTTP versions convert into
-/// each other; RPC frames pass through as they are, so they need the same protocol (even
-/// Bolt v1 → v2 would need the `transcoder` filter, not built).
+/// each other, and HTTP into Bolt through the listener's `transcoder` stream filter
+/// (checked with the listener); RPC frames pass through as they are, so they need the
+/// same protocol.
 fn conversion_supported(down: Protocol, up: Protocol) -> bool {
     let http = |p| matches!(p, Protocol::Http1 | Protocol::Http2 | Protocol::Auto);
-    down == up || (http(down) && http(up))
+    down == up || (http(down) && (http(up) || matches!(up, Protocol::Bolt | Protocol::BoltV2)))
 }
 
 /// A protocol name, case-insensitively, refused unless its codec is built; `"X"` stands

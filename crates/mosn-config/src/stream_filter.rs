@@ -2,7 +2,7 @@
 
 use crate::address::parse_cidr;
 use crate::json::{Field, Obj};
-use crate::model::{IpAccessConfig, IpAccessRule, StreamFilterConfig};
+use crate::model::{IpAccessConfig, IpAccessRule, StreamFilterConfig, TranscoderConfig};
 
 /// Parses one stream filter; unknown types are refused by name (`None`). `Some(None)` is
 /// a filter that is accepted but has nothing to build.
@@ -20,6 +20,8 @@ pub(crate) fn parse_stream_filter(field: &Field<'_>) -> Option<Option<StreamFilt
     match kind {
         "ip_access" => parse_ip_access(&filter.required_object("config")?)
             .map(|c| Some(StreamFilterConfig::IpAccess(c))),
+        "transcoder" => parse_transcoder(&filter.required_object("config")?)
+            .map(|c| Some(StreamFilterConfig::Transcoder(c))),
         // MOSN's `healthcheck` answers RPC heartbeats at the proxy instead of forwarding
         // them. mosn-rs's RPC proxy always does that, so the filter adds nothing to build.
         "healthcheck" => {
@@ -32,6 +34,41 @@ pub(crate) fn parse_stream_filter(field: &Field<'_>) -> Option<Option<StreamFilt
             None
         }
     }
+}
+
+/// SOFARPC's request class, which SOFARPC servers expect on a Bolt request.
+const SOFA_REQUEST_CLASS: &str = "com.alipay.sofa.rpc.core.request.SofaRequest";
+
+/// Bolt serializer bytes by name.
+const BOLT_CODECS: &[(&str, u8)] = &[("hessian2", 1), ("protobuf", 11)];
+
+/// MOSN's `transcoder`: `{type: "http2bolt_simple", trans?}` plus mosn-rs's `class` and
+/// `codec`. MOSN's matcher `rules` form is refused by name.
+fn parse_transcoder(config: &Obj<'_>) -> Option<TranscoderConfig> {
+    config.refuse(
+        "rules",
+        "transcoder matcher rules are not supported yet; use \"type\": \"http2bolt_simple\"",
+    );
+    // `trans` holds MOSN's filter phase; mosn-rs converts after routing, MOSN's default.
+    config.tolerate(&["trans"]);
+    let (kind, type_field) = config.required_str_field("type")?;
+    if kind != "http2bolt_simple" {
+        type_field.error(format!(
+            "transcoder {kind:?} is not supported (http2bolt_simple)"
+        ));
+        return None;
+    }
+    let class = match config.get("class") {
+        None => SOFA_REQUEST_CLASS.to_owned(),
+        Some(f) => f.as_str()?.to_owned(),
+    };
+    let codec = match config.get("codec") {
+        None => 1,
+        Some(f) => f.one_of(BOLT_CODECS, true, |c| {
+            format!("unknown Bolt codec {c:?} (hessian2 or protobuf)")
+        })?,
+    };
+    Some(TranscoderConfig { class, codec })
 }
 
 /// MOSN's `ip_access`: `{header, default_action, ips[]{action, addrs[]}}`.

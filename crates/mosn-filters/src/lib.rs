@@ -11,13 +11,18 @@ pub use ip_access::IpAccessFilter;
 use mosn_api::filter::StreamFilter;
 use mosn_config::StreamFilterConfig;
 
-/// Builds the filters of one listener, in config order.
+/// Builds the filters of one listener, in config order. The `transcoder` is not among
+/// them: it changes the protocol requests go upstream in, so the HTTP proxy takes it
+/// itself.
 pub fn build_chain(configs: &[StreamFilterConfig]) -> Vec<Box<dyn StreamFilter>> {
     configs
         .iter()
-        .map(|c| -> Box<dyn StreamFilter> {
+        .filter_map(|c| -> Option<Box<dyn StreamFilter>> {
             match c {
-                StreamFilterConfig::IpAccess(cfg) => Box::new(IpAccessFilter::new(cfg.clone())),
+                StreamFilterConfig::IpAccess(cfg) => {
+                    Some(Box::new(IpAccessFilter::new(cfg.clone())))
+                }
+                StreamFilterConfig::Transcoder(_) => None,
             }
         })
         .collect()

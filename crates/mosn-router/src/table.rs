@@ -94,12 +94,10 @@ impl RouteTable {
 }
 
 impl RouteTable {
-    /// Routes an RPC request by its headers alone (the catch-all virtual host), with
-    /// MOSN's RPC rule: a route whose only criterion is the `service` header matches
-    /// when the service equals the value, or is any non-empty service for `.*`.
+    /// Routes an RPC request by its headers alone (the catch-all virtual host).
     pub fn route_rpc<H: HeaderView + ?Sized>(&self, headers: &H) -> Option<Matched<'_>> {
         let vhost = &self.virtual_hosts[self.domains.find("")?];
-        let route = vhost.routes.iter().find(|r| r.matches_rpc(headers))?;
+        let route = vhost.routes.iter().find(|r| r.matches("", headers))?;
         Some(Matched {
             table: self,
             vhost,
@@ -109,19 +107,23 @@ impl RouteTable {
 }
 
 impl Route {
-    fn matches_rpc<H: HeaderView + ?Sized>(&self, headers: &H) -> bool {
-        match self.matcher.headers.as_slice() {
-            [only] if only.name == "service" => {
-                let wanted = match &only.value {
-                    ValueMatch::Exact(v) => v.as_str(),
-                    ValueMatch::Regex(re) => re.as_str(),
-                };
-                headers.any_value("service", &mut |v| {
-                    !v.is_empty() && (wanted == ".*" || v == wanted)
-                })
-            }
-            _ => self.matches("", headers),
+    /// MOSN's RPC rule, for any protocol: a route without a path criterion whose only
+    /// criterion is the `service` header matches when the service equals the value
+    /// (taken literally), or is any non-empty service for `.*`.
+    fn matches_service<H: HeaderView + ?Sized>(&self, headers: &H) -> Option<bool> {
+        let [only] = self.matcher.headers.as_slice() else {
+            return None;
+        };
+        if only.name != "service" || !matches!(self.matcher.path, PathMatch::Any) {
+            return None;
         }
+        let wanted = match &only.value {
+            ValueMatch::Exact(v) => v.as_str(),
+            ValueMatch::Regex(re) => re.as_str(),
+        };
+        Some(headers.any_value("service", &mut |v| {
+            !v.is_empty() && (wanted == ".*" || v == wanted)
+        }))
     }
 
     fn from_config(cfg: &RouteConfig) -> Result<Self, String> {
@@ -137,6 +139,9 @@ impl Route {
     }
 
     fn matches<H: HeaderView + ?Sized>(&self, path: &str, headers: &H) -> bool {
+        if let Some(matched) = self.matches_service(headers) {
+            return matched;
+        }
         let path_ok = match &self.matcher.path {
             PathMatch::Any => true,
             PathMatch::Prefix(p) => path.starts_with(p.as_str()),
@@ -363,10 +368,11 @@ mod tests {
         let empty = [("service".to_owned(), String::new())];
         assert!(t.route_rpc(&empty[..]).is_none());
         assert!(t.route_rpc(&[][..]).is_none());
-        // HTTP keeps the literal meaning.
+        // MOSN applies the rule to HTTP requests too (its transcoder sample relies on it).
         let mut h = HeaderMap::new();
-        h.insert("service", "x".parse().unwrap());
         assert!(t.route("a", "/", &h).is_none());
+        h.insert("service", "x".parse().unwrap());
+        assert_eq!(cluster_of(t.route("a", "/", &h).unwrap()), "any");
     }
 
     #[test]

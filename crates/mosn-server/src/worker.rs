@@ -2,7 +2,7 @@
 //! and upstream pool, serving connections until drained.
 
 use mosn_api::stats::{ListenerStats, StatsRegistry};
-use mosn_config::{FilterChainConfig, ListenerConfig, NetworkFilterConfig};
+use mosn_config::{FilterChainConfig, ListenerConfig, NetworkFilterConfig, StreamFilterConfig};
 use mosn_net::{
     BoundListener, Chain, ConnectionInfo, EstablishError, FilterChains, NetworkFilter, StdListener,
 };
@@ -176,7 +176,11 @@ fn build_filter(
                     listener_stats.clone(),
                     mosn_filters::build_chain(&cfg.stream_filters),
                 )
-                .with_fallback(fallback),
+                .with_fallback(fallback)
+                .with_transcoder(cfg.stream_filters.iter().find_map(|f| match f {
+                    StreamFilterConfig::Transcoder(t) => Some(t),
+                    _ => None,
+                })),
             )
         }
         [NetworkFilterConfig::TcpProxy(t), ..] => tcp_proxy(t),

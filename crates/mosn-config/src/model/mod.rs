@@ -98,6 +98,21 @@ pub struct ListenerConfig {
 pub enum StreamFilterConfig {
     /// `"type": "ip_access"`: allow or deny requests by client IP.
     IpAccess(IpAccessConfig),
+    /// `"type": "transcoder"`: HTTP requests go upstream as Bolt requests.
+    Transcoder(TranscoderConfig),
+}
+
+/// MOSN's `transcoder` stream filter with `"type": "http2bolt_simple"`: every HTTP
+/// request of the listener becomes a Bolt request (HTTP headers → Bolt headers, the body
+/// → the Bolt content, passed through untouched) and the Bolt response an HTTP one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TranscoderConfig {
+    /// `class` (a mosn-rs key): the Bolt request's class name. MOSN sends none, which
+    /// SOFARPC servers cannot decode; the default is SOFARPC's request class.
+    pub class: String,
+    /// `codec` (a mosn-rs key): the serializer byte the Bolt request announces for its
+    /// content: `hessian2` (1, the default) or `protobuf` (11).
+    pub codec: u8,
 }
 
 /// MOSN's `ip_access` filter config.

@@ -220,8 +220,8 @@ impl Http1Connection {
                 self.send_local(reply, close_local).await
             }
             RouteAction::Forward(action) if websocket => {
-                if self.filter.upstream_for(Protocol::Http1, action) == Upstream::Http2 {
-                    let msg = "WebSocket to an HTTP/2 upstream is not supported";
+                if self.filter.upstream_for(Protocol::Http1, action) != Upstream::Http1 {
+                    let msg = "WebSocket to an HTTP/2 or Bolt upstream is not supported";
                     return self.reply(501, msg, true).await;
                 }
                 let target = Target {
@@ -234,7 +234,7 @@ impl Http1Connection {
                 websocket::tunnel_h1(self, &target, head).await
             }
             RouteAction::Forward(action)
-                if self.filter.upstream_for(Protocol::Http1, action) == Upstream::Http2 =>
+                if self.filter.upstream_for(Protocol::Http1, action) != Upstream::Http1 =>
             {
                 let request = h1_bridge::Converted {
                     head,

@@ -9,7 +9,9 @@ use super::attempt::{
 use super::local_reply::{self, LocalReply};
 use super::retry::{route_policy, Failure, RetryState};
 use super::DEFAULT_ROUTE_TIMEOUT;
-use super::{forwarding_headers, grpc, upstream_h1, upstream_h2, websocket, HttpProxyFilter};
+use super::{
+    forwarding_headers, grpc, upstream_bolt, upstream_h1, upstream_h2, websocket, HttpProxyFilter,
+};
 use crate::state::ProxyState;
 use http::header::HOST;
 use http::uri::{Authority, PathAndQuery, Scheme};
@@ -19,7 +21,7 @@ use mosn_api::error::ProxyErrorKind;
 use mosn_config::{ForwardAction, Protocol, RouteAction};
 use mosn_net::ConnectionInfo;
 use mosn_router::{apply_header_edits, hash_key, pick_cluster, Matched};
-use mosn_stream::{empty_body, ProxyBody};
+use mosn_stream::{empty_body, full_body, ProxyBody};
 use mosn_upstream::{Cluster, Host, LbContext, Outcome};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -32,6 +34,8 @@ pub(super) enum Upstream {
     Http1,
     /// HTTP/2 over the worker's multiplexed pool.
     Http2,
+    /// Bolt over the worker's multiplexed RPC connections (the `transcoder`).
+    Bolt,
 }
 
 /// Handles one request from an HTTP/2 client end to end: stream filters, routing, local
@@ -90,6 +94,9 @@ async fn route_and_forward(
                 grpc,
             };
             if websocket::is_extended_connect(&req) {
+                if target.upstream == Upstream::Bolt {
+                    return error_reply(filter, ProxyErrorKind::NotImplemented, grpc);
+                }
                 target.upstream = Upstream::Http1;
                 return websocket::tunnel_h2(filter, info, &target, req).await;
             }
@@ -148,6 +155,17 @@ pub(super) async fn forward(
         parts.uri = Uri::from_parts(uri).unwrap_or_default();
     }
 
+    let deadline = Instant::now() + timeout;
+    // A Bolt frame carries the body whole: read it before the request counts upstream (its
+    // failures are the client's), and it can be sent again on a retry.
+    let body = if target.upstream == Upstream::Bolt {
+        match upstream_bolt::buffer_body(body, deadline).await {
+            Ok(bytes) => full_body(bytes),
+            Err(kind) => return error_reply(filter, kind, grpc),
+        }
+    } else {
+        body
+    };
     let stats = &cluster.stats;
     let Some(_request_slot) = cluster.circuit_breakers.requests.try_acquire() else {
         stats.upstream_rq_pending_overflow.inc();
@@ -155,7 +173,6 @@ pub(super) async fn forward(
     };
     stats.upstream_rq_total.inc();
     let _active = stats.upstream_rq_active.track();
-    let deadline = Instant::now() + timeout;
     let policy = route_policy(target.action);
     let mut retry = RetryState::new(policy);
     let mut retry_slot = None;
@@ -200,6 +217,21 @@ pub(super) async fn forward(
             Upstream::Http1 => {
                 h1_attempt(filter, cluster, &host, &parts, attempt_body, try_deadline).await
             }
+            Upstream::Bolt => match &filter.transcoder {
+                Some(transcoder) => {
+                    upstream_bolt::exchange(
+                        &filter.worker,
+                        transcoder,
+                        cluster,
+                        &host,
+                        &parts,
+                        attempt_body,
+                        try_deadline,
+                    )
+                    .await
+                }
+                None => Err((AttemptError::Fatal(ProxyErrorKind::NotImplemented), None)),
+            },
         };
         host.record_latency(started.elapsed());
         let (error, unsent) = match result {
@@ -324,7 +356,7 @@ pub(super) fn prepare_request(
             .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned()),
     };
     match target.upstream {
-        Upstream::Http1 => {
+        Upstream::Http1 | Upstream::Bolt => {
             if let Ok(v) = HeaderValue::from_str(&authority) {
                 parts.headers.insert(HOST, v);
             }

@@ -1,10 +1,11 @@
-//! HTTP/1.1 clients of an HTTP/2 upstream (MOSN's `httpTohttp2`): the request head becomes
+//! HTTP/1.1 clients of an HTTP/2 upstream (MOSN's `httpTohttp2`) or of a Bolt one (the
+//! `transcoder`): the request head becomes
 //! an `http::Request` whose body the connection feeds through a channel while the
 //! protocol-neutral [`exchange`] forwards it, and the response is written back with
 //! HTTP/1.1 framing (chunked with trailers when the length is unknown).
 
 use super::connection::{Flow, Http1Connection};
-use super::exchange::{self, Target, Upstream};
+use super::exchange::{self, Target};
 use super::grpc;
 use super::h1_body::{send_body, SendError};
 use crate::state::ProxyState;
@@ -12,7 +13,7 @@ use bytes::Bytes;
 use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT};
 use http::{HeaderValue, Method, Request, Response, StatusCode, Version};
 use hyper::body::Frame;
-use mosn_config::ForwardAction;
+use mosn_config::{ForwardAction, Protocol};
 use mosn_protocol::http1::{
     encode_response_head, BodyDecoder, BodyEvent, BodyKind, RequestHead, ResponseHead,
 };
@@ -68,7 +69,7 @@ impl Converted {
             state,
             matched,
             action,
-            upstream: Upstream::Http2,
+            upstream: conn.filter.upstream_for(Protocol::Http1, action),
             grpc: grpc::is_grpc(req.headers()),
         };
         let filter = conn.filter.clone();

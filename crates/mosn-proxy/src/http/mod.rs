@@ -21,6 +21,7 @@ mod h1_bridge;
 mod h2_connection;
 mod local_reply;
 mod retry;
+mod upstream_bolt;
 mod upstream_h1;
 mod upstream_h2;
 mod websocket;
@@ -33,7 +34,7 @@ use exchange::Upstream;
 use http::{HeaderMap, Method};
 use mosn_api::filter::{FilterStatus, RequestInfo, StreamFilter};
 use mosn_api::stats::ListenerStats;
-use mosn_config::{ForwardAction, Protocol, ProxyConfig};
+use mosn_config::{ForwardAction, Protocol, ProxyConfig, TranscoderConfig};
 use mosn_net::{ConnectionInfo, NetworkFilter, Socket};
 use mosn_protocol::http1::Limits;
 use std::future::Future;
@@ -42,6 +43,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
+use upstream_bolt::BoltTranscoder;
 
 /// MOSN's default idle timeout for downstream connections.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
@@ -64,6 +66,8 @@ pub struct HttpProxyFilter {
     h2: H2Limits,
     /// Where `Auto` connections no codec recognises go (`fallback_for_unknown_protocol`).
     fallback: Option<Rc<TcpProxyFilter>>,
+    /// The listener's `transcoder`: every request goes upstream as Bolt.
+    transcoder: Option<BoltTranscoder>,
 }
 
 /// Limits offered to HTTP/2 clients in SETTINGS.
@@ -105,6 +109,7 @@ impl HttpProxyFilter {
                     .unwrap_or(u32::MAX),
             },
             fallback: None,
+            transcoder: None,
         }
     }
 
@@ -113,13 +118,22 @@ impl HttpProxyFilter {
         self.fallback = fallback;
         self
     }
+
+    /// The filter with the listener's `transcoder` (if any) sending requests as Bolt.
+    pub fn with_transcoder(mut self, transcoder: Option<&TranscoderConfig>) -> Self {
+        self.transcoder = transcoder.map(|t| BoltTranscoder::new(t, self.upstream));
+        self
+    }
 }
 
 impl HttpProxyFilter {
     /// The upstream protocol for requests that arrived as `downstream` on `action`'s
     /// route: the route's `upstream_protocol`, else the filter's; `Auto` means the same
-    /// protocol as downstream, as in MOSN.
+    /// protocol as downstream, as in MOSN. A `transcoder` makes it Bolt, as in MOSN.
     fn upstream_for(&self, downstream: Protocol, action: &ForwardAction) -> Upstream {
+        if self.transcoder.is_some() {
+            return Upstream::Bolt;
+        }
         match (
             action.upstream_protocol.unwrap_or(self.upstream),
             downstream,

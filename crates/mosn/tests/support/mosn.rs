@@ -260,9 +260,15 @@ pub fn http_config(
         "cluster_manager": { "clusters": clusters }
     });
     if let Some(port) = admin_port {
-        config["admin"] = json!({ "address": { "socket_address": { "address": "127.0.0.1", "port_value": port } } });
+        set_admin(&mut config, port);
     }
     config
+}
+
+/// Gives `config` an admin listener on `port` (for stats), replacing any it had.
+pub fn set_admin(config: &mut Value, port: u16) {
+    config["admin"] =
+        json!({ "address": { "socket_address": { "address": "127.0.0.1", "port_value": port } } });
 }
 
 /// A `SIMPLE` round-robin cluster.

@@ -7,8 +7,8 @@ mod frame;
 
 pub use frame::BoltFrame;
 use frame::{
-    measure, CMD_HEARTBEAT, CMD_RESPONSE, CODEC_HESSIAN2, PROTO_V1, PROTO_V2, TYPE_ONEWAY,
-    TYPE_REQUEST, TYPE_RESPONSE,
+    measure, CMD_HEARTBEAT, CMD_REQUEST, CMD_RESPONSE, CODEC_HESSIAN2, PROTO_V1, PROTO_V2,
+    TYPE_ONEWAY, TYPE_REQUEST, TYPE_RESPONSE,
 };
 
 use super::{Detect, Frame, FrameError, FrameHead, FrameKind, RpcHeaders, XCodec};
@@ -56,6 +56,52 @@ pub static BOLT_V2: Bolt = Bolt {
 };
 
 impl Bolt {
+    /// A two-way RPC request of this codec's version (v2 with CRC32) built from parts,
+    /// for requests that did not arrive as Bolt (the HTTP `transcoder`). Its id is 0
+    /// until the upstream connection assigns one; `timeout` travels in whole ms. Parts
+    /// longer than the frame's length fields can say are refused.
+    pub fn request(
+        &self,
+        class: &[u8],
+        serializer: u8,
+        headers: RpcHeaders,
+        content: &[u8],
+        timeout: Duration,
+    ) -> Result<Frame, FrameError> {
+        let header_bytes: usize = headers
+            .as_slice()
+            .iter()
+            .map(|(k, v)| 8 + k.len() + v.len())
+            .sum();
+        if class.len() > usize::from(u16::MAX) || header_bytes > usize::from(u16::MAX) {
+            return Err(FrameError::Malformed(
+                "Bolt class name or header map longer than 65,535 bytes",
+            ));
+        }
+        if u32::try_from(content.len()).is_err() {
+            return Err(FrameError::TooLarge {
+                len: content.len(),
+                max: u32::MAX as usize,
+            });
+        }
+        let v2 = self.proto == PROTO_V2;
+        let millis = u32::try_from(timeout.as_millis()).unwrap_or(i32::MAX as u32);
+        Ok(build(BoltFrame {
+            proto: self.proto,
+            ver1: if v2 { 2 } else { 0 },
+            typ: TYPE_REQUEST,
+            cmd: CMD_REQUEST,
+            ver2: 1,
+            id: 0,
+            codec: serializer,
+            switch: u8::from(v2),
+            timeout_or_status: millis.min(i32::MAX as u32),
+            class,
+            headers,
+            content,
+        }))
+    }
+
     /// A frame of the request's version answering it (a heartbeat reply or local reply).
     fn reply(request: &FrameHead, cmd: u16, status: u16) -> Frame {
         let [proto, ver1, codec, switch] = request.variant;
