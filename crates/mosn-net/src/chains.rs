@@ -101,7 +101,9 @@ impl<T> FilterChains<T> {
                 return Ok((Socket::Tcp(tcp), &chain.value));
             }
         }
-        tokio::time::timeout_at(deadline, self.handshake(tcp, info))
+        // Boxed: the handshake's state is large and lives only while it runs; inline, it
+        // would size every connection's task, plaintext ones included, for its lifetime.
+        tokio::time::timeout_at(deadline, Box::pin(self.handshake(tcp, info)))
             .await
             .unwrap_or_else(|_| Err(EstablishError::Handshake(io::ErrorKind::TimedOut.into())))
     }

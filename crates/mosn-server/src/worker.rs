@@ -236,7 +236,8 @@ async fn accept_loop(
         // The TLS handshake runs in the connection's task, never in the accept loop.
         tokio::task::spawn_local(async move {
             let _guard = guard;
-            let (socket, filter) = match chains.establish(socket, &mut info).await {
+            // Boxed: detection and handshake state is freed once the connection is served.
+            let (socket, filter) = match Box::pin(chains.establish(socket, &mut info)).await {
                 Ok(found) => found,
                 Err(e) => {
                     match e {
