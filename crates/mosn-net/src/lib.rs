@@ -9,6 +9,7 @@ mod listener;
 mod original_dst;
 mod rewind;
 mod socket;
+mod splice;
 
 pub use chains::{Chain, EstablishError, FilterChains};
 pub use filter::{ConnectionInfo, NetworkFilter};
@@ -16,3 +17,4 @@ pub use listener::{bind_listener, BoundListener, StdListener};
 pub use original_dst::original_dst;
 pub use rewind::Rewind;
 pub use socket::{connect, connect_with, ConnectError, Socket};
+pub use splice::splice_one_way;

@@ -76,6 +76,15 @@ pub async fn connect_with(
 }
 
 impl Socket {
+    /// The TCP stream of a plain TCP socket, for zero-copy relaying
+    /// ([`crate::splice_one_way`]); `None` for Unix and TLS sockets.
+    pub fn as_tcp(&self) -> Option<&TcpStream> {
+        match self {
+            Socket::Tcp(s) => Some(s),
+            _ => None,
+        }
+    }
+
     /// Waits until the socket has bytes (or EOF) to read, without holding a buffer, so an
     /// idle keep-alive connection costs no read buffer memory. For TLS, pending output is
     /// flushed first, and decrypted bytes already buffered count as readable.

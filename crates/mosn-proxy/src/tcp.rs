@@ -1,7 +1,7 @@
 //! `tcp_proxy`: picks a cluster by source/destination, connects, and relays bytes both
 //! ways with half-close and an idle timeout.
 
-use crate::relay::relay;
+use crate::relay::{relay_sockets, Downstream};
 use crate::state::{SharedState, WorkerContext};
 use mosn_api::stats::ListenerStats;
 use mosn_config::{CidrRange, PortRange, TcpProxyConfig, TcpRouteConfig};
@@ -12,7 +12,6 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
-use tokio::io::{AsyncRead, AsyncWrite};
 
 /// The `tcp_proxy` filter of one listener on one worker.
 pub struct TcpProxyFilter {
@@ -54,10 +53,7 @@ impl TcpProxyFilter {
         self.run(downstream, info).await;
     }
 
-    async fn run<D>(self: Rc<Self>, downstream: D, info: ConnectionInfo)
-    where
-        D: AsyncRead + AsyncWrite,
-    {
+    async fn run<D: Downstream>(self: Rc<Self>, downstream: D, info: ConnectionInfo) {
         let Some(name) = self.cluster_for(&info) else {
             tracing::warn!(listener = %info.listener, "tcp_proxy: no route for connection");
             return;
@@ -103,7 +99,7 @@ impl TcpProxyFilter {
             return;
         };
         let idle = self.cfg.idle_timeout;
-        relay(
+        relay_sockets(
             downstream,
             &mut upstream.socket,
             idle,
