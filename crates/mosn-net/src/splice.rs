@@ -69,53 +69,84 @@ fn flags() -> SpliceFFlags {
     SpliceFFlags::SPLICE_F_MOVE | SpliceFFlags::SPLICE_F_NONBLOCK
 }
 
-/// Moves bytes from `from` to `to` until `from` reaches EOF, then half-closes `to`.
+/// Reads of at least this size switch a direction to splice(2); a splice that moves
+/// less switches it back. Small request/response traffic is cheaper with one read(2)
+/// and one write(2) than with two splices and a pipe.
+const SPLICE_THRESHOLD: usize = 16 * 1024;
+
+/// Moves bytes from `from` to `to` until `from` reaches EOF, then half-closes `to`:
+/// copied through a buffer while chunks are small, spliced while they are large.
 /// `moved` hears of every chunk (for byte counters and idle tracking).
 pub async fn splice_one_way(
     from: &TcpStream,
     to: &TcpStream,
     mut moved: impl FnMut(u64),
 ) -> io::Result<()> {
+    let mut bulk = false;
     loop {
         from.readable().await?;
-        let pipe = Pipe::take()?;
-        let n = match from.try_io(Interest::READABLE, || {
-            Ok(splice(
-                from,
-                None,
-                &pipe.write,
-                None,
-                pipe.capacity,
-                flags(),
-            )?)
-        }) {
-            Ok(n) => n,
-            Err(e) => {
-                pipe.give_back();
-                if e.kind() == io::ErrorKind::WouldBlock {
-                    continue;
-                }
-                return Err(e);
-            }
+        let n = if bulk {
+            splice_once(from, to).await?
+        } else {
+            copy_once(from, to).await?
         };
+        let Some(n) = n else { continue };
         if n == 0 {
-            pipe.give_back();
             shutdown(to.as_raw_fd(), Shutdown::Write)?;
             return Ok(());
         }
-        let mut left = n;
-        while left > 0 {
-            to.writable().await?;
-            match to.try_io(Interest::WRITABLE, || {
-                Ok(splice(&pipe.read, None, to, None, left, flags())?)
-            }) {
-                Ok(m) => left -= m,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                // The pipe still holds bytes: it is closed, not pooled.
-                Err(e) => return Err(e),
-            }
-        }
-        pipe.give_back();
+        bulk = n >= SPLICE_THRESHOLD;
         moved(n as u64);
     }
+}
+
+/// One read(2) and the writes it takes; `None` when nothing was ready after all.
+async fn copy_once(from: &TcpStream, to: &TcpStream) -> io::Result<Option<usize>> {
+    let mut buf = Vec::with_capacity(SPLICE_THRESHOLD);
+    let n = match from.try_read_buf(&mut buf) {
+        Ok(n) => n,
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    // Written at once (the socket is usually writable); waits only when it is not.
+    let mut sent = 0;
+    while sent < n {
+        match to.try_write(&buf[sent..n]) {
+            Ok(m) => sent += m,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => to.writable().await?,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Some(n))
+}
+
+/// One splice into a pipe and the splices that empty it into `to`; `None` when nothing
+/// was ready after all.
+async fn splice_once(from: &TcpStream, to: &TcpStream) -> io::Result<Option<usize>> {
+    let pipe = Pipe::take()?;
+    let n = match from.try_io(Interest::READABLE, || {
+        Ok(splice(from, None, &pipe.write, None, pipe.capacity, flags())?)
+    }) {
+        Ok(n) => n,
+        Err(e) => {
+            pipe.give_back();
+            if e.kind() == io::ErrorKind::WouldBlock {
+                return Ok(None);
+            }
+            return Err(e);
+        }
+    };
+    let mut left = n;
+    while left > 0 {
+        match to.try_io(Interest::WRITABLE, || {
+            Ok(splice(&pipe.read, None, to, None, left, flags())?)
+        }) {
+            Ok(m) => left -= m,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => to.writable().await?,
+            // The pipe still holds bytes: it is closed, not pooled.
+            Err(e) => return Err(e),
+        }
+    }
+    pipe.give_back();
+    Ok(Some(n))
 }
