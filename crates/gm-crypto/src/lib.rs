@@ -8,12 +8,13 @@
 //! - [`sm2`]: keys (PEM/DER, from certificates), signatures with a distinguishing ID,
 //!   public-key encryption in the GM/T 0009 ASN.1 form, raw ECDH, and the GB/T 32918.3
 //!   key-agreement protocol; [`sm2::webpki`] lets rustls/webpki check SM2 certificates.
-//! - [`rustls`]: a rustls `CryptoProvider` for the RFC 8998 TLS 1.3 suites.
+//! - [`provider`]: a rustls `CryptoProvider` for the RFC 8998 TLS 1.3 suites.
 #![forbid(unsafe_code)]
 
 mod error;
 pub mod hash;
 pub mod prf;
+pub mod provider;
 pub mod sm2;
 pub mod sm4;
 

@@ -89,18 +89,50 @@ impl Sm4Aead {
         })
     }
 
+    /// Encrypts `buf` in place and returns the 16-byte tag (for records that place
+    /// the tag themselves).
+    pub fn seal_in_place(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        buf: &mut [u8],
+    ) -> Result<[u8; TAG_LEN], Error> {
+        let tag = match self {
+            Self::Gcm(k) => k.encrypt_in_place_detached(nonce.into(), aad, buf),
+            Self::Ccm(k) => k.encrypt_in_place_detached(nonce.into(), aad, buf),
+        };
+        tag.map(Into::into)
+            .map_err(|_| Error::Invalid("SM4 AEAD input too long"))
+    }
+
+    /// Checks `tag` and decrypts `buf` in place; `buf` is left unspecified on failure.
+    pub fn open_in_place(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        buf: &mut [u8],
+        tag: &[u8],
+    ) -> Result<(), Error> {
+        if tag.len() != TAG_LEN {
+            return Err(Error::Auth);
+        }
+        let done = match self {
+            Self::Gcm(k) => k.decrypt_in_place_detached(nonce.into(), aad, buf, tag.into()),
+            Self::Ccm(k) => k.decrypt_in_place_detached(nonce.into(), aad, buf, tag.into()),
+        };
+        done.map_err(|_| Error::Auth)
+    }
+
     /// Encrypts `buf` in place and appends the 16-byte tag.
     pub fn seal(
         &self,
         nonce: &[u8; NONCE_LEN],
         aad: &[u8],
-        buf: &mut dyn aes_gcm::aead::Buffer,
+        buf: &mut Vec<u8>,
     ) -> Result<(), Error> {
-        let done = match self {
-            Self::Gcm(k) => k.encrypt_in_place(nonce.into(), aad, buf),
-            Self::Ccm(k) => k.encrypt_in_place(nonce.into(), aad, buf),
-        };
-        done.map_err(|_| Error::Invalid("SM4 AEAD input too long"))
+        let tag = self.seal_in_place(nonce, aad, buf)?;
+        buf.extend_from_slice(&tag);
+        Ok(())
     }
 
     /// Checks and strips the trailing tag of `buf`, decrypting it in place.
@@ -108,13 +140,13 @@ impl Sm4Aead {
         &self,
         nonce: &[u8; NONCE_LEN],
         aad: &[u8],
-        buf: &mut dyn aes_gcm::aead::Buffer,
+        buf: &mut Vec<u8>,
     ) -> Result<(), Error> {
-        let done = match self {
-            Self::Gcm(k) => k.decrypt_in_place(nonce.into(), aad, buf),
-            Self::Ccm(k) => k.decrypt_in_place(nonce.into(), aad, buf),
-        };
-        done.map_err(|_| Error::Auth)
+        let body = buf.len().checked_sub(TAG_LEN).ok_or(Error::Auth)?;
+        let (data, tag) = buf.split_at_mut(body);
+        self.open_in_place(nonce, aad, data, tag)?;
+        buf.truncate(body);
+        Ok(())
     }
 }
 
