@@ -11,6 +11,7 @@ mod names;
 pub mod provider;
 mod reload;
 mod server;
+mod shangmi;
 mod spiffe;
 mod verify;
 

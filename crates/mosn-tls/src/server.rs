@@ -65,7 +65,7 @@ fn build_context(
     cfg: &TlsContextConfig,
     resumption: &ServerResumption,
 ) -> Result<ServerContext, TlsError> {
-    let provider = provider_for(cfg);
+    let provider = provider_for(cfg)?;
     let (Some(chain), Some(key)) = (&cfg.cert_chain, &cfg.private_key) else {
         let missing = if cfg.cert_chain.is_none() {
             "cert_chain"

@@ -1,6 +1,7 @@
 //! In-process handshakes between the listener and cluster sides built from the model:
 //! SNI/ALPN context choice, SPIFFE checks both ways, hot swap of certificate files and
-//! expiry. Certificates are made here with rcgen.
+//! expiry. Certificates are made here with rcgen, except the SM2 ones of the ShangMi
+//! (RFC 8998) cases, which are Tongsuo's from the shared GM test data.
 
 use mosn_tls::rustls::server::Acceptor;
 use mosn_tls::tokio_rustls::LazyConfigAcceptor;
@@ -221,4 +222,57 @@ async fn changed_files_are_served_to_new_handshakes_and_a_broken_pair_is_not() {
     let days = tls.load().days_until_first_cert_expiring().unwrap();
     assert!((9..=10).contains(&days), "{days}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A file of the shared GM test data (SM2 CA, server and client certificates).
+fn gm(name: &str) -> PemSource {
+    PemSource::File(
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/testdata/gmtls/certs")
+            .join(name),
+    )
+}
+
+fn sm_ctx(suites: &[&str]) -> TlsContextConfig {
+    TlsContextConfig {
+        cipher_suites: suites.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn shangmi_suites_handshake_with_sm2_certificates() {
+    let server_cfg = |suites: &[&str]| TlsContextConfig {
+        cert_chain: Some(gm("server_sign.crt")),
+        private_key: Some(gm("server_sign.key")),
+        ..sm_ctx(suites)
+    };
+    let resumption = mosn_tls::ServerResumption::new().unwrap();
+    let both = ["TLS_SM4_GCM_SM3", "TLS_SM4_CCM_SM3"];
+    let server = Arc::new(ServerTls::build(&[server_cfg(&both)], &resumption).unwrap());
+    for suite in both {
+        let client = TlsContextConfig {
+            server_name: Some("localhost".into()),
+            ca_cert: Some(gm("ca.crt")),
+            ..sm_ctx(&[suite])
+        };
+        handshake(server.clone(), &client).await.unwrap();
+    }
+    // A client without the ShangMi suites, and one that trusts another CA, are refused.
+    let plain = TlsContextConfig {
+        server_name: Some("localhost".into()),
+        ca_cert: Some(gm("ca.crt")),
+        ..Default::default()
+    };
+    assert!(handshake(server.clone(), &plain).await.is_err());
+    let wrong_ca = TlsContextConfig {
+        server_name: Some("localhost".into()),
+        ca_cert: Some(gm("client_sign.crt")),
+        ..sm_ctx(&["TLS_SM4_GCM_SM3"])
+    };
+    assert!(handshake(server, &wrong_ca).await.is_err());
+    // An SM2 key without the ShangMi suites is a config error about the key.
+    let err = mosn_tls::check_server_context(&server_cfg(&[])).unwrap_err();
+    assert_eq!(err.key, "private_key");
+    assert!(err.message.contains("TLS_SM4_GCM_SM3"), "{}", err.message);
 }

@@ -66,6 +66,15 @@ pub static TLS_SM4_CCM_SM3: SupportedCipherSuite = SupportedCipherSuite::Tls13(&
 /// Both suites, GCM first (the one RFC 8998 makes mandatory).
 pub static ALL_CIPHER_SUITES: &[SupportedCipherSuite] = &[TLS_SM4_GCM_SM3, TLS_SM4_CCM_SM3];
 
+/// The IANA name of an RFC 8998 suite (rustls prints them as numbers).
+pub fn suite_name(suite: CipherSuite) -> Option<&'static str> {
+    match suite {
+        TLS_SM4_GCM_SM3_ID => Some("TLS_SM4_GCM_SM3"),
+        TLS_SM4_CCM_SM3_ID => Some("TLS_SM4_CCM_SM3"),
+        _ => None,
+    }
+}
+
 static SM2_TLS13: Sm2Sm3 = Sm2Sm3 { id: TLS13_SM2_ID };
 
 /// SM2 certificate chains (default ID) and `sm2sig_sm3` handshake signatures (TLS 1.3 ID).
