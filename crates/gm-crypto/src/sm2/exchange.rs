@@ -12,6 +12,7 @@ use ::sm2::{NonZeroScalar, PublicKey, Scalar, SecretKey};
 use rand_core::OsRng;
 
 use super::asn1::FIELD_LEN;
+use super::keys::public_key_from_sec1;
 use super::point::{kdf, mul, z_digest};
 use crate::Error;
 
@@ -45,8 +46,7 @@ impl EphemeralKey {
 
     /// Raw ECDH with a peer's SEC1 point: the x coordinate of `secret * peer`.
     pub fn diffie_hellman(&self, peer_sec1: &[u8]) -> Result<[u8; FIELD_LEN], Error> {
-        let peer =
-            PublicKey::from_sec1_bytes(peer_sec1).map_err(|_| Error::Invalid("SM2 point"))?;
+        let peer = public_key_from_sec1(peer_sec1)?;
         let (x, _) = mul(&peer.to_projective(), self.secret.as_ref()).ok_or(Error::Auth)?;
         Ok(x)
     }
@@ -145,8 +145,11 @@ mod tests {
             peer_id: DEFAULT_ID,
             initiator: false,
         };
-        let key_a = a.derive(&ra, rb.public_key(), 48).unwrap();
-        assert_eq!(key_a, b.derive(&rb, ra.public_key(), 48).unwrap());
+        // Each side sees the other's ephemeral key as it travels: an uncompressed point.
+        let rb_seen = public_key_from_sec1(&rb.public_sec1()).unwrap();
+        let ra_seen = public_key_from_sec1(&ra.public_sec1()).unwrap();
+        let key_a = a.derive(&ra, &rb_seen, 48).unwrap();
+        assert_eq!(key_a, b.derive(&rb, &ra_seen, 48).unwrap());
         let wrong_id = KeyAgreement {
             peer_id: "other",
             ..a

@@ -10,8 +10,6 @@ use crate::Error;
 
 /// OID of the SM2 curve (`sm2p256v1`), as the EC parameters of SM2 keys.
 pub const SM2_CURVE_OID: &str = "1.2.156.10197.1.301";
-/// OID of the SM2-with-SM3 signature algorithm, as in SM2-signed certificates.
-pub const SM2_SM3_SIGNATURE_OID: &str = "1.2.156.10197.1.501";
 const EC_PUBLIC_KEY_OID: &str = "1.2.840.10045.2.1";
 
 /// Parses a PEM private key: `PRIVATE KEY` (PKCS#8) or `EC PRIVATE KEY` (SEC1).
