@@ -66,7 +66,8 @@ fn client_ctx(ca: &Ca, server_name: &str, alpn: &[&str], spiffe: &[&str]) -> Tls
 }
 
 /// One handshake: the server picks its config from `server` by the ClientHello; returns
-/// the server's identity as the client saw it and the negotiated ALPN.
+/// the server's identity as the client saw it and the negotiated ALPN, or the error of
+/// either side.
 async fn handshake(
     server: Arc<ServerTls>,
     client: &TlsContextConfig,
@@ -90,8 +91,10 @@ async fn handshake(
     let tls = cluster_tls("c", client.clone()).map_err(std::io::Error::other)?;
     let tcp = TcpStream::connect(addr).await?;
     let stream = tls.load().connect(tcp, "unused").await;
-    let _ = accept.await;
+    let served = accept.await.expect("the accept task");
     let stream = stream?;
+    // TLS 1.3 clients finish before the server has checked their certificate.
+    served?;
     let conn = stream.get_ref().1;
     let identity = conn
         .peer_certificates()
@@ -271,6 +274,26 @@ async fn shangmi_suites_handshake_with_sm2_certificates() {
         ..sm_ctx(&["TLS_SM4_GCM_SM3"])
     };
     assert!(handshake(server, &wrong_ca).await.is_err());
+    // Mutual TLS with SM2 client certificates.
+    let mtls = TlsContextConfig {
+        ca_cert: Some(gm("ca.crt")),
+        verify_client: true,
+        require_client_cert: true,
+        ..server_cfg(&both)
+    };
+    let server = Arc::new(ServerTls::build(&[mtls], &resumption).unwrap());
+    let client = TlsContextConfig {
+        server_name: Some("localhost".into()),
+        ca_cert: Some(gm("ca.crt")),
+        ..sm_ctx(&["TLS_SM4_GCM_SM3"])
+    };
+    assert!(handshake(server.clone(), &client).await.is_err());
+    let with_cert = TlsContextConfig {
+        cert_chain: Some(gm("client_sign.crt")),
+        private_key: Some(gm("client_sign.key")),
+        ..client
+    };
+    handshake(server, &with_cert).await.unwrap();
     // An SM2 key without the ShangMi suites is a config error about the key.
     let err = mosn_tls::check_server_context(&server_cfg(&[])).unwrap_err();
     assert_eq!(err.key, "private_key");
