@@ -1,6 +1,6 @@
 //! ShangMi TLS 1.3 (RFC 8998) against the reference peer, Tongsuo 8.5.0: its
 //! `s_client` through an SM listener (TLS_SM4_GCM_SM3 and TLS_SM4_CCM_SM3, curveSM2,
-//! sm2sig_sm3) to nginx, an SM cluster to its `s_server`, the refusals (a client without
+//! sm2sig_sm3, session resumption) to nginx, an SM cluster to its `s_server`, the refusals (a client without
 //! the SM suites, an SM2 server certificate from another CA or tampered with), and a
 //! captured Tongsuo ClientHello answered by mosn. Certificates are Tongsuo's SM2 ones
 //! from the shared GM test data. Without a built Tongsuo the tests print SKIPPED.
@@ -82,6 +82,19 @@ fn tongsuo_client_reaches_nginx_through_an_sm_listener() {
         assert!(seen.output.contains(SMALL_BODY), "{suite}: {}", seen.output);
     }
     assert!(mosn.stat("listener", "test_listener", "ssl_handshake") >= 2);
+    // A session ticket from the first connection resumes the second.
+    let dir = TempDir::new("tls-sm-sessions");
+    let sess = dir.file("sess");
+    let sess = sess.to_str().unwrap();
+    let with = |flag: &'static str| {
+        let mut args = sm_client_args(SUITES[0]);
+        args.extend([flag, sess]);
+        tongsuo.s_client(port, &ca, &args, REQUEST).output
+    };
+    let first = with("-sess_out");
+    assert!(first.contains("New, TLSv1.3"), "{first}");
+    let second = with("-sess_in");
+    assert!(second.contains("Reused, TLSv1.3"), "{second}");
 }
 
 #[test]
