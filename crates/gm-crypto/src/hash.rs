@@ -1,6 +1,6 @@
 //! SM3 (GB/T 32905) and HMAC-SM3: the hash of every ShangMi protocol.
 
-use hmac::{Mac, SimpleHmac};
+use hmac::{Hmac, Mac};
 use sm3::Digest;
 
 pub use sm3::Sm3;
@@ -9,7 +9,7 @@ pub use sm3::Sm3;
 pub const SM3_LEN: usize = 32;
 
 /// HMAC over SM3, as TLCP's record MAC and PRF and RFC 8998's HKDF use it.
-pub type HmacSm3 = SimpleHmac<Sm3>;
+pub type HmacSm3 = Hmac<Sm3>;
 
 /// The SM3 digest of `data`.
 pub fn sm3(data: &[u8]) -> [u8; SM3_LEN] {

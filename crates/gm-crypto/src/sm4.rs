@@ -4,6 +4,7 @@
 use aes_gcm::aead::{AeadInPlace, KeyInit};
 use cbc::cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit};
 use sm4::cipher::consts::{U12, U16};
+use subtle::{Choice, ConstantTimeEq};
 
 use crate::Error;
 
@@ -24,7 +25,7 @@ pub type Sm4Gcm = aes_gcm::AesGcm<Sm4, U12>;
 pub type Sm4Ccm = ccm::Ccm<Sm4, U16, U12>;
 
 /// Encrypts whole blocks in place with SM4-CBC; the caller adds the padding (TLS
-/// padding: see [`tls_pad`]).
+/// padding: see [`tls_pad`] and [`tls_unpad`]).
 pub fn cbc_encrypt(key: &[u8], iv: &[u8], buf: &mut [u8]) -> Result<(), Error> {
     check_blocks(buf)?;
     let mut enc = cbc::Encryptor::<Sm4>::new_from_slices(key, iv)
@@ -51,6 +52,22 @@ pub fn cbc_decrypt(key: &[u8], iv: &[u8], buf: &mut [u8]) -> Result<(), Error> {
 pub fn tls_pad(buf: &mut Vec<u8>) {
     let n = BLOCK_LEN - 1 - buf.len() % BLOCK_LEN;
     buf.resize(buf.len() + n + 1, n as u8);
+}
+
+/// The length of `buf` without its TLS CBC padding, checked in constant time over the
+/// last 256 bytes (so a padding oracle learns nothing from timing here); `None` when the
+/// padding is malformed. The caller must still check the MAC in constant time.
+pub fn tls_unpad(buf: &[u8]) -> Option<usize> {
+    let last = *buf.last()?;
+    let pad = usize::from(last) + 1;
+    let mut good = Choice::from(u8::from(pad <= buf.len()));
+    let checked = buf.len().min(256);
+    for (i, &b) in buf[buf.len() - checked..].iter().rev().enumerate() {
+        // Bytes within the padding must equal its length byte.
+        let inside = Choice::from(u8::from(i < pad));
+        good &= !inside | b.ct_eq(&last);
+    }
+    bool::from(good).then(|| buf.len() - pad)
 }
 
 fn check_blocks(buf: &[u8]) -> Result<(), Error> {
@@ -184,6 +201,12 @@ mod tests {
         // The first block of CBC is ECB of (plain XOR iv).
         cbc_decrypt(&unhex(KEY), &iv, &mut buf).unwrap();
         assert_eq!(buf, plain);
+        assert_eq!(tls_unpad(&buf), Some(10));
+        buf[12] = 4;
+        assert_eq!(tls_unpad(&buf), None);
+        assert_eq!(tls_unpad(&[0u8; 16]), Some(15));
+        assert_eq!(tls_unpad(&[20u8; 16]), None);
+        assert_eq!(tls_unpad(&[]), None);
         assert!(cbc_encrypt(&unhex(KEY), &iv, &mut [0u8; 15]).is_err());
     }
 

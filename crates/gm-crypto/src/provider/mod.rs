@@ -24,7 +24,6 @@ use crate::sm2::webpki::{Sm2Sm3, SM2_SM3};
 use crate::sm4::AeadMode;
 
 pub use kx::CURVE_SM2;
-pub use sign::Sm2SigningKey;
 
 /// The SM2 distinguishing ID of TLS 1.3 CertificateVerify signatures (RFC 8998 3.2.1).
 pub const TLS13_SM2_ID: &str = "TLSv1.3+GM+Cipher+Suite";

@@ -31,14 +31,7 @@ impl KeyProvider for Sm2KeyProvider {
 
 /// An SM2 certificate key; signs only with `sm2sig_sm3`.
 #[derive(Debug)]
-pub struct Sm2SigningKey(Arc<SecretKey>);
-
-impl Sm2SigningKey {
-    /// A signing key from an SM2 private key (for callers that load keys themselves).
-    pub fn new(key: SecretKey) -> Self {
-        Self(Arc::new(key))
-    }
-}
+struct Sm2SigningKey(Arc<SecretKey>);
 
 impl SigningKey for Sm2SigningKey {
     fn choose_scheme(&self, offered: &[SignatureScheme]) -> Option<Box<dyn Signer>> {
