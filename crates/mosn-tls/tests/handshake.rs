@@ -83,8 +83,9 @@ async fn handshake(
             .alpn()
             .map(|a| a.map(<[u8]>::to_vec).collect())
             .unwrap_or_default();
+        let suites = hello.cipher_suites().to_vec();
         let config = server
-            .select(sni.as_deref(), alpn.iter().map(Vec::as_slice))
+            .select(sni.as_deref(), alpn.iter().map(Vec::as_slice), &suites)
             .expect("a context");
         start.into_stream(config).await.map(drop)
     });
@@ -298,4 +299,33 @@ async fn shangmi_suites_handshake_with_sm2_certificates() {
     let err = mosn_tls::check_server_context(&server_cfg(&[])).unwrap_err();
     assert_eq!(err.key, "private_key");
     assert!(err.message.contains("TLS_SM4_GCM_SM3"), "{}", err.message);
+}
+
+#[tokio::test]
+async fn one_port_serves_shangmi_and_international_clients_by_their_suites() {
+    let ca = ca();
+    let international = leaf(&ca, "intl", "localhost", 30);
+    let shangmi = TlsContextConfig {
+        cert_chain: Some(gm("server_sign.crt")),
+        private_key: Some(gm("server_sign.key")),
+        ..sm_ctx(&["TLS_SM4_GCM_SM3"])
+    };
+    let resumption = mosn_tls::ServerResumption::new().unwrap();
+    // The ShangMi context second: SNI alone would hand every client the first.
+    let server = Arc::new(
+        ServerTls::build(&[server_ctx(&international, &[]), shangmi], &resumption).unwrap(),
+    );
+    let sm_client = TlsContextConfig {
+        server_name: Some("localhost".into()),
+        ca_cert: Some(gm("ca.crt")),
+        ..sm_ctx(&["TLS_SM4_GCM_SM3"])
+    };
+    assert_eq!(
+        handshake(server.clone(), &sm_client).await.unwrap(),
+        (None, None)
+    );
+    let got = handshake(server, &client_ctx(&ca, "localhost", &[], &[]))
+        .await
+        .unwrap();
+    assert_eq!(got.0.as_deref(), Some("spiffe://test/intl"));
 }

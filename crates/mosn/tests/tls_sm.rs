@@ -1,6 +1,7 @@
 //! ShangMi TLS 1.3 (RFC 8998) against the reference peer, Tongsuo 8.5.0: its
 //! `s_client` through an SM listener (TLS_SM4_GCM_SM3 and TLS_SM4_CCM_SM3, curveSM2,
-//! sm2sig_sm3, session resumption) to nginx, an SM cluster to its `s_server`, the refusals (a client without
+//! sm2sig_sm3, session resumption) to nginx, one port serving SM and other clients
+//! each their certificate, an SM cluster to its `s_server`, the refusals (a client without
 //! the SM suites, an SM2 server certificate from another CA or tampered with), and a
 //! captured Tongsuo ClientHello answered by mosn. Certificates are Tongsuo's SM2 ones
 //! from the shared GM test data. Without a built Tongsuo the tests print SKIPPED.
@@ -36,9 +37,25 @@ fn path(name: &str) -> String {
     gm_cert(name).to_str().unwrap().to_owned()
 }
 
-/// mosn with one HTTP listener terminating ShangMi TLS (server_sign certificate, both
-/// suites) in front of nginx's echo server.
+/// The listener `tls_context` of ShangMi TLS: server_sign certificate, both suites.
+fn sm_context() -> Value {
+    json!({
+        "status": true,
+        "cert_chain": path("server_sign.crt"),
+        "private_key": path("server_sign.key"),
+        "cipher_suites": SUITES.join(":"),
+        "ecdh_curves": "curvesm2",
+    })
+}
+
+/// mosn with one HTTP listener terminating ShangMi TLS in front of nginx's echo server.
 fn sm_listener() -> (u16, Mosn, Nginx) {
+    tls_listener(json!([sm_context()]))
+}
+
+/// mosn with one HTTP listener whose chain has `tls_context_set` in front of nginx's echo
+/// server.
+fn tls_listener(tls_context_set: Value) -> (u16, Mosn, Nginx) {
     let (port, admin, upstream) = (free_port(), free_port(), free_port());
     let nginx = Nginx::echo(upstream);
     let mut cfg = http_config(
@@ -49,13 +66,7 @@ fn sm_listener() -> (u16, Mosn, Nginx) {
         json!({}),
         json!({}),
     );
-    cfg["servers"][0]["listeners"][0]["filter_chains"][0]["tls_context"] = json!({
-        "status": true,
-        "cert_chain": path("server_sign.crt"),
-        "private_key": path("server_sign.key"),
-        "cipher_suites": SUITES.join(":"),
-        "ecdh_curves": "curvesm2",
-    });
+    cfg["servers"][0]["listeners"][0]["filter_chains"][0]["tls_context_set"] = tls_context_set;
     (port, Mosn::start(&cfg), nginx)
 }
 
@@ -95,6 +106,39 @@ fn tongsuo_client_reaches_nginx_through_an_sm_listener() {
     assert!(first.contains("New, TLSv1.3"), "{first}");
     let second = with("-sess_in");
     assert!(second.contains("Reused, TLSv1.3"), "{second}");
+}
+
+#[test]
+fn one_port_serves_the_sm2_certificate_to_sm_clients_and_another_to_the_rest() {
+    let Some(tongsuo) = Tongsuo::find() else {
+        return;
+    };
+    let pki = TestPki::new();
+    let international = pki.leaf("localhost", &["DNS:localhost"], 30);
+    // The ShangMi context second: by SNI alone every client would get the first.
+    let (port, _mosn, _nginx) =
+        tls_listener(json!([server_tls(&international, json!({})), sm_context()]));
+    let sm = tongsuo.s_client(
+        port,
+        &gm_cert("ca.crt"),
+        &sm_client_args(SUITES[0]),
+        REQUEST,
+    );
+    assert!(sm.verified, "{}", sm.output);
+    assert!(
+        sm.output.contains("Cipher is TLS_SM4_GCM_SM3"),
+        "{}",
+        sm.output
+    );
+    assert!(sm.output.contains(SMALL_BODY), "{}", sm.output);
+    let other = s_client(
+        port,
+        &pki.ca(),
+        &["-servername", "localhost", "-ign_eof"],
+        REQUEST,
+    );
+    assert!(other.verified, "{}", other.output);
+    assert!(other.output.contains(SMALL_BODY), "{}", other.output);
 }
 
 #[test]
