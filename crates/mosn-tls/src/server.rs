@@ -1,5 +1,6 @@
 //! Listener side: one rustls `ServerConfig` per `tls_context`, chosen per connection from
-//! the ClientHello by SNI, then ALPN (MOSN's `tls_context_set` rules).
+//! the ClientHello by SNI, then cipher suites, then ALPN (MOSN's `tls_context_set` rules,
+//! plus suites so ShangMi and international certificates can share a port).
 
 use crate::config::TlsContextConfig;
 use crate::keys::{load_certified_key, load_roots, TlsError};
