@@ -1,8 +1,8 @@
 //! The ShangMi (RFC 8998) side of the crypto seam: a `tls_context` whose
 //! `cipher_suites` name `TLS_SM4_GCM_SM3` or `TLS_SM4_CCM_SM3` is served by
 //! `gm_crypto`'s provider (TLS 1.3 only, curveSM2, SM2 certificates), not by ring.
-//! Session tickets stay sealed by the listener's ring ticketer: they never leave the
-//! server readable, so no SM algorithm is needed for them on the wire.
+//! Session tickets are sealed by the listener's ring ticketer: only the server ever opens
+//! them, so the protocol needs no SM algorithm for them.
 
 use crate::config::{TlsContextConfig, TlsVersion};
 use crate::keys::TlsError;
