@@ -43,6 +43,15 @@ mod tests {
         );
     }
 
+    /// Tongsuo 8.5.0: `tongsuo mac -digest SM3 -macopt key:Jefe HMAC` (RFC 2202's case 2).
+    #[test]
+    fn hmac_matches_tongsuo() {
+        assert_eq!(
+            hmac_sm3(b"Jefe", &[b"what do ya want for nothing?"]).to_vec(),
+            unhex("2e87f1d16862e6d964b50a5200bf2b10b764faa9680a296a2405f24bec39f882")
+        );
+    }
+
     #[test]
     fn hmac_splits_input_freely() {
         assert_eq!(hmac_sm3(b"k", &[b"ab", b"c"]), hmac_sm3(b"k", &[b"abc"]));
