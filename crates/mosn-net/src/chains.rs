@@ -133,6 +133,7 @@ impl<T> FilterChains<T> {
             .alpn()
             .map(|a| a.map(<[u8]>::to_vec).collect())
             .unwrap_or_default();
+        let suites = hello.cipher_suites().to_vec();
         let chain = self
             .select(&Facts {
                 local: info.local,
@@ -147,7 +148,7 @@ impl<T> FilterChains<T> {
             .as_ref()
             .and_then(|t| {
                 t.load()
-                    .select(sni.as_deref(), offered.iter().map(Vec::as_slice))
+                    .select(sni.as_deref(), offered.iter().map(Vec::as_slice), &suites)
             })
             .ok_or(EstablishError::NoChain)?;
         let stream = start

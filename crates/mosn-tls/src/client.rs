@@ -47,7 +47,7 @@ fn build(
     cfg: &TlsContextConfig,
     cache: &Arc<ClientSessionMemoryCache>,
 ) -> Result<ClientTls, TlsError> {
-    let provider = provider_for(cfg);
+    let provider = provider_for(cfg)?;
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&versions(cfg))
         .map_err(|e| TlsError::new("min_version", e.to_string()))?;

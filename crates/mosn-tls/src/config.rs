@@ -82,10 +82,10 @@ pub struct TlsContextConfig {
     /// `insecure_skip` (clusters): do not verify the server certificate.
     pub insecure_skip: bool,
     /// `cipher_suites` (`:`-separated), canonical IANA names; empty means the provider's
-    /// defaults.
+    /// defaults. Naming `TLS_SM4_GCM_SM3`/`TLS_SM4_CCM_SM3` selects the ShangMi provider.
     pub cipher_suites: Vec<String>,
-    /// `ecdh_curves` (`,`-separated), lower-case (`x25519`, `p256`, `p384`); empty means
-    /// the provider's defaults.
+    /// `ecdh_curves` (`,`-separated), lower-case (`x25519`, `p256`, `p384`, `curvesm2`);
+    /// empty means the provider's defaults.
     pub ecdh_curves: Vec<String>,
     /// `min_version`; `None` is the lowest rustls offers (TLS 1.2).
     pub min_version: Option<TlsVersion>,

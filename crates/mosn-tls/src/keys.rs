@@ -65,8 +65,18 @@ pub fn load_certified_key(
             format!("{}: no usable private key in PEM: {e}", key.describe()),
         )
     })?;
+    // An SM2 key the provider cannot load: the context forgot the ShangMi suites.
+    let needs_sm = gm_crypto::sm2::keys::private_key_from_der(&der).is_ok()
+        && provider
+            .key_provider
+            .load_private_key(der.clone_key())
+            .is_err();
     CertifiedKey::from_der(certs, der, provider).map_err(|e| {
         let message = match e {
+            _ if needs_sm => format!(
+                "{} is an SM2 key: serve it with cipher_suites TLS_SM4_GCM_SM3 or TLS_SM4_CCM_SM3",
+                key.describe()
+            ),
             rustls::Error::InconsistentKeys(_) => {
                 format!(
                     "{} does not match the certificate of cert_chain",

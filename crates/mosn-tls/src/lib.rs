@@ -1,6 +1,8 @@
 //! NET/IO security: rustls configs built from the validated `tls_context` model, the
-//! certificate files watched and hot-swapped, SNI/ALPN context selection, SPIFFE peer
-//! verification, certificate expiry, and the one crypto-provider seam (`provider`).
+//! certificate files watched and hot-swapped, SNI/suite/ALPN context selection, SPIFFE peer
+//! verification, certificate expiry, and the one crypto-provider seam (`provider`): rustls'
+//! ring provider, or `gm-crypto`'s RFC 8998 one for contexts whose `cipher_suites` name
+//! the ShangMi TLS 1.3 suites (`TLS_SM4_GCM_SM3`, `TLS_SM4_CCM_SM3`).
 #![forbid(unsafe_code)]
 
 mod client;
@@ -11,6 +13,7 @@ mod names;
 pub mod provider;
 mod reload;
 mod server;
+mod shangmi;
 mod spiffe;
 mod verify;
 

@@ -1,8 +1,11 @@
 //! The one crypto seam: every rustls config of the process gets its algorithms, its
-//! session-ticket keys and its supported names from here. Today it is rustls' `ring`
-//! provider; the SM2/SM3/SM4 suites plug in by extending these functions, nothing else.
+//! session-ticket keys and its supported names from here. It is rustls' `ring` provider,
+//! except for contexts that name the ShangMi TLS 1.3 suites, which get `gm_crypto`'s
+//! RFC 8998 provider (see [`crate::shangmi`]).
 
 use crate::config::{TlsContextConfig, TlsVersion};
+use crate::keys::TlsError;
+use crate::shangmi;
 use rustls::crypto::{ring, CryptoProvider};
 use rustls::server::ProducesTickets;
 use rustls::{SupportedCipherSuite, SupportedProtocolVersion};
@@ -73,6 +76,9 @@ pub fn cipher_suite_name(name: &str) -> Result<&'static str, String> {
     {
         return Ok(suite_name(s));
     }
+    if let Some(sm) = shangmi::suite_name(&upper) {
+        return Ok(sm);
+    }
     let why = if upper.contains("CBC") || upper.contains("3DES") || upper.starts_with("RSA-") {
         "CBC, 3DES and static-RSA suites are not offered (only AEAD suites with forward secrecy)"
     } else {
@@ -86,16 +92,29 @@ pub fn curve_name(name: &str) -> Result<String, String> {
     let lower = name.trim().to_ascii_lowercase();
     if CURVE_NAMES.iter().any(|(n, _)| *n == lower) {
         Ok(lower)
+    } else if let Some(sm) = shangmi::curve_name(&lower) {
+        Ok(sm.to_owned())
     } else {
         Err(format!(
-            "curve {name:?} is not supported, expected one of x25519, p256, p384"
+            "curve {name:?} is not supported, expected one of x25519, p256, p384, curvesm2"
         ))
     }
 }
 
-/// The rustls provider for one context: the base provider restricted to the context's
-/// cipher suites and curves (names were checked by [`cipher_suite_name`]/[`curve_name`]).
-pub fn provider_for(ctx: &TlsContextConfig) -> Arc<CryptoProvider> {
+/// The rustls provider for one context: the base provider (or the ShangMi one) restricted
+/// to the context's cipher suites and curves (names were checked by
+/// [`cipher_suite_name`]/[`curve_name`]); an error names the key whose combination of
+/// names no provider serves.
+pub fn provider_for(ctx: &TlsContextConfig) -> Result<Arc<CryptoProvider>, TlsError> {
+    if shangmi::selected(ctx) {
+        return shangmi::provider(ctx).map(Arc::new);
+    }
+    if ctx.ecdh_curves.iter().any(|c| c == shangmi::CURVE_SM2) {
+        return Err(TlsError::new(
+            "ecdh_curves",
+            "curvesm2 needs cipher_suites TLS_SM4_GCM_SM3 or TLS_SM4_CCM_SM3",
+        ));
+    }
     let mut provider = base();
     if !ctx.cipher_suites.is_empty() {
         provider.cipher_suites.retain(|s| {
@@ -126,12 +145,17 @@ pub fn provider_for(ctx: &TlsContextConfig) -> Arc<CryptoProvider> {
             })
             .collect();
     }
-    Arc::new(provider)
+    Ok(Arc::new(provider))
 }
 
-/// The protocol versions between `min_version` and `max_version`.
+/// The protocol versions between `min_version` and `max_version` (TLS 1.3 alone for the
+/// ShangMi suites).
 pub fn versions(ctx: &TlsContextConfig) -> Vec<&'static SupportedProtocolVersion> {
-    let min = ctx.min_version.unwrap_or(TlsVersion::Tls12);
+    let min = if shangmi::selected(ctx) {
+        TlsVersion::Tls13
+    } else {
+        ctx.min_version.unwrap_or(TlsVersion::Tls12)
+    };
     let max = ctx.max_version.unwrap_or(TlsVersion::Tls13);
     [
         (TlsVersion::Tls13, &rustls::version::TLS13),
@@ -185,7 +209,7 @@ mod tests {
             ecdh_curves: vec!["p256".into()],
             ..Default::default()
         };
-        let p = provider_for(&ctx);
+        let p = provider_for(&ctx).unwrap();
         assert_eq!(p.kx_groups.len(), 1);
         assert!(p
             .cipher_suites
@@ -194,5 +218,44 @@ mod tests {
         assert!(p.cipher_suites.iter().all(
             |s| s.tls13().is_some() || suite_name(s) == "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
         ));
+    }
+
+    #[test]
+    fn shangmi_suites_select_the_sm_provider() {
+        assert_eq!(cipher_suite_name("tls_sm4_gcm_sm3"), Ok("TLS_SM4_GCM_SM3"));
+        assert_eq!(curve_name("SM2"), Ok("curvesm2".to_owned()));
+        let ctx = TlsContextConfig {
+            cipher_suites: vec!["TLS_SM4_CCM_SM3".into()],
+            ecdh_curves: vec!["curvesm2".into()],
+            ..Default::default()
+        };
+        let p = provider_for(&ctx).unwrap();
+        assert_eq!(p.cipher_suites.len(), 1);
+        assert_eq!(
+            p.cipher_suites[0].suite(),
+            gm_crypto::provider::TLS_SM4_CCM_SM3_ID
+        );
+        assert_eq!(versions(&ctx), vec![&rustls::version::TLS13]);
+        let key_of = |ctx: TlsContextConfig| provider_for(&ctx).unwrap_err().key;
+        let mixed = TlsContextConfig {
+            cipher_suites: vec!["TLS_SM4_GCM_SM3".into(), "TLS13_AES_128_GCM_SHA256".into()],
+            ..Default::default()
+        };
+        assert_eq!(key_of(mixed), "cipher_suites");
+        let x25519 = TlsContextConfig {
+            ecdh_curves: vec!["x25519".into()],
+            ..ctx.clone()
+        };
+        assert_eq!(key_of(x25519), "ecdh_curves");
+        let tls12 = TlsContextConfig {
+            max_version: Some(TlsVersion::Tls12),
+            ..ctx.clone()
+        };
+        assert_eq!(key_of(tls12), "max_version");
+        let sm2_without_suites = TlsContextConfig {
+            ecdh_curves: vec!["curvesm2".into()],
+            ..Default::default()
+        };
+        assert_eq!(key_of(sm2_without_suites), "ecdh_curves");
     }
 }

@@ -1,5 +1,6 @@
 //! Listener side: one rustls `ServerConfig` per `tls_context`, chosen per connection from
-//! the ClientHello by SNI, then ALPN (MOSN's `tls_context_set` rules).
+//! the ClientHello by SNI, then cipher suites, then ALPN (MOSN's `tls_context_set` rules,
+//! plus suites so ShangMi and international certificates can share a port).
 
 use crate::config::TlsContextConfig;
 use crate::keys::{load_certified_key, load_roots, TlsError};
@@ -12,7 +13,7 @@ use rustls::server::{
     StoresServerSessions, WebPkiClientVerifier,
 };
 use rustls::sign::CertifiedKey;
-use rustls::ServerConfig;
+use rustls::{CipherSuite, ServerConfig};
 use std::sync::Arc;
 
 /// TLS 1.2 session-ID cache size per listener context.
@@ -65,7 +66,7 @@ fn build_context(
     cfg: &TlsContextConfig,
     resumption: &ServerResumption,
 ) -> Result<ServerContext, TlsError> {
-    let provider = provider_for(cfg);
+    let provider = provider_for(cfg)?;
     let (Some(chain), Some(key)) = (&cfg.cert_chain, &cfg.private_key) else {
         let missing = if cfg.cert_chain.is_none() {
             "cert_chain"
@@ -147,12 +148,14 @@ impl ServerTls {
     }
 
     /// The config for a ClientHello: the contexts whose names match the SNI (all when none
-    /// does), then the first of them that shares an ALPN protocol with the client, else
-    /// the first of them.
+    /// does), of those the ones sharing a cipher suite with the client (so ShangMi and
+    /// international certificates can serve one port; all when none does), then the
+    /// first of them that shares an ALPN protocol with the client, else the first of them.
     pub fn select<'a>(
         &self,
         sni: Option<&str>,
         alpn: impl Iterator<Item = &'a [u8]> + Clone,
+        suites: &[CipherSuite],
     ) -> Option<Arc<ServerConfig>> {
         let by_sni: Vec<&ServerContext> = match sni {
             Some(sni) => self
@@ -162,10 +165,23 @@ impl ServerTls {
                 .collect(),
             None => Vec::new(),
         };
-        let candidates: Vec<&ServerContext> = if by_sni.is_empty() {
+        let by_sni: Vec<&ServerContext> = if by_sni.is_empty() {
             self.contexts.iter().collect()
         } else {
             by_sni
+        };
+        let by_suite: Vec<&ServerContext> = by_sni
+            .iter()
+            .copied()
+            .filter(|c| {
+                let ours = &c.config.crypto_provider().cipher_suites;
+                ours.iter().any(|s| suites.contains(&s.suite()))
+            })
+            .collect();
+        let candidates = if by_suite.is_empty() {
+            by_sni
+        } else {
+            by_suite
         };
         candidates
             .iter()

@@ -1,6 +1,7 @@
 //! In-process handshakes between the listener and cluster sides built from the model:
 //! SNI/ALPN context choice, SPIFFE checks both ways, hot swap of certificate files and
-//! expiry. Certificates are made here with rcgen.
+//! expiry. Certificates are made here with rcgen, except the SM2 ones of the ShangMi
+//! (RFC 8998) cases, which are Tongsuo's from the shared GM test data.
 
 use mosn_tls::rustls::server::Acceptor;
 use mosn_tls::tokio_rustls::LazyConfigAcceptor;
@@ -65,7 +66,8 @@ fn client_ctx(ca: &Ca, server_name: &str, alpn: &[&str], spiffe: &[&str]) -> Tls
 }
 
 /// One handshake: the server picks its config from `server` by the ClientHello; returns
-/// the server's identity as the client saw it and the negotiated ALPN.
+/// the server's identity as the client saw it and the negotiated ALPN, or the error of
+/// either side.
 async fn handshake(
     server: Arc<ServerTls>,
     client: &TlsContextConfig,
@@ -81,16 +83,19 @@ async fn handshake(
             .alpn()
             .map(|a| a.map(<[u8]>::to_vec).collect())
             .unwrap_or_default();
+        let suites = hello.cipher_suites().to_vec();
         let config = server
-            .select(sni.as_deref(), alpn.iter().map(Vec::as_slice))
+            .select(sni.as_deref(), alpn.iter().map(Vec::as_slice), &suites)
             .expect("a context");
         start.into_stream(config).await.map(drop)
     });
     let tls = cluster_tls("c", client.clone()).map_err(std::io::Error::other)?;
     let tcp = TcpStream::connect(addr).await?;
     let stream = tls.load().connect(tcp, "unused").await;
-    let _ = accept.await;
+    let served = accept.await.expect("the accept task");
     let stream = stream?;
+    // TLS 1.3 clients finish before the server has checked their certificate.
+    served?;
     let conn = stream.get_ref().1;
     let identity = conn
         .peer_certificates()
@@ -221,4 +226,106 @@ async fn changed_files_are_served_to_new_handshakes_and_a_broken_pair_is_not() {
     let days = tls.load().days_until_first_cert_expiring().unwrap();
     assert!((9..=10).contains(&days), "{days}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A file of the shared GM test data (SM2 CA, server and client certificates).
+fn gm(name: &str) -> PemSource {
+    PemSource::File(
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/testdata/gmtls/certs")
+            .join(name),
+    )
+}
+
+fn sm_ctx(suites: &[&str]) -> TlsContextConfig {
+    TlsContextConfig {
+        cipher_suites: suites.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn shangmi_suites_handshake_with_sm2_certificates() {
+    let server_cfg = |suites: &[&str]| TlsContextConfig {
+        cert_chain: Some(gm("server_sign.crt")),
+        private_key: Some(gm("server_sign.key")),
+        ..sm_ctx(suites)
+    };
+    let resumption = mosn_tls::ServerResumption::new().unwrap();
+    let both = ["TLS_SM4_GCM_SM3", "TLS_SM4_CCM_SM3"];
+    let server = Arc::new(ServerTls::build(&[server_cfg(&both)], &resumption).unwrap());
+    for suite in both {
+        let client = TlsContextConfig {
+            server_name: Some("localhost".into()),
+            ca_cert: Some(gm("ca.crt")),
+            ..sm_ctx(&[suite])
+        };
+        handshake(server.clone(), &client).await.unwrap();
+    }
+    // A client without the ShangMi suites, and one that trusts another CA, are refused.
+    let plain = TlsContextConfig {
+        server_name: Some("localhost".into()),
+        ca_cert: Some(gm("ca.crt")),
+        ..Default::default()
+    };
+    assert!(handshake(server.clone(), &plain).await.is_err());
+    let wrong_ca = TlsContextConfig {
+        server_name: Some("localhost".into()),
+        ca_cert: Some(gm("client_sign.crt")),
+        ..sm_ctx(&["TLS_SM4_GCM_SM3"])
+    };
+    assert!(handshake(server, &wrong_ca).await.is_err());
+    // Mutual TLS with SM2 client certificates.
+    let mtls = TlsContextConfig {
+        ca_cert: Some(gm("ca.crt")),
+        verify_client: true,
+        require_client_cert: true,
+        ..server_cfg(&both)
+    };
+    let server = Arc::new(ServerTls::build(&[mtls], &resumption).unwrap());
+    let client = TlsContextConfig {
+        server_name: Some("localhost".into()),
+        ca_cert: Some(gm("ca.crt")),
+        ..sm_ctx(&["TLS_SM4_GCM_SM3"])
+    };
+    assert!(handshake(server.clone(), &client).await.is_err());
+    let with_cert = TlsContextConfig {
+        cert_chain: Some(gm("client_sign.crt")),
+        private_key: Some(gm("client_sign.key")),
+        ..client
+    };
+    handshake(server, &with_cert).await.unwrap();
+    // An SM2 key without the ShangMi suites is a config error about the key.
+    let err = mosn_tls::check_server_context(&server_cfg(&[])).unwrap_err();
+    assert_eq!(err.key, "private_key");
+    assert!(err.message.contains("TLS_SM4_GCM_SM3"), "{}", err.message);
+}
+
+#[tokio::test]
+async fn one_port_serves_shangmi_and_international_clients_by_their_suites() {
+    let ca = ca();
+    let international = leaf(&ca, "intl", "localhost", 30);
+    let shangmi = TlsContextConfig {
+        cert_chain: Some(gm("server_sign.crt")),
+        private_key: Some(gm("server_sign.key")),
+        ..sm_ctx(&["TLS_SM4_GCM_SM3"])
+    };
+    let resumption = mosn_tls::ServerResumption::new().unwrap();
+    // The ShangMi context second: SNI alone would hand every client the first.
+    let server = Arc::new(
+        ServerTls::build(&[server_ctx(&international, &[]), shangmi], &resumption).unwrap(),
+    );
+    let sm_client = TlsContextConfig {
+        server_name: Some("localhost".into()),
+        ca_cert: Some(gm("ca.crt")),
+        ..sm_ctx(&["TLS_SM4_GCM_SM3"])
+    };
+    assert_eq!(
+        handshake(server.clone(), &sm_client).await.unwrap(),
+        (None, None)
+    );
+    let got = handshake(server, &client_ctx(&ca, "localhost", &[], &[]))
+        .await
+        .unwrap();
+    assert_eq!(got.0.as_deref(), Some("spiffe://test/intl"));
 }

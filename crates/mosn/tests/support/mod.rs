@@ -63,6 +63,7 @@ mod ports;
 mod python;
 mod rpc;
 mod tls;
+mod tongsuo;
 mod tools;
 mod wrk;
 
@@ -77,5 +78,6 @@ pub use ports::*;
 pub use python::*;
 pub use rpc::*;
 pub use tls::*;
+pub use tongsuo::*;
 pub use tools::*;
 pub use wrk::*;

@@ -149,7 +149,12 @@ pub struct SClient {
 /// Runs `openssl s_client -brief`-like probing against 127.0.0.1:`port` with `args`
 /// (`-servername`, `-alpn`, `-cert`...), sending `input` then closing.
 pub fn s_client(port: u16, ca: &Path, args: &[&str], input: &str) -> SClient {
-    let mut child = Command::new(tool("openssl"))
+    s_client_of(Command::new(tool("openssl")), port, ca, args, input)
+}
+
+/// [`s_client`] run by another OpenSSL-style binary (`openssl` is `cmd`), e.g. Tongsuo.
+pub fn s_client_of(mut cmd: Command, port: u16, ca: &Path, args: &[&str], input: &str) -> SClient {
+    let mut child = cmd
         .args([
             "s_client",
             "-connect",
