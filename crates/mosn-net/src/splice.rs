@@ -125,7 +125,14 @@ async fn copy_once(from: &TcpStream, to: &TcpStream) -> io::Result<Option<usize>
 async fn splice_once(from: &TcpStream, to: &TcpStream) -> io::Result<Option<usize>> {
     let pipe = Pipe::take()?;
     let n = match from.try_io(Interest::READABLE, || {
-        Ok(splice(from, None, &pipe.write, None, pipe.capacity, flags())?)
+        Ok(splice(
+            from,
+            None,
+            &pipe.write,
+            None,
+            pipe.capacity,
+            flags(),
+        )?)
     }) {
         Ok(n) => n,
         Err(e) => {
