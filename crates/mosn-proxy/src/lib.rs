@@ -10,4 +10,4 @@ mod state;
 pub mod tcp;
 pub mod xprotocol;
 
-pub use state::{Drain, ProxyState, SharedState, WorkerContext};
+pub use state::{Drain, ProxyState, SharedState, WorkerContext, WorkerDrain};

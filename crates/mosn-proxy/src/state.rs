@@ -6,10 +6,11 @@ use mosn_protocol::xprotocol::DEFAULT_MAX_FRAME;
 use mosn_router::RouteTable;
 use mosn_stream::{ConnPool, H2Pool, MuxPool, MuxSettings, DEFAULT_HEARTBEAT_INTERVAL};
 use mosn_upstream::ClusterManager;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::Arc;
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 
 /// Routes and clusters of one config version; built off the hot path, swapped in whole.
 #[derive(Debug, Default)]
@@ -35,15 +36,46 @@ impl Drain {
         (tx, Self(rx))
     }
 
-    /// True once draining has started.
-    pub fn is_draining(&self) -> bool {
-        *self.0.borrow()
-    }
-
     /// Resolves when draining starts (or the sender is gone).
     pub async fn wait(&self) {
         let mut rx = self.0.clone();
         let _ = rx.wait_for(|d| *d).await;
+    }
+}
+
+/// One worker's view of [`Drain`]: every idle connection of the worker waits on it, so
+/// its wait is a bare `Notify` registration (64 B) rather than a `watch` receiver's
+/// (~180 B with its clone). The worker starts it when the process-wide [`Drain`] fires.
+#[derive(Debug, Clone, Default)]
+pub struct WorkerDrain(Rc<WorkerDrainState>);
+
+#[derive(Debug, Default)]
+struct WorkerDrainState {
+    draining: Cell<bool>,
+    notify: Notify,
+}
+
+impl WorkerDrain {
+    /// Marks the worker as draining and wakes every connection waiting.
+    pub fn start(&self) {
+        self.0.draining.set(true);
+        self.0.notify.notify_waiters();
+    }
+
+    /// True once draining has started.
+    pub fn is_draining(&self) -> bool {
+        self.0.draining.get()
+    }
+
+    /// Resolves when draining starts.
+    pub async fn wait(&self) {
+        let notified = self.0.notify.notified();
+        tokio::pin!(notified);
+        // Registered before the flag is read, so a `start` in between is not missed.
+        notified.as_mut().enable();
+        if !self.is_draining() {
+            notified.await;
+        }
     }
 }
 
@@ -58,7 +90,7 @@ pub struct WorkerContext {
     /// Multiplexed RPC connections of this worker, one per host and protocol.
     pub mux: MuxPool,
     /// Shutdown signal.
-    pub drain: Drain,
+    pub drain: WorkerDrain,
     /// Large read buffers returned by finished requests, reused by the next ones so that
     /// a request does not allocate (and the allocator does not trim) one each time.
     spare_buffers: RefCell<Vec<BytesMut>>,
@@ -70,9 +102,9 @@ const MAX_SPARE_BUFFERS: usize = 32;
 /// Buffers larger than this (grown by an unusual message) are freed, not kept.
 const MAX_SPARE_CAPACITY: usize = 128 * 1024;
 
-impl WorkerContext {
-    /// A context with an empty pool and no spare buffers.
-    pub fn new(drain: Drain) -> Self {
+impl Default for WorkerContext {
+    /// A context with empty pools, no spare buffers, not draining.
+    fn default() -> Self {
         Self {
             pool: ConnPool::default(),
             h2_pool: H2Pool::default(),
@@ -80,11 +112,13 @@ impl WorkerContext {
                 heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
                 max_frame: DEFAULT_MAX_FRAME,
             }),
-            drain,
+            drain: WorkerDrain::default(),
             spare_buffers: RefCell::default(),
         }
     }
+}
 
+impl WorkerContext {
     /// An empty buffer with at least `capacity` bytes, reused when one is spare.
     pub fn take_buffer(&self, capacity: usize) -> BytesMut {
         let mut buf = self.spare_buffers.borrow_mut().pop().unwrap_or_default();

@@ -9,7 +9,7 @@ use mosn_net::{
 use mosn_proxy::http::HttpProxyFilter;
 use mosn_proxy::tcp::TcpProxyFilter;
 use mosn_proxy::xprotocol::XProxyFilter;
-use mosn_proxy::{Drain, SharedState, WorkerContext};
+use mosn_proxy::{Drain, SharedState, WorkerContext, WorkerDrain};
 use mosn_tls::ListenerTls;
 use std::cell::Cell;
 use std::io;
@@ -77,7 +77,7 @@ impl Drop for ActiveGuard {
 }
 
 async fn serve(spec: WorkerSpec) -> io::Result<()> {
-    let ctx = Rc::new(WorkerContext::new(spec.drain.clone()));
+    let ctx = Rc::new(WorkerContext::default());
     let active = Rc::new(ActiveConnections::default());
     for (cfg, socket, tls) in spec.listeners {
         let listener = socket.into_tokio()?;
@@ -118,6 +118,7 @@ async fn serve(spec: WorkerSpec) -> io::Result<()> {
     });
 
     spec.drain.wait().await;
+    ctx.drain.start();
     let deadline = tokio::time::Instant::now() + spec.graceful_timeout;
     while active.0.get() > 0 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -200,7 +201,7 @@ async fn accept_loop(
     listener: BoundListener,
     chains: Rc<FilterChains<Option<Rc<dyn NetworkFilter>>>>,
     listening: Listening,
-    drain: Drain,
+    drain: WorkerDrain,
     active: Rc<ActiveConnections>,
 ) {
     let name = listening.name.clone();
