@@ -4,6 +4,7 @@ use mosn_config::Address;
 use mosn_tls::rustls::ConnectionCommon;
 use mosn_tls::tokio_rustls::{client, server};
 use mosn_tls::ClientTls;
+use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -88,10 +89,13 @@ impl Socket {
     /// Waits until the socket has bytes (or EOF) to read, without holding a buffer, so an
     /// idle keep-alive connection costs no read buffer memory. For TLS, pending output is
     /// flushed first, and decrypted bytes already buffered count as readable.
+    ///
+    /// Waits through `poll_read_ready` (the waker sits in the socket's registration), not
+    /// through a `readable()` future (~150 B that every idle connection would carry).
     pub async fn readable(&mut self) -> io::Result<()> {
         match self {
-            Socket::Tcp(s) => s.readable().await,
-            Socket::Unix(s) => s.readable().await,
+            Socket::Tcp(s) => poll_fn(|cx| s.poll_read_ready(cx)).await,
+            Socket::Unix(s) => poll_fn(|cx| s.poll_read_ready(cx)).await,
             Socket::TlsServer(s) => {
                 // Pending output first (see `flush_then_read`).
                 tokio::io::AsyncWriteExt::flush(&mut **s).await?;
@@ -99,7 +103,7 @@ impl Socket {
                 if has_buffered_input(conn) {
                     return Ok(());
                 }
-                tcp.readable().await
+                poll_fn(|cx| tcp.poll_read_ready(cx)).await
             }
             Socket::TlsClient(s) => {
                 tokio::io::AsyncWriteExt::flush(&mut **s).await?;
@@ -107,7 +111,7 @@ impl Socket {
                 if has_buffered_input(conn) {
                     return Ok(());
                 }
-                tcp.readable().await
+                poll_fn(|cx| tcp.poll_read_ready(cx)).await
             }
         }
     }
