@@ -4,7 +4,7 @@
 //! rustls, then the chain is chosen with Envoy's `filter_chain_match` rules and, for TLS,
 //! its certificate by SNI then ALPN before the handshake completes.
 
-use crate::filter::ConnectionInfo;
+use crate::filter::{ConnectionInfo, TlsInfo};
 use crate::socket::Socket;
 use mosn_config::{CidrRange, FilterChainMatch, TransportProtocol};
 use mosn_tls::rustls::server::Acceptor;
@@ -155,9 +155,7 @@ impl<T> FilterChains<T> {
             .into_stream(config)
             .await
             .map_err(EstablishError::Handshake)?;
-        info.tls = true;
-        info.sni = sni.map(Rc::from);
-        info.peer_identity = stream
+        let peer_identity = stream
             .get_ref()
             .1
             .peer_certificates()
@@ -165,7 +163,11 @@ impl<T> FilterChains<T> {
             .and_then(mosn_tls::peer_identity)
             .map(Rc::from);
         let socket = Socket::TlsServer(Box::new(stream));
-        info.alpn = socket.alpn().map(Rc::from);
+        info.tls = Some(Rc::new(TlsInfo {
+            sni: sni.map(Rc::from),
+            alpn: socket.alpn().map(Rc::from),
+            peer_identity,
+        }));
         Ok((socket, &chain.value))
     }
 

@@ -18,8 +18,15 @@ pub struct ConnectionInfo {
     /// Where the client meant to connect before an iptables REDIRECT brought it here
     /// (`SO_ORIGINAL_DST`), on `use_original_dst` listeners only.
     pub original_dst: Option<SocketAddr>,
-    /// True when the connection is TLS (the handshake is done when a filter sees it).
-    pub tls: bool,
+    /// The TLS facts, `None` for plaintext connections (the handshake is done when a
+    /// filter sees it). Behind one pointer: every connection carries this struct, most of
+    /// them without TLS.
+    pub tls: Option<Rc<TlsInfo>>,
+}
+
+/// What the TLS handshake of a connection settled.
+#[derive(Debug, Clone, Default)]
+pub struct TlsInfo {
     /// The SNI the client sent in its ClientHello, lower-case.
     pub sni: Option<Rc<str>>,
     /// The negotiated ALPN protocol (`b"h2"`, `b"http/1.1"`), `None` when the client
@@ -29,6 +36,18 @@ pub struct ConnectionInfo {
     /// The verified client certificate's identity: its first `spiffe://` URI SAN (else
     /// its first URI SAN); `None` without a client certificate.
     pub peer_identity: Option<Rc<str>>,
+}
+
+impl ConnectionInfo {
+    /// True when the connection is TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// The ALPN protocol the TLS handshake agreed on, if any.
+    pub fn alpn(&self) -> Option<&[u8]> {
+        self.tls.as_ref().and_then(|t| t.alpn.as_deref())
+    }
 }
 
 /// A network filter that takes ownership of an accepted connection and serves it to the

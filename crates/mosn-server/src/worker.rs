@@ -250,7 +250,7 @@ async fn accept_loop(
                     return;
                 }
             };
-            if info.tls {
+            if info.is_tls() {
                 listening.stats.ssl_handshake.inc();
             }
             let Some(filter) = filter.clone() else {

@@ -22,7 +22,7 @@ pub(super) fn add(headers: &mut HeaderMap, info: &ConnectionInfo) {
         }
     }
     if !headers.contains_key(&X_FORWARDED_PROTO) {
-        let proto = if info.tls { "https" } else { "http" };
+        let proto = if info.is_tls() { "https" } else { "http" };
         headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(proto));
     }
     if !headers.contains_key(&X_REQUEST_ID) {

@@ -178,7 +178,7 @@ impl NetworkFilter for HttpProxyFilter {
         // Each codec's connection future is boxed on its own, so an idle HTTP/1
         // connection does not carry the size of the HTTP/2 one. Over TLS the protocol the
         // client and listener agreed on by ALPN decides.
-        let protocol = match info.alpn.as_deref() {
+        let protocol = match info.alpn() {
             Some(b"h2") => Protocol::Http2,
             Some(b"http/1.1") | Some(b"http/1.0") => Protocol::Http1,
             _ => self.downstream,
