@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Side-by-side benchmark: mosn-rs against nginx, HAProxy and Envoy (and no proxy).
+"""Side-by-side benchmark: mosn-rs against nginx, HAProxy and Envoy (and no proxy), and
+its ShangMi TLS listener against Tongsuo's own s_server.
 
     bench/run.py [--quick] [--rounds N] [--scenarios S ...] [--proxies P ...]
 
@@ -32,6 +33,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -39,13 +41,42 @@ RESULTS = BENCH / "results"
 UPSTREAMS = BENCH / "upstreams"
 WRK_LUA = BENCH / "wrk_report.lua"
 
-PROXIES = ["mosn", "nginx", "haproxy", "envoy"]
+PROXIES = ["mosn", "nginx", "haproxy", "envoy", "tongsuo"]
+# Targets that run only in the scenarios whose "targets" name them: Tongsuo's s_server is a
+# TLS server, not a proxy.
+NAMED_ONLY = {"tongsuo"}
+GENERAL = [p for p in PROXIES if p not in NAMED_ONLY]  # the targets of a scenario naming none
 ENVOY_VERSION = "1.40.0"
 CORE = "0"
 STEAL_LIMIT_PCT = 2.0
 IDLE_CONNS = 9800
 IDLE_CONCURRENCY = 16
 ECHO_BYTES = 64
+# The shared SM2 test certificates (made with Tongsuo), beside the repository as the tests
+# find them: ../shared/testdata/gmtls/certs from the workspace root.
+GM_CERTS = REPO.parent / "shared" / "testdata" / "gmtls" / "certs"
+BUILD_TONGSUO = REPO / "scripts" / "build-tongsuo.sh"
+# What the SM scenarios fetch: path -> body size. mosn answers each with a direct_response,
+# Tongsuo's s_server -WWW with a file of the same name and size.
+SM_BODIES = {"/small": 100, "/1m": 1 << 20}
+
+# The protocols the SM scenarios speak (a scenario's "variant"): the mosn tls_context of its
+# listener, the Tongsuo s_server flags (with -WWW, -cert/-key of server_sign added), the
+# s_time flags, the client's OPENSSL_CONF system_default lines (s_time has no -groups or
+# -sigalgs), and what the one s_client check at start must see.
+SM_VARIANTS: dict[str, dict] = {
+    "tls13": {
+        "mosn_tls": {"cipher_suites": "TLS_SM4_GCM_SM3", "ecdh_curves": "curveSM2"},
+        "s_server": ["-tls1_3", "-ciphersuites", "TLS_SM4_GCM_SM3", "-groups", "SM2", "-sigalgs", "sm2sig_sm3"],
+        "client": ["-tls1_3", "-ciphersuites", "TLS_SM4_GCM_SM3"],
+        "client_conf": ["Groups = SM2", "SignatureAlgorithms = sm2sig_sm3"],
+        "check": ["Cipher is TLS_SM4_GCM_SM3", "Peer Temp Key: ECDH, SM2,"],
+    },
+    # TLCP variant: add "tlcp" here (not built yet) -- mosn has no TLCP listener. It needs
+    # s_server -enable_ntls -ntls with -sign_cert/-sign_key server_sign.* and
+    # -enc_cert/-enc_key server_enc.* instead of -cert/-key, an ECC-SM2-SM4-{GCM,CBC}-SM3
+    # -cipher, and a client: s_time has no -ntls flag (see bench/README.md).
+}
 
 # name -> how it runs. "direct" = also measured with no proxy in between.
 SCENARIOS: dict[str, dict] = {
@@ -66,6 +97,20 @@ SCENARIOS: dict[str, dict] = {
     "https_c50_16k": {"kind": "wrk", "conns": 50, "path": "/16k", "tls": True, "direct": False,
                       "targets": ["mosn", "nginx"],
                       "what": "wrk -t1 -c50 keep-alive over TLS, 16 KiB response body: bulk TLS throughput"},
+    "sm_tls13_handshakes": {
+        "kind": "sm_handshakes", "variant": "tls13", "mode": "-new", "path": "/small", "direct": False,
+        "targets": ["mosn", "tongsuo"],
+        "what": "Tongsuo `s_time -new`: a full ShangMi TLS 1.3 handshake per connection (TLS_SM4_GCM_SM3, "
+                "curveSM2 key share, sm2sig_sm3, SM2 certificate), then `GET /small` (100 B) over HTTP/1.0. "
+                "mosn answers with a `direct_response` and Tongsuo `s_server -WWW` with a 100 B file, so both "
+                "do the same work and neither has an upstream hop (a proxied mosn would pay for a second "
+                "server on the one core); one connection at a time, as s_time and s_server work"},
+    "sm_tls13_bulk": {
+        "kind": "sm_bulk", "variant": "tls13", "mode": "-reuse", "path": "/1m", "direct": False,
+        "targets": ["mosn", "tongsuo"],
+        "what": "Tongsuo `s_time -reuse`: `GET /1m` (1 MiB) per connection over ShangMi TLS 1.3 "
+                "(TLS_SM4_GCM_SM3), each connection resuming the session (no SM2 signature); mosn answers "
+                "with a 1 MiB `direct_response`, Tongsuo `s_server -WWW` with a 1 MiB file. MB = 10^6 bytes"},
     "tcp_echo_c50": {"kind": "echo", "conns": 50, "direct": True,
                      "what": "64 B request/response echo over 50 connections through the L4 proxy"},
     "tcp_echo_c1": {"kind": "echo", "conns": 1, "direct": True,
@@ -114,6 +159,10 @@ METRICS = {
             ("cpu_us_per_req", "CPU µs/req", _f1, True), ("rss_mib", "RSS MiB", _f1, True)],
     "bulk": [("gbps", "Gbit/s", _f2, False), ("cpu_s_per_gb", "CPU s/GB", _f2, True),
              ("rss_mib", "RSS MiB", _f1, True)],
+    "sm_handshakes": [("hs_per_s", "handshakes/s", _k, False), ("cpu_us_per_hs", "CPU µs/handshake", _f0, True),
+                      ("rss_mib", "RSS MiB", _f1, True)],
+    "sm_bulk": [("mb_per_s", "MB/s", _f1, False), ("cpu_s_per_gb", "CPU s/GB", _f2, True),
+                ("rss_mib", "RSS MiB", _f1, True)],
     "startup": [("startup_ms", "start ms", _f1, True), ("idle_rss_mib", "idle RSS MiB", _f1, True)],
     "idle_conns": [("bytes_per_conn", "bytes/idle conn", _bytes, True), ("rss_before_mib", "RSS before MiB", _f1, True),
                    ("rss_after_mib", "RSS after MiB", _f1, True), ("verified", "verified", _f0, False)],
@@ -124,12 +173,15 @@ RATIO_METRICS = {
     "h2load": ["rps", "cpu_us_per_req", "mean_us"],
     "rpc": ["rps", "cpu_us_per_req", "p50_us", "p99_us"],
     "bulk": ["gbps", "cpu_s_per_gb"],
+    "sm_handshakes": ["hs_per_s", "cpu_us_per_hs"],
+    "sm_bulk": ["mb_per_s", "cpu_s_per_gb"],
     "startup": ["startup_ms", "idle_rss_mib"],
     "idle_conns": ["bytes_per_conn"],
 }
 RATIO_LABEL = {"rps": "req/s", "cpu_us_per_req": "CPU µs/req", "p50_us": "p50", "p99_us": "p99", "gbps": "Gbit/s",
                "cpu_s_per_gb": "CPU s/GB", "mean_us": "mean", "startup_ms": "start ms", "idle_rss_mib": "idle RSS",
-               "bytes_per_conn": "bytes/conn"}
+               "bytes_per_conn": "bytes/conn", "hs_per_s": "handshakes/s", "cpu_us_per_hs": "CPU µs/handshake",
+               "mb_per_s": "MB/s"}
 
 
 def metric_kind(scenario: str) -> str:
@@ -295,7 +347,7 @@ class Proc:
     registry: list["Proc"] = []
 
     def __init__(self, name: str, argv: list, log_path: Path | None = None, stdin=None, stdout=None,
-                 pin: bool = True):
+                 pin: bool = True, cwd: Path | None = None, env: dict | None = None):
         self.name = name
         self.log_path = log_path
         self._log = open(log_path, "ab") if log_path else subprocess.DEVNULL
@@ -303,7 +355,7 @@ class Proc:
         self.t_start = time.perf_counter()
         self.popen = subprocess.Popen(cmd, stdin=stdin if stdin is not None else subprocess.DEVNULL,
                                       stdout=stdout if stdout is not None else self._log,
-                                      stderr=self._log, start_new_session=True)
+                                      stderr=self._log, start_new_session=True, cwd=cwd, env=env)
         self.pid = self.popen.pid
         Proc.registry.append(self)
 
@@ -372,6 +424,9 @@ class Settings:
     idle_conns = IDLE_CONNS
     tls_cert: Path | None = None  # the TLS scenarios' certificate and key (make_tls_cert)
     tls_key: Path | None = None
+    sm_variants: list[str] = []  # the SM_VARIANTS the selected scenarios speak (prepare_sm)
+    sm_www: Path | None = None  # the files s_server -WWW serves (SM_BODIES)
+    sm_client_conf: dict[str, Path] = {}  # variant -> OPENSSL_CONF of s_time and s_client
 
 
 class Tools:
@@ -381,6 +436,8 @@ class Tools:
     envoy: str | None = None
     mosn: str | None = None
     bin_dir: Path | None = None  # compiled C helpers
+    tongsuo: str | None = None  # Tongsuo's openssl app (s_server, s_time, s_client)
+    tongsuo_conf: Path | None = None  # its own openssl.cnf, beside bin/ in the build cache
 
 
 def _nginx_stream(nginx: str) -> tuple[bool, str | None]:
@@ -498,6 +555,68 @@ def compile_helpers(tmp: Path) -> None:
     Tools.bin_dir = out
 
 
+def find_tongsuo() -> None:
+    """$TONGSUO, else what scripts/build-tongsuo.sh prints (at once when cached; it builds
+    Tongsuo into a cache outside the clone the first time, ~12 min on two cores)."""
+    bin_ = os.environ.get("TONGSUO")
+    if not bin_:
+        log("scripts/build-tongsuo.sh")
+        p = run([BUILD_TONGSUO], timeout=3600, check=False)
+        if p.returncode != 0 or not p.stdout.strip():
+            raise BenchError(f"scripts/build-tongsuo.sh exited {p.returncode}: {p.stderr[-800:]}")
+        bin_ = p.stdout.strip().splitlines()[-1]
+    if not Path(bin_).is_file():
+        raise BenchError(f"no Tongsuo at {bin_}")
+    Tools.tongsuo = bin_
+    conf = Path(bin_).resolve().parent.parent / "openssl.cnf"
+    Tools.tongsuo_conf = conf if conf.is_file() else None
+
+
+def prepare_sm(variants: list[str], tmp: Path) -> None:
+    """The files s_server -WWW serves and each variant's client OPENSSL_CONF."""
+    for name in ("server_sign.crt", "server_sign.key"):
+        if not (GM_CERTS / name).is_file():
+            raise BenchError(f"no {GM_CERTS / name} (the shared SM2 test certificates)")
+    www = tmp / "sm-www"
+    www.mkdir()
+    for path, size in SM_BODIES.items():
+        (www / path.lstrip("/")).write_text(sm_body(size))
+    for v in variants:
+        conf = tmp / f"tongsuo-client-{v}.cnf"
+        conf.write_text("openssl_conf = openssl_init\n[openssl_init]\nssl_conf = ssl_sect\n[ssl_sect]\n"
+                        "system_default = system_default_sect\n[system_default_sect]\n"
+                        + "".join(f"{line}\n" for line in SM_VARIANTS[v]["client_conf"]))
+        Settings.sm_client_conf[v] = conf
+    Settings.sm_www = www
+    Settings.sm_variants = variants
+
+
+def sm_body(size: int) -> str:
+    """The body of an SM response: mosn's direct_response and s_server's file alike."""
+    return ("0123456789abcdef" * (size // 16 + 1))[:size]
+
+
+def tongsuo_env(variant: str | None = None) -> dict:
+    """The environment of a Tongsuo server (its own openssl.cnf) or client (variant's conf)."""
+    conf = Settings.sm_client_conf[variant] if variant else Tools.tongsuo_conf
+    return dict(os.environ, OPENSSL_CONF=str(conf)) if conf else dict(os.environ)
+
+
+def sm_check(port: int, variant: str) -> str | None:
+    """One s_client fetch of /small: None when it negotiated what the variant says in a
+    single ClientHello (no HelloRetryRequest) and got the whole body; else what was wrong."""
+    v = SM_VARIANTS[variant]
+    argv = [Tools.tongsuo, "s_client", "-connect", f"127.0.0.1:{port}", *v["client"], "-msg", "-ign_eof"]
+    p = run(argv, timeout=15, check=False, env=tongsuo_env(variant), input="GET /small HTTP/1.0\r\n\r\n")
+    out = p.stdout + p.stderr
+    hellos = len(re.findall(r">>> .*ClientHello", out))
+    missing = [m for m in v["check"] if m not in out]
+    if hellos != 1 or missing or sm_body(SM_BODIES["/small"]) not in out:
+        return (f"s_client check of {variant} on :{port} failed ({hellos} ClientHello(s), missing {missing}): "
+                f"{out[-600:]}")
+    return None
+
+
 def versions(proxies: list[str]) -> dict:
     v = {}
 
@@ -520,6 +639,8 @@ def versions(proxies: list[str]) -> dict:
         v["haproxy"] = first([Tools.haproxy, "-v"], r"version (\S+)")
     if "envoy" in proxies:
         v["envoy"] = first([Tools.envoy, "--version"], r"version: \S*?/(\d+\.\d+\.\d+)/")
+    if Tools.tongsuo:
+        v["tongsuo"] = first([Tools.tongsuo, "version"], r"Tongsuo (\d+\.\d+\.\d+\S*)")
     v["wrk"] = first(["wrk", "--version"], r"wrk (\S+)")
     if shutil.which("iperf3"):
         v["iperf3"] = first(["iperf3", "--version"], r"iperf (\S+)")
@@ -537,12 +658,14 @@ def versions(proxies: list[str]) -> dict:
 # proxy configurations: the same work for each (1 worker, no access log, keep-alive to upstream)
 
 class Ports:
-    def __init__(self, tls: bool = True):
+    def __init__(self, tls: bool = True, sm: bool = False):
         self.http = free_port()
         self.h2 = free_port()
         # The TLS listener (mosn and nginx); fresh instances (startup, idle_conns) go without
         # it so their figures stay comparable with earlier runs.
         self.https = free_port() if tls else None
+        # mosn's ShangMi listeners, one per SM variant in use (its long-running instance only)
+        self.sm = {v: free_port() for v in Settings.sm_variants} if sm else {}
         self.echo = free_port()
         self.bulk = free_port()
         self.bolt = free_port()  # mosn only
@@ -583,6 +706,19 @@ def mosn_config(p: Ports, up: dict, d: Path) -> Path:
     if p.https:
         cfg["servers"][0]["listeners"].append(tls_listener(lst("https", p.https, {"type": "proxy", "config": {
             "downstream_protocol": "Http1", "upstream_protocol": "Http1", "router_config_name": "bench"}})))
+    if p.sm:
+        # SM listeners answer themselves (direct_response), as s_server -WWW does
+        cfg["servers"][0]["routers"].append({"router_config_name": "sm", "virtual_hosts": [
+            {"name": "sm", "domains": ["*"], "routers": [
+                {"match": {"path": path}, "direct_response": {"status": 200, "body": sm_body(size)}}
+                for path, size in SM_BODIES.items()]}]})
+        for v, port in p.sm.items():
+            sm = lst(f"sm_{v}", port, {"type": "proxy", "config": {
+                "downstream_protocol": "Http1", "upstream_protocol": "Http1", "router_config_name": "sm"}})
+            sm["filter_chains"][0]["tls_context"] = dict(
+                {"status": True, "cert_chain": str(GM_CERTS / "server_sign.crt"),
+                 "private_key": str(GM_CERTS / "server_sign.key")}, **SM_VARIANTS[v]["mosn_tls"])
+            cfg["servers"][0]["listeners"].append(sm)
     f = d / "mosn.json"
     f.write_text(json.dumps(cfg, indent=1))
     return f
@@ -778,7 +914,7 @@ class Proxy:
         self.name = name
         self.dir = tmp / f"{name}-{tag}"
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.ports = Ports(tls)
+        self.ports = Ports(tls, sm=tls and name == "mosn")
         cfg = CONFIG_WRITERS[name](self.ports, up, self.dir)
         self.proc = Proc(name, proxy_argv(name, cfg, self.dir), log_path=self.dir / "stdout-stderr.log")
 
@@ -801,8 +937,57 @@ class Proxy:
                 raise BenchError(f"{self.name}: no echo through the L4 listener")
             time.sleep(0.05)
 
+    def alive(self) -> bool:
+        return self.proc.alive()
+
+    def proc_for(self, spec: dict) -> Proc:
+        """The process a scenario's CPU and RSS are read from."""
+        return self.proc
+
     def stop(self) -> None:
         self.proc.stop()
+
+
+class TongsuoServer:
+    """Tongsuo's s_server -WWW, one per SM variant in use: the "tongsuo" target of the SM
+    scenarios. Like the proxies it runs pinned, at nice -20, and is started once."""
+
+    def __init__(self, tmp: Path):
+        self.name = "tongsuo"
+        self.dir = tmp / "tongsuo-main"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.ports = SimpleNamespace(sm={v: free_port() for v in Settings.sm_variants})
+        self.procs: dict[str, Proc] = {}
+        for v, port in self.ports.sm.items():
+            argv = [Tools.tongsuo, "s_server", "-accept", f"127.0.0.1:{port}", *SM_VARIANTS[v]["s_server"],
+                    "-cert", GM_CERTS / "server_sign.crt", "-key", GM_CERTS / "server_sign.key", "-WWW", "-quiet"]
+            self.procs[v] = Proc(f"tongsuo s_server {v}", argv, log_path=self.dir / f"s_server-{v}.log",
+                                 cwd=Settings.sm_www, env=tongsuo_env())
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        for v, port in self.ports.sm.items():
+            while True:
+                proc = self.procs[v]
+                if not proc.alive():
+                    raise BenchError(f"s_server ({v}) exited with {proc.popen.returncode}: {proc.log_tail()}")
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1.0).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise BenchError(f"s_server ({v}) not listening within {timeout:.0f}s: {proc.log_tail()}")
+                    time.sleep(0.02)
+
+    def alive(self) -> bool:
+        return all(p.alive() for p in self.procs.values())
+
+    def proc_for(self, spec: dict) -> Proc:
+        return self.procs[spec["variant"]]
+
+    def stop(self) -> None:
+        for p in self.procs.values():
+            p.stop()
 
 
 # --------------------------------------------------------------------------------------
@@ -811,13 +996,14 @@ class Proxy:
 class Target:
     """What the load generator talks to: a proxy, or the upstreams directly."""
 
-    def __init__(self, name: str, ports: dict, proxy: Proxy | None):
+    def __init__(self, name: str, ports: dict, proxy: Proxy | TongsuoServer | None, proc: Proc | None = None):
         self.name = name
         self.ports = ports
         self.proxy = proxy
+        self.proc = proc or (proxy.proc if proxy else None)  # whose CPU and RSS are measured
 
     def pids(self) -> list[int]:
-        return self.proxy.proc.pids() if self.proxy else []
+        return self.proc.pids() if self.proc else []
 
 
 def measure(target: Target, fn) -> dict:
@@ -830,10 +1016,10 @@ def measure(target: Target, fn) -> dict:
     c1, st1 = cpu_ticks(pids), cpu_stat()
     rec["wall_s"] = round(wall, 3)
     rec["steal_pct"] = round(steal_pct(st0, st1), 3)
-    if target.proxy:
+    if target.proc:
         rec["proxy_cpu_s"] = round((c1 - c0) / CLK_TCK, 3)
         rec["rss_mib"] = round(rss_kib(target.pids()) / 1024, 2)
-        if not target.proxy.proc.alive():
+        if not target.proc.alive():
             rec.setdefault("failures", []).append(f"{target.name} exited during the run")
     return rec
 
@@ -972,6 +1158,54 @@ def run_bulk(target: Target, dur: float) -> dict:
     rec = measure(target, go)
     if target.proxy and rec.get("bytes_all"):
         rec["cpu_s_per_gb"] = round(rec["proxy_cpu_s"] / (rec["bytes_all"] / 1e9), 3)
+    return rec
+
+
+def run_s_time(target: Target, sc: dict, dur: float, warm: float) -> dict:
+    """Tongsuo s_time against the target's SM listener: connections one after another, each
+    fetching sc["path"] over HTTP/1.0 (read to the close). s_time's -time counts whole
+    seconds (a run lasts -time to -time + 1 s), so rates use the wall time of the whole s_time
+    run, and the warm-up is an s_time stopped after `warm` seconds."""
+    variant, handshakes = sc["variant"], sc["kind"] == "sm_handshakes"
+    base = [Tools.tongsuo, "s_time", "-connect", f"127.0.0.1:{target.ports['sm'][variant]}", sc["mode"],
+            *SM_VARIANTS[variant]["client"], "-www", sc["path"]]
+    env = tongsuo_env(variant)
+    if warm > 0:
+        run(pinned(base + ["-time", round(warm) + 60]), timeout=warm, check=False, env=env)
+
+    def go():
+        t0 = time.monotonic()
+        p = run(pinned(base + ["-time", max(1, round(dur))]), timeout=dur + 60, check=False, env=env)
+        wall = time.monotonic() - t0
+        m = re.findall(r"(\d+) connections in [\d.]+s; [\d.]+ connections/user sec, bytes read (\d+)", p.stdout)
+        if not m:
+            return {"requests": 0, "failures": [f"s_time gave no result (exit {p.returncode}): "
+                                                f"{(p.stderr or p.stdout)[-300:]}"]}
+        conns, nbytes = int(m[-1][0]), int(m[-1][1])
+        # one mark per connection: r = session resumed, * (or t, 3) = full handshake
+        marks = "".join(line for line in p.stdout.splitlines() if re.fullmatch(r"[*rt3]+", line))
+        rec = {"requests": conns, "bytes": nbytes, "duration_s": round(wall, 3), "resumed": marks.count("r")}
+        if handshakes:
+            rec["hs_per_s"] = round(conns / wall, 1)
+        else:
+            rec["mb_per_s"] = round(nbytes / wall / 1e6, 2)
+        fails = []
+        if p.returncode != 0:
+            fails.append(f"s_time exited {p.returncode}: {(p.stderr or p.stdout)[-300:]}")
+        if conns and nbytes < conns * SM_BODIES[sc["path"]]:
+            fails.append(f"short responses: {nbytes} bytes over {conns} connections")
+        if not conns:
+            fails.append("s_time made no connection")
+        if fails:
+            rec["failures"] = fails
+        return rec
+
+    rec = measure(target, go)
+    if target.proc and rec.get("requests"):
+        if handshakes:
+            rec["cpu_us_per_hs"] = round(rec["proxy_cpu_s"] * 1e6 / rec["requests"], 1)
+        else:
+            rec["cpu_s_per_gb"] = round(rec["proxy_cpu_s"] / (rec["bytes"] / 1e9), 3)
     return rec
 
 
@@ -1118,6 +1352,13 @@ def targets_check(summary: dict) -> list[tuple[str, str, str]]:
     r = ratio("tcp_bulk", "direct", "gbps")
     if r:
         rows.append(("TCP bulk ≥ 0.8× direct", f"{_ratio(r)}×", verdict(r["median"] >= 0.8)))
+    for sc, label in (("sm_tls13_handshakes", "handshakes/s"), ("sm_tls13_bulk", "bulk")):
+        key = "hs_per_s" if sc.endswith("handshakes") else "mb_per_s"
+        r = ratio(sc, "tongsuo", key)
+        if r:
+            cpu = ratio(sc, "tongsuo", "cpu_us_per_hs" if key == "hs_per_s" else "cpu_s_per_gb")
+            rows.append((f"SM TLS 1.3 {label} ≥ Tongsuo", f"{_ratio(r)}× (CPU {_ratio(cpu)}×)",
+                         verdict(r["median"] >= 1.0)))
     c = own("startup", "idle_rss_mib")
     if c:
         rows.append(("idle RSS ≤ 6 MiB", f"{c['median']:.1f} MiB", verdict(c["median"] <= 6)))
@@ -1193,7 +1434,8 @@ def render_markdown(meta: dict, summary: dict, scenarios: list[str], targets: li
 # main
 
 def parse_args(argv=None):
-    ap = argparse.ArgumentParser(description="Side-by-side benchmark of mosn-rs against nginx, HAProxy and Envoy.")
+    ap = argparse.ArgumentParser(description="Side-by-side benchmark of mosn-rs against nginx, HAProxy and Envoy "
+                                             "(and Tongsuo for ShangMi TLS).")
     ap.add_argument("--quick", action="store_true", help="1 round, 2 s runs, 1 s warm-up, no steal re-runs (CI)")
     ap.add_argument("--rounds", type=int, help="interleaved rounds (default 5; 10 for README claims)")
     ap.add_argument("--duration", type=float, help="seconds per measured run (default 8; --quick 2)")
@@ -1262,6 +1504,15 @@ def main(argv=None) -> int:
         build_mosn(args)
         compile_helpers(tmp)
         make_tls_cert(tmp)
+        sm_scen = [s for s in args.scenarios if "variant" in SCENARIOS[s]]
+        if sm_scen:
+            try:
+                find_tongsuo()
+                prepare_sm(sorted({SCENARIOS[s]["variant"] for s in sm_scen}), tmp)
+            except BenchError as e:
+                failures.append(f"SM scenarios skipped: {e}")
+                log(f"FAILED: SM scenarios skipped: {e}")
+                args.scenarios = [s for s in args.scenarios if s not in sm_scen]
         raise_nofile()
         nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
         if nofile < args.idle_conns + 200 and "idle_conns" in args.scenarios:
@@ -1288,17 +1539,32 @@ def main(argv=None) -> int:
 
         # proxies, started once
         live_scen = [s for s in args.scenarios if SCENARIOS[s]["kind"] != "fresh"]
-        proxies: dict[str, Proxy] = {}
+        proxies: dict[str, Proxy | TongsuoServer] = {}
         if live_scen:
+            used = {t for s in live_scen for t in SCENARIOS[s].get("targets", GENERAL)}
             for name in args.proxies:
+                if name not in used:
+                    continue  # no selected scenario runs it
                 try:
-                    px = Proxy(name, up, tmp, "main")
-                    px.wait_ready()
+                    if name == "tongsuo":
+                        px = TongsuoServer(tmp)
+                        px.wait_ready()
+                        log(f"tongsuo s_server ready ({', '.join(f'{v} :{p}' for v, p in px.ports.sm.items())})")
+                    else:
+                        px = Proxy(name, up, tmp, "main")
+                        px.wait_ready()
+                        log(f"{name} ready (pid {px.proc.pid}, http :{px.ports.http})")
                     proxies[name] = px
-                    log(f"{name} ready (pid {px.proc.pid}, http :{px.ports.http})")
                 except BenchError as e:
                     failures.append(f"{name} failed to start: {e}")
                     log(f"FAILED: {name} failed to start: {e}")
+            # the SM listeners negotiate what their variant says, in one ClientHello
+            for name, px in proxies.items():
+                for v, port in px.ports.sm.items():
+                    bad = sm_check(port, v)
+                    if bad:
+                        failures.append(f"{name}: {bad}")
+                        log(f"FAILED: {name}: {bad}")
         bad_fresh: set[str] = set()
 
         targets_all = (["direct"] if not args.no_direct else []) + args.proxies
@@ -1308,7 +1574,7 @@ def main(argv=None) -> int:
                 spec = SCENARIOS[sc]
                 kind = spec["kind"]
                 tl = [t for t in targets_all if (t != "direct" or spec["direct"])
-                      and (t == "direct" or t in spec.get("targets", [t]))]
+                      and (t == "direct" or t in spec.get("targets", GENERAL))]
                 if kind != "fresh":
                     tl = [t for t in tl if t == "direct" or t in proxies]
                 else:
@@ -1327,8 +1593,8 @@ def main(argv=None) -> int:
                             want_idle = sc == "idle_conns" or "idle_conns" in args.scenarios
                             r = run_fresh(t, up, tmp, f"r{rd}a{attempt}", want_idle, args.idle_conns)
                         else:
-                            target = Target(t, up if t == "direct" else vars(proxies[t].ports),
-                                            None if t == "direct" else proxies[t])
+                            target = Target(t, up, None) if t == "direct" else \
+                                Target(t, vars(proxies[t].ports), proxies[t], proxies[t].proc_for(spec))
                             if kind == "wrk":
                                 r = run_wrk(target, spec, args.duration, args.warmup)
                             elif kind == "echo":
@@ -1337,6 +1603,8 @@ def main(argv=None) -> int:
                                 r = run_h2load(target, spec, args.duration, args.warmup)
                             elif kind == "rpc":
                                 r = run_rpc(target, spec, args.duration, args.warmup)
+                            elif kind in ("sm_handshakes", "sm_bulk"):
+                                r = run_s_time(target, spec, args.duration, args.warmup)
                             else:
                                 r = run_bulk(target, args.duration)
                         r.update({"scenario": sc, "target": t, "round": rd, "attempt": attempt,
@@ -1359,7 +1627,7 @@ def main(argv=None) -> int:
                         r["accepted"] = True
                         for f in r.get("failures", []):
                             failures.append(f"{sc} round {rd + 1} {r['target']}: {f}")
-                        if kind != "fresh" and r["target"] in proxies and not proxies[r["target"]].proc.alive():
+                        if kind != "fresh" and r["target"] in proxies and not proxies[r["target"]].alive():
                             failures.append(f"{r['target']} died during {sc}; dropped from later runs")
                             proxies.pop(r["target"])
                     for r in best[2]:
@@ -1426,8 +1694,10 @@ def sanitize(text: str, tmp: Path) -> str:
 
 def brief(r: dict) -> str:
     parts = []
-    for k, fmt in (("rps", "{:.0f} req/s"), ("gbps", "{:.2f} Gbit/s"), ("p50_us", "p50 {}µs"),
-                   ("p99_us", "p99 {}µs"), ("cpu_us_per_req", "{:.1f} µs/req"), ("cpu_s_per_gb", "{:.2f} CPU s/GB"),
+    for k, fmt in (("rps", "{:.0f} req/s"), ("gbps", "{:.2f} Gbit/s"), ("hs_per_s", "{:.0f} handshakes/s"),
+                   ("mb_per_s", "{:.1f} MB/s"), ("p50_us", "p50 {}µs"), ("p99_us", "p99 {}µs"),
+                   ("cpu_us_per_req", "{:.1f} µs/req"), ("cpu_us_per_hs", "{:.0f} µs/handshake"),
+                   ("cpu_s_per_gb", "{:.2f} CPU s/GB"), ("resumed", "{} resumed"),
                    ("startup_ms", "start {:.1f} ms"), ("idle_rss_mib", "idle {:.1f} MiB"),
                    ("bytes_per_conn", "{:.0f} B/conn"), ("steal_pct", "steal {:.1f}%")):
         if r.get(k) is not None:
