@@ -138,3 +138,16 @@ pub fn warnings(text: &str) -> Vec<String> {
         .map(ToString::to_string)
         .collect()
 }
+
+/// The model of a config that must parse.
+pub fn config(text: &str) -> mosn_config::Config {
+    parse_ok(text).config
+}
+
+/// The base config's `proxy` filter (first listener, first chain, first filter).
+pub fn proxy(config: &mosn_config::Config) -> &mosn_config::ProxyConfig {
+    match &config.servers[0].listeners[0].filter_chains[0].filters[0] {
+        mosn_config::NetworkFilterConfig::Proxy(p) => p,
+        other => panic!("not a proxy: {other:?}"),
+    }
+}
