@@ -22,14 +22,7 @@ fn tls_proxy(
     chains: Vec<Value>,
     listener_extra: Value,
 ) -> Value {
-    let mut cfg = http_config(
-        local(port),
-        Some(admin),
-        forward_all("up"),
-        json!([cluster("up", &[local(upstream)])]),
-        json!({}),
-        json!({}),
-    );
+    let mut cfg = forward_config(port, admin, upstream);
     let filters = cfg["servers"][0]["listeners"][0]["filter_chains"][0]["filters"].clone();
     let chains: Vec<Value> = chains
         .into_iter()

@@ -86,14 +86,7 @@ fn envoy_is_an_mtls_client_of_a_mosn_listener() {
     let (mosn_port, admin, upstream, envoy_port) =
         (free_port(), free_port(), free_port(), free_port());
     let _nginx = Nginx::echo(upstream);
-    let mut cfg = http_config(
-        local(mosn_port),
-        Some(admin),
-        forward_all("up"),
-        json!([cluster("up", &[local(upstream)])]),
-        json!({}),
-        json!({}),
-    );
+    let mut cfg = forward_config(mosn_port, admin, upstream);
     cfg["servers"][0]["listeners"][0]["filter_chains"][0]["tls_context"] = server_tls(
         &server,
         json!({

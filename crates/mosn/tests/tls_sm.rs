@@ -58,14 +58,7 @@ fn sm_listener() -> (u16, Mosn, Nginx) {
 fn tls_listener(tls_context_set: Value) -> (u16, Mosn, Nginx) {
     let (port, admin, upstream) = (free_port(), free_port(), free_port());
     let nginx = Nginx::echo(upstream);
-    let mut cfg = http_config(
-        local(port),
-        Some(admin),
-        forward_all("up"),
-        json!([cluster("up", &[local(upstream)])]),
-        json!({}),
-        json!({}),
-    );
+    let mut cfg = forward_config(port, admin, upstream);
     cfg["servers"][0]["listeners"][0]["filter_chains"][0]["tls_context_set"] = tls_context_set;
     (port, Mosn::start(&cfg), nginx)
 }

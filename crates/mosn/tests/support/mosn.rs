@@ -271,6 +271,19 @@ pub fn set_admin(config: &mut Value, port: u16) {
         json!({ "address": { "socket_address": { "address": "127.0.0.1", "port_value": port } } });
 }
 
+/// A one-listener HTTP/1 proxy on `port` sending every request to the one host
+/// `upstream` (cluster `up`), with the admin API on `admin`.
+pub fn forward_config(port: u16, admin: u16, upstream: u16) -> Value {
+    http_config(
+        local(port),
+        Some(admin),
+        forward_all("up"),
+        json!([cluster("up", &[local(upstream)])]),
+        json!({}),
+        json!({}),
+    )
+}
+
 /// A `SIMPLE` round-robin cluster.
 pub fn cluster(name: &str, hosts: &[SocketAddr]) -> Value {
     json!({
