@@ -57,6 +57,17 @@ fn parse_tls_context(field: &Field<'_>, side: Side) -> Option<Option<TlsContextC
         ctx.tolerate_all();
         return Some(None);
     }
+    // MOSN's provider key: "tlcp" selects TLCP (GB/T 38636); no other type exists here.
+    let tlcp = match ctx.non_empty_str_field("type") {
+        None => false,
+        Some((t, _)) if t.eq_ignore_ascii_case("tlcp") => true,
+        Some((t, field)) => {
+            field.error(format!(
+                "unknown TLS type {t:?}: the only type is \"tlcp\" (GB/T 38636)"
+            ));
+            return None;
+        }
+    };
     let mut ok = true;
     let mut refuse = |key: &str, message: &str| {
         if ctx.is_set(key) {
@@ -64,7 +75,15 @@ fn parse_tls_context(field: &Field<'_>, side: Side) -> Option<Option<TlsContextC
             ok = false;
         }
     };
-    refuse("type", "TLS extension types are not supported yet");
+    if tlcp {
+        for key in ["alpn", "min_version", "max_version", "ecdh_curves"] {
+            refuse(key, "TLCP has no such setting (type is \"tlcp\")");
+        }
+    } else {
+        for key in ["enc_cert_chain", "enc_private_key"] {
+            refuse(key, "the encryption pair is for TLCP: set type to \"tlcp\"");
+        }
+    }
     refuse("sds_source", "SDS (sds_source) is not supported yet");
     refuse(
         "fall_back",
@@ -119,7 +138,11 @@ fn parse_tls_context(field: &Field<'_>, side: Side) -> Option<Option<TlsContextC
         }
     };
     let cipher_suites = split_names(&ctx, "cipher_suites", ':', |n| {
-        mosn_tls::provider::cipher_suite_name(n).map(str::to_owned)
+        if tlcp {
+            mosn_tls::tlcp_context::suite_name(n).map(str::to_owned)
+        } else {
+            mosn_tls::provider::cipher_suite_name(n).map(str::to_owned)
+        }
     });
     let ecdh_curves = split_names(&ctx, "ecdh_curves", ',', mosn_tls::provider::curve_name);
     let min_version = version(&ctx, "min_version", true);
@@ -156,6 +179,9 @@ fn parse_tls_context(field: &Field<'_>, side: Side) -> Option<Option<TlsContextC
         max_version: max_version?,
         alpn,
         spiffe_ids,
+        tlcp,
+        enc_cert_chain: pem("enc_cert_chain").filter(|_| tlcp),
+        enc_private_key: pem("enc_private_key").filter(|_| tlcp),
     };
     if let (Some(min), Some(max)) = (config.min_version, config.max_version) {
         if min > max {

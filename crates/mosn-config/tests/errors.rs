@@ -67,6 +67,38 @@ cp5JpQpGCuiVxpjHGbcP8hho3yChRANCAATEEA15NjWO7ZaD4g1ShlfO/yarD3vz
 -----END PRIVATE KEY-----
 ";
 
+/// A path in the shared SM2 test certificates (a CA and TLCP sign/enc pairs).
+macro_rules! gm {
+    ($s:literal) => {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/testdata/gmtls/certs",
+            $s
+        )
+    };
+}
+
+/// A valid listener TLCP context (the shared SM2 pairs), changed by `over`; a `null`
+/// removes a key.
+fn tlcp(over: Value) -> Value {
+    let mut ctx = json!({
+        "status": true,
+        "type": "tlcp",
+        "cert_chain": gm!("/server_sign.crt"),
+        "private_key": gm!("/server_sign.key"),
+        "enc_cert_chain": gm!("/server_enc.crt"),
+        "enc_private_key": gm!("/server_enc.key"),
+    });
+    for (k, v) in over.as_object().expect("an object") {
+        if v.is_null() {
+            ctx.as_object_mut().unwrap().remove(k);
+        } else {
+            ctx[k] = v.clone();
+        }
+    }
+    ctx
+}
+
 /// A valid listener TLS context with the sample certificates, changed by `over`.
 fn tls(over: Value) -> Value {
     let mut ctx = json!({
@@ -127,6 +159,18 @@ fn cases() -> Vec<(&'static str, Value, Vec<&'static str>)> {
         ("@http/filter_chains/0/tls_context", tls(json!({"ecdh_curves": "curveSM2"})), vec![concat!(http!(".filter_chains[0].tls_context.ecdh_curves"), ": curvesm2 needs cipher_suites TLS_SM4_GCM_SM3 or TLS_SM4_CCM_SM3")]),
         ("@http/filter_chains/0/tls_context", tls(json!({"max_version": "TLSv1_1"})), vec![concat!(http!(".filter_chains[0].tls_context.max_version"), r#": "TLSv1_1" is not supported: TLS 1.0 and 1.1 are not offered"#)]),
         ("@http/filter_chains/0/tls_context", tls(json!({"min_version": "SSLv3"})), vec![concat!(http!(".filter_chains[0].tls_context.min_version"), r#": unknown TLS version "SSLv3", expected TLS_AUTO, TLSv1_2 or TLSv1_3"#)]),
+        ("@http/filter_chains/0/tls_context", tls(json!({"type": "gmssl"})), vec![concat!(http!(".filter_chains[0].tls_context.type"), r#": unknown TLS type "gmssl": the only type is "tlcp" (GB/T 38636)"#)]),
+        ("@http/filter_chains/0/tls_context", tls(json!({"enc_cert_chain": gm!("/server_enc.crt")})), vec![concat!(http!(".filter_chains[0].tls_context.enc_cert_chain"), r#": the encryption pair is for TLCP: set type to "tlcp""#)]),
+        ("@http/filter_chains/0/tls_context", tlcp(json!({"alpn": "h2"})), vec![concat!(http!(".filter_chains[0].tls_context.alpn"), r#": TLCP has no such setting (type is "tlcp")"#)]),
+        ("@http/filter_chains/0/tls_context", tlcp(json!({"cipher_suites": "ECC-SM2-SM4-CBC-SM3:TLS_SM4_GCM_SM3"})), vec![concat!(http!(".filter_chains[0].tls_context.cipher_suites"), r#": unknown TLCP cipher suite "TLS_SM4_GCM_SM3", expected one of ECDHE-SM2-SM4-GCM-SM3, ECC-SM2-SM4-GCM-SM3, ECDHE-SM2-SM4-CBC-SM3, ECC-SM2-SM4-CBC-SM3"#)]),
+        ("@http/filter_chains/0/tls_context", tlcp(json!({"enc_cert_chain": null, "enc_private_key": null})), vec![concat!(http!(".filter_chains[0].tls_context.enc_cert_chain"), ": a TLCP listener needs enc_cert_chain and enc_private_key (the encryption pair)")]),
+        ("@http/filter_chains/0/tls_context", tlcp(json!({"enc_private_key": gm!("/server_sign.key")})), vec![concat!(http!(".filter_chains[0].tls_context.enc_cert_chain"), ": ", gm!("/server_enc.crt with "), gm!("/server_sign.key: TLCP config: private key does not match its certificate"))]),
+        ("@http/filter_chains/0/tls_context", tlcp(json!({"cert_chain": gm!("/server_enc.crt"), "private_key": gm!("/server_enc.key")})), vec![concat!(http!(".filter_chains[0].tls_context.cert_chain"), r#": TLCP config: certificate "C=CN, O=interop, CN=localhost server enc" is not for signing (key usage: Key Encipherment, Data Encipherment, Key Agreement)"#)]),
+        ("@http/filter_chains/0/tls_context", tlcp(json!({"verify_client": true})), vec![concat!(http!(".filter_chains[0].tls_context.ca_cert"), ": verify_client needs ca_cert to verify client certificates with")]),
+        ("@http/filter_chains/0/tls_context", tlcp(json!({"verify_client": true, "require_client_cert": true, "ca_cert": gm!("/ca.crt"), "cipher_suites": "ECC-SM2-WITH-SM4-SM3"})), vec![]),
+        ("@cluster/tls_context", json!({"status": true, "type": "tlcp", "server_name": "localhost"}), vec![concat!(cluster!(".tls_context.ca_cert"), ": a TLCP cluster needs ca_cert (SM2 roots are not in the web PKI), or insecure_skip")]),
+        ("@cluster/tls_context", json!({"status": true, "type": "tlcp", "insecure_skip": true, "cipher_suites": "ECDHE-SM2-SM4-GCM-SM3"}), vec![concat!(cluster!(".tls_context.cipher_suites"), ": the ECDHE TLCP suites need the client's signing and encryption pairs")]),
+        ("@cluster/tls_context", json!({"status": true, "type": "tlcp", "ca_cert": gm!("/ca.crt"), "cert_chain": gm!("/client_sign.crt"), "private_key": gm!("/client_sign.key")}), vec![concat!(cluster!(".tls_context.enc_cert_chain"), ": a TLCP client certificate needs its encryption pair too")]),
         ("@http/filter_chains/0/tls_context", tls(json!({"min_version": "TLSv1_3", "max_version": "TLSv1_2"})), vec![concat!(http!(".filter_chains[0].tls_context.min_version"), ": min_version is above max_version")]),
         ("@http/filter_chains/0/tls_context", tls(json!({"sds_source": {"name": "x"}})), vec![concat!(http!(".filter_chains[0].tls_context.sds_source"), ": SDS (sds_source) is not supported yet")]),
         ("@http/filter_chains/0/tls_context_set", json!([{"status": false}, {"status": true}]), vec![concat!(http!(".filter_chains[0].tls_context_set[1].cert_chain"), ": a listener TLS context needs cert_chain and private_key")]),

@@ -1,6 +1,7 @@
 //! A listener's filter chains and how a connection gets one: the transport is detected
-//! (TLS when the first byte opens a handshake record, when `inspector` is on or the
-//! listener mixes TLS and plaintext chains), the ClientHello's SNI and ALPN are read by
+//! (TLS when the first byte opens a handshake record, TLCP when that record carries
+//! version 0x0101; detection runs when `inspector` is on, the listener mixes TLS and
+//! plaintext chains, or a chain speaks TLCP), the ClientHello's SNI and ALPN are read by
 //! rustls, then the chain is chosen with Envoy's `filter_chain_match` rules and, for TLS,
 //! its certificate by SNI then ALPN before the handshake completes.
 
@@ -9,7 +10,7 @@ use crate::socket::Socket;
 use mosn_config::{CidrRange, FilterChainMatch, TransportProtocol};
 use mosn_tls::rustls::server::Acceptor;
 use mosn_tls::tokio_rustls::LazyConfigAcceptor;
-use mosn_tls::{ListenerTls, TLS_HANDSHAKE_BYTE};
+use mosn_tls::{tlcp, ListenerTls, TLS_HANDSHAKE_BYTE};
 use std::io;
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -53,6 +54,8 @@ struct Facts<'a> {
     local: Option<SocketAddr>,
     remote: Option<SocketAddr>,
     tls: bool,
+    /// A TLCP ClientHello (with `tls`).
+    tlcp: bool,
     sni: Option<&'a str>,
     alpn: Vec<&'a [u8]>,
 }
@@ -62,7 +65,11 @@ impl<T> FilterChains<T> {
     /// mix both. `handshake_timeout` bounds the first byte plus the TLS handshake.
     pub fn new(chains: Vec<Chain<T>>, inspector: bool, handshake_timeout: Duration) -> Self {
         let tls = chains.iter().filter(|c| c.tls.is_some()).count();
-        let inspect = tls > 0 && (inspector || tls < chains.len());
+        // TLCP contexts come from the config's `type`, which reloads never change.
+        let tlcp = chains
+            .iter()
+            .any(|c| c.tls.as_ref().is_some_and(|t| t.load().tlcp().is_some()));
+        let inspect = tls > 0 && (inspector || tls < chains.len() || tlcp);
         FilterChains {
             chains,
             inspect,
@@ -91,14 +98,20 @@ impl<T> FilterChains<T> {
         };
         let deadline = tokio::time::Instant::now() + self.handshake_timeout;
         if self.inspect {
-            let mut first = [0u8; 1];
-            let peeked = tokio::time::timeout_at(deadline, tcp.peek(&mut first))
+            let head = tokio::time::timeout_at(deadline, peek_record_head(&tcp))
                 .await
                 .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into()))
                 .map_err(EstablishError::Silent)?;
-            if peeked == 0 || first[0] != TLS_HANDSHAKE_BYTE {
+            if head.first() != Some(&TLS_HANDSHAKE_BYTE) {
                 let chain = self.plain_chain(info)?;
                 return Ok((Socket::Tcp(tcp), &chain.value));
+            }
+            if tlcp::is_tlcp_hello(&head) {
+                return tokio::time::timeout_at(deadline, Box::pin(self.handshake_tlcp(tcp, info)))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(EstablishError::Handshake(io::ErrorKind::TimedOut.into()))
+                    });
             }
         }
         // Boxed: the handshake's state is large and lives only while it runs; inline, it
@@ -113,6 +126,7 @@ impl<T> FilterChains<T> {
             local: info.local,
             remote: info.remote,
             tls: false,
+            tlcp: false,
             sni: None,
             alpn: Vec::new(),
         })
@@ -139,6 +153,7 @@ impl<T> FilterChains<T> {
                 local: info.local,
                 remote: info.remote,
                 tls: true,
+                tlcp: false,
                 sni: sni.as_deref(),
                 alpn: offered.iter().map(Vec::as_slice).collect(),
             })
@@ -171,6 +186,44 @@ impl<T> FilterChains<T> {
         Ok((socket, &chain.value))
     }
 
+    /// Accepts a TLCP connection on the chain that speaks TLCP. TLCP hellos carry no
+    /// SNI or ALPN this implementation reads, so the chain is chosen by addresses.
+    async fn handshake_tlcp(
+        &self,
+        tcp: TcpStream,
+        info: &mut ConnectionInfo,
+    ) -> Result<(Socket, &T), EstablishError> {
+        let chain = self
+            .select(&Facts {
+                local: info.local,
+                remote: info.remote,
+                tls: true,
+                tlcp: true,
+                sni: None,
+                alpn: Vec::new(),
+            })
+            .ok_or(EstablishError::NoChain)?;
+        let config = chain
+            .tls
+            .as_ref()
+            .and_then(|t| t.load().tlcp())
+            .ok_or(EstablishError::NoChain)?;
+        let stream = tlcp::accept(config, tcp)
+            .await
+            .map_err(|e| EstablishError::Handshake(e.into()))?;
+        let peer_identity = stream
+            .peer_certificates()
+            .first()
+            .and_then(mosn_tls::peer_identity)
+            .map(Rc::from);
+        info.tls = Some(Rc::new(TlsInfo {
+            sni: None,
+            alpn: None,
+            peer_identity,
+        }));
+        Ok((Socket::Tlcp(Box::new(stream)), &chain.value))
+    }
+
     /// Envoy's selection: criterion by criterion, keep the chains that name the
     /// connection's value (the most specific of them), else those that name none.
     fn select(&self, facts: &Facts<'_>) -> Option<&Chain<T>> {
@@ -190,6 +243,20 @@ impl<T> FilterChains<T> {
             };
             c.matcher.transport_protocol.unwrap_or(implied) == transport
         });
+        // A TLCP hello needs a chain with a TLCP context, a TLS one a chain with a TLS
+        // context (chains without contexts are left to their match).
+        if facts.tls {
+            candidates.retain(|c| {
+                c.tls.as_ref().is_none_or(|t| {
+                    let t = t.load();
+                    if facts.tlcp {
+                        t.tlcp().is_some()
+                    } else {
+                        t.serves_tls()
+                    }
+                })
+            });
+        }
         let port = facts.local.map(|a| a.port());
         narrow(&mut candidates, |m| {
             m.destination_port.map(|p| u32::from(Some(p) == port))
@@ -222,6 +289,22 @@ impl<T> FilterChains<T> {
             })
         });
         candidates.first().copied()
+    }
+}
+
+/// Peeks the first bytes of a connection, up to a record header's type and version (3
+/// bytes), waiting briefly when a client sent fewer; an empty result is EOF.
+async fn peek_record_head(tcp: &TcpStream) -> io::Result<Vec<u8>> {
+    let mut head = [0u8; 3];
+    loop {
+        let n = tcp.peek(&mut head).await?;
+        // Only a handshake record needs the version; anything else is known at once.
+        if n == 0 || n == head.len() || head[0] != TLS_HANDSHAKE_BYTE {
+            return Ok(head[..n].to_vec());
+        }
+        // The rest of a split header is a round trip away at most; the caller's
+        // deadline bounds the wait.
+        tokio::time::sleep(Duration::from_millis(1)).await;
     }
 }
 
@@ -300,6 +383,7 @@ mod tests {
                 local: Some(local.parse().unwrap()),
                 remote: Some(remote.parse().unwrap()),
                 tls: false,
+                tlcp: false,
                 sni: None,
                 alpn: Vec::new(),
             })

@@ -2,8 +2,9 @@
 
 use mosn_config::Address;
 use mosn_tls::rustls::ConnectionCommon;
+use mosn_tls::tlcp::TlcpStream;
 use mosn_tls::tokio_rustls::{client, server};
-use mosn_tls::ClientTls;
+use mosn_tls::{ClientStream, ClientTls};
 use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
@@ -24,6 +25,8 @@ pub enum Socket {
     TlsServer(Box<server::TlsStream<TcpStream>>),
     /// An upstream TLS connection (handshake done).
     TlsClient(Box<client::TlsStream<TcpStream>>),
+    /// A TLCP (GB/T 38636) connection, accepted or upstream (handshake done).
+    Tlcp(Box<TlcpStream<TcpStream>>),
 }
 
 /// Why an outgoing connection failed, so the proxy can answer 502 or 504.
@@ -66,7 +69,10 @@ pub async fn connect_with(
             Some((tls, name)) => tls
                 .connect(tcp, name)
                 .await
-                .map(|s| Socket::TlsClient(Box::new(s)))
+                .map(|s| match s {
+                    ClientStream::Tls(s) => Socket::TlsClient(s),
+                    ClientStream::Tlcp(s) => Socket::Tlcp(s),
+                })
                 .map_err(ConnectError::Tls),
         }
     };
@@ -113,6 +119,13 @@ impl Socket {
                 }
                 poll_fn(|cx| tcp.poll_read_ready(cx)).await
             }
+            Socket::Tlcp(s) => {
+                tokio::io::AsyncWriteExt::flush(&mut **s).await?;
+                if s.has_buffered_input() {
+                    return Ok(());
+                }
+                poll_fn(|cx| s.get_ref().poll_read_ready(cx)).await
+            }
         }
     }
 
@@ -122,7 +135,7 @@ impl Socket {
         match self {
             Socket::TlsServer(s) => s.get_ref().1.alpn_protocol(),
             Socket::TlsClient(s) => s.get_ref().1.alpn_protocol(),
-            Socket::Tcp(_) | Socket::Unix(_) => None,
+            Socket::Tcp(_) | Socket::Unix(_) | Socket::Tlcp(_) => None,
         }
     }
 
@@ -143,6 +156,9 @@ impl Socket {
                 let (tcp, conn) = s.get_mut();
                 return tls_closed_or_dirty(tcp, conn);
             }
+            // TLCP sends nothing on an idle connection: any record is a close or data.
+            Socket::Tlcp(s) if s.has_buffered_input() => return true,
+            Socket::Tlcp(s) => s.get_ref().try_read(&mut byte),
         };
         !matches!(r, Err(ref e) if e.kind() == io::ErrorKind::WouldBlock)
     }
@@ -186,6 +202,7 @@ macro_rules! delegate {
             Socket::Unix($s) => $e,
             Socket::TlsServer($s) => $e,
             Socket::TlsClient($s) => $e,
+            Socket::Tlcp($s) => $e,
         }
     };
 }
@@ -216,6 +233,7 @@ impl AsyncRead for Socket {
             Socket::Unix(s) => Pin::new(s).poll_read(cx, buf),
             Socket::TlsServer(s) => flush_then_read(&mut **s, cx, buf),
             Socket::TlsClient(s) => flush_then_read(&mut **s, cx, buf),
+            Socket::Tlcp(s) => flush_then_read(&mut **s, cx, buf),
         }
     }
 }

@@ -35,18 +35,55 @@ impl ResolvesClientCert for OneClientCert {
     }
 }
 
-/// A built cluster context.
-#[derive(Debug)]
+/// A built cluster context: TLS (rustls) or TLCP.
 pub struct ClientTls {
-    config: Arc<ClientConfig>,
-    server_name: Option<ServerName<'static>>,
+    handshake: Handshake,
     not_after: Option<i64>,
+}
+
+impl std::fmt::Debug for ClientTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.handshake {
+            Handshake::Tls { .. } => "ClientTls(TLS)",
+            Handshake::Tlcp { .. } => "ClientTls(TLCP)",
+        })
+    }
+}
+
+/// What a new upstream connection runs.
+enum Handshake {
+    Tls {
+        config: Arc<ClientConfig>,
+        server_name: Option<ServerName<'static>>,
+    },
+    Tlcp {
+        config: Arc<tlcp::ClientConfig>,
+        server_name: Option<String>,
+    },
+}
+
+/// An upstream connection after its handshake.
+pub enum ClientStream {
+    /// TLS, by rustls.
+    Tls(Box<TlsStream<TcpStream>>),
+    /// TLCP.
+    Tlcp(Box<tlcp::TlcpStream<TcpStream>>),
 }
 
 fn build(
     cfg: &TlsContextConfig,
     cache: &Arc<ClientSessionMemoryCache>,
 ) -> Result<ClientTls, TlsError> {
+    if cfg.tlcp {
+        let built = crate::tlcp_context::client(cfg)?;
+        return Ok(ClientTls {
+            handshake: Handshake::Tlcp {
+                config: built.config,
+                server_name: cfg.server_name.clone(),
+            },
+            not_after: built.not_after,
+        });
+    }
     let provider = provider_for(cfg)?;
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&versions(cfg))
@@ -105,8 +142,10 @@ fn build(
         None => None,
     };
     Ok(ClientTls {
-        config: Arc::new(config),
-        server_name,
+        handshake: Handshake::Tls {
+            config: Arc::new(config),
+            server_name,
+        },
         not_after,
     })
 }
@@ -117,21 +156,36 @@ pub fn check_client_context(cfg: &TlsContextConfig) -> Result<(), TlsError> {
 }
 
 impl ClientTls {
-    /// Handshakes over `tcp`. The SNI is `server_name`, else `host_name` (the host's
-    /// `hostname` or IP address).
-    pub async fn connect(
-        &self,
-        tcp: TcpStream,
-        host_name: &str,
-    ) -> std::io::Result<TlsStream<TcpStream>> {
-        let name = match &self.server_name {
-            Some(name) => name.clone(),
-            None => ServerName::try_from(host_name.to_owned())
-                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
-        };
-        TlsConnector::from(self.config.clone())
-            .connect(name, tcp)
-            .await
+    /// Handshakes over `tcp`. The SNI (for TLCP: the name the server's signing
+    /// certificate must carry) is `server_name`, else `host_name` (the host's `hostname`
+    /// or IP address).
+    pub async fn connect(&self, tcp: TcpStream, host_name: &str) -> std::io::Result<ClientStream> {
+        match &self.handshake {
+            Handshake::Tls {
+                config,
+                server_name,
+            } => {
+                let name = match server_name {
+                    Some(name) => name.clone(),
+                    None => ServerName::try_from(host_name.to_owned())
+                        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
+                };
+                TlsConnector::from(config.clone())
+                    .connect(name, tcp)
+                    .await
+                    .map(|s| ClientStream::Tls(Box::new(s)))
+            }
+            Handshake::Tlcp {
+                config,
+                server_name,
+            } => {
+                let name = server_name.as_deref().unwrap_or(host_name);
+                tlcp::connect(config.clone(), Some(name), tcp)
+                    .await
+                    .map(|s| ClientStream::Tlcp(Box::new(s)))
+                    .map_err(Into::into)
+            }
+        }
     }
 
     /// Days until this side's client certificate expires (`None` without one).

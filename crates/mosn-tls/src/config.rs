@@ -98,15 +98,29 @@ pub struct TlsContextConfig {
     /// these URI SANs (exact, or a prefix ending in `/` or `*`, e.g.
     /// `spiffe://cluster.local/ns/default/*`); empty accepts any verified peer.
     pub spiffe_ids: Vec<String>,
+    /// `type: "tlcp"`: the context speaks TLCP (GB/T 38636) with a signing pair
+    /// (`cert_chain`/`private_key`) and an encryption pair, not TLS. `cipher_suites` then
+    /// holds TLCP suites (Tongsuo's names, e.g. `ECC-SM2-SM4-CBC-SM3`).
+    pub tlcp: bool,
+    /// `enc_cert_chain` (TLCP): the encryption certificate, leaf first.
+    pub enc_cert_chain: Option<PemSource>,
+    /// `enc_private_key` (TLCP): the key of `enc_cert_chain`'s leaf.
+    pub enc_private_key: Option<PemSource>,
 }
 
 impl TlsContextConfig {
     /// The files this context reads, for the certificate watcher.
     pub fn files(&self) -> Vec<PathBuf> {
-        [&self.ca_cert, &self.cert_chain, &self.private_key]
-            .into_iter()
-            .flatten()
-            .filter_map(|s| s.path().map(Path::to_path_buf))
-            .collect()
+        [
+            &self.ca_cert,
+            &self.cert_chain,
+            &self.private_key,
+            &self.enc_cert_chain,
+            &self.enc_private_key,
+        ]
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.path().map(Path::to_path_buf))
+        .collect()
     }
 }

@@ -27,7 +27,7 @@ impl TlsError {
     }
 }
 
-fn read(source: &PemSource, key: &'static str) -> Result<Vec<u8>, TlsError> {
+pub(crate) fn read(source: &PemSource, key: &'static str) -> Result<Vec<u8>, TlsError> {
     source
         .read()
         .map_err(|e| TlsError::new(key, format!("cannot read {}: {e}", source.describe())))

@@ -15,14 +15,16 @@ mod reload;
 mod server;
 mod shangmi;
 mod spiffe;
+pub mod tlcp_context;
 mod verify;
 
-pub use client::{check_client_context, cluster_tls, ClientTls, ClusterTls};
+pub use client::{check_client_context, cluster_tls, ClientStream, ClientTls, ClusterTls};
 pub use config::{PemSource, TlsContextConfig, TlsVersion};
 pub use keys::TlsError;
 pub use reload::{CertWatcher, Reloadable, Watched};
 pub use server::{check_server_context, listener_tls, ListenerTls, ServerResumption, ServerTls};
 pub use spiffe::peer_identity;
+pub use tlcp;
 pub use tokio_rustls;
 pub use tokio_rustls::rustls;
 

@@ -6,6 +6,7 @@ use crate::config::TlsContextConfig;
 use crate::keys::{load_certified_key, load_roots, TlsError};
 use crate::provider::{provider_for, ticketer, versions};
 use crate::reload::Reloadable;
+use crate::tlcp_context::TlcpServer;
 use crate::verify::SpiffeClientVerifier;
 use crate::{expiry, names};
 use rustls::server::{
@@ -125,13 +126,18 @@ fn build_context(
 /// Checks that a listener context can be built (files readable, key matching the
 /// certificate, CA parseable), for config validation.
 pub fn check_server_context(cfg: &TlsContextConfig) -> Result<(), TlsError> {
+    if cfg.tlcp {
+        return crate::tlcp_context::server(cfg).map(drop);
+    }
     build_context(cfg, &ServerResumption::new()?).map(drop)
 }
 
-/// The contexts of one filter chain (`tls_context`, or `tls_context_set` in order).
+/// The contexts of one filter chain (`tls_context`, or `tls_context_set` in order):
+/// TLS ones (rustls) and TLCP ones.
 #[derive(Debug)]
 pub struct ServerTls {
     contexts: Vec<ServerContext>,
+    tlcp: Vec<TlcpServer>,
 }
 
 impl ServerTls {
@@ -142,9 +148,25 @@ impl ServerTls {
     ) -> Result<Self, TlsError> {
         let contexts = cfgs
             .iter()
+            .filter(|c| !c.tlcp)
             .map(|c| build_context(c, resumption))
             .collect::<Result<_, _>>()?;
-        Ok(ServerTls { contexts })
+        let tlcp = cfgs
+            .iter()
+            .filter(|c| c.tlcp)
+            .map(crate::tlcp_context::server)
+            .collect::<Result<_, _>>()?;
+        Ok(ServerTls { contexts, tlcp })
+    }
+
+    /// Whether the chain answers TLS ClientHellos.
+    pub fn serves_tls(&self) -> bool {
+        !self.contexts.is_empty()
+    }
+
+    /// The chain's TLCP context (the first, when a set has several), if any.
+    pub fn tlcp(&self) -> Option<Arc<tlcp::ServerConfig>> {
+        self.tlcp.first().map(|t| t.config.clone())
     }
 
     /// The config for a ClientHello: the contexts whose names match the SNI (all when none
@@ -195,6 +217,7 @@ impl ServerTls {
         self.contexts
             .iter()
             .filter_map(|c| c.not_after)
+            .chain(self.tlcp.iter().filter_map(|t| t.not_after))
             .min()
             .map(expiry::days_until)
     }

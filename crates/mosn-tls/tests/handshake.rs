@@ -93,7 +93,9 @@ async fn handshake(
     let tcp = TcpStream::connect(addr).await?;
     let stream = tls.load().connect(tcp, "unused").await;
     let served = accept.await.expect("the accept task");
-    let stream = stream?;
+    let mosn_tls::ClientStream::Tls(stream) = stream? else {
+        panic!("a TLS context made a TLCP connection");
+    };
     // TLS 1.3 clients finish before the server has checked their certificate.
     served?;
     let conn = stream.get_ref().1;

@@ -54,6 +54,15 @@ pub(crate) struct RecordIo<IO> {
     pub(crate) transcript: Vec<u8>,
 }
 
+impl<IO> RecordIo<IO> {
+    /// Whether a whole record is waiting in the receive buffer.
+    pub(crate) fn has_whole_record(&self) -> bool {
+        self.rbuf.len() >= HEADER_LEN
+            && self.rbuf.len()
+                >= HEADER_LEN + usize::from(u16::from_be_bytes([self.rbuf[3], self.rbuf[4]]))
+    }
+}
+
 impl<IO: AsyncRead + AsyncWrite + Unpin> RecordIo<IO> {
     pub(crate) fn new(io: IO) -> Self {
         Self {

@@ -37,6 +37,15 @@ pub struct TlcpStream<IO> {
     close_sent: bool,
 }
 
+impl<IO: std::fmt::Debug> std::fmt::Debug for TlcpStream<IO> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlcpStream")
+            .field("io", &self.conn.io)
+            .field("suite", &self.session.suite)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<IO> TlcpStream<IO> {
     /// The suite the handshake agreed on.
     pub fn cipher_suite(&self) -> CipherSuite {
@@ -47,6 +56,13 @@ impl<IO> TlcpStream<IO> {
     /// then the rest of the chain. Empty when a client sent none.
     pub fn peer_certificates(&self) -> &[CertificateDer<'static>] {
         &self.session.peer
+    }
+
+    /// Whether a read would return without waiting on the transport: plaintext, a
+    /// whole record or the end of the stream is already buffered. Lets a caller park
+    /// an idle connection on the transport's readiness alone.
+    pub fn has_buffered_input(&self) -> bool {
+        !self.plain.is_empty() || self.read_closed || self.conn.has_whole_record()
     }
 
     /// The transport.
