@@ -33,6 +33,13 @@ pub async fn connect<IO>(
 where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
+    // Checked before the transport is touched: a handshake that cannot start sends
+    // nothing, not an internal_error alert where the server expects a ClientHello.
+    if config.offered().next().is_none() {
+        return Err(Error::Config(
+            "no cipher suite to offer: the ECDHE suites need client certificates".into(),
+        ));
+    }
     let mut conn = RecordIo::new(io);
     match handshake(&config, server_name, &mut conn).await {
         Ok(session) => Ok(TlcpStream::new(conn, session)),
@@ -52,11 +59,6 @@ where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
     let offered: Vec<u16> = cfg.offered().map(CipherSuite::id).collect();
-    if offered.is_empty() {
-        return Err(Error::Config(
-            "no cipher suite to offer: the ECDHE suites need client certificates".into(),
-        ));
-    }
     let client_random = random::hello_random();
     c.send_handshake(
         kind::CLIENT_HELLO,
