@@ -61,21 +61,33 @@ BUILD_TONGSUO = REPO / "scripts" / "build-tongsuo.sh"
 SM_BODIES = {"/small": 100, "/1m": 1 << 20}
 
 # The protocols the SM scenarios speak (a scenario's "variant"): the mosn tls_context of its
-# listener, the Tongsuo s_server flags (with -WWW, -cert/-key of server_sign added), the
-# s_time flags, the client's OPENSSL_CONF system_default lines (s_time has no -groups or
-# -sigalgs), and what the one s_client check at start must see.
+# listener (cert_chain/private_key of server_sign added), the Tongsuo s_server flags (with
+# -WWW added), the s_client (and s_time) flags, the client's OPENSSL_CONF system_default
+# lines (s_time has no -groups or -sigalgs), what the one s_client check at start must see,
+# and the load client: Tongsuo's s_time, or for TLCP (s_time has no -ntls) the tlcp crate's
+# tlcp_time example, which does what `s_time -new` does and prints its summary line.
 SM_VARIANTS: dict[str, dict] = {
     "tls13": {
         "mosn_tls": {"cipher_suites": "TLS_SM4_GCM_SM3", "ecdh_curves": "curveSM2"},
-        "s_server": ["-tls1_3", "-ciphersuites", "TLS_SM4_GCM_SM3", "-groups", "SM2", "-sigalgs", "sm2sig_sm3"],
+        "s_server": ["-tls1_3", "-ciphersuites", "TLS_SM4_GCM_SM3", "-groups", "SM2", "-sigalgs", "sm2sig_sm3",
+                     "-cert", GM_CERTS / "server_sign.crt", "-key", GM_CERTS / "server_sign.key"],
         "client": ["-tls1_3", "-ciphersuites", "TLS_SM4_GCM_SM3"],
         "client_conf": ["Groups = SM2", "SignatureAlgorithms = sm2sig_sm3"],
         "check": ["Cipher is TLS_SM4_GCM_SM3", "Peer Temp Key: ECDH, SM2,"],
+        "load": "s_time",
     },
-    # TLCP variant: add "tlcp" here (not built yet) -- mosn has no TLCP listener. It needs
-    # s_server -enable_ntls -ntls with -sign_cert/-sign_key server_sign.* and
-    # -enc_cert/-enc_key server_enc.* instead of -cert/-key, an ECC-SM2-SM4-{GCM,CBC}-SM3
-    # -cipher, and a client: s_time has no -ntls flag (see bench/README.md).
+    "tlcp": {
+        "mosn_tls": {"type": "tlcp", "cipher_suites": "ECC-SM2-SM4-GCM-SM3",
+                     "enc_cert_chain": str(GM_CERTS / "server_enc.crt"),
+                     "enc_private_key": str(GM_CERTS / "server_enc.key")},
+        "s_server": ["-enable_ntls", "-ntls", "-cipher", "ECC-SM2-SM4-GCM-SM3",
+                     "-sign_cert", GM_CERTS / "server_sign.crt", "-sign_key", GM_CERTS / "server_sign.key",
+                     "-enc_cert", GM_CERTS / "server_enc.crt", "-enc_key", GM_CERTS / "server_enc.key"],
+        "client": ["-enable_ntls", "-ntls", "-cipher", "ECC-SM2-SM4-GCM-SM3"],
+        "client_conf": [],
+        "check": ["NTLSv1.1, Cipher is ECC-SM2-SM4-GCM-SM3"],
+        "load": "tlcp_time",
+    },
 }
 
 # name -> how it runs. "direct" = also measured with no proxy in between.
@@ -111,6 +123,19 @@ SCENARIOS: dict[str, dict] = {
         "what": "Tongsuo `s_time -reuse`: `GET /1m` (1 MiB) per connection over ShangMi TLS 1.3 "
                 "(TLS_SM4_GCM_SM3), each connection resuming the session (no SM2 signature); mosn answers "
                 "with a 1 MiB `direct_response`, Tongsuo `s_server -WWW` with a 1 MiB file. MB = 10^6 bytes"},
+    "sm_tlcp_handshakes": {
+        "kind": "sm_handshakes", "variant": "tlcp", "mode": "-new", "path": "/small", "direct": False,
+        "targets": ["mosn", "tongsuo"],
+        "what": "tlcp_time (the tlcp crate's `s_time -new`): a full TLCP handshake per connection "
+                "(ECC-SM2-SM4-GCM-SM3: SM2 signature over the encryption certificate, SM2-encrypted "
+                "pre-master secret, double certificates), then `GET /small` (100 B) over HTTP/1.0; mosn's "
+                "`direct_response` against Tongsuo `s_server -enable_ntls -ntls -WWW`, one connection at a time"},
+    "sm_tlcp_bulk": {
+        "kind": "sm_bulk", "variant": "tlcp", "mode": "-new", "path": "/1m", "direct": False,
+        "targets": ["mosn", "tongsuo"],
+        "what": "tlcp_time: `GET /1m` (1 MiB) per connection over TLCP (ECC-SM2-SM4-GCM-SM3); TLCP has no "
+                "resumption here, so each MiB also pays one full handshake (about a tenth of the time). "
+                "MB = 10^6 bytes"},
     "tcp_echo_c50": {"kind": "echo", "conns": 50, "direct": True,
                      "what": "64 B request/response echo over 50 connections through the L4 proxy"},
     "tcp_echo_c1": {"kind": "echo", "conns": 1, "direct": True,
@@ -438,6 +463,7 @@ class Tools:
     bin_dir: Path | None = None  # compiled C helpers
     tongsuo: str | None = None  # Tongsuo's openssl app (s_server, s_time, s_client)
     tongsuo_conf: Path | None = None  # its own openssl.cnf, beside bin/ in the build cache
+    tlcp_time: str | None = None  # the TLCP load client (tlcp crate example), built with mosn
 
 
 def _nginx_stream(nginx: str) -> tuple[bool, str | None]:
@@ -530,19 +556,23 @@ def ensure_tools(proxies: list[str], scenarios: list[str], install: bool) -> Non
 
 
 def build_mosn(args) -> None:
-    if args.mosn_bin:
-        Tools.mosn = str(Path(args.mosn_bin).resolve())
-        return
     target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
     if not target.is_absolute():
         target = REPO / target
+    if args.mosn_bin:
+        Tools.mosn = str(Path(args.mosn_bin).resolve())
+        # --mosn-bin builds nothing: the TLCP load client must already be built here.
+        Tools.tlcp_time = str(target / "release" / "examples" / "tlcp_time")
+        return
     if not args.no_build:
-        log("cargo build --release -p mosn")
-        p = subprocess.run(["cargo", "build", "--release", "-p", "mosn"], cwd=REPO, timeout=3600,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        if p.returncode != 0:
-            raise BenchError(f"cargo build failed:\n{p.stderr[-3000:]}")
+        log("cargo build --release -p mosn; -p tlcp --example tlcp_time")
+        for argv in (["-p", "mosn"], ["-p", "tlcp", "--example", "tlcp_time"]):
+            p = subprocess.run(["cargo", "build", "--release", *argv], cwd=REPO, timeout=3600,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            if p.returncode != 0:
+                raise BenchError(f"cargo build failed:\n{p.stderr[-3000:]}")
     Tools.mosn = str(target / "release" / "mosn")
+    Tools.tlcp_time = str(target / "release" / "examples" / "tlcp_time")
     if not Path(Tools.mosn).exists():
         raise BenchError(f"no mosn binary at {Tools.mosn}")
 
@@ -960,7 +990,7 @@ class TongsuoServer:
         self.procs: dict[str, Proc] = {}
         for v, port in self.ports.sm.items():
             argv = [Tools.tongsuo, "s_server", "-accept", f"127.0.0.1:{port}", *SM_VARIANTS[v]["s_server"],
-                    "-cert", GM_CERTS / "server_sign.crt", "-key", GM_CERTS / "server_sign.key", "-WWW", "-quiet"]
+                    "-WWW", "-quiet"]
             self.procs[v] = Proc(f"tongsuo s_server {v}", argv, log_path=self.dir / f"s_server-{v}.log",
                                  cwd=Settings.sm_www, env=tongsuo_env())
 
@@ -1167,8 +1197,13 @@ def run_s_time(target: Target, sc: dict, dur: float, warm: float) -> dict:
     seconds (a run lasts -time to -time + 1 s), so rates use the wall time of the whole s_time
     run, and the warm-up is an s_time stopped after `warm` seconds."""
     variant, handshakes = sc["variant"], sc["kind"] == "sm_handshakes"
-    base = [Tools.tongsuo, "s_time", "-connect", f"127.0.0.1:{target.ports['sm'][variant]}", sc["mode"],
-            *SM_VARIANTS[variant]["client"], "-www", sc["path"]]
+    connect = ["-connect", f"127.0.0.1:{target.ports['sm'][variant]}"]
+    if SM_VARIANTS[variant]["load"] == "tlcp_time":
+        base = [Tools.tlcp_time, *connect, "-cipher", SM_VARIANTS[variant]["client"][-1],
+                "-CAfile", GM_CERTS / "ca.crt", "-www", sc["path"]]
+    else:
+        base = [Tools.tongsuo, "s_time", *connect, sc["mode"], *SM_VARIANTS[variant]["client"],
+                "-www", sc["path"]]
     env = tongsuo_env(variant)
     if warm > 0:
         run(pinned(base + ["-time", round(warm) + 60]), timeout=warm, check=False, env=env)

@@ -55,6 +55,12 @@ pub(crate) struct RecordIo<IO> {
 }
 
 impl<IO> RecordIo<IO> {
+    /// Whether received bytes are waiting: after [`Self::next_record`] found no whole
+    /// record, a record cut short.
+    pub(crate) fn has_received_bytes(&self) -> bool {
+        !self.rbuf.is_empty()
+    }
+
     /// Whether a whole record is waiting in the receive buffer.
     pub(crate) fn has_whole_record(&self) -> bool {
         self.rbuf.len() >= HEADER_LEN

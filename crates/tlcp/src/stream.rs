@@ -129,6 +129,14 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> AsyncRead for TlcpStream<IO> {
                 }
                 Ok(None) => {
                     if ready!(this.conn.poll_fill(cx))? == 0 {
+                        // The end without close_notify reads as the end (many peers
+                        // close so), but not in the middle of a record.
+                        if this.conn.has_received_bytes() {
+                            return Poll::Ready(Err(io::Error::new(
+                                io::ErrorKind::UnexpectedEof,
+                                "TLCP connection closed inside a record",
+                            )));
+                        }
                         this.read_closed = true;
                     }
                 }

@@ -1,5 +1,6 @@
 //! Writes around the 16 KiB record limit arrive intact and cut into the fewest records,
-//! and a reader with a tiny buffer drains a full record a byte at a time.
+//! a reader with a tiny buffer drains a full record a byte at a time, and a transport
+//! cut inside a record is an error.
 mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -109,6 +110,42 @@ async fn one_byte_reads_drain_a_16_kib_record() {
                 got.push(byte[0]);
             }
             assert!(got == data, "{suite}: bytes changed");
+        }
+    })
+    .await;
+}
+
+/// The transport ending without close_notify reads as the end of the stream (many peers
+/// close so) at a record boundary, and as an error inside a record.
+#[tokio::test]
+async fn a_transport_cut_inside_a_record_is_an_error_and_between_records_the_end() {
+    bounded(async {
+        for cut_inside in [false, true] {
+            let suite = CipherSuite::EccSm4GcmSm3;
+            let (server, client) = handshake(
+                server_config(&[suite], ClientAuth::None),
+                client_config(&[suite], false),
+                Some("localhost"),
+            )
+            .await;
+            let (mut server, mut client) = (server.unwrap(), client.unwrap());
+            if cut_inside {
+                // A header promising 50 bytes, then 3 of them.
+                client
+                    .get_mut()
+                    .write_all(&[23, 1, 1, 0, 50, 1, 2, 3])
+                    .await
+                    .unwrap();
+            }
+            client.get_mut().shutdown().await.unwrap();
+            let mut buf = [0u8; 16];
+            let got = server.read(&mut buf).await;
+            if cut_inside {
+                let e = got.expect_err("a record cut short is an error");
+                assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof, "{e}");
+            } else {
+                assert_eq!(got.unwrap(), 0, "the end between records");
+            }
         }
     })
     .await;
