@@ -1,7 +1,8 @@
-//! Arbitrary bytes as everything a TLCP client sends, fed to the server handshake: the
-//! server answers or refuses, never panics. The server trusts the shared test CA and asks
-//! for optional client certificates, so certificate parsing and chain verification are
-//! in reach, not just the hellos.
+//! Arbitrary bytes as everything a TLCP peer sends, fed to one side's handshake (the first
+//! byte chooses: even, the server; odd, the client): it answers or refuses, never panics.
+//! The server trusts the shared test CA and asks for optional client certificates, the
+//! client trusts the same CA and has its pairs, so certificate parsing and chain
+//! verification are in reach on both sides, not just the hellos.
 #![no_main]
 
 use std::io;
@@ -10,7 +11,7 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 use libfuzzer_sys::fuzz_target;
-use tlcp::{CertifiedKey, ClientAuth, RootCerts, ServerConfig};
+use tlcp::{CertifiedKey, ClientAuth, ClientConfig, RootCerts, ServerConfig};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::runtime::Runtime;
 
@@ -40,6 +41,21 @@ fn config() -> Arc<ServerConfig> {
                 auth,
             );
             Arc::new(config.expect("server config"))
+        })
+        .clone()
+}
+
+/// The client's configuration: the shared CA, the client's pairs, every suite.
+fn client_config() -> Arc<ClientConfig> {
+    static CONFIG: OnceLock<Arc<ClientConfig>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let sign = CertifiedKey::from_pem(cert!("client_sign.crt"), cert!("client_sign.key"));
+            let enc = CertifiedKey::from_pem(cert!("client_enc.crt"), cert!("client_enc.key"));
+            let roots = RootCerts::from_pem(cert!("ca.crt")).expect("shared CA");
+            let config = ClientConfig::new(Some(roots), vec![])
+                .with_client_certs(sign.expect("sign pair"), enc.expect("enc pair"));
+            Arc::new(config.expect("client config"))
         })
         .clone()
 }
@@ -92,10 +108,18 @@ impl AsyncWrite for Replay<'_> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let config = config();
+    let Some((&side, input)) = data.split_first() else {
+        return;
+    };
+    let peer = Replay { input };
     runtime().block_on(async move {
         // Should the input ever complete a handshake, read what follows too.
-        if let Ok(mut stream) = tlcp::accept(config, Replay { input: data }).await {
+        let stream = if side % 2 == 0 {
+            tlcp::accept(config(), peer).await
+        } else {
+            tlcp::connect(client_config(), Some("localhost"), peer).await
+        };
+        if let Ok(mut stream) = stream {
             let _ = stream.read_to_end(&mut Vec::new()).await;
         }
     });
