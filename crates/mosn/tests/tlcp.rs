@@ -226,8 +226,8 @@ fn ntls_server(
 
 /// mosn with an HTTP listener forwarding to cluster `gm` at `upstream` over TLCP with
 /// `suite`, trusting the shared CA, with the client's double certificates when
-/// `with_certs`.
-fn tlcp_cluster_proxy(upstream: u16, suite: &str, with_certs: bool) -> (u16, Mosn) {
+/// `with_certs`, and the `tls_context` keys of `changes` set over all that.
+fn tlcp_cluster_proxy(upstream: u16, suite: &str, with_certs: bool, changes: Value) -> (u16, Mosn) {
     let (port, admin) = (free_port(), free_port());
     let mut gm = cluster("gm", &[local(upstream)]);
     gm["tls_context"] = json!({
@@ -247,15 +247,10 @@ fn tlcp_cluster_proxy(upstream: u16, suite: &str, with_certs: bool) -> (u16, Mos
             gm["tls_context"][key] = json!(path(file));
         }
     }
-    let cfg: Value = http_config(
-        local(port),
-        Some(admin),
-        forward_all("gm"),
-        json!([gm]),
-        json!({}),
-        json!({}),
-    );
-    (port, Mosn::start(&cfg))
+    for (key, value) in changes.as_object().expect("an object") {
+        gm["tls_context"][key] = value.clone();
+    }
+    (port, Mosn::start(&forward_to_cluster(port, admin, gm)))
 }
 
 #[test]
@@ -271,7 +266,7 @@ fn mosn_clusters_speak_tlcp_to_tongsuo_servers_on_every_suite() {
         let upstream = free_port();
         let pairs = ("server_sign", "server_enc");
         let _server = ntls_server(&tongsuo, upstream, suite, pairs, with_certs, &dir);
-        let (port, mosn) = tlcp_cluster_proxy(upstream, suite, with_certs);
+        let (port, mosn) = tlcp_cluster_proxy(upstream, suite, with_certs, json!({}));
         let got = curl(&[&format!("http://127.0.0.1:{port}/")]);
         let what = format!("{suite} client certs {with_certs}");
         assert_eq!(got.status, 200, "{what}: {} {}", got.stderr, mosn.log());
@@ -306,25 +301,7 @@ fn a_tlcp_server_outside_the_clusters_trust_or_name_is_refused() {
         let upstream = free_port();
         let pairs = ("server_sign", "server_enc");
         let _server = ntls_server(&tongsuo, upstream, SUITES[1], pairs, false, &dir);
-        let (port, admin) = (free_port(), free_port());
-        let mut gm = cluster("gm", &[local(upstream)]);
-        gm["tls_context"] = json!({
-            "status": true,
-            "type": "tlcp",
-            "server_name": "localhost",
-            "ca_cert": path("ca.crt"),
-            "cipher_suites": SUITES[1],
-        });
-        gm["tls_context"][key] = json!(value);
-        let cfg = http_config(
-            local(port),
-            Some(admin),
-            forward_all("gm"),
-            json!([gm]),
-            json!({}),
-            json!({}),
-        );
-        let mosn = Mosn::start(&cfg);
+        let (port, mosn) = tlcp_cluster_proxy(upstream, SUITES[1], false, json!({ key: value }));
         let got = curl(&[&format!("http://127.0.0.1:{port}/")]);
         assert!(got.status >= 500, "{what}: {} {}", got.status, got.text());
         assert!(

@@ -195,15 +195,7 @@ fn sm_cluster_proxy(upstream: u16, suite: &str, ca: &str) -> (u16, Mosn) {
         "cipher_suites": suite,
         "ecdh_curves": "sm2",
     });
-    let cfg: Value = http_config(
-        local(port),
-        Some(admin),
-        forward_all("gm"),
-        json!([gm]),
-        json!({}),
-        json!({}),
-    );
-    (port, Mosn::start(&cfg))
+    (port, Mosn::start(&forward_to_cluster(port, admin, gm)))
 }
 
 #[test]

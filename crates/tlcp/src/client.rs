@@ -8,14 +8,13 @@ use gm_crypto::hash::sm3;
 use gm_crypto::sm2::exchange::{EphemeralKey, KeyAgreement};
 use gm_crypto::sm2::keys::{public_key_from_cert, public_key_from_sec1};
 use gm_crypto::sm2::{encrypt, sign, PublicKey, DEFAULT_ID};
-use subtle::ConstantTimeEq;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::codec::{put_u24, put_vec, Reader};
 use crate::config::ClientConfig;
-use crate::conn::RecordIo;
+use crate::conn::{RecordIo, Side};
 use crate::error::{AlertDescription, Error};
-use crate::keys::{master_secret, record_states, verify_data, SECRET_LEN};
+use crate::keys::{master_secret, record_states, SECRET_LEN};
 use crate::messages::{self, kind, ClientHello, ServerHello};
 use crate::random;
 use crate::record::VERSION;
@@ -181,20 +180,12 @@ where
     let (client_write, server_write) =
         record_states(suite, &master, &client_random, &server_random);
     c.change_cipher_spec(client_write);
-    let finished = verify_data(&master, b"client finished", &c.transcript);
-    c.send_handshake(kind::FINISHED, &finished);
+    c.send_finished(&master, Side::Client);
     c.flush().await?;
 
     c.read_change_cipher_spec().await?;
     c.rx = server_write;
-    let want = verify_data(&master, b"server finished", &c.transcript);
-    let got = c.expect(kind::FINISHED, "Finished").await?;
-    if !bool::from(got.ct_eq(&want)) {
-        return Err(Error::alert(
-            AlertDescription::DECRYPT_ERROR,
-            "server Finished does not match: different keys or a tampered handshake",
-        ));
-    }
+    c.expect_finished(&master, Side::Server).await?;
     Ok(Session { suite, peer: certs })
 }
 

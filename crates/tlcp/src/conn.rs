@@ -8,17 +8,42 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::{Buf, BytesMut};
+use subtle::ConstantTimeEq;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio_util::io::poll_read_buf;
 
 use crate::error::{AlertDescription, Error};
-use crate::messages::frame;
+use crate::keys::verify_data;
+use crate::messages::{frame, kind};
 use crate::record::{ContentType, RecordState, HEADER_LEN, MAX_FRAGMENT, MAX_PLAINTEXT, VERSION};
 
 /// The largest handshake message accepted (a certificate list of a few long chains).
 const MAX_HANDSHAKE_MESSAGE: usize = 1 << 17;
 /// How much room each read from the transport asks for: one whole record.
 const READ_CHUNK: usize = HEADER_LEN + MAX_FRAGMENT;
+
+/// Which end of the connection a message comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Side {
+    Client,
+    Server,
+}
+
+impl Side {
+    fn finished_label(self) -> &'static [u8] {
+        match self {
+            Self::Client => b"client finished",
+            Self::Server => b"server finished",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Client => "client",
+            Self::Server => "server",
+        }
+    }
+}
 
 /// Alert levels.
 const WARNING: u8 = 1;
@@ -270,6 +295,29 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> RecordIo<IO> {
         let msg = frame(kind, body);
         self.queue(ContentType::Handshake, &msg);
         self.transcript.extend_from_slice(&msg);
+    }
+
+    /// Queues `side`'s Finished: verify data over the transcript so far.
+    pub(crate) fn send_finished(&mut self, master: &[u8], side: Side) {
+        let ours = verify_data(master, side.finished_label(), &self.transcript);
+        self.send_handshake(kind::FINISHED, &ours);
+    }
+
+    /// Reads the peer's (`side`'s) Finished and checks it against the transcript.
+    pub(crate) async fn expect_finished(&mut self, master: &[u8], side: Side) -> Result<(), Error> {
+        let want = verify_data(master, side.finished_label(), &self.transcript);
+        let got = self.expect(kind::FINISHED, "Finished").await?;
+        if bool::from(got.ct_eq(&want)) {
+            Ok(())
+        } else {
+            Err(Error::alert(
+                AlertDescription::DECRYPT_ERROR,
+                format!(
+                    "{} Finished does not match: different keys or a tampered handshake",
+                    side.name()
+                ),
+            ))
+        }
     }
 
     /// Queues ChangeCipherSpec and switches the sending side to `next`.

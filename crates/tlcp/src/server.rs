@@ -9,14 +9,13 @@ use gm_crypto::sm2::exchange::{EphemeralKey, KeyAgreement};
 use gm_crypto::sm2::keys::{public_key_from_cert, public_key_from_sec1};
 use gm_crypto::sm2::{encrypt, sign, DEFAULT_ID};
 use rustls_pki_types::CertificateDer;
-use subtle::ConstantTimeEq;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::codec::{put_u24, put_vec, Reader};
 use crate::config::{ClientAuth, ServerConfig};
-use crate::conn::RecordIo;
+use crate::conn::{RecordIo, Side};
 use crate::error::{AlertDescription, Error};
-use crate::keys::{master_secret, record_states, verify_data, SECRET_LEN};
+use crate::keys::{master_secret, record_states, SECRET_LEN};
 use crate::messages::{self, kind, ClientHello, ServerHello};
 use crate::record::VERSION;
 use crate::stream::{Session, TlcpStream};
@@ -155,17 +154,9 @@ where
         record_states(suite, &master, &client_random, &server_random);
     c.read_change_cipher_spec().await?;
     c.rx = client_write;
-    let want = verify_data(&master, b"client finished", &c.transcript);
-    let finished = c.expect(kind::FINISHED, "Finished").await?;
-    if !bool::from(finished.ct_eq(&want)) {
-        return Err(Error::alert(
-            AlertDescription::DECRYPT_ERROR,
-            "client Finished does not match: different keys or a tampered handshake",
-        ));
-    }
+    c.expect_finished(&master, Side::Client).await?;
     c.change_cipher_spec(server_write);
-    let ours = verify_data(&master, b"server finished", &c.transcript);
-    c.send_handshake(kind::FINISHED, &ours);
+    c.send_finished(&master, Side::Server);
     c.flush().await?;
     Ok(Session { suite, peer })
 }

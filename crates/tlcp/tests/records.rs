@@ -35,6 +35,25 @@ async fn connected<IO: AsyncRead + AsyncWrite + Unpin>(
 
 /// Each size, written in one `write_all` over loopback TCP, is read back exactly, in
 /// order, with nothing in between.
+/// Writes `size` patterned bytes from `client` and checks `server` reads them unchanged.
+async fn send_and_check<C, S>(
+    client: &mut C,
+    server: &mut S,
+    size: usize,
+    seed: u8,
+    suite: CipherSuite,
+) where
+    C: AsyncWrite + Unpin,
+    S: AsyncRead + Unpin,
+{
+    let data = pattern(size, seed);
+    client.write_all(&data).await.unwrap();
+    client.flush().await.unwrap();
+    let mut got = vec![0u8; size];
+    server.read_exact(&mut got).await.unwrap();
+    assert!(got == data, "{suite}: {size} bytes changed");
+}
+
 #[tokio::test]
 async fn writes_around_the_record_limit_arrive_intact() {
     bounded(async {
@@ -42,12 +61,7 @@ async fn writes_around_the_record_limit_arrive_intact() {
             let (client_tcp, server_tcp) = tcp_pair().await;
             let (mut client, mut server) = connected(suite, client_tcp, server_tcp).await;
             for (i, &size) in SIZES.iter().enumerate() {
-                let data = pattern(size, i as u8);
-                client.write_all(&data).await.unwrap();
-                client.flush().await.unwrap();
-                let mut got = vec![0u8; size];
-                server.read_exact(&mut got).await.unwrap();
-                assert!(got == data, "{suite}: {size} bytes changed");
+                send_and_check(&mut client, &mut server, size, i as u8, suite).await;
             }
             // Nothing else was sent: the next bytes are the close_notify's end.
             client.shutdown().await.unwrap();
@@ -76,12 +90,7 @@ async fn writes_become_the_fewest_records_of_at_most_16384_bytes() {
             assert_eq!(client.write(&[]).await.unwrap(), 0);
             for (i, &size) in SIZES.iter().enumerate() {
                 let before = count.load(Ordering::SeqCst);
-                let data = pattern(size, i as u8);
-                client.write_all(&data).await.unwrap();
-                client.flush().await.unwrap();
-                let mut got = vec![0u8; size];
-                server.read_exact(&mut got).await.unwrap();
-                assert!(got == data, "{suite}: {size} bytes changed");
+                send_and_check(&mut client, &mut server, size, i as u8, suite).await;
                 // The relay counts each record before forwarding it, so all of them are
                 // counted once the server has read the last byte.
                 let records = count.load(Ordering::SeqCst) - before;

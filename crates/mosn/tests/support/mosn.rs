@@ -274,11 +274,21 @@ pub fn set_admin(config: &mut Value, port: u16) {
 /// A one-listener HTTP/1 proxy on `port` sending every request to the one host
 /// `upstream` (cluster `up`), with the admin API on `admin`.
 pub fn forward_config(port: u16, admin: u16, upstream: u16) -> Value {
+    forward_to_cluster(port, admin, cluster("up", &[local(upstream)]))
+}
+
+/// A one-listener HTTP/1 proxy on `port` sending every request to `cluster` (a whole
+/// cluster object, e.g. one with a `tls_context`), with the admin API on `admin`.
+pub fn forward_to_cluster(port: u16, admin: u16, cluster: Value) -> Value {
+    let name = cluster["name"]
+        .as_str()
+        .expect("a named cluster")
+        .to_owned();
     http_config(
         local(port),
         Some(admin),
-        forward_all("up"),
-        json!([cluster("up", &[local(upstream)])]),
+        forward_all(&name),
+        json!([cluster]),
         json!({}),
         json!({}),
     )
