@@ -204,24 +204,27 @@ fn ntls_server(
     verify: bool,
     dir: &TempDir,
 ) -> Peer {
-    let mut cmd = tongsuo.command();
-    cmd.args(["s_server", "-accept", &format!("127.0.0.1:{port}")])
-        .args(["-enable_ntls", "-ntls", "-cipher", suite, "-www"])
-        .args(["-sign_cert", &path(&format!("{sign}.crt"))])
-        .args(["-sign_key", &path(&format!("{sign}.key"))])
-        .args(["-enc_cert", &path(&format!("{enc}.crt"))])
-        .args(["-enc_key", &path(&format!("{enc}.key"))])
-        .args(["-CAfile", &path("ca.crt")]);
+    let files = [
+        path(&format!("{sign}.crt")),
+        path(&format!("{sign}.key")),
+        path(&format!("{enc}.crt")),
+        path(&format!("{enc}.key")),
+        path("ca.crt"),
+    ];
+    let mut args = vec!["-enable_ntls", "-ntls", "-cipher", suite, "-www"];
+    args.extend(["-sign_cert", &files[0], "-sign_key", &files[1]]);
+    args.extend([
+        "-enc_cert",
+        &files[2],
+        "-enc_key",
+        &files[3],
+        "-CAfile",
+        &files[4],
+    ]);
     if verify {
-        cmd.args(["-Verify", "1"]);
+        args.extend(["-Verify", "1"]);
     }
-    let mut peer = Peer::spawn(
-        "tongsuo s_server -ntls",
-        &mut cmd,
-        dir.file(&format!("s_server-{port}.log")),
-    );
-    peer.wait_ready("listening", || wait_listening(port, START_TIMEOUT));
-    peer
+    tongsuo.s_server(port, &args, dir)
 }
 
 /// mosn with an HTTP listener forwarding to cluster `gm` at `upstream` over TLCP with

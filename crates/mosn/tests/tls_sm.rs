@@ -161,26 +161,22 @@ fn a_client_without_the_sm_suites_is_refused_with_an_alert() {
 /// Tongsuo `s_server -www` (a status page naming the negotiated suite) offering both
 /// ShangMi suites with `cert` (PEM, or DER when it ends in `.der`).
 fn tongsuo_server(tongsuo: &Tongsuo, port: u16, cert: &str, dir: &TempDir) -> Peer {
-    let mut cmd = tongsuo.command();
-    cmd.args([
-        "s_server",
-        "-accept",
-        &format!("127.0.0.1:{port}"),
-        "-tls1_3",
-    ])
-    .args(["-ciphersuites", &SUITES.join(":"), "-groups", "SM2"])
-    .args(["-sigalgs", "sm2sig_sm3", "-cert", cert])
-    .args(["-key", &path("server_sign.key"), "-www"]);
+    let suites = SUITES.join(":");
+    let key = path("server_sign.key");
+    let mut args = vec!["-tls1_3", "-ciphersuites", &suites, "-groups", "SM2"];
+    args.extend([
+        "-sigalgs",
+        "sm2sig_sm3",
+        "-cert",
+        cert,
+        "-key",
+        &key,
+        "-www",
+    ]);
     if cert.ends_with(".der") {
-        cmd.args(["-certform", "DER"]);
+        args.extend(["-certform", "DER"]);
     }
-    let mut peer = Peer::spawn(
-        "tongsuo s_server",
-        &mut cmd,
-        dir.file(&format!("s_server-{port}.log")),
-    );
-    peer.wait_ready("listening", || wait_listening(port, START_TIMEOUT));
-    peer
+    tongsuo.s_server(port, &args, dir)
 }
 
 /// mosn with an HTTP listener forwarding to cluster `gm` at `upstream` over ShangMi TLS

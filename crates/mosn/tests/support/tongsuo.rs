@@ -57,6 +57,20 @@ impl Tongsuo {
         cmd
     }
 
+    /// `s_server` on 127.0.0.1:`port` with `args`, its log in `dir`, once it listens.
+    pub fn s_server(&self, port: u16, args: &[&str], dir: &TempDir) -> Peer {
+        let mut cmd = self.command();
+        cmd.args(["s_server", "-accept", &format!("127.0.0.1:{port}")])
+            .args(args);
+        let mut peer = Peer::spawn(
+            "tongsuo s_server",
+            &mut cmd,
+            dir.file(&format!("s_server-{port}.log")),
+        );
+        peer.wait_ready("listening", || wait_listening(port, START_TIMEOUT));
+        peer
+    }
+
     /// `s_client` against 127.0.0.1:`port` trusting `ca`; see [`s_client`].
     pub fn s_client(&self, port: u16, ca: &Path, args: &[&str], input: &str) -> SClient {
         s_client_of(self.command(), port, ca, args, input)
