@@ -33,7 +33,7 @@ pub enum FilterStatus {
 }
 
 /// A stream filter; see the module docs.
-pub trait StreamFilter {
+pub trait StreamFilter: Send + Sync {
     /// The filter's config `type`, for logs.
     fn name(&self) -> &'static str;
 

@@ -13,7 +13,6 @@ use mosn_tls::tokio_rustls::LazyConfigAcceptor;
 use mosn_tls::{tlcp, ListenerTls, TLS_HANDSHAKE_BYTE};
 use std::io;
 use std::net::SocketAddr;
-use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -176,11 +175,11 @@ impl<T> FilterChains<T> {
             .peer_certificates()
             .and_then(|certs| certs.first())
             .and_then(mosn_tls::peer_identity)
-            .map(Rc::from);
+            .map(Arc::from);
         let socket = Socket::TlsServer(Box::new(stream));
-        info.tls = Some(Rc::new(TlsInfo {
-            sni: sni.map(Rc::from),
-            alpn: socket.alpn().map(Rc::from),
+        info.tls = Some(Arc::new(TlsInfo {
+            sni: sni.map(Arc::from),
+            alpn: socket.alpn().map(Arc::from),
             peer_identity,
         }));
         Ok((socket, &chain.value))
@@ -215,8 +214,8 @@ impl<T> FilterChains<T> {
             .peer_certificates()
             .first()
             .and_then(mosn_tls::peer_identity)
-            .map(Rc::from);
-        info.tls = Some(Rc::new(TlsInfo {
+            .map(Arc::from);
+        info.tls = Some(Arc::new(TlsInfo {
             sni: None,
             alpn: None,
             peer_identity,

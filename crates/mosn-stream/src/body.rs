@@ -12,8 +12,9 @@ use tokio::sync::mpsc;
 /// Why a body stream broke (the peer reset, a codec error); the stream ends there.
 pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
 
-/// A message body streamed through the proxy. Not `Send`: bodies live on one worker.
-pub type ProxyBody = Pin<Box<dyn Body<Data = Bytes, Error = BodyError>>>;
+/// A message body streamed through the proxy; `Send` so a work-stealing runtime may move
+/// the task relaying it.
+pub type ProxyBody = Pin<Box<dyn Body<Data = Bytes, Error = BodyError> + Send>>;
 
 /// A body with no bytes.
 pub fn empty_body() -> ProxyBody {
@@ -28,7 +29,7 @@ pub fn full_body(bytes: impl Into<Bytes>) -> ProxyBody {
 /// Any body whose errors convert, boxed into a [`ProxyBody`].
 pub fn boxed_body<B>(body: B) -> ProxyBody
 where
-    B: Body<Data = Bytes> + 'static,
+    B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BodyError>,
 {
     Box::pin(body.map_err(Into::into))
@@ -36,7 +37,7 @@ where
 
 /// Watches a body's frames as they pass without changing them: counting statuses in
 /// trailers, releasing resources when the body has been relayed.
-pub trait BodyObserver: 'static {
+pub trait BodyObserver: Send + 'static {
     /// Called for each frame the body yields.
     fn on_frame(&mut self, _frame: &Frame<Bytes>) {}
     /// Called once when the body ends cleanly (dropping the body calls nothing).
@@ -50,13 +51,13 @@ pub fn observed_body<O: BodyObserver>(inner: ProxyBody, observer: O) -> ProxyBod
 
 /// A body that keeps `guard` alive until the body ends or is dropped: an upstream stream
 /// slot or pooled connection is released exactly when its response has been relayed.
-pub fn guarded_body<G: 'static>(inner: ProxyBody, guard: G) -> ProxyBody {
+pub fn guarded_body<G: Send + 'static>(inner: ProxyBody, guard: G) -> ProxyBody {
     observed_body(inner, ReleaseAtEnd(Some(guard)))
 }
 
 struct ReleaseAtEnd<G>(Option<G>);
 
-impl<G: 'static> BodyObserver for ReleaseAtEnd<G> {
+impl<G: Send + 'static> BodyObserver for ReleaseAtEnd<G> {
     fn on_end(&mut self) {
         self.0 = None;
     }
@@ -123,26 +124,26 @@ impl<O: BodyObserver> Body for Observed<O> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::cell::Cell;
-    use std::rc::Rc;
+    use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+    use std::sync::Arc;
 
-    struct Flag(Rc<Cell<bool>>);
+    struct Flag(Arc<AtomicBool>);
     impl Drop for Flag {
         fn drop(&mut self) {
-            self.0.set(true);
+            self.0.store(true, Relaxed);
         }
     }
 
     #[tokio::test]
     async fn guard_is_released_when_the_body_ends() {
-        let released = Rc::new(Cell::new(false));
+        let released = Arc::new(AtomicBool::new(false));
         let mut body = guarded_body(full_body("abc"), Flag(released.clone()));
         let frame = body.frame().await.unwrap().unwrap();
         assert_eq!(frame.into_data().unwrap(), "abc");
-        assert!(!released.get(), "held while the body streams");
+        assert!(!released.load(Relaxed), "held while the body streams");
         assert!(body.frame().await.is_none());
         assert!(
-            released.get(),
+            released.load(Relaxed),
             "released at the end, before the body is dropped"
         );
     }

@@ -8,15 +8,14 @@
 
 use crate::body::ProxyBody;
 use crate::pool::UpstreamConn;
-use crate::LocalExec;
 use hyper::client::conn::http2::{self, SendRequest};
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use mosn_config::Address;
 use mosn_upstream::Host;
-use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::future::Future;
-use std::rc::Rc;
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -36,17 +35,17 @@ type SenderWatch = watch::Receiver<Option<SendRequest<ProxyBody>>>;
 
 struct H2Conn {
     sender: SenderWatch,
-    in_flight: Rc<Cell<usize>>,
+    in_flight: Arc<AtomicUsize>,
     /// The peer's `SETTINGS_MAX_CONCURRENT_STREAMS`, refreshed by the connection's task.
-    peer_max_streams: Rc<Cell<usize>>,
+    peer_max_streams: Arc<AtomicUsize>,
     /// Set when a request learned the connection takes no new streams (GOAWAY).
-    retired: Rc<Cell<bool>>,
+    retired: Arc<AtomicBool>,
     host: Arc<Host>,
 }
 
 impl H2Conn {
     fn usable(&self) -> bool {
-        if self.host.is_removed() || self.retired.get() {
+        if self.host.is_removed() || self.retired.load(Relaxed) {
             return false;
         }
         match &*self.sender.borrow() {
@@ -57,8 +56,8 @@ impl H2Conn {
     }
 
     fn has_free_stream(&self) -> bool {
-        let cap = self.peer_max_streams.get().min(MAX_STREAMS_PER_CONNECTION);
-        self.in_flight.get() < cap
+        let cap = self.peer_max_streams.load(Relaxed).min(MAX_STREAMS_PER_CONNECTION);
+        self.in_flight.load(Relaxed) < cap
     }
 }
 
@@ -70,14 +69,14 @@ pub struct H2Stream {
     sender: SenderWatch,
     opener: Option<watch::Sender<Option<SendRequest<ProxyBody>>>>,
     slot: StreamSlot,
-    retired: Rc<Cell<bool>>,
+    retired: Arc<AtomicBool>,
 }
 
 impl H2Stream {
     /// Takes the connection out of rotation: the upstream refused new streams on it
     /// (GOAWAY). Streams already open on it finish; the connection closes after them.
     pub fn retire_connection(&self) {
-        self.retired.set(true);
+        self.retired.store(true, Relaxed);
     }
 
     /// True when this request must open the connection ([`H2Pool::open`]).
@@ -102,23 +101,24 @@ impl H2Stream {
 }
 
 /// A taken stream slot on a pooled connection.
-pub struct StreamSlot(Rc<Cell<usize>>);
+pub struct StreamSlot(Arc<AtomicUsize>);
 
 impl Drop for StreamSlot {
     fn drop(&mut self) {
-        self.0.set(self.0.get().saturating_sub(1));
+        // Never below zero: every slot was counted by `take_slot`.
+        self.0.fetch_sub(1, Relaxed);
     }
 }
 
-fn take_slot(in_flight: &Rc<Cell<usize>>) -> StreamSlot {
-    in_flight.set(in_flight.get() + 1);
+fn take_slot(in_flight: &Arc<AtomicUsize>) -> StreamSlot {
+    in_flight.fetch_add(1, Relaxed);
     StreamSlot(in_flight.clone())
 }
 
 /// The HTTP/2 connections of one worker, by host address.
 #[derive(Default)]
 pub struct H2Pool {
-    conns: RefCell<HashMap<Address, Vec<H2Conn>>>,
+    conns: Mutex<HashMap<Address, Vec<H2Conn>>>,
 }
 
 impl std::fmt::Debug for H2Pool {
@@ -133,7 +133,7 @@ impl H2Pool {
     /// A stream on a connection to `host` with room for one more (open or opening), or a
     /// claim on a new connection that the caller must open.
     pub fn checkout(&self, host: &Arc<Host>) -> H2Stream {
-        let mut conns = self.conns.borrow_mut();
+        let mut conns = self.conns.lock();
         let list = conns.entry(host.address.clone()).or_default();
         list.retain(H2Conn::usable);
         if let Some(conn) = list.iter().find(|c| c.has_free_stream()) {
@@ -145,8 +145,8 @@ impl H2Pool {
             };
         }
         let (tx, rx) = watch::channel(None);
-        let in_flight = Rc::new(Cell::new(0));
-        let retired = Rc::new(Cell::new(false));
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let retired = Arc::new(AtomicBool::new(false));
         let stream = H2Stream {
             sender: rx.clone(),
             opener: Some(tx),
@@ -157,7 +157,7 @@ impl H2Pool {
             sender: rx,
             in_flight,
             // Until the peer's SETTINGS arrive, assume the RFC's recommended minimum.
-            peer_max_streams: Rc::new(Cell::new(MAX_STREAMS_PER_CONNECTION)),
+            peer_max_streams: Arc::new(AtomicUsize::new(MAX_STREAMS_PER_CONNECTION)),
             retired,
             host: host.clone(),
         });
@@ -175,7 +175,7 @@ impl H2Pool {
         conn: UpstreamConn,
     ) -> Result<SendRequest<ProxyBody>, hyper::Error> {
         let (socket, counted) = conn.into_parts();
-        let (sender, connection) = http2::Builder::new(LocalExec)
+        let (sender, connection) = http2::Builder::new(TokioExecutor::new())
             .timer(TokioTimer::new())
             .keep_alive_interval(KEEPALIVE_INTERVAL)
             .keep_alive_timeout(KEEPALIVE_TIMEOUT)
@@ -183,13 +183,13 @@ impl H2Pool {
             .await?;
         let peer_max = self.peer_max_cell(&stream.sender);
         if let Some(cell) = &peer_max {
-            cell.set(connection.current_max_send_streams());
+            cell.store(connection.current_max_send_streams(), Relaxed);
         }
-        tokio::task::spawn_local(async move {
+        tokio::spawn(async move {
             let mut connection = std::pin::pin!(connection);
             let ended = std::future::poll_fn(|cx| {
                 if let Some(cell) = &peer_max {
-                    cell.set(connection.current_max_send_streams());
+                    cell.store(connection.current_max_send_streams(), Relaxed);
                 }
                 connection.as_mut().poll(cx)
             })
@@ -205,9 +205,9 @@ impl H2Pool {
         Ok(sender)
     }
 
-    fn peer_max_cell(&self, watch: &SenderWatch) -> Option<Rc<Cell<usize>>> {
+    fn peer_max_cell(&self, watch: &SenderWatch) -> Option<Arc<AtomicUsize>> {
         self.conns
-            .borrow()
+            .lock()
             .values()
             .flatten()
             .find(|c| c.sender.same_channel(watch))
@@ -217,7 +217,7 @@ impl H2Pool {
     /// Forgets connections that closed, failed to open or whose host left; called
     /// periodically by the worker. Dropping the last sender lets an idle connection close.
     pub fn evict_closed(&self) {
-        self.conns.borrow_mut().retain(|_, list| {
+        self.conns.lock().retain(|_, list| {
             list.retain(H2Conn::usable);
             !list.is_empty()
         });
@@ -225,6 +225,6 @@ impl H2Pool {
 
     /// Number of connections held (open or opening), for tests and stats.
     pub fn connection_count(&self) -> usize {
-        self.conns.borrow().values().map(Vec::len).sum()
+        self.conns.lock().values().map(Vec::len).sum()
     }
 }

@@ -4,7 +4,6 @@
 #![forbid(unsafe_code)]
 
 mod body;
-mod exec;
 mod h2_pool;
 mod mux;
 mod pool;
@@ -13,7 +12,6 @@ pub use body::{
     boxed_body, channel_body, empty_body, full_body, guarded_body, observed_body, BodyError,
     BodyObserver, BodySender, ProxyBody,
 };
-pub use exec::LocalExec;
 pub use h2_pool::{H2Pool, H2Stream, StreamSlot, MAX_STREAMS_PER_CONNECTION};
 pub use mux::{MuxConn, MuxError, MuxPool, MuxSettings, Responder, DEFAULT_HEARTBEAT_INTERVAL};
 pub use pool::{open, ConnPool, ConnTracker, UpstreamConn};

@@ -17,9 +17,9 @@ use mosn_config::Address;
 use mosn_net::{ConnectError, Socket};
 use mosn_protocol::xprotocol::{Frame, FrameKind, XCodec};
 use mosn_upstream::{Cluster, Host};
-use std::cell::{Cell, RefCell};
 use std::collections::{BTreeSet, HashMap};
-use std::rc::Rc;
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
@@ -31,7 +31,7 @@ pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(15);
 
 /// What one pending request's outcome is handed to: the response frame (id still the
 /// upstream connection's), or why there is none.
-pub type Responder = Box<dyn FnOnce(Result<Frame, ProxyErrorKind>)>;
+pub type Responder = Box<dyn FnOnce(Result<Frame, ProxyErrorKind>) + Send>;
 
 /// Settings every multiplexed connection of a worker shares.
 #[derive(Debug, Clone, Copy)]
@@ -63,19 +63,19 @@ struct Pending {
 pub struct MuxConn {
     codec: &'static dyn XCodec,
     settings: MuxSettings,
-    pending: RefCell<HashMap<u64, Pending>>,
-    deadlines: RefCell<BTreeSet<(Instant, u64)>>,
-    out: RefCell<BytesMut>,
+    pending: Mutex<HashMap<u64, Pending>>,
+    deadlines: Mutex<BTreeSet<(Instant, u64)>>,
+    out: Mutex<BytesMut>,
     write_wake: Notify,
     timer_wake: Notify,
-    last_id: Cell<u64>,
-    last_read: Cell<Instant>,
-    heartbeat: Cell<Option<u64>>,
-    closed: Cell<bool>,
+    last_id: AtomicU64,
+    last_read: Mutex<Instant>,
+    heartbeat: Mutex<Option<u64>>,
+    closed: AtomicBool,
     host: Arc<Host>,
     /// Counts the connection as open; dropped when it closes, even while requests still
     /// hold the `MuxConn`.
-    tracker: RefCell<Option<ConnTracker>>,
+    tracker: Mutex<Option<ConnTracker>>,
     cluster: Arc<Cluster>,
 }
 
@@ -84,8 +84,8 @@ impl std::fmt::Debug for MuxConn {
         f.debug_struct("MuxConn")
             .field("codec", &self.codec.name())
             .field("host", &self.host.address)
-            .field("pending", &self.pending.borrow().len())
-            .field("closed", &self.closed.get())
+            .field("pending", &self.pending.lock().len())
+            .field("closed", &self.closed.load(Relaxed))
             .finish()
     }
 }
@@ -93,7 +93,7 @@ impl std::fmt::Debug for MuxConn {
 impl MuxConn {
     /// True once the connection has died; it takes no more requests.
     pub fn is_closed(&self) -> bool {
-        self.closed.get()
+        self.closed.load(Relaxed)
     }
 
     /// Sends a request under a fresh id of this connection. A two-way request's outcome
@@ -101,7 +101,7 @@ impl MuxConn {
     /// On a closed connection the request fails at once with `UpstreamReset` (callers
     /// that can pick another connection check [`MuxConn::is_closed`] first).
     pub fn send(&self, mut frame: Frame, deadline: Instant, responder: Option<Responder>) {
-        if self.closed.get() {
+        if self.closed.load(Relaxed) {
             if let Some(responder) = responder {
                 responder(Err(ProxyErrorKind::UpstreamReset));
             }
@@ -110,14 +110,14 @@ impl MuxConn {
         let id = self.next_id();
         self.codec.set_request_id(&mut frame, id);
         if let Some(responder) = responder {
-            self.pending.borrow_mut().insert(
+            self.pending.lock().insert(
                 id,
                 Pending {
                     deadline,
                     responder,
                 },
             );
-            let mut deadlines = self.deadlines.borrow_mut();
+            let mut deadlines = self.deadlines.lock();
             let earliest = deadlines.first().is_none_or(|&(d, _)| deadline < d);
             deadlines.insert((deadline, id));
             if earliest {
@@ -128,17 +128,17 @@ impl MuxConn {
     }
 
     fn next_id(&self) -> u64 {
-        let pending = self.pending.borrow();
-        let mut id = self.codec.next_request_id(self.last_id.get());
-        while pending.contains_key(&id) || self.heartbeat.get() == Some(id) {
+        let pending = self.pending.lock();
+        let mut id = self.codec.next_request_id(self.last_id.load(Relaxed));
+        while pending.contains_key(&id) || *self.heartbeat.lock() == Some(id) {
             id = self.codec.next_request_id(id);
         }
-        self.last_id.set(id);
+        self.last_id.store(id, Relaxed);
         id
     }
 
     fn write(&self, bytes: &[u8]) {
-        let mut out = self.out.borrow_mut();
+        let mut out = self.out.lock();
         let was_empty = out.is_empty();
         out.extend_from_slice(bytes);
         if was_empty {
@@ -147,19 +147,19 @@ impl MuxConn {
     }
 
     fn complete(&self, id: u64, result: Result<Frame, ProxyErrorKind>) {
-        let Some(p) = self.pending.borrow_mut().remove(&id) else {
+        let Some(p) = self.pending.lock().remove(&id) else {
             return;
         };
-        self.deadlines.borrow_mut().remove(&(p.deadline, id));
+        self.deadlines.lock().remove(&(p.deadline, id));
         (p.responder)(result);
     }
 
     /// Marks the connection dead and fails everything pending on it.
     fn close(&self) {
-        self.closed.set(true);
-        self.tracker.borrow_mut().take();
-        let pending: Vec<_> = self.pending.borrow_mut().drain().collect();
-        self.deadlines.borrow_mut().clear();
+        self.closed.store(true, Relaxed);
+        self.tracker.lock().take();
+        let pending: Vec<_> = self.pending.lock().drain().collect();
+        self.deadlines.lock().clear();
         for (_, p) in pending {
             (p.responder)(Err(ProxyErrorKind::UpstreamReset));
         }
@@ -169,8 +169,8 @@ impl MuxConn {
         match frame.head.kind {
             FrameKind::Response => self.complete(frame.head.request_id, Ok(frame)),
             FrameKind::HeartbeatResponse => {
-                if self.heartbeat.get() == Some(frame.head.request_id) {
-                    self.heartbeat.set(None);
+                if *self.heartbeat.lock() == Some(frame.head.request_id) {
+                    *self.heartbeat.lock() = None;
                 } else {
                     self.complete(frame.head.request_id, Ok(frame));
                 }
@@ -203,7 +203,7 @@ impl MuxConn {
                 Ok(0) | Err(_) => return,
                 Ok(n) => {
                     self.cluster.stats.upstream_cx_rx_bytes_total.add(n as u64);
-                    self.last_read.set(Instant::now());
+                    *self.last_read.lock() = Instant::now();
                 }
             }
         }
@@ -211,7 +211,7 @@ impl MuxConn {
 
     async fn write_loop(&self, mut wr: WriteHalf<Socket>) {
         loop {
-            let out = std::mem::take(&mut *self.out.borrow_mut());
+            let out = std::mem::take(&mut *self.out.lock());
             if out.is_empty() {
                 self.write_wake.notified().await;
                 continue;
@@ -233,7 +233,7 @@ impl MuxConn {
         loop {
             let now = Instant::now();
             loop {
-                let first = self.deadlines.borrow().first().copied();
+                let first = self.deadlines.lock().first().copied();
                 match first {
                     Some((d, id)) if d <= now => {
                         self.complete(id, Err(ProxyErrorKind::UpstreamTimeout));
@@ -241,26 +241,26 @@ impl MuxConn {
                     _ => break,
                 }
             }
-            let idle_until = self.last_read.get() + interval;
-            if now >= idle_until && self.host.is_removed() && self.pending.borrow().is_empty() {
+            let idle_until = *self.last_read.lock() + interval;
+            if now >= idle_until && self.host.is_removed() && self.pending.lock().is_empty() {
                 // The host left its cluster (DNS): no new request will come; close.
                 return;
             }
             if now >= idle_until {
-                if self.heartbeat.get().is_some() {
+                if self.heartbeat.lock().is_some() {
                     tracing::warn!(host = ?self.host.address, "upstream missed a heartbeat; closing");
                     return;
                 }
                 let id = self.next_id();
-                self.heartbeat.set(Some(id));
+                *self.heartbeat.lock() = Some(id);
                 self.write(&self.codec.heartbeat(id).bytes);
                 // The reply must come within one more interval.
-                self.last_read.set(now);
+                *self.last_read.lock() = now;
                 continue;
             }
             let next = self
                 .deadlines
-                .borrow()
+                .lock()
                 .first()
                 .map_or(idle_until, |&(d, _)| d.min(idle_until));
             tokio::select! {
@@ -270,7 +270,7 @@ impl MuxConn {
         }
     }
 
-    async fn run(self: Rc<Self>, socket: Socket) {
+    async fn run(self: Arc<Self>, socket: Socket) {
         let (rd, wr) = tokio::io::split(socket);
         tokio::select! {
             () = self.read_loop(rd) => {}
@@ -285,13 +285,13 @@ impl MuxConn {
 /// requests share one connect instead of each opening a connection.
 #[derive(Default)]
 struct Slot {
-    conn: RefCell<Option<Rc<MuxConn>>>,
+    conn: Mutex<Option<Arc<MuxConn>>>,
     connecting: tokio::sync::Mutex<()>,
 }
 
 impl Slot {
-    fn live(&self) -> Option<Rc<MuxConn>> {
-        let conn = self.conn.borrow();
+    fn live(&self) -> Option<Arc<MuxConn>> {
+        let conn = self.conn.lock();
         conn.as_ref()
             .filter(|c| !c.is_closed() && !c.host.is_removed())
             .cloned()
@@ -301,13 +301,13 @@ impl Slot {
 /// The multiplexed connections of one worker, by host address and protocol.
 pub struct MuxPool {
     settings: MuxSettings,
-    slots: RefCell<HashMap<(Address, &'static str), Rc<Slot>>>,
+    slots: Mutex<HashMap<(Address, &'static str), Arc<Slot>>>,
 }
 
 impl std::fmt::Debug for MuxPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MuxPool")
-            .field("hosts", &self.slots.borrow().len())
+            .field("hosts", &self.slots.lock().len())
             .finish()
     }
 }
@@ -317,13 +317,13 @@ impl MuxPool {
     pub fn new(settings: MuxSettings) -> Self {
         Self {
             settings,
-            slots: RefCell::default(),
+            slots: Mutex::default(),
         }
     }
 
-    fn slot(&self, host: &Host, codec: &'static dyn XCodec) -> Rc<Slot> {
+    fn slot(&self, host: &Host, codec: &'static dyn XCodec) -> Arc<Slot> {
         self.slots
-            .borrow_mut()
+            .lock()
             .entry((host.address.clone(), codec.name()))
             .or_default()
             .clone()
@@ -331,8 +331,8 @@ impl MuxPool {
 
     /// The live connection to `host` speaking `codec`, without waiting: the fast path of
     /// every request once a connection exists.
-    pub fn live(&self, host: &Host, codec: &'static dyn XCodec) -> Option<Rc<MuxConn>> {
-        let slots = self.slots.borrow();
+    pub fn live(&self, host: &Host, codec: &'static dyn XCodec) -> Option<Arc<MuxConn>> {
+        let slots = self.slots.lock();
         slots.get(&(host.address.clone(), codec.name()))?.live()
     }
 
@@ -344,7 +344,7 @@ impl MuxPool {
         cluster: &Arc<Cluster>,
         host: &Arc<Host>,
         codec: &'static dyn XCodec,
-    ) -> Result<Rc<MuxConn>, MuxError> {
+    ) -> Result<Arc<MuxConn>, MuxError> {
         let slot = self.slot(host, codec);
         let _connecting = slot.connecting.lock().await;
         if let Some(conn) = slot.live() {
@@ -356,31 +356,31 @@ impl MuxPool {
             return Err(MuxError::Overflow);
         }
         let (socket, tracker) = open(cluster, host).await?;
-        let conn = Rc::new(MuxConn {
+        let conn = Arc::new(MuxConn {
             codec,
             settings: self.settings,
-            pending: RefCell::default(),
-            deadlines: RefCell::default(),
-            out: RefCell::default(),
+            pending: Mutex::default(),
+            deadlines: Mutex::default(),
+            out: Mutex::default(),
             write_wake: Notify::new(),
             timer_wake: Notify::new(),
-            last_id: Cell::new(0),
-            last_read: Cell::new(Instant::now()),
-            heartbeat: Cell::new(None),
-            closed: Cell::new(false),
+            last_id: AtomicU64::new(0),
+            last_read: Mutex::new(Instant::now()),
+            heartbeat: Mutex::new(None),
+            closed: AtomicBool::new(false),
             host: host.clone(),
-            tracker: RefCell::new(Some(tracker)),
+            tracker: Mutex::new(Some(tracker)),
             cluster: cluster.clone(),
         });
-        tokio::task::spawn_local(conn.clone().run(socket));
-        *slot.conn.borrow_mut() = Some(conn.clone());
+        tokio::spawn(conn.clone().run(socket));
+        *slot.conn.lock() = Some(conn.clone());
         Ok(conn)
     }
 
     /// Drops slots whose connection died or whose host left its cluster.
     pub fn evict_closed(&self) {
         self.slots
-            .borrow_mut()
-            .retain(|_, slot| Rc::strong_count(slot) > 1 || slot.live().is_some());
+            .lock()
+            .retain(|_, slot| Arc::strong_count(slot) > 1 || slot.live().is_some());
     }
 }

@@ -12,7 +12,7 @@ use mosn_api::stats::ClusterStats;
 use mosn_config::Address;
 use mosn_net::{connect_with, ConnectError, Socket};
 use mosn_upstream::{Cluster, Host};
-use std::cell::RefCell;
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -124,13 +124,13 @@ struct Idle {
 /// The idle connections of one worker.
 #[derive(Debug, Default)]
 pub struct ConnPool {
-    idle: RefCell<HashMap<Address, Vec<Idle>>>,
+    idle: Mutex<HashMap<Address, Vec<Idle>>>,
 }
 
 impl ConnPool {
     /// A reusable idle connection to `address`, most recently used first, or `None`.
     pub fn checkout(&self, address: &Address) -> Option<UpstreamConn> {
-        let mut idle = self.idle.borrow_mut();
+        let mut idle = self.idle.lock();
         let list = idle.get_mut(address)?;
         let now = Instant::now();
         while let Some(mut entry) = list.pop() {
@@ -172,7 +172,7 @@ impl ConnPool {
         }
         let expires = Instant::now() + idle_timeout;
         self.idle
-            .borrow_mut()
+            .lock()
             .entry(conn.host().address.clone())
             .or_default()
             .push(Idle { conn, expires });
@@ -183,7 +183,7 @@ impl ConnPool {
     /// sockets do not linger until the next request to that host.
     pub fn evict_expired(&self) {
         let now = Instant::now();
-        self.idle.borrow_mut().retain(|_, list| {
+        self.idle.lock().retain(|_, list| {
             list.retain(|e| e.expires > now && !e.conn.host().is_removed());
             !list.is_empty()
         });
@@ -191,7 +191,7 @@ impl ConnPool {
 
     /// Number of idle connections held, for tests and stats.
     pub fn idle_count(&self) -> usize {
-        self.idle.borrow().values().map(Vec::len).sum()
+        self.idle.lock().values().map(Vec::len).sum()
     }
 }
 

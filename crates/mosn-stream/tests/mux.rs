@@ -9,9 +9,7 @@ use mosn_protocol::xprotocol::bolt::BOLT_V1;
 use mosn_protocol::xprotocol::{Frame, FrameKind, XCodec, DEFAULT_MAX_FRAME};
 use mosn_stream::{MuxPool, MuxSettings};
 use mosn_upstream::Cluster;
-use std::cell::RefCell;
-use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -62,14 +60,14 @@ fn request(id: u64) -> Frame {
         .unwrap()
 }
 
-type Outcome = Rc<RefCell<Vec<Result<Frame, ProxyErrorKind>>>>;
+type Outcome = Arc<Mutex<Vec<Result<Frame, ProxyErrorKind>>>>;
 
 fn recorder() -> (Outcome, impl Fn() -> mosn_stream::Responder) {
-    let got: Outcome = Rc::default();
+    let got: Outcome = Arc::default();
     let g = got.clone();
     (got, move || {
         let g = g.clone();
-        Box::new(move |r| g.borrow_mut().push(r)) as mosn_stream::Responder
+        Box::new(move |r| g.lock().unwrap().push(r)) as mosn_stream::Responder
     })
 }
 
@@ -104,7 +102,7 @@ async fn responses_match_by_rewritten_id_and_idle_connections_send_heartbeats() 
             conn.send(request(500), far, Some(responder()));
             settle(50).await;
             let ids: Vec<u64> = got
-                .borrow()
+                .lock().unwrap()
                 .iter()
                 .map(|r| r.as_ref().unwrap().head.request_id)
                 .collect();
@@ -124,7 +122,7 @@ async fn responses_match_by_rewritten_id_and_idle_connections_send_heartbeats() 
             }
             assert!(heartbeats >= 2, "{heartbeats} heartbeats");
             assert!(!conn.is_closed());
-            assert!(Rc::ptr_eq(&conn, &pool.live(&host, &BOLT_V1).unwrap()));
+            assert!(Arc::ptr_eq(&conn, &pool.live(&host, &BOLT_V1).unwrap()));
         })
         .await;
 }
@@ -153,16 +151,16 @@ async fn a_missed_heartbeat_closes_the_connection_and_fails_what_is_pending() {
                 Some(responder()),
             );
             settle(120).await;
-            assert_eq!(got.borrow().len(), 1);
+            assert_eq!(got.lock().unwrap().len(), 1);
             assert_eq!(
-                got.borrow()[0].as_ref().unwrap_err(),
+                got.lock().unwrap()[0].as_ref().unwrap_err(),
                 &ProxyErrorKind::UpstreamTimeout
             );
             settle(300).await;
             assert!(conn.is_closed(), "no heartbeat reply within an interval");
-            assert_eq!(got.borrow().len(), 2);
+            assert_eq!(got.lock().unwrap().len(), 2);
             assert_eq!(
-                got.borrow()[1].as_ref().unwrap_err(),
+                got.lock().unwrap()[1].as_ref().unwrap_err(),
                 &ProxyErrorKind::UpstreamReset
             );
             assert!(pool.live(&host, &BOLT_V1).is_none());
@@ -173,7 +171,7 @@ async fn a_missed_heartbeat_closes_the_connection_and_fails_what_is_pending() {
                 Instant::now() + Duration::from_secs(1),
                 Some(responder()),
             );
-            assert_eq!(got.borrow().len(), 3);
+            assert_eq!(got.lock().unwrap().len(), 3);
         })
         .await;
 }
@@ -197,9 +195,9 @@ async fn an_upstream_that_dies_fails_pending_requests_at_once() {
             let (upstream, _): (TcpStream, _) = accept.await.unwrap().unwrap();
             drop(upstream);
             settle(100).await;
-            assert_eq!(got.borrow().len(), 1);
+            assert_eq!(got.lock().unwrap().len(), 1);
             assert_eq!(
-                got.borrow()[0].as_ref().unwrap_err(),
+                got.lock().unwrap()[0].as_ref().unwrap_err(),
                 &ProxyErrorKind::UpstreamReset
             );
         })

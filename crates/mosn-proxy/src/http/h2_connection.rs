@@ -16,7 +16,7 @@ use hyper::Request;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use mosn_api::stats::ListenerStats;
 use mosn_net::ConnectionInfo;
-use mosn_stream::{boxed_body, guarded_body, LocalExec};
+use mosn_stream::{boxed_body, guarded_body};
 use std::cell::Cell;
 use std::convert::Infallible;
 use std::rc::Rc;
@@ -62,7 +62,7 @@ where
             }
         })
     };
-    let mut builder = http2::Builder::new(LocalExec);
+    let mut builder = http2::Builder::new(hyper_util::rt::TokioExecutor::new());
     builder
         .timer(TokioTimer::new())
         .max_concurrent_streams(filter.h2.max_concurrent_streams)
