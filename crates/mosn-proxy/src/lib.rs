@@ -5,6 +5,7 @@
 
 pub mod http;
 mod original_dst;
+mod activity;
 mod relay;
 mod state;
 pub mod tcp;

@@ -5,7 +5,7 @@
 
 use mosn_api::stats::{ClusterStats, ListenerStats};
 use mosn_net::{splice_one_way, Rewind, Socket};
-use std::cell::Cell;
+use crate::activity::LastActivity;
 use std::future::Future;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -44,7 +44,7 @@ pub(crate) async fn relay_sockets<D: Downstream>(
     cluster: &ClusterStats,
 ) {
     if let (Some(d), Some(u)) = (downstream.plain_tcp(), upstream.as_tcp()) {
-        let last = Cell::new(Instant::now());
+        let last = LastActivity::new();
         let counters = Counters { listener, cluster };
         let up = splice_one_way(d, u, |n| counters.upstream(n, &last));
         let down = splice_one_way(u, d, |n| counters.downstream(n, &last));
@@ -65,7 +65,7 @@ pub(crate) async fn relay<D, U>(
     D: AsyncRead + AsyncWrite,
     U: AsyncRead + AsyncWrite,
 {
-    let last = Cell::new(Instant::now());
+    let last = LastActivity::new();
     let counters = Counters { listener, cluster };
     let (mut dr, mut dw) = tokio::io::split(downstream);
     let (mut ur, mut uw) = tokio::io::split(upstream);
@@ -82,15 +82,15 @@ struct Counters<'a> {
 
 impl Counters<'_> {
     /// `n` bytes went from the client to the upstream.
-    fn upstream(&self, n: u64, last: &Cell<Instant>) {
-        last.set(Instant::now());
+    fn upstream(&self, n: u64, last: &LastActivity) {
+        last.touch();
         self.listener.downstream_cx_rx_bytes_total.add(n);
         self.cluster.upstream_cx_tx_bytes_total.add(n);
     }
 
     /// `n` bytes went from the upstream to the client.
-    fn downstream(&self, n: u64, last: &Cell<Instant>) {
-        last.set(Instant::now());
+    fn downstream(&self, n: u64, last: &LastActivity) {
+        last.touch();
         self.cluster.upstream_cx_rx_bytes_total.add(n);
         self.listener.downstream_cx_tx_bytes_total.add(n);
     }
@@ -101,7 +101,7 @@ impl Counters<'_> {
 async fn drive(
     up: impl Future<Output = std::io::Result<()>>,
     down: impl Future<Output = std::io::Result<()>>,
-    last: &Cell<Instant>,
+    last: &LastActivity,
     idle: Option<Duration>,
 ) {
     let both = async {
@@ -137,7 +137,7 @@ where
     }
 }
 
-async fn idle_expired(last: &Cell<Instant>, idle: Duration) {
+async fn idle_expired(last: &LastActivity, idle: Duration) {
     loop {
         let deadline = last.get() + idle;
         if Instant::now() >= deadline {

@@ -6,9 +6,9 @@ use mosn_protocol::xprotocol::DEFAULT_MAX_FRAME;
 use mosn_router::RouteTable;
 use mosn_stream::{ConnPool, H2Pool, MuxPool, MuxSettings, DEFAULT_HEARTBEAT_INTERVAL};
 use mosn_upstream::ClusterManager;
-use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::rc::Rc;
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use tokio::sync::{watch, Notify};
 
@@ -47,24 +47,24 @@ impl Drain {
 /// its wait is a bare `Notify` registration (64 B) rather than a `watch` receiver's
 /// (~180 B with its clone). The worker starts it when the process-wide [`Drain`] fires.
 #[derive(Debug, Clone, Default)]
-pub struct WorkerDrain(Rc<WorkerDrainState>);
+pub struct WorkerDrain(Arc<WorkerDrainState>);
 
 #[derive(Debug, Default)]
 struct WorkerDrainState {
-    draining: Cell<bool>,
+    draining: AtomicBool,
     notify: Notify,
 }
 
 impl WorkerDrain {
     /// Marks the worker as draining and wakes every connection waiting.
     pub fn start(&self) {
-        self.0.draining.set(true);
+        self.0.draining.store(true, Relaxed);
         self.0.notify.notify_waiters();
     }
 
     /// True once draining has started.
     pub fn is_draining(&self) -> bool {
-        self.0.draining.get()
+        self.0.draining.load(Relaxed)
     }
 
     /// Resolves when draining starts.
@@ -93,7 +93,7 @@ pub struct WorkerContext {
     pub drain: WorkerDrain,
     /// Large read buffers returned by finished requests, reused by the next ones so that
     /// a request does not allocate (and the allocator does not trim) one each time.
-    spare_buffers: RefCell<Vec<BytesMut>>,
+    spare_buffers: Mutex<Vec<BytesMut>>,
 }
 
 /// Spare buffers kept per worker; more concurrent requests allocate their own.
@@ -113,7 +113,7 @@ impl Default for WorkerContext {
                 max_frame: DEFAULT_MAX_FRAME,
             }),
             drain: WorkerDrain::default(),
-            spare_buffers: RefCell::default(),
+            spare_buffers: Mutex::default(),
         }
     }
 }
@@ -121,7 +121,7 @@ impl Default for WorkerContext {
 impl WorkerContext {
     /// An empty buffer with at least `capacity` bytes, reused when one is spare.
     pub fn take_buffer(&self, capacity: usize) -> BytesMut {
-        let mut buf = self.spare_buffers.borrow_mut().pop().unwrap_or_default();
+        let mut buf = self.spare_buffers.lock().pop().unwrap_or_default();
         buf.reserve(capacity);
         buf
     }
@@ -133,7 +133,7 @@ impl WorkerContext {
         if buf.capacity() == 0 || buf.capacity() > MAX_SPARE_CAPACITY {
             return;
         }
-        let mut spare = self.spare_buffers.borrow_mut();
+        let mut spare = self.spare_buffers.lock();
         if spare.len() < MAX_SPARE_BUFFERS {
             spare.push(buf);
         }

@@ -10,14 +10,13 @@ use mosn_upstream::{LbContext, Outcome};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::rc::Rc;
 use std::sync::Arc;
 
 /// The `tcp_proxy` filter of one listener on one worker.
 pub struct TcpProxyFilter {
     cfg: TcpProxyConfig,
     state: SharedState,
-    worker: Rc<WorkerContext>,
+    worker: Arc<WorkerContext>,
     stats: Arc<ListenerStats>,
 }
 
@@ -26,7 +25,7 @@ impl TcpProxyFilter {
     pub fn new(
         cfg: TcpProxyConfig,
         state: SharedState,
-        worker: Rc<WorkerContext>,
+        worker: Arc<WorkerContext>,
         stats: Arc<ListenerStats>,
     ) -> Self {
         Self {
@@ -49,11 +48,11 @@ impl TcpProxyFilter {
 
     /// Serves a connection another filter started reading (`Auto` detection that knew no
     /// protocol): the bytes read so far go upstream first.
-    pub async fn serve_rewound(self: Rc<Self>, downstream: Rewind<Socket>, info: ConnectionInfo) {
+    pub async fn serve_rewound(self: Arc<Self>, downstream: Rewind<Socket>, info: ConnectionInfo) {
         self.run(downstream, info).await;
     }
 
-    async fn run<D: Downstream>(self: Rc<Self>, downstream: D, info: ConnectionInfo) {
+    async fn run<D: Downstream>(self: Arc<Self>, downstream: D, info: ConnectionInfo) {
         let Some(name) = self.cluster_for(&info) else {
             tracing::warn!(listener = %info.listener, "tcp_proxy: no route for connection");
             return;
@@ -112,10 +111,10 @@ impl TcpProxyFilter {
 
 impl NetworkFilter for TcpProxyFilter {
     fn serve(
-        self: Rc<Self>,
+        self: Arc<Self>,
         socket: Socket,
         info: ConnectionInfo,
-    ) -> Pin<Box<dyn Future<Output = ()>>> {
+    ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
         Box::pin(self.run(socket, info))
     }
 }

@@ -15,7 +15,7 @@ use mosn_protocol::http1::{
     ParseError, RequestHead,
 };
 use std::io;
-use std::rc::Rc;
+use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
@@ -33,7 +33,7 @@ pub(super) enum Flow {
 
 /// The state of one downstream connection.
 pub(super) struct Http1Connection {
-    pub(super) filter: Rc<HttpProxyFilter>,
+    pub(super) filter: Arc<HttpProxyFilter>,
     pub(super) io: Socket,
     pub(super) info: ConnectionInfo,
     /// Bytes read from the client and not yet consumed (pipelined requests stay here).
@@ -46,7 +46,7 @@ impl Http1Connection {
     /// A connection whose first bytes, `read_ahead`, were already read (by protocol
     /// detection; empty otherwise).
     pub(super) fn new(
-        filter: Rc<HttpProxyFilter>,
+        filter: Arc<HttpProxyFilter>,
         io: Socket,
         info: ConnectionInfo,
         read_ahead: BytesMut,

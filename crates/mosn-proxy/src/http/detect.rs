@@ -13,7 +13,7 @@ use bytes::BytesMut;
 use mosn_config::Protocol;
 use mosn_net::{ConnectionInfo, Rewind, Socket};
 use mosn_protocol::xprotocol::{self, Detect, XCodec};
-use std::rc::Rc;
+use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
@@ -82,7 +82,7 @@ fn is_tchar(b: u8) -> bool {
 /// for the first byte is the listener's idle timeout; the rest must follow within the
 /// request header timeout.
 pub(super) async fn serve_detected(
-    filter: Rc<HttpProxyFilter>,
+    filter: Arc<HttpProxyFilter>,
     mut socket: Socket,
     info: ConnectionInfo,
 ) {
@@ -115,7 +115,7 @@ pub(super) async fn serve_detected(
                 filter.stats.clone(),
             );
             let io = Rewind::new(buf.freeze(), socket);
-            Box::pin(Rc::new(rpc).serve_rewound(io, info)).await;
+            Box::pin(Arc::new(rpc).serve_rewound(io, info)).await;
         }
         Some(Detection::Found(Protocol::Http2)) => {
             filter.stats.downstream_cx_http2_total.inc();

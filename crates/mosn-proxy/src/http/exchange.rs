@@ -23,7 +23,6 @@ use mosn_net::ConnectionInfo;
 use mosn_router::{apply_header_edits, hash_key, pick_cluster, Matched};
 use mosn_stream::{empty_body, full_body, ProxyBody};
 use mosn_upstream::{Cluster, Host, LbContext, Outcome};
-use std::rc::Rc;
 use std::sync::Arc;
 use tokio::time::Instant;
 
@@ -41,7 +40,7 @@ pub(super) enum Upstream {
 /// Handles one request from an HTTP/2 client end to end: stream filters, routing, local
 /// replies, forwarding.
 pub(super) async fn handle(
-    filter: &Rc<HttpProxyFilter>,
+    filter: &Arc<HttpProxyFilter>,
     info: &ConnectionInfo,
     req: Request<ProxyBody>,
 ) -> Response<ProxyBody> {
@@ -54,7 +53,7 @@ pub(super) async fn handle(
 }
 
 async fn route_and_forward(
-    filter: &Rc<HttpProxyFilter>,
+    filter: &Arc<HttpProxyFilter>,
     info: &ConnectionInfo,
     mut req: Request<ProxyBody>,
     grpc: bool,
@@ -123,7 +122,7 @@ pub(super) struct Target<'a> {
 /// Forwards a routed request with retries and returns the upstream's response (its body
 /// still streaming) or the proxy's error reply.
 pub(super) async fn forward(
-    filter: &Rc<HttpProxyFilter>,
+    filter: &Arc<HttpProxyFilter>,
     info: &ConnectionInfo,
     target: &Target<'_>,
     req: Request<ProxyBody>,
@@ -304,7 +303,7 @@ pub(super) async fn forward(
 
 /// One HTTP/1.1 attempt: a pooled or new connection, then the exchange.
 async fn h1_attempt(
-    filter: &Rc<HttpProxyFilter>,
+    filter: &Arc<HttpProxyFilter>,
     cluster: &Cluster,
     host: &Arc<Host>,
     parts: &request::Parts,

@@ -53,11 +53,11 @@ fn request_id() -> HeaderValue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::rc::Rc;
+    use std::sync::Arc;
 
     fn info() -> ConnectionInfo {
         ConnectionInfo {
-            listener: Rc::from("l"),
+            listener: Arc::from("l"),
             remote: Some("127.0.0.9:5000".parse().unwrap()),
             ..Default::default()
         }

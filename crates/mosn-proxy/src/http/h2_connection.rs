@@ -16,10 +16,10 @@ use hyper::Request;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use mosn_api::stats::ListenerStats;
 use mosn_net::ConnectionInfo;
+use crate::activity::LastActivity;
 use mosn_stream::{boxed_body, guarded_body};
-use std::cell::Cell;
 use std::convert::Infallible;
-use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -37,16 +37,16 @@ const CONNECTION_WINDOW: u32 = 1024 * 1024;
 /// Serves HTTP/2 on `io` until the client goes away, the connection idles past the
 /// listener's idle timeout with no stream open, or the process drains (GOAWAY, then the
 /// open streams finish).
-pub(super) async fn serve<I>(filter: Rc<HttpProxyFilter>, io: I, info: ConnectionInfo)
+pub(super) async fn serve<I>(filter: Arc<HttpProxyFilter>, io: I, info: ConnectionInfo)
 where
     I: AsyncRead + AsyncWrite + Unpin + 'static,
 {
     let stats = filter.stats.clone();
     stats.downstream_cx_total.inc();
     let _active = stats.downstream_cx_active.track();
-    let info = Rc::new(info);
-    let open_streams = Rc::new(Cell::new(0usize));
-    let last_activity = Rc::new(Cell::new(Instant::now()));
+    let info = Arc::new(info);
+    let open_streams = Arc::new(AtomicUsize::new(0));
+    let last_activity = Arc::new(LastActivity::new());
     let service = {
         let filter = filter.clone();
         let open_streams = open_streams.clone();
@@ -91,7 +91,7 @@ where
                 conn.as_mut().graceful_shutdown();
             }
             () = tokio::time::sleep_until(idle_at), if !shutting_down => {
-                if open_streams.get() == 0 && last_activity.get() + idle_timeout <= Instant::now() {
+                if open_streams.load(Relaxed) == 0 && last_activity.get() + idle_timeout <= Instant::now() {
                     shutting_down = true;
                     conn.as_mut().graceful_shutdown();
                 }
@@ -105,20 +105,20 @@ where
 /// it opens and when it ends.
 struct StreamGuard {
     stats: Arc<ListenerStats>,
-    open: Rc<Cell<usize>>,
-    last_activity: Rc<Cell<Instant>>,
+    open: Arc<AtomicUsize>,
+    last_activity: Arc<LastActivity>,
 }
 
 impl StreamGuard {
     fn open(
         stats: &Arc<ListenerStats>,
-        open: &Rc<Cell<usize>>,
-        last_activity: &Rc<Cell<Instant>>,
+        open: &Arc<AtomicUsize>,
+        last_activity: &Arc<LastActivity>,
     ) -> Self {
         stats.downstream_rq_total.inc();
         stats.downstream_rq_active.inc();
-        open.set(open.get() + 1);
-        last_activity.set(Instant::now());
+        open.fetch_add(1, Relaxed);
+        last_activity.touch();
         Self {
             stats: stats.clone(),
             open: open.clone(),
@@ -130,7 +130,7 @@ impl StreamGuard {
 impl Drop for StreamGuard {
     fn drop(&mut self) {
         self.stats.downstream_rq_active.dec();
-        self.open.set(self.open.get() - 1);
-        self.last_activity.set(Instant::now());
+        self.open.fetch_sub(1, Relaxed);
+        self.last_activity.touch();
     }
 }

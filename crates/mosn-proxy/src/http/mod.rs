@@ -40,7 +40,6 @@ use mosn_protocol::http1::Limits;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 use upstream_bolt::BoltTranscoder;
@@ -58,14 +57,14 @@ pub struct HttpProxyFilter {
     idle_timeout: Duration,
     limits: Limits,
     state: SharedState,
-    worker: Rc<WorkerContext>,
+    worker: Arc<WorkerContext>,
     stats: Arc<ListenerStats>,
     stream_filters: Vec<Box<dyn StreamFilter>>,
     downstream: Protocol,
     upstream: Protocol,
     h2: H2Limits,
     /// Where `Auto` connections no codec recognises go (`fallback_for_unknown_protocol`).
-    fallback: Option<Rc<TcpProxyFilter>>,
+    fallback: Option<Arc<TcpProxyFilter>>,
     /// The listener's `transcoder`: every request goes upstream as Bolt.
     transcoder: Option<BoltTranscoder>,
 }
@@ -85,7 +84,7 @@ impl HttpProxyFilter {
         cfg: &ProxyConfig,
         idle_timeout: Option<Duration>,
         state: SharedState,
-        worker: Rc<WorkerContext>,
+        worker: Arc<WorkerContext>,
         stats: Arc<ListenerStats>,
         stream_filters: Vec<Box<dyn StreamFilter>>,
     ) -> Self {
@@ -114,7 +113,7 @@ impl HttpProxyFilter {
     }
 
     /// The filter with `fallback` taking connections whose protocol `Auto` does not know.
-    pub fn with_fallback(mut self, fallback: Option<Rc<TcpProxyFilter>>) -> Self {
+    pub fn with_fallback(mut self, fallback: Option<Arc<TcpProxyFilter>>) -> Self {
         self.fallback = fallback;
         self
     }
@@ -171,10 +170,10 @@ impl HttpProxyFilter {
 
 impl NetworkFilter for HttpProxyFilter {
     fn serve(
-        self: Rc<Self>,
+        self: Arc<Self>,
         socket: Socket,
         info: ConnectionInfo,
-    ) -> Pin<Box<dyn Future<Output = ()>>> {
+    ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
         // Each codec's connection future is boxed on its own, so an idle HTTP/1
         // connection does not carry the size of the HTTP/2 one. Over TLS the protocol the
         // client and listener agreed on by ALPN decides.

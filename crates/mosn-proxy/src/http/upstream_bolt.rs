@@ -10,11 +10,11 @@
 use super::attempt::{connect_error_kind, AttemptError};
 use super::upstream_h2::AttemptResult;
 use crate::state::WorkerContext;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, TE, TRAILER};
 use http::header::{PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TRANSFER_ENCODING, UPGRADE};
 use http::{request, HeaderMap, Response, StatusCode};
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use mosn_api::error::ProxyErrorKind;
 use mosn_config::{Protocol, TranscoderConfig};
 use mosn_protocol::xprotocol::bolt::{Bolt, BoltFrame, BOLT_V1, BOLT_V2};
@@ -70,17 +70,27 @@ fn is_hop_header(name: &HeaderName) -> bool {
 /// Reads the whole request body (a Bolt frame carries its content whole), by `deadline`
 /// and within the largest frame the codecs accept.
 pub(super) async fn buffer_body(
-    body: ProxyBody,
+    mut body: ProxyBody,
     deadline: Instant,
 ) -> Result<Bytes, ProxyErrorKind> {
-    match timeout_at(deadline, Limited::new(body, DEFAULT_MAX_FRAME).collect()).await {
-        Err(_) => Err(ProxyErrorKind::UpstreamTimeout),
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
-            Err(ProxyErrorKind::PayloadTooLarge)
+    // By hand rather than `Limited::collect`: its error bound makes the compiler refuse
+    // the request future as `Send` ("not general enough").
+    let collect = async {
+        let mut content = BytesMut::new();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|_| ProxyErrorKind::BadRequest)?;
+            if let Ok(data) = frame.into_data() {
+                if content.len() + data.len() > DEFAULT_MAX_FRAME {
+                    return Err(ProxyErrorKind::PayloadTooLarge);
+                }
+                content.extend_from_slice(&data);
+            }
         }
-        Ok(Err(_)) => Err(ProxyErrorKind::BadRequest),
-    }
+        Ok(content.freeze())
+    };
+    timeout_at(deadline, collect)
+        .await
+        .unwrap_or(Err(ProxyErrorKind::UpstreamTimeout))
 }
 
 /// One attempt: the request as a Bolt frame on the host's multiplexed connection,

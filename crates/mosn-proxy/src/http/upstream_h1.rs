@@ -19,7 +19,6 @@ use mosn_stream::{BodyError, ProxyBody, UpstreamConn};
 use mosn_upstream::Cluster;
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
@@ -85,7 +84,7 @@ pub(super) async fn read_head(
 /// connection. `deadline` bounds the wait for the response head, `read_timeout` each wait
 /// for body bytes.
 pub(super) async fn exchange(
-    worker: &Rc<WorkerContext>,
+    worker: &Arc<WorkerContext>,
     cluster: &Cluster,
     mut conn: UpstreamConn,
     parts: &request::Parts,
@@ -156,7 +155,7 @@ pub(super) async fn exchange(
 /// it), its body streaming from the connection and handing it back to the pool at the
 /// end.
 pub(super) fn response_from(
-    worker: &Rc<WorkerContext>,
+    worker: &Arc<WorkerContext>,
     cluster: &Cluster,
     conn: UpstreamConn,
     buf: BytesMut,
@@ -194,7 +193,7 @@ struct H1ResponseBody {
     buf: BytesMut,
     decoder: BodyDecoder,
     reusable: bool,
-    worker: Rc<WorkerContext>,
+    worker: Arc<WorkerContext>,
     stats: Arc<ClusterStats>,
     idle_timeout: Duration,
     max_requests: u32,

@@ -30,7 +30,6 @@ use mosn_protocol::http1::{
 use mosn_router::pick_cluster;
 use mosn_stream::{empty_body, ProxyBody, UpstreamConn};
 use mosn_upstream::{Cluster, LbContext, Outcome};
-use std::rc::Rc;
 use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
 use tokio::time::Instant;
@@ -131,7 +130,7 @@ pub(super) async fn tunnel_h1(
 /// Routes an RFC 8441 extended CONNECT from an HTTP/2 client to an HTTP/1.1 upstream as
 /// a WebSocket upgrade; on success answers 200 and relays the stream in a task of its own.
 pub(super) async fn tunnel_h2(
-    filter: &Rc<HttpProxyFilter>,
+    filter: &Arc<HttpProxyFilter>,
     info: &mosn_net::ConnectionInfo,
     target: &Target<'_>,
     mut req: Request<ProxyBody>,
@@ -165,7 +164,7 @@ pub(super) async fn tunnel_h2(
             parts.headers.remove(CONNECTION);
             parts.headers.remove(UPGRADE);
             let filter = filter.clone();
-            tokio::task::spawn_local(async move {
+            tokio::spawn(async move {
                 let Ok(upgraded) = on_upgrade.await else {
                     return;
                 };
@@ -195,7 +194,7 @@ pub(super) async fn tunnel_h2(
 /// stays out), sends the upgrade request with `early` bytes after it, and reads the
 /// upstream's answer.
 async fn upgrade_upstream(
-    filter: &Rc<HttpProxyFilter>,
+    filter: &Arc<HttpProxyFilter>,
     info: &mosn_net::ConnectionInfo,
     target: &Target<'_>,
     mut parts: request::Parts,

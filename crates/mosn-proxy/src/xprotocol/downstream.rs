@@ -7,8 +7,8 @@ use bytes::BytesMut;
 use mosn_api::stats::ListenerStats;
 use mosn_net::ConnectionInfo;
 use mosn_protocol::xprotocol::{Frame, FrameKind, DEFAULT_MAX_FRAME};
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::Notify;
@@ -22,12 +22,12 @@ const MAX_QUEUED_REPLIES: usize = 4 * 1024 * 1024;
 
 /// The write side of a downstream connection, shared by the requests in flight on it.
 pub(super) struct Downstream {
-    out: RefCell<BytesMut>,
+    out: Mutex<BytesMut>,
     wake: Notify,
     /// Signalled when the write loop has sent what was queued.
     written: Notify,
-    in_flight: Cell<usize>,
-    reading_done: Cell<bool>,
+    in_flight: AtomicUsize,
+    reading_done: AtomicBool,
     pub(super) stats: Arc<ListenerStats>,
 }
 
@@ -38,7 +38,7 @@ impl Downstream {
         if let Some(status) = http_status {
             self.stats.count_response(status);
         }
-        let mut out = self.out.borrow_mut();
+        let mut out = self.out.lock();
         let was_empty = out.is_empty();
         out.extend_from_slice(bytes);
         if was_empty {
@@ -48,27 +48,27 @@ impl Downstream {
 
     /// Counts a request in flight until [`Downstream::finish`].
     pub(super) fn start(&self) {
-        self.in_flight.set(self.in_flight.get() + 1);
+        self.in_flight.fetch_add(1, Relaxed);
         self.stats.downstream_rq_active.inc();
     }
 
     /// A request in flight is done (answered, failed, or oneway).
     pub(super) fn finish(&self) {
-        self.in_flight.set(self.in_flight.get() - 1);
+        let was = self.in_flight.fetch_sub(1, Relaxed);
         self.stats.downstream_rq_active.dec();
-        if self.in_flight.get() == 0 && self.reading_done.get() {
+        if was == 1 && self.reading_done.load(Relaxed) {
             self.wake.notify_one();
         }
     }
 
     fn done(&self) -> bool {
-        self.reading_done.get() && self.in_flight.get() == 0 && self.out.borrow().is_empty()
+        self.reading_done.load(Relaxed) && self.in_flight.load(Relaxed) == 0 && self.out.lock().is_empty()
     }
 }
 
 /// Serves one connection until the client leaves (then answers what is in flight), an
 /// error closes it, the connection idles out, or the process drains.
-pub(super) async fn serve<S>(filter: Rc<XProxyFilter>, socket: S, info: ConnectionInfo)
+pub(super) async fn serve<S>(filter: Arc<XProxyFilter>, socket: S, info: ConnectionInfo)
 where
     S: AsyncRead + AsyncWrite,
 {
@@ -76,19 +76,19 @@ where
     stats.downstream_cx_total.inc();
     let _active = stats.downstream_cx_active.track();
     let (rd, wr) = tokio::io::split(socket);
-    let down = Rc::new(Downstream {
-        out: RefCell::default(),
+    let down = Arc::new(Downstream {
+        out: Mutex::default(),
         wake: Notify::new(),
         written: Notify::new(),
-        in_flight: Cell::new(0),
-        reading_done: Cell::new(false),
+        in_flight: AtomicUsize::new(0),
+        reading_done: AtomicBool::new(false),
         stats: stats.clone(),
     });
     let writer = write_loop(&down, wr);
     tokio::pin!(writer);
     tokio::select! {
         () = read_loop(&filter, &down, rd, &info) => {
-            down.reading_done.set(true);
+            down.reading_done.store(true, Relaxed);
             down.wake.notify_one();
             writer.await;
         }
@@ -98,7 +98,7 @@ where
 
 async fn write_loop<S: AsyncWrite>(down: &Downstream, mut wr: WriteHalf<S>) {
     loop {
-        let out = std::mem::take(&mut *down.out.borrow_mut());
+        let out = std::mem::take(&mut *down.out.lock());
         if out.is_empty() {
             if down.done() {
                 let _ = wr.shutdown().await;
@@ -118,8 +118,8 @@ async fn write_loop<S: AsyncWrite>(down: &Downstream, mut wr: WriteHalf<S>) {
 }
 
 async fn read_loop<S: AsyncRead>(
-    filter: &Rc<XProxyFilter>,
-    down: &Rc<Downstream>,
+    filter: &Arc<XProxyFilter>,
+    down: &Arc<Downstream>,
     mut rd: ReadHalf<S>,
     info: &ConnectionInfo,
 ) {
@@ -140,11 +140,11 @@ async fn read_loop<S: AsyncRead>(
         if drain.is_draining() {
             return;
         }
-        while down.out.borrow().len() > MAX_QUEUED_REPLIES {
+        while down.out.lock().len() > MAX_QUEUED_REPLIES {
             down.written.notified().await;
         }
         buf.reserve(READ_BUF);
-        let idle = down.in_flight.get() == 0 && buf.is_empty();
+        let idle = down.in_flight.load(Relaxed) == 0 && buf.is_empty();
         // Draining: stop taking requests; the write loop still sends every reply in
         // flight, then closes.
         let read = tokio::select! {
@@ -161,7 +161,7 @@ async fn read_loop<S: AsyncRead>(
     }
 }
 
-fn on_frame(filter: &Rc<XProxyFilter>, down: &Rc<Downstream>, frame: Frame, info: &ConnectionInfo) {
+fn on_frame(filter: &Arc<XProxyFilter>, down: &Arc<Downstream>, frame: Frame, info: &ConnectionInfo) {
     match frame.head.kind {
         FrameKind::HeartbeatRequest => {
             let reply = filter.downstream.heartbeat_reply(&frame.head);

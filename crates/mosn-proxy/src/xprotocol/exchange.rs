@@ -12,7 +12,6 @@ use mosn_protocol::xprotocol::{Frame, FrameHead, FrameKind};
 use mosn_router::{hash_key, pick_cluster};
 use mosn_stream::{MuxConn, MuxError};
 use mosn_upstream::{Cluster, Host, LbContext, Outcome, RequestSlot};
-use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::time::Instant;
@@ -23,8 +22,8 @@ const CONNECT_RETRIES: u32 = 3;
 
 /// Starts forwarding one request; its reply (or error frame) reaches the client later.
 pub(super) fn start(
-    filter: &Rc<XProxyFilter>,
-    down: &Rc<Downstream>,
+    filter: &Arc<XProxyFilter>,
+    down: &Arc<Downstream>,
     frame: Frame,
     info: &ConnectionInfo,
 ) {
@@ -76,15 +75,15 @@ pub(super) fn start(
     match filter.worker.mux.live(&exchange.host, codec) {
         Some(conn) => exchange.send(&conn, frame),
         None => {
-            tokio::task::spawn_local(exchange.connect_and_send(filter.clone(), lb, frame));
+            tokio::spawn(exchange.connect_and_send(filter.clone(), lb, frame));
         }
     }
 }
 
 /// A request in flight: what its reply needs, and the counters it holds until done.
 struct Exchange {
-    filter: Rc<XProxyFilter>,
-    down: Rc<Downstream>,
+    filter: Arc<XProxyFilter>,
+    down: Arc<Downstream>,
     /// The request as the client sent it (its id is the one the reply must carry).
     head: FrameHead,
     cluster: Arc<Cluster>,
@@ -96,8 +95,8 @@ struct Exchange {
 
 impl Exchange {
     fn new(
-        filter: &Rc<XProxyFilter>,
-        down: &Rc<Downstream>,
+        filter: &Arc<XProxyFilter>,
+        down: &Arc<Downstream>,
         head: FrameHead,
         cluster: Arc<Cluster>,
         host: Arc<Host>,
@@ -132,7 +131,7 @@ impl Exchange {
 
     /// The cold path: no live connection to the host yet. Connect failures move to
     /// another host, up to [`CONNECT_RETRIES`] times.
-    async fn connect_and_send(mut self, filter: Rc<XProxyFilter>, lb: LbContext, frame: Frame) {
+    async fn connect_and_send(mut self, filter: Arc<XProxyFilter>, lb: LbContext, frame: Frame) {
         let codec = filter.upstream;
         let mut attempt = 0;
         loop {

@@ -18,7 +18,6 @@ use mosn_net::{ConnectionInfo, NetworkFilter, Rewind, Socket};
 use mosn_protocol::xprotocol::{codec, XCodec};
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,7 +28,7 @@ pub struct XProxyFilter {
     router_name: String,
     idle_timeout: Duration,
     state: SharedState,
-    worker: Rc<WorkerContext>,
+    worker: Arc<WorkerContext>,
     stats: Arc<ListenerStats>,
 }
 
@@ -40,7 +39,7 @@ impl XProxyFilter {
         cfg: &ProxyConfig,
         idle_timeout: Option<Duration>,
         state: SharedState,
-        worker: Rc<WorkerContext>,
+        worker: Arc<WorkerContext>,
         stats: Arc<ListenerStats>,
     ) -> Option<Self> {
         Some(Self {
@@ -61,7 +60,7 @@ impl XProxyFilter {
         router_name: String,
         idle_timeout: Duration,
         state: SharedState,
-        worker: Rc<WorkerContext>,
+        worker: Arc<WorkerContext>,
         stats: Arc<ListenerStats>,
     ) -> Self {
         Self {
@@ -76,17 +75,17 @@ impl XProxyFilter {
     }
 
     /// Serves a connection whose first bytes were already read (by `Auto` detection).
-    pub(crate) async fn serve_rewound(self: Rc<Self>, io: Rewind<Socket>, info: ConnectionInfo) {
+    pub(crate) async fn serve_rewound(self: Arc<Self>, io: Rewind<Socket>, info: ConnectionInfo) {
         downstream::serve(self, io, info).await;
     }
 }
 
 impl NetworkFilter for XProxyFilter {
     fn serve(
-        self: Rc<Self>,
+        self: Arc<Self>,
         socket: Socket,
         info: ConnectionInfo,
-    ) -> Pin<Box<dyn Future<Output = ()>>> {
+    ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
         Box::pin(downstream::serve(self, socket, info))
     }
 }
