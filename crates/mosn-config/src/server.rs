@@ -6,7 +6,7 @@ use crate::cluster::ClusterNames;
 use crate::json::{Field, Obj};
 use crate::listener::{parse_listener, ListenerContext};
 use crate::model::{
-    Address, ListenerConfig, LogLevel, NetworkFilterConfig, RouteAction, RouterConfig, ServerConfig,
+    Address, IoModel, ListenerConfig, LogLevel, NetworkFilterConfig, RouteAction, RouterConfig, ServerConfig,
 };
 use crate::proxy::ServerRouters;
 use crate::router::parse_router;
@@ -43,6 +43,7 @@ pub(crate) fn parse_server(
     let default_log_path = obj.str("default_log_path").map(str::to_owned);
     let default_log_level = log_level(&obj);
     let processor = processor(&obj);
+    let io_model = io_model(&obj);
     let graceful_timeout = obj
         .duration("graceful_timeout")
         .unwrap_or(DEFAULT_GRACEFUL_TIMEOUT);
@@ -77,6 +78,7 @@ pub(crate) fn parse_server(
         default_log_path,
         default_log_level: default_log_level?,
         processor: processor?,
+        io_model: io_model?,
         graceful_timeout,
         listeners: listeners.into_iter().collect::<Option<_>>()?,
         routers: routers.into_iter().collect::<Option<_>>()?,
@@ -148,6 +150,20 @@ fn log_level(obj: &Obj<'_>) -> Option<Option<LogLevel>> {
     ];
     field.one_of(&levels, true, |l| {
         format!("unknown log level {l:?}, expected TRACE, DEBUG, INFO, WARN, ERROR or FATAL")
+    })
+}
+
+/// `io_model`: `"thread_per_core"` (default) or `"work_stealing"`.
+fn io_model(obj: &Obj<'_>) -> Option<IoModel> {
+    let Some(field) = obj.get("io_model") else {
+        return Some(IoModel::default());
+    };
+    let models = [
+        ("thread_per_core", IoModel::ThreadPerCore),
+        ("work_stealing", IoModel::WorkStealing),
+    ];
+    field.one_of(&models, false, |m| {
+        format!("unknown io_model {m:?}, expected \"thread_per_core\" or \"work_stealing\"")
     })
 }
 

@@ -6,7 +6,7 @@ use crate::worker::{self, WorkerSpec};
 use arc_swap::ArcSwap;
 use mosn_admin::{AdminState, LogHandle};
 use mosn_api::stats::StatsRegistry;
-use mosn_config::{Config, LogLevel};
+use mosn_config::{Config, IoModel, LogLevel};
 use mosn_proxy::Drain;
 use std::io;
 use std::sync::Arc;
@@ -70,16 +70,23 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), ServerError> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
     let graceful_timeout = first.map_or(DEFAULT_GRACEFUL_TIMEOUT, |s| s.graceful_timeout);
+    let io_model = first.map_or(IoModel::default(), |s| s.io_model);
+    // Work-stealing: one runtime owns every listener (one socket each) and runs the
+    // threads; thread-per-core: one runtime, socket set and pool set per thread.
+    let runtimes = match io_model {
+        IoModel::ThreadPerCore => workers,
+        IoModel::WorkStealing => 1,
+    };
 
     let listener_tls = crate::tls_watch::build_listener_tls(&config).map_err(ServerError::State)?;
-    let mut per_worker: Vec<Vec<_>> = (0..workers).map(|_| Vec::new()).collect();
+    let mut per_worker: Vec<Vec<_>> = (0..runtimes).map(|_| Vec::new()).collect();
     for server in &config.servers {
         for l in &server.listeners {
             if !l.bind_port {
                 tracing::info!(listener = %l.name, "bind_port is false: listener not opened");
                 continue;
             }
-            let sockets = listeners::bind(l, workers).map_err(|source| ServerError::Bind {
+            let sockets = listeners::bind(l, runtimes).map_err(|source| ServerError::Bind {
                 listener: l.name.clone(),
                 address: format!("{:?}", l.address),
                 source,
@@ -118,7 +125,7 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), ServerError> {
         .map_err(ServerError::Runtime)?;
 
     let (drain_tx, drain) = Drain::new();
-    let mut handles = Vec::with_capacity(workers);
+    let mut handles = Vec::with_capacity(runtimes);
     for (id, listeners) in per_worker.into_iter().enumerate() {
         let spec = WorkerSpec {
             id,
@@ -127,10 +134,12 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), ServerError> {
             stats: stats.clone(),
             drain: drain.clone(),
             graceful_timeout,
+            io_model,
+            threads: workers,
         };
         handles.push(worker::spawn(spec).map_err(ServerError::Runtime)?);
     }
-    tracing::info!(workers, version = opts.version, "mosn started");
+    tracing::info!(workers, ?io_model, version = opts.version, "mosn started");
 
     match signals.wait() {
         Signal::Terminate => {

@@ -1,5 +1,8 @@
-//! One worker: a thread with its own single-threaded runtime, its own listener sockets
-//! and upstream pool, serving connections until drained.
+//! A worker: a runtime with its listener sockets and upstream pools, serving connections
+//! until drained. Under the thread-per-core I/O model each worker is a thread with its own
+//! single-threaded runtime, sockets and pools; under the work-stealing model one worker
+//! owns every listener and runs a multi-threaded runtime whose threads steal each other's
+//! connection tasks, sharing one set of pools.
 
 use mosn_api::stats::{ListenerStats, StatsRegistry};
 use mosn_config::{FilterChainConfig, ListenerConfig, NetworkFilterConfig, StreamFilterConfig};
@@ -11,13 +14,12 @@ use mosn_proxy::tcp::TcpProxyFilter;
 use mosn_proxy::xprotocol::XProxyFilter;
 use mosn_proxy::{Drain, SharedState, WorkerContext, WorkerDrain};
 use mosn_tls::ListenerTls;
-use std::cell::Cell;
+use mosn_config::IoModel;
 use std::io;
-use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
-use tokio::task::LocalSet;
 
 /// How long a client may take to send its first byte and finish the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -43,6 +45,10 @@ pub(crate) struct WorkerSpec {
     pub drain: Drain,
     /// How long in-flight connections may take to finish once draining starts.
     pub graceful_timeout: Duration,
+    /// The runtime: one thread of its own, or `threads` work-stealing threads.
+    pub io_model: IoModel,
+    /// Threads of a work-stealing runtime (ignored for thread-per-core).
+    pub threads: usize,
 }
 
 /// Starts the worker thread.
@@ -57,28 +63,47 @@ pub(crate) fn spawn(spec: WorkerSpec) -> io::Result<JoinHandle<()>> {
 }
 
 fn run(spec: WorkerSpec) -> io::Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let local = LocalSet::new();
-    local.block_on(&rt, serve(spec))
+    let rt = match spec.io_model {
+        IoModel::ThreadPerCore => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?,
+        IoModel::WorkStealing => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(spec.threads.max(1))
+            .thread_name(format!("mosn-worker-{}", spec.id))
+            .enable_all()
+            .build()?,
+    };
+    rt.block_on(serve(spec))
 }
 
 /// Counts live connections of this worker so draining knows when it is done.
 #[derive(Default)]
-struct ActiveConnections(Cell<usize>);
+struct ActiveConnections(AtomicUsize);
 
-struct ActiveGuard(Rc<ActiveConnections>);
+impl ActiveConnections {
+    fn get(&self) -> usize {
+        self.0.load(Relaxed)
+    }
+}
+
+struct ActiveGuard(Arc<ActiveConnections>);
+
+impl ActiveGuard {
+    fn new(active: &Arc<ActiveConnections>) -> Self {
+        active.0.fetch_add(1, Relaxed);
+        Self(active.clone())
+    }
+}
 
 impl Drop for ActiveGuard {
     fn drop(&mut self) {
-        self.0 .0.set(self.0 .0.get() - 1);
+        self.0 .0.fetch_sub(1, Relaxed);
     }
 }
 
 async fn serve(spec: WorkerSpec) -> io::Result<()> {
-    let ctx = Rc::new(WorkerContext::default());
-    let active = Rc::new(ActiveConnections::default());
+    let ctx = Arc::new(WorkerContext::default());
+    let active = Arc::new(ActiveConnections::default());
     for (cfg, socket, tls) in spec.listeners {
         let listener = socket.into_tokio()?;
         let chains = cfg
@@ -93,10 +118,10 @@ async fn serve(spec: WorkerSpec) -> io::Result<()> {
             .collect();
         let chains = FilterChains::new(chains, cfg.inspector, HANDSHAKE_TIMEOUT);
         let listener_stats = spec.stats.listener(&cfg.name);
-        let name: Rc<str> = Rc::from(cfg.name.as_str());
-        tokio::task::spawn_local(accept_loop(
+        let name: Arc<str> = Arc::from(cfg.name.as_str());
+        tokio::spawn(accept_loop(
             listener,
-            Rc::new(chains),
+            Arc::new(chains),
             Listening {
                 name,
                 stats: listener_stats,
@@ -107,7 +132,7 @@ async fn serve(spec: WorkerSpec) -> io::Result<()> {
         ));
     }
     let sweeper_ctx = ctx.clone();
-    tokio::task::spawn_local(async move {
+    tokio::spawn(async move {
         let mut tick = tokio::time::interval(POOL_SWEEP);
         loop {
             tick.tick().await;
@@ -120,13 +145,13 @@ async fn serve(spec: WorkerSpec) -> io::Result<()> {
     spec.drain.wait().await;
     ctx.drain.start();
     let deadline = tokio::time::Instant::now() + spec.graceful_timeout;
-    while active.0.get() > 0 && tokio::time::Instant::now() < deadline {
+    while active.get() > 0 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    if active.0.get() > 0 {
+    if active.get() > 0 {
         tracing::warn!(
             worker = spec.id,
-            connections = active.0.get(),
+            connections = active.get(),
             "graceful timeout reached, closing remaining connections"
         );
     }
@@ -139,12 +164,12 @@ fn build_filter(
     cfg: &ListenerConfig,
     chain: &FilterChainConfig,
     state: &SharedState,
-    ctx: &Rc<WorkerContext>,
+    ctx: &Arc<WorkerContext>,
     stats: &StatsRegistry,
-) -> Option<Rc<dyn NetworkFilter>> {
+) -> Option<Arc<dyn NetworkFilter>> {
     let listener_stats = stats.listener(&cfg.name);
     let tcp_proxy = |t: &mosn_config::TcpProxyConfig| {
-        Rc::new(TcpProxyFilter::new(
+        Arc::new(TcpProxyFilter::new(
             t.clone(),
             state.clone(),
             ctx.clone(),
@@ -162,13 +187,13 @@ fn build_filter(
                 ctx.clone(),
                 listener_stats.clone(),
             ) {
-                return Some(Rc::new(rpc));
+                return Some(Arc::new(rpc));
             }
             let fallback = match rest {
                 [NetworkFilterConfig::TcpProxy(t)] => Some(tcp_proxy(t)),
                 _ => None,
             };
-            Rc::new(
+            Arc::new(
                 HttpProxyFilter::new(
                     p,
                     cfg.connection_idle_timeout,
@@ -191,7 +216,7 @@ fn build_filter(
 
 /// A listener's name and stats, for the accept loop.
 struct Listening {
-    name: Rc<str>,
+    name: Arc<str>,
     stats: Arc<ListenerStats>,
     /// `use_original_dst`: read each connection's pre-REDIRECT destination.
     use_original_dst: bool,
@@ -199,13 +224,13 @@ struct Listening {
 
 async fn accept_loop(
     listener: BoundListener,
-    chains: Rc<FilterChains<Option<Rc<dyn NetworkFilter>>>>,
+    chains: Arc<FilterChains<Option<Arc<dyn NetworkFilter>>>>,
     listening: Listening,
     drain: WorkerDrain,
-    active: Rc<ActiveConnections>,
+    active: Arc<ActiveConnections>,
 ) {
     let name = listening.name.clone();
-    let listening = Rc::new(listening);
+    let listening = Arc::new(listening);
     loop {
         let accepted = tokio::select! {
             r = listener.accept() => r,
@@ -230,12 +255,11 @@ async fn accept_loop(
                 .flatten(),
             ..Default::default()
         };
-        active.0.set(active.0.get() + 1);
-        let guard = ActiveGuard(active.clone());
+        let guard = ActiveGuard::new(&active);
         let chains = chains.clone();
         let listening = listening.clone();
         // The TLS handshake runs in the connection's task, never in the accept loop.
-        tokio::task::spawn_local(async move {
+        tokio::spawn(async move {
             let _guard = guard;
             // Boxed: detection and handshake state is freed once the connection is served.
             let (socket, filter) = match Box::pin(chains.establish(socket, &mut info)).await {
