@@ -41,7 +41,9 @@ RESULTS = BENCH / "results"
 UPSTREAMS = BENCH / "upstreams"
 WRK_LUA = BENCH / "wrk_report.lua"
 
-PROXIES = ["mosn", "nginx", "haproxy", "envoy", "tongsuo"]
+# "mosn_ws" is mosn under `io_model: work_stealing` (one tokio multi-threaded runtime of
+# one thread), beside "mosn" under the default thread-per-core model.
+PROXIES = ["mosn", "mosn_ws", "nginx", "haproxy", "envoy", "tongsuo"]
 # Targets that run only in the scenarios whose "targets" name them: Tongsuo's s_server is a
 # TLS server, not a proxy.
 NAMED_ONLY = {"tongsuo"}
@@ -140,9 +142,9 @@ SCENARIOS: dict[str, dict] = {
                      "what": "64 B request/response echo over 50 connections through the L4 proxy"},
     "tcp_echo_c1": {"kind": "echo", "conns": 1, "direct": True,
                     "what": "64 B request/response echo over 1 connection (latency)"},
-    "bolt_c50": {"kind": "rpc", "proto": "bolt", "conns": 50, "direct": True, "targets": ["mosn"],
+    "bolt_c50": {"kind": "rpc", "proto": "bolt", "conns": 50, "direct": True, "targets": ["mosn", "mosn_ws"],
                  "what": "SOFA Bolt v1 calls, 50 connections, one call in flight each (mosn only: the others have no Bolt)"},
-    "dubbo_c50": {"kind": "rpc", "proto": "dubbo", "conns": 50, "direct": True, "targets": ["mosn"],
+    "dubbo_c50": {"kind": "rpc", "proto": "dubbo", "conns": 50, "direct": True, "targets": ["mosn", "mosn_ws"],
                   "what": "Dubbo calls routed by service, 50 connections, one call in flight each (mosn only)"},
     "tcp_bulk": {"kind": "bulk", "direct": True,
                  "what": "iperf3 single stream through the L4 proxy (-O 1 omits the first second)"},
@@ -702,7 +704,7 @@ class Ports:
         self.dubbo = free_port()  # mosn only
 
 
-def mosn_config(p: Ports, up: dict, d: Path) -> Path:
+def mosn_config(p: Ports, up: dict, d: Path, io_model: str = "thread_per_core") -> Path:
     lst = lambda name, port, flt: {  # noqa: E731
         "name": name, "address": f"127.0.0.1:{port}", "bind_port": True,
         "connection_idle_timeout": "300s", "filter_chains": [{"filters": [flt]}]}
@@ -711,6 +713,7 @@ def mosn_config(p: Ports, up: dict, d: Path) -> Path:
             "default_log_path": str(d / "mosn.log"),
             "default_log_level": "ERROR",
             "processor": 1,
+            "io_model": io_model,
             "routers": [{"router_config_name": "bench", "virtual_hosts": [
                 {"name": "all", "domains": ["*"],
                  "routers": [{"match": {"prefix": "/"}, "route": {"cluster_name": "http_up"}}]}]}] + [
@@ -922,7 +925,7 @@ def envoy_config(p: Ports, up: dict, d: Path) -> Path:
 
 
 def proxy_argv(name: str, cfg: Path, d: Path) -> list:
-    if name == "mosn":
+    if name in ("mosn", "mosn_ws"):
         return [Tools.mosn, "start", "-c", cfg]
     if name == "nginx":
         return [Tools.nginx, "-p", f"{d}/", "-c", cfg, "-e", f"{d}/nginx-error.log"]
@@ -934,7 +937,9 @@ def proxy_argv(name: str, cfg: Path, d: Path) -> list:
     raise ValueError(name)
 
 
-CONFIG_WRITERS = {"mosn": mosn_config, "nginx": nginx_config, "haproxy": haproxy_config, "envoy": envoy_config}
+CONFIG_WRITERS = {"mosn": mosn_config,
+                  "mosn_ws": lambda p, up, d: mosn_config(p, up, d, "work_stealing"),
+                  "nginx": nginx_config, "haproxy": haproxy_config, "envoy": envoy_config}
 
 
 class Proxy:

@@ -333,6 +333,8 @@ fn cases() -> Vec<(&'static str, Value, Vec<&'static str>)> {
         ("@server/processor", json!(0), vec![r#"servers[0].processor: processor must be a positive integer or "auto""#]),
         ("@server/processor", json!(-2), vec![r#"servers[0].processor: processor must be a positive integer or "auto""#]),
         ("@server/processor", json!("many"), vec![r#"servers[0].processor: processor must be a positive integer or "auto""#]),
+        ("@server/io_model", json!("epoll"), vec![r#"servers[0].io_model: unknown io_model "epoll", expected "thread_per_core" or "work_stealing""#]),
+        ("@server/io_model", json!(2), vec!["servers[0].io_model: expected a string, got a number"]),
         ("@server/graceful_timeout", json!("1h-"), vec![r#"servers[0].graceful_timeout: unknown unit "h-" in duration "1h-""#]),
         ("@server/listeners", json!({}), vec!["servers[0].listeners: expected an array, got an object"]),
         ("/servers", json!({}), vec!["servers: expected an array, got an object"]),

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use common::{base, config, parse_ok, proxy, set, warnings, with};
 use mosn_config::{
-    Address, CidrRange, ClusterTarget, ClusterType, Config, LbType, LogLevel, NetworkFilterConfig,
+    Address, CidrRange, ClusterTarget, ClusterType, Config, IoModel, LbType, LogLevel,
+    NetworkFilterConfig,
     PathMatch, PortRange, Protocol, RouteAction, TcpProxyConfig, ValueMatch, REDACTED,
 };
 use serde_json::json;
@@ -465,6 +466,14 @@ fn server_settings() {
         config(&with("@server/processor", json!("AUTO"))).servers[0].processor,
         None
     );
+    assert_eq!(s.io_model, IoModel::ThreadPerCore, "the default");
+    for (name, model) in [
+        ("thread_per_core", IoModel::ThreadPerCore),
+        ("work_stealing", IoModel::WorkStealing),
+    ] {
+        let c = config(&with("@server/io_model", json!(name)));
+        assert_eq!(c.servers[0].io_model, model, "{name}");
+    }
 }
 
 #[test]

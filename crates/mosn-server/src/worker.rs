@@ -51,10 +51,15 @@ pub(crate) struct WorkerSpec {
     pub threads: usize,
 }
 
-/// Starts the worker thread.
+/// Starts the worker thread. Threads that serve connections are named `mosn-worker-N`
+/// under either model; a work-stealing worker's own thread only waits for the drain.
 pub(crate) fn spawn(spec: WorkerSpec) -> io::Result<JoinHandle<()>> {
+    let name = match spec.io_model {
+        IoModel::ThreadPerCore => format!("mosn-worker-{}", spec.id),
+        IoModel::WorkStealing => "mosn-workers".to_owned(),
+    };
     std::thread::Builder::new()
-        .name(format!("mosn-worker-{}", spec.id))
+        .name(name)
         .spawn(move || {
             if let Err(e) = run(spec) {
                 tracing::error!(error = %e, "worker failed");
@@ -69,7 +74,10 @@ fn run(spec: WorkerSpec) -> io::Result<()> {
             .build()?,
         IoModel::WorkStealing => tokio::runtime::Builder::new_multi_thread()
             .worker_threads(spec.threads.max(1))
-            .thread_name(format!("mosn-worker-{}", spec.id))
+            .thread_name_fn(|| {
+                static NEXT: AtomicUsize = AtomicUsize::new(0);
+                format!("mosn-worker-{}", NEXT.fetch_add(1, Relaxed))
+            })
             .enable_all()
             .build()?,
     };

@@ -38,13 +38,32 @@ pub fn config_addresses(config: &Value) -> (Vec<SocketAddr>, Option<SocketAddr>)
     (listeners, admin)
 }
 
+/// `config` with `MOSN_TEST_IO_MODEL` applied (see [`Mosn::spawn`]).
+fn with_io_model(config: &Value) -> Value {
+    let mut config = config.clone();
+    let Ok(model) = std::env::var("MOSN_TEST_IO_MODEL") else {
+        return config;
+    };
+    if let Some(servers) = config.get_mut("servers").and_then(Value::as_array_mut) {
+        for server in servers.iter_mut().filter_map(Value::as_object_mut) {
+            server
+                .entry("io_model")
+                .or_insert_with(|| Value::String(model.clone()));
+        }
+    }
+    config
+}
+
 impl Mosn {
     /// Writes the config to a temp dir and spawns `mosn start -c` without waiting.
+    /// `MOSN_TEST_IO_MODEL` (`thread_per_core`, `work_stealing`) sets `io_model` in every
+    /// server that names none, so the whole suite runs under either I/O model.
     pub fn spawn(config: &Value) -> Mosn {
         let dir = TempDir::new("mosn");
+        let config = with_io_model(config);
         let config_path = dir.write(
             "mosn.json",
-            serde_json::to_vec_pretty(config).expect("serialize config"),
+            serde_json::to_vec_pretty(&config).expect("serialize config"),
         );
         let log = dir.file("mosn.log");
         let out = File::create(&log).expect("create mosn log");
@@ -58,7 +77,7 @@ impl Mosn {
             .stderr(err)
             .spawn()
             .expect("spawn mosn");
-        let (listeners, admin) = config_addresses(config);
+        let (listeners, admin) = config_addresses(&config);
         Mosn {
             child,
             admin,
