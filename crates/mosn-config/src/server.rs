@@ -6,7 +6,8 @@ use crate::cluster::ClusterNames;
 use crate::json::{Field, Obj};
 use crate::listener::{parse_listener, ListenerContext};
 use crate::model::{
-    Address, IoModel, ListenerConfig, LogLevel, NetworkFilterConfig, RouteAction, RouterConfig, ServerConfig,
+    Address, IoModel, ListenerConfig, LogLevel, NetworkFilterConfig, RouteAction, RouterConfig,
+    ServerConfig,
 };
 use crate::proxy::ServerRouters;
 use crate::router::parse_router;

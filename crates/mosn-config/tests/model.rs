@@ -8,8 +8,8 @@ use std::time::Duration;
 use common::{base, config, parse_ok, proxy, set, warnings, with};
 use mosn_config::{
     Address, CidrRange, ClusterTarget, ClusterType, Config, IoModel, LbType, LogLevel,
-    NetworkFilterConfig,
-    PathMatch, PortRange, Protocol, RouteAction, TcpProxyConfig, ValueMatch, REDACTED,
+    NetworkFilterConfig, PathMatch, PortRange, Protocol, RouteAction, TcpProxyConfig, ValueMatch,
+    REDACTED,
 };
 use serde_json::json;
 

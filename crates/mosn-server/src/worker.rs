@@ -5,6 +5,7 @@
 //! connection tasks, sharing one set of pools.
 
 use mosn_api::stats::{ListenerStats, StatsRegistry};
+use mosn_config::IoModel;
 use mosn_config::{FilterChainConfig, ListenerConfig, NetworkFilterConfig, StreamFilterConfig};
 use mosn_net::{
     BoundListener, Chain, ConnectionInfo, EstablishError, FilterChains, NetworkFilter, StdListener,
@@ -14,7 +15,6 @@ use mosn_proxy::tcp::TcpProxyFilter;
 use mosn_proxy::xprotocol::XProxyFilter;
 use mosn_proxy::{Drain, SharedState, WorkerContext, WorkerDrain};
 use mosn_tls::ListenerTls;
-use mosn_config::IoModel;
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
@@ -58,13 +58,11 @@ pub(crate) fn spawn(spec: WorkerSpec) -> io::Result<JoinHandle<()>> {
         IoModel::ThreadPerCore => format!("mosn-worker-{}", spec.id),
         IoModel::WorkStealing => "mosn-workers".to_owned(),
     };
-    std::thread::Builder::new()
-        .name(name)
-        .spawn(move || {
-            if let Err(e) = run(spec) {
-                tracing::error!(error = %e, "worker failed");
-            }
-        })
+    std::thread::Builder::new().name(name).spawn(move || {
+        if let Err(e) = run(spec) {
+            tracing::error!(error = %e, "worker failed");
+        }
+    })
 }
 
 fn run(spec: WorkerSpec) -> io::Result<()> {

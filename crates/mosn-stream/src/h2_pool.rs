@@ -12,9 +12,9 @@ use hyper::client::conn::http2::{self, SendRequest};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use mosn_config::Address;
 use mosn_upstream::Host;
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::future::Future;
-use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,7 +56,10 @@ impl H2Conn {
     }
 
     fn has_free_stream(&self) -> bool {
-        let cap = self.peer_max_streams.load(Relaxed).min(MAX_STREAMS_PER_CONNECTION);
+        let cap = self
+            .peer_max_streams
+            .load(Relaxed)
+            .min(MAX_STREAMS_PER_CONNECTION);
         self.in_flight.load(Relaxed) < cap
     }
 }

@@ -102,7 +102,8 @@ async fn responses_match_by_rewritten_id_and_idle_connections_send_heartbeats() 
             conn.send(request(500), far, Some(responder()));
             settle(50).await;
             let ids: Vec<u64> = got
-                .lock().unwrap()
+                .lock()
+                .unwrap()
                 .iter()
                 .map(|r| r.as_ref().unwrap().head.request_id)
                 .collect();

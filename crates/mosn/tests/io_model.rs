@@ -69,7 +69,8 @@ fn each_model_runs_processor_worker_threads_with_its_own_socket_layout() {
         let r = curl(&[&format!("http://127.0.0.1:{port}/small")]);
         assert_eq!(r.status, 200, "{model}: {}", r.text());
         assert!(
-            mosn.log().contains(&format!("io_model={}", debug_name(model))),
+            mosn.log()
+                .contains(&format!("io_model={}", debug_name(model))),
             "{model}: the start line names the model:\n{}",
             mosn.log()
         );

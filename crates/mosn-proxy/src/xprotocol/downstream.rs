@@ -62,7 +62,9 @@ impl Downstream {
     }
 
     fn done(&self) -> bool {
-        self.reading_done.load(Relaxed) && self.in_flight.load(Relaxed) == 0 && self.out.lock().is_empty()
+        self.reading_done.load(Relaxed)
+            && self.in_flight.load(Relaxed) == 0
+            && self.out.lock().is_empty()
     }
 }
 
@@ -161,7 +163,12 @@ async fn read_loop<S: AsyncRead>(
     }
 }
 
-fn on_frame(filter: &Arc<XProxyFilter>, down: &Arc<Downstream>, frame: Frame, info: &ConnectionInfo) {
+fn on_frame(
+    filter: &Arc<XProxyFilter>,
+    down: &Arc<Downstream>,
+    frame: Frame,
+    info: &ConnectionInfo,
+) {
     match frame.head.kind {
         FrameKind::HeartbeatRequest => {
             let reply = filter.downstream.heartbeat_reply(&frame.head);
