@@ -214,6 +214,11 @@ impl MuxConn {
             let out = std::mem::take(&mut *self.out.lock());
             if out.is_empty() {
                 self.write_wake.notified().await;
+                // Let the other tasks already runnable queue their requests first, so one
+                // write carries them all. The work-stealing runtime runs a woken task
+                // next (its LIFO slot), which without this yield sends one write per
+                // request.
+                tokio::task::yield_now().await;
                 continue;
             }
             self.cluster

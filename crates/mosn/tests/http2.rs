@@ -22,16 +22,11 @@ fn pattern(n: usize) -> Vec<u8> {
 /// mosn with one `Auto` listener forwarding everything to `upstream_port` in `upstream`
 /// protocol; `server_extra` is merged into the server config.
 fn proxy_to(upstream_port: u16, upstream: &str, server_extra: Value) -> (Mosn, u16) {
-    let listen = free_port();
-    let config = http_config(
-        local(listen),
-        Some(free_port()),
-        forward_all("origin"),
-        json!([cluster("origin", &[local(upstream_port)])]),
+    proxy_to_origin(
+        upstream_port,
         json!({ "downstream_protocol": "Auto", "upstream_protocol": upstream }),
         server_extra,
-    );
-    (Mosn::start(&config), listen)
+    )
 }
 
 fn curl_as(client_h2: bool, url: &str, extra: &[&str]) -> Curl {

@@ -10,21 +10,6 @@ use std::fs;
 use std::thread;
 use support::*;
 
-/// mosn in front of nginx's echo server with `server_extra` in its server, and `proxy`
-/// settings in its proxy filter.
-fn start(upstream: u16, proxy: Value, server_extra: Value) -> (Mosn, u16) {
-    let listen = free_port();
-    let config = http_config(
-        local(listen),
-        Some(free_port()),
-        forward_all("origin"),
-        json!([cluster("origin", &[local(upstream)])]),
-        proxy,
-        server_extra,
-    );
-    (Mosn::start(&config), listen)
-}
-
 /// Names of the process's threads that serve connections.
 fn worker_threads(pid: u32) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(format!("/proc/{pid}/task"))
@@ -55,7 +40,7 @@ fn each_model_runs_processor_worker_threads_with_its_own_socket_layout() {
     // Thread-per-core: a SO_REUSEPORT socket per worker; work-stealing: one socket that
     // every runtime thread accepts from.
     for (model, sockets) in [("thread_per_core", 3), ("work_stealing", 1)] {
-        let (mosn, port) = start(
+        let (mosn, port) = proxy_to_origin(
             origin,
             json!({}),
             json!({ "io_model": model, "processor": 3 }),
@@ -89,7 +74,7 @@ fn debug_name(model: &str) -> &'static str {
 fn work_stealing_serves_http1_and_h2_clients_to_an_h2_upstream_under_load() {
     let origin = free_port();
     let _nginx = Nginx::echo_h2c(origin);
-    let (mosn, port) = start(
+    let (mosn, port) = proxy_to_origin(
         origin,
         json!({ "downstream_protocol": "Auto", "upstream_protocol": "Http2" }),
         json!({ "io_model": "work_stealing", "processor": 2 }),

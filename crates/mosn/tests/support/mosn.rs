@@ -323,6 +323,22 @@ pub fn cluster(name: &str, hosts: &[SocketAddr]) -> Value {
     })
 }
 
+/// mosn with one HTTP listener sending everything to the one host `upstream` (cluster
+/// `origin`), `proxy` merged into its proxy filter and `server_extra` into its server;
+/// returns it with its listening port.
+pub fn proxy_to_origin(upstream: u16, proxy: Value, server_extra: Value) -> (Mosn, u16) {
+    let listen = free_port();
+    let config = http_config(
+        local(listen),
+        Some(free_port()),
+        forward_all("origin"),
+        json!([cluster("origin", &[local(upstream)])]),
+        proxy,
+        server_extra,
+    );
+    (Mosn::start(&config), listen)
+}
+
 /// A catch-all virtual host forwarding everything to `cluster`.
 pub fn forward_all(cluster: &str) -> Value {
     json!([{
