@@ -3,7 +3,6 @@
 //! clusters published as one lock-free snapshot, and each worker's pool and drain signal.
 #![forbid(unsafe_code)]
 
-mod activity;
 pub mod http;
 mod original_dst;
 mod relay;

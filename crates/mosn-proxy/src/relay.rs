@@ -3,9 +3,9 @@
 //! and an idle timeout ends both sides. Two plain TCP sockets are relayed with
 //! splice(2) (no copy through user space); anything else through a buffer.
 
-use crate::activity::LastActivity;
 use mosn_api::stats::{ClusterStats, ListenerStats};
 use mosn_net::{splice_one_way, Rewind, Socket};
+use mosn_stream::LastActivity;
 use std::future::Future;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};

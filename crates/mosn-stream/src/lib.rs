@@ -3,11 +3,13 @@
 //! RPC protocols (`mux`) — and the body type streamed through the HTTP pools.
 #![forbid(unsafe_code)]
 
+mod activity;
 mod body;
 mod h2_pool;
 mod mux;
 mod pool;
 
+pub use activity::LastActivity;
 pub use body::{
     boxed_body, channel_body, empty_body, full_body, guarded_body, observed_body, BodyError,
     BodyObserver, BodySender, ProxyBody,

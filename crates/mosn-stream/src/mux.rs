@@ -11,6 +11,7 @@
 //! [`ProxyErrorKind::UpstreamReset`].
 
 use crate::pool::{open, ConnTracker};
+use crate::LastActivity;
 use bytes::BytesMut;
 use mosn_api::error::ProxyErrorKind;
 use mosn_config::Address;
@@ -69,7 +70,7 @@ pub struct MuxConn {
     write_wake: Notify,
     timer_wake: Notify,
     last_id: AtomicU64,
-    last_read: Mutex<Instant>,
+    last_read: LastActivity,
     heartbeat: Mutex<Option<u64>>,
     closed: AtomicBool,
     host: Arc<Host>,
@@ -203,7 +204,7 @@ impl MuxConn {
                 Ok(0) | Err(_) => return,
                 Ok(n) => {
                     self.cluster.stats.upstream_cx_rx_bytes_total.add(n as u64);
-                    *self.last_read.lock() = Instant::now();
+                    self.last_read.touch();
                 }
             }
         }
@@ -246,7 +247,7 @@ impl MuxConn {
                     _ => break,
                 }
             }
-            let idle_until = *self.last_read.lock() + interval;
+            let idle_until = self.last_read.get() + interval;
             if now >= idle_until && self.host.is_removed() && self.pending.lock().is_empty() {
                 // The host left its cluster (DNS): no new request will come; close.
                 return;
@@ -260,7 +261,7 @@ impl MuxConn {
                 *self.heartbeat.lock() = Some(id);
                 self.write(&self.codec.heartbeat(id).bytes);
                 // The reply must come within one more interval.
-                *self.last_read.lock() = now;
+                self.last_read.touch();
                 continue;
             }
             let next = self
@@ -370,7 +371,7 @@ impl MuxPool {
             write_wake: Notify::new(),
             timer_wake: Notify::new(),
             last_id: AtomicU64::new(0),
-            last_read: Mutex::new(Instant::now()),
+            last_read: LastActivity::new(),
             heartbeat: Mutex::new(None),
             closed: AtomicBool::new(false),
             host: host.clone(),

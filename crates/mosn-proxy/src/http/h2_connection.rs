@@ -9,7 +9,6 @@
 
 use super::exchange;
 use super::HttpProxyFilter;
-use crate::activity::LastActivity;
 use hyper::body::Incoming;
 use hyper::server::conn::http2;
 use hyper::service::service_fn;
@@ -17,6 +16,7 @@ use hyper::Request;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use mosn_api::stats::ListenerStats;
 use mosn_net::ConnectionInfo;
+use mosn_stream::LastActivity;
 use mosn_stream::{boxed_body, guarded_body};
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};

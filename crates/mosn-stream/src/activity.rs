@@ -1,5 +1,6 @@
-//! When a connection last moved bytes or requests: written by every task (or future) that
-//! moves them, read by the idle timer, so it is one atomic rather than a lock.
+//! When a connection last moved bytes, requests or frames: written by every task (or
+//! future) that moves them, read by its idle or heartbeat timer, so it is one atomic
+//! rather than a lock.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
@@ -7,14 +8,21 @@ use tokio::time::Instant;
 
 /// The last activity of one connection, to the nanosecond since it was created.
 #[derive(Debug)]
-pub(crate) struct LastActivity {
+pub struct LastActivity {
     base: Instant,
     since_base: AtomicU64,
 }
 
+impl Default for LastActivity {
+    /// Active now.
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl LastActivity {
     /// Active now.
-    pub(crate) fn new() -> Self {
+    pub fn new() -> Self {
         Self {
             base: Instant::now(),
             since_base: AtomicU64::new(0),
@@ -22,13 +30,13 @@ impl LastActivity {
     }
 
     /// Marks activity now.
-    pub(crate) fn touch(&self) {
+    pub fn touch(&self) {
         let nanos = u64::try_from(self.base.elapsed().as_nanos()).unwrap_or(u64::MAX);
         self.since_base.store(nanos, Relaxed);
     }
 
     /// When the last activity was.
-    pub(crate) fn get(&self) -> Instant {
+    pub fn get(&self) -> Instant {
         self.base + Duration::from_nanos(self.since_base.load(Relaxed))
     }
 }
