@@ -81,6 +81,18 @@ impl<T> FilterChains<T> {
         self.chains.iter().all(|c| c.tls.is_none())
     }
 
+    /// The chain of a connection that needs no I/O to pick it (a listener without TLS,
+    /// or a Unix socket); `None` when the connection must go through [`Self::establish`].
+    /// Lets the accept loop hand plaintext connections over without a task of its own.
+    pub fn settle_now(
+        &self,
+        socket: &Socket,
+        info: &ConnectionInfo,
+    ) -> Option<Result<&T, EstablishError>> {
+        (!matches!(socket, Socket::Tcp(_)) || self.plaintext_only())
+            .then(|| self.plain_chain(info).map(|chain| &chain.value))
+    }
+
     /// Detects the transport, handshakes when TLS, and picks the chain; fills `info`'s
     /// TLS facts.
     pub async fn establish(

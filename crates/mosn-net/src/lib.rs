@@ -12,7 +12,9 @@ mod socket;
 mod splice;
 
 pub use chains::{Chain, EstablishError, FilterChains};
-pub use filter::{ConnectionInfo, NetworkFilter, TlsInfo};
+pub use filter::{
+    spawn_guarded, ConnectionGuard, ConnectionInfo, NetworkFilter, OpenConnections, TlsInfo,
+};
 pub use listener::{bind_listener, BoundListener, StdListener};
 pub use original_dst::original_dst;
 pub use rewind::Rewind;

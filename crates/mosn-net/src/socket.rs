@@ -8,7 +8,7 @@ use mosn_tls::{ClientStream, ClientTls};
 use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpStream, UnixStream};
@@ -99,32 +99,37 @@ impl Socket {
     /// Waits through `poll_read_ready` (the waker sits in the socket's registration), not
     /// through a `readable()` future (~150 B that every idle connection would carry).
     pub async fn readable(&mut self) -> io::Result<()> {
+        poll_fn(|cx| self.poll_readable(cx)).await
+    }
+
+    /// [`Self::readable`] as a poll function, for waits that keep no state of their own.
+    pub fn poll_readable(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self {
-            Socket::Tcp(s) => poll_fn(|cx| s.poll_read_ready(cx)).await,
-            Socket::Unix(s) => poll_fn(|cx| s.poll_read_ready(cx)).await,
+            Socket::Tcp(s) => s.poll_read_ready(cx),
+            Socket::Unix(s) => s.poll_read_ready(cx),
             Socket::TlsServer(s) => {
                 // Pending output first (see `flush_then_read`).
-                tokio::io::AsyncWriteExt::flush(&mut **s).await?;
+                ready!(Pin::new(&mut **s).poll_flush(cx))?;
                 let (tcp, conn) = s.get_mut();
                 if has_buffered_input(conn) {
-                    return Ok(());
+                    return Poll::Ready(Ok(()));
                 }
-                poll_fn(|cx| tcp.poll_read_ready(cx)).await
+                tcp.poll_read_ready(cx)
             }
             Socket::TlsClient(s) => {
-                tokio::io::AsyncWriteExt::flush(&mut **s).await?;
+                ready!(Pin::new(&mut **s).poll_flush(cx))?;
                 let (tcp, conn) = s.get_mut();
                 if has_buffered_input(conn) {
-                    return Ok(());
+                    return Poll::Ready(Ok(()));
                 }
-                poll_fn(|cx| tcp.poll_read_ready(cx)).await
+                tcp.poll_read_ready(cx)
             }
             Socket::Tlcp(s) => {
-                tokio::io::AsyncWriteExt::flush(&mut **s).await?;
+                ready!(Pin::new(&mut **s).poll_flush(cx))?;
                 if s.has_buffered_input() {
-                    return Ok(());
+                    return Poll::Ready(Ok(()));
                 }
-                poll_fn(|cx| s.get_ref().poll_read_ready(cx)).await
+                s.get_ref().poll_read_ready(cx)
             }
         }
     }

@@ -4,10 +4,12 @@
 #![forbid(unsafe_code)]
 
 pub mod http;
+mod idle_clock;
 mod original_dst;
 mod relay;
 mod state;
 pub mod tcp;
 pub mod xprotocol;
 
+pub use idle_clock::{IdleClock, IDLE_CLOCK_RESOLUTION};
 pub use state::{Drain, ProxyState, SharedState, WorkerContext, WorkerDrain};

@@ -1,5 +1,6 @@
 //! What the proxy filters read: the shared config snapshot and per-worker context.
 
+use crate::idle_clock::IdleClock;
 use arc_swap::ArcSwap;
 use bytes::BytesMut;
 use mosn_protocol::xprotocol::DEFAULT_MAX_FRAME;
@@ -91,6 +92,8 @@ pub struct WorkerContext {
     pub mux: MuxPool,
     /// Shutdown signal.
     pub drain: WorkerDrain,
+    /// Idle deadlines of this worker's keep-alive connections (ended by `drain` too).
+    pub idle: IdleClock,
     /// Large read buffers returned by finished requests, reused by the next ones so that
     /// a request does not allocate (and the allocator does not trim) one each time.
     spare_buffers: Mutex<Vec<BytesMut>>,
@@ -105,6 +108,7 @@ const MAX_SPARE_CAPACITY: usize = 128 * 1024;
 impl Default for WorkerContext {
     /// A context with empty pools, no spare buffers, not draining.
     fn default() -> Self {
+        let drain = WorkerDrain::default();
         Self {
             pool: ConnPool::default(),
             h2_pool: H2Pool::default(),
@@ -112,7 +116,8 @@ impl Default for WorkerContext {
                 heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
                 max_frame: DEFAULT_MAX_FRAME,
             }),
-            drain: WorkerDrain::default(),
+            idle: IdleClock::new(drain.clone()),
+            drain,
             spare_buffers: Mutex::default(),
         }
     }

@@ -5,11 +5,9 @@ use crate::relay::{relay_sockets, Downstream};
 use crate::state::{SharedState, WorkerContext};
 use mosn_api::stats::ListenerStats;
 use mosn_config::{CidrRange, PortRange, TcpProxyConfig, TcpRouteConfig};
-use mosn_net::{ConnectionInfo, NetworkFilter, Rewind, Socket};
+use mosn_net::{spawn_guarded, ConnectionGuard, ConnectionInfo, NetworkFilter, Rewind, Socket};
 use mosn_upstream::{LbContext, Outcome};
-use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 
 /// The `tcp_proxy` filter of one listener on one worker.
@@ -110,12 +108,8 @@ impl TcpProxyFilter {
 }
 
 impl NetworkFilter for TcpProxyFilter {
-    fn serve(
-        self: Arc<Self>,
-        socket: Socket,
-        info: ConnectionInfo,
-    ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
-        Box::pin(self.run(socket, info))
+    fn spawn(self: Arc<Self>, socket: Socket, info: ConnectionInfo, guard: ConnectionGuard) {
+        spawn_guarded(self.run(socket, info), guard);
     }
 }
 

@@ -8,7 +8,8 @@ use mosn_api::stats::{ListenerStats, StatsRegistry};
 use mosn_config::IoModel;
 use mosn_config::{FilterChainConfig, ListenerConfig, NetworkFilterConfig, StreamFilterConfig};
 use mosn_net::{
-    BoundListener, Chain, ConnectionInfo, EstablishError, FilterChains, NetworkFilter, StdListener,
+    BoundListener, Chain, ConnectionGuard, ConnectionInfo, EstablishError, FilterChains,
+    NetworkFilter, OpenConnections, Socket, StdListener,
 };
 use mosn_proxy::http::HttpProxyFilter;
 use mosn_proxy::tcp::TcpProxyFilter;
@@ -82,34 +83,9 @@ fn run(spec: WorkerSpec) -> io::Result<()> {
     rt.block_on(serve(spec))
 }
 
-/// Counts live connections of this worker so draining knows when it is done.
-#[derive(Default)]
-struct ActiveConnections(AtomicUsize);
-
-impl ActiveConnections {
-    fn get(&self) -> usize {
-        self.0.load(Relaxed)
-    }
-}
-
-struct ActiveGuard(Arc<ActiveConnections>);
-
-impl ActiveGuard {
-    fn new(active: &Arc<ActiveConnections>) -> Self {
-        active.0.fetch_add(1, Relaxed);
-        Self(active.clone())
-    }
-}
-
-impl Drop for ActiveGuard {
-    fn drop(&mut self) {
-        self.0 .0.fetch_sub(1, Relaxed);
-    }
-}
-
 async fn serve(spec: WorkerSpec) -> io::Result<()> {
     let ctx = Arc::new(WorkerContext::default());
-    let active = Arc::new(ActiveConnections::default());
+    let open = Arc::new(OpenConnections::default());
     for (cfg, socket, tls) in spec.listeners {
         let listener = socket.into_tokio()?;
         let chains = cfg
@@ -134,7 +110,7 @@ async fn serve(spec: WorkerSpec) -> io::Result<()> {
                 use_original_dst: cfg.use_original_dst,
             },
             ctx.drain.clone(),
-            active.clone(),
+            open.clone(),
         ));
     }
     let sweeper_ctx = ctx.clone();
@@ -151,13 +127,13 @@ async fn serve(spec: WorkerSpec) -> io::Result<()> {
     spec.drain.wait().await;
     ctx.drain.start();
     let deadline = tokio::time::Instant::now() + spec.graceful_timeout;
-    while active.get() > 0 && tokio::time::Instant::now() < deadline {
+    while open.count() > 0 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    if active.get() > 0 {
+    if open.count() > 0 {
         tracing::warn!(
             worker = spec.id,
-            connections = active.get(),
+            connections = open.count(),
             "graceful timeout reached, closing remaining connections"
         );
     }
@@ -220,6 +196,9 @@ fn build_filter(
     })
 }
 
+/// What a filter chain hands its connections to (`None`: a chain without filters).
+type ChainFilter = Option<Arc<dyn NetworkFilter>>;
+
 /// A listener's name and stats, for the accept loop.
 struct Listening {
     name: Arc<str>,
@@ -230,10 +209,10 @@ struct Listening {
 
 async fn accept_loop(
     listener: BoundListener,
-    chains: Arc<FilterChains<Option<Arc<dyn NetworkFilter>>>>,
+    chains: Arc<FilterChains<ChainFilter>>,
     listening: Listening,
     drain: WorkerDrain,
-    active: Arc<ActiveConnections>,
+    open: Arc<OpenConnections>,
 ) {
     let name = listening.name.clone();
     let listening = Arc::new(listening);
@@ -261,33 +240,53 @@ async fn accept_loop(
                 .flatten(),
             ..Default::default()
         };
-        let guard = ActiveGuard::new(&active);
+        let guard = open.open();
+        if let Some(settled) = chains.settle_now(&socket, &info) {
+            start_serving(
+                settled.map(|filter| (socket, filter)),
+                info,
+                &listening,
+                guard,
+            );
+            continue;
+        }
         let chains = chains.clone();
         let listening = listening.clone();
-        // The TLS handshake runs in the connection's task, never in the accept loop.
+        // The TLS handshake runs in a task of its own, never in the accept loop; the
+        // connection's serving task replaces it once the handshake is done.
         tokio::spawn(async move {
-            let _guard = guard;
-            // Boxed: detection and handshake state is freed once the connection is served.
-            let (socket, filter) = match Box::pin(chains.establish(socket, &mut info)).await {
-                Ok(found) => found,
-                Err(e) => {
-                    match e {
-                        EstablishError::Handshake(_) => listening.stats.ssl_connection_error.inc(),
-                        EstablishError::NoChain => listening.stats.no_filter_chain_match.inc(),
-                        EstablishError::Silent(_) => {}
-                    }
-                    tracing::debug!(listener = %listening.name, error = %e, "connection refused before serving");
-                    return;
-                }
-            };
-            if info.is_tls() {
-                listening.stats.ssl_handshake.inc();
-            }
-            let Some(filter) = filter.clone() else {
-                tracing::warn!(listener = %listening.name, "filter chain has no network filter; closing connection");
-                return;
-            };
-            filter.serve(socket, info).await;
+            let settled = chains.establish(socket, &mut info).await;
+            start_serving(settled, info, &listening, guard);
         });
     }
+}
+
+/// Hands an established connection to its chain's filter, which spawns its task; or
+/// counts why it could not be served.
+fn start_serving(
+    settled: Result<(Socket, &ChainFilter), EstablishError>,
+    info: ConnectionInfo,
+    listening: &Listening,
+    guard: ConnectionGuard,
+) {
+    let (socket, filter) = match settled {
+        Ok(found) => found,
+        Err(e) => {
+            match e {
+                EstablishError::Handshake(_) => listening.stats.ssl_connection_error.inc(),
+                EstablishError::NoChain => listening.stats.no_filter_chain_match.inc(),
+                EstablishError::Silent(_) => {}
+            }
+            tracing::debug!(listener = %listening.name, error = %e, "connection refused before serving");
+            return;
+        }
+    };
+    if info.is_tls() {
+        listening.stats.ssl_handshake.inc();
+    }
+    let Some(filter) = filter.clone() else {
+        tracing::warn!(listener = %listening.name, "filter chain has no network filter; closing connection");
+        return;
+    };
+    filter.spawn(socket, info, guard);
 }

@@ -643,3 +643,37 @@ fn end_to_end_headers_pass_and_hop_by_hop_headers_stop() {
         "client Connection forwarded: {text}"
     );
 }
+
+#[test]
+fn an_idle_keep_alive_connection_closes_after_the_idle_timeout_and_not_before() {
+    let listen = free_port();
+    let mut config = http_config(
+        local(listen),
+        None,
+        json!([{ "name": "d", "domains": ["*"], "routers": [{ "match": { "prefix": "/" }, "direct_response": { "status": 200, "body": "x" } }] }]),
+        json!([]),
+        json!({}),
+        json!({}),
+    );
+    config["servers"][0]["listeners"][0]["connection_idle_timeout"] = json!("1s");
+    let _mosn = Mosn::start(&config);
+    let mut client = Client::connect(local(listen));
+    assert_eq!(client.get("/", "example.test").text(), "x");
+    // Each request starts the idle timeout again: 0.7 s + 0.7 s idle in all, still served.
+    std::thread::sleep(Duration::from_millis(700));
+    assert_eq!(client.get("/", "example.test").text(), "x");
+    std::thread::sleep(Duration::from_millis(700));
+    assert_eq!(client.get("/", "example.test").text(), "x");
+    let idle_since = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let read = std::io::Read::read_to_end(client.reader.get_mut(), &mut rest);
+    let idle = idle_since.elapsed();
+    assert!(
+        matches!(read, Ok(0)),
+        "want a quiet close, got {read:?} {rest:?}"
+    );
+    assert!(
+        idle >= Duration::from_millis(950) && idle <= Duration::from_millis(2500),
+        "closed after {idle:?} idle, want 1 s (connection_idle_timeout)"
+    );
+}

@@ -14,8 +14,11 @@ use mosn_protocol::http1::{
     parse_request_head, request_body_kind, strip_hop_by_hop, wants_keep_alive, BodyKind,
     ParseError, RequestHead,
 };
+use std::future::{poll_fn, Future};
 use std::io;
+use std::pin::pin;
 use std::sync::Arc;
+use std::task::Poll;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
@@ -74,26 +77,13 @@ impl Http1Connection {
             stats.downstream_cx_total.inc();
             let _active = stats.downstream_cx_active.track();
             loop {
-                let head = match self.read_request_head().await {
-                    Ok(Some(head)) => head,
-                    Ok(None) => break,
-                    Err(kind) => {
-                        match kind {
-                            ProxyErrorKind::RequestHeaderTimeout => {
-                                stats.downstream_rq_header_timeout.inc()
-                            }
-                            _ => stats.downstream_rq_protocol_error.inc(),
-                        }
-                        // Boxed, as the request path below: rare, and kept out of the idle state.
-                        let _ = Box::pin(self.reply_error(kind, true)).await;
-                        break;
-                    }
-                };
-                stats.downstream_rq_total.inc();
-                let _rq = stats.downstream_rq_active.track();
-                // Boxed: the request's state (routing, upstream exchange) lives on the heap only
-                // while a request is in flight, so an idle keep-alive connection stays small.
-                if Box::pin(self.handle(head)).await == Flow::Close {
+                if self.rbuf.is_empty() && !self.next_request_starts().await {
+                    break;
+                }
+                // Boxed: a request's state (reading its head under the header timeout,
+                // routing, the upstream exchange) lives on the heap only while it is in
+                // flight, so an idle keep-alive connection stays small.
+                if Box::pin(self.exchange()).await == Flow::Close {
                     break;
                 }
                 // Nothing buffered: give the buffers back while the connection idles.
@@ -105,6 +95,44 @@ impl Http1Connection {
             }
             let _ = Box::pin(self.io.shutdown()).await;
         }
+    }
+
+    /// Waits for the client to send something, holding only the socket's readiness and
+    /// a slot of the worker's idle clock; false when the idle timeout passes or the
+    /// process drains first.
+    async fn next_request_starts(&mut self) -> bool {
+        let deadline = Instant::now() + self.filter.idle_timeout;
+        let mut idle = pin!(self.filter.worker.idle.wait_until(deadline));
+        let io = &mut self.io;
+        // A poll function over both rather than `select!`, which would keep a future per
+        // branch in this state.
+        poll_fn(|cx| match io.poll_readable(cx) {
+            Poll::Ready(ready) => Poll::Ready(ready.is_ok()),
+            Poll::Pending => idle.as_mut().poll(cx).map(|()| false),
+        })
+        .await
+    }
+
+    /// Reads one request head and serves the request.
+    async fn exchange(&mut self) -> Flow {
+        let stats = self.filter.stats.clone();
+        let head = match self.read_request_head().await {
+            Ok(Some(head)) => head,
+            Ok(None) => return Flow::Close,
+            Err(kind) => {
+                match kind {
+                    ProxyErrorKind::RequestHeaderTimeout => {
+                        stats.downstream_rq_header_timeout.inc()
+                    }
+                    _ => stats.downstream_rq_protocol_error.inc(),
+                }
+                self.reply_error(kind, true).await;
+                return Flow::Close;
+            }
+        };
+        stats.downstream_rq_total.inc();
+        let _rq = stats.downstream_rq_active.track();
+        self.handle(head).await
     }
 
     /// Reads until a full request head is buffered. `Ok(None)` means the connection

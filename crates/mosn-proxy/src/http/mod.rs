@@ -35,11 +35,9 @@ use http::{HeaderMap, Method};
 use mosn_api::filter::{FilterStatus, RequestInfo, StreamFilter};
 use mosn_api::stats::ListenerStats;
 use mosn_config::{ForwardAction, Protocol, ProxyConfig, TranscoderConfig};
-use mosn_net::{ConnectionInfo, NetworkFilter, Socket};
+use mosn_net::{spawn_guarded, ConnectionGuard, ConnectionInfo, NetworkFilter, Socket};
 use mosn_protocol::http1::Limits;
-use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use upstream_bolt::BoltTranscoder;
@@ -169,14 +167,10 @@ impl HttpProxyFilter {
 }
 
 impl NetworkFilter for HttpProxyFilter {
-    fn serve(
-        self: Arc<Self>,
-        socket: Socket,
-        info: ConnectionInfo,
-    ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
-        // Each codec's connection future is boxed on its own, so an idle HTTP/1
-        // connection does not carry the size of the HTTP/2 one. Over TLS the protocol the
-        // client and listener agreed on by ALPN decides.
+    fn spawn(self: Arc<Self>, socket: Socket, info: ConnectionInfo, guard: ConnectionGuard) {
+        // Each codec's connection is its own task type, so an idle HTTP/1 connection does
+        // not carry the size of the HTTP/2 one. Over TLS the protocol the client and
+        // listener agreed on by ALPN decides.
         let protocol = match info.alpn() {
             Some(b"h2") => Protocol::Http2,
             Some(b"http/1.1") | Some(b"http/1.0") => Protocol::Http1,
@@ -185,10 +179,13 @@ impl NetworkFilter for HttpProxyFilter {
         match protocol {
             Protocol::Http2 => {
                 self.stats.downstream_cx_http2_total.inc();
-                Box::pin(h2_connection::serve(self, socket, info))
+                spawn_guarded(h2_connection::serve(self, socket, info), guard)
             }
-            Protocol::Auto => Box::pin(detect::serve_detected(self, socket, info)),
-            _ => Box::pin(Http1Connection::new(self, socket, info, BytesMut::new()).run()),
+            Protocol::Auto => spawn_guarded(detect::serve_detected(self, socket, info), guard),
+            _ => spawn_guarded(
+                Http1Connection::new(self, socket, info, BytesMut::new()).run(),
+                guard,
+            ),
         }
     }
 }

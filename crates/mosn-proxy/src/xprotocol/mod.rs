@@ -14,10 +14,8 @@ mod exchange;
 use crate::state::{SharedState, WorkerContext};
 use mosn_api::stats::ListenerStats;
 use mosn_config::ProxyConfig;
-use mosn_net::{ConnectionInfo, NetworkFilter, Rewind, Socket};
+use mosn_net::{spawn_guarded, ConnectionGuard, ConnectionInfo, NetworkFilter, Rewind, Socket};
 use mosn_protocol::xprotocol::{codec, XCodec};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -81,11 +79,7 @@ impl XProxyFilter {
 }
 
 impl NetworkFilter for XProxyFilter {
-    fn serve(
-        self: Arc<Self>,
-        socket: Socket,
-        info: ConnectionInfo,
-    ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
-        Box::pin(downstream::serve(self, socket, info))
+    fn spawn(self: Arc<Self>, socket: Socket, info: ConnectionInfo, guard: ConnectionGuard) {
+        spawn_guarded(downstream::serve(self, socket, info), guard);
     }
 }
