@@ -11,15 +11,17 @@ use std::task::{Context, Poll};
 /// Facts about an accepted connection that filters, routing and logs read.
 #[derive(Debug, Clone, Default)]
 pub struct ConnectionInfo {
-    /// The listener's `name`.
-    pub listener: Arc<str>,
+    /// The listener's `name`. An `Arc<String>` rather than `Arc<str>`: a thin pointer,
+    /// 8 bytes less in the state every connection keeps.
+    pub listener: Arc<String>,
     /// The client's address (`None` for Unix sockets).
     pub remote: Option<SocketAddr>,
     /// The address the client connected to (`None` for Unix sockets).
     pub local: Option<SocketAddr>,
     /// Where the client meant to connect before an iptables REDIRECT brought it here
-    /// (`SO_ORIGINAL_DST`), on `use_original_dst` listeners only.
-    pub original_dst: Option<SocketAddr>,
+    /// (`SO_ORIGINAL_DST`), on `use_original_dst` listeners only. Boxed: 8 bytes
+    /// instead of 32 in every connection's state, for a fact few listeners have.
+    pub original_dst: Option<Box<SocketAddr>>,
     /// The TLS facts, `None` for plaintext connections (the handshake is done when a
     /// filter sees it). Behind one pointer: every connection carries this struct, most of
     /// them without TLS.

@@ -11,5 +11,5 @@ mod state;
 pub mod tcp;
 pub mod xprotocol;
 
-pub use idle_clock::{IdleClock, IDLE_CLOCK_RESOLUTION};
+pub use idle_clock::{IdleClock, IdleWait, IDLE_CLOCK_RESOLUTION};
 pub use state::{Drain, ProxyState, SharedState, WorkerContext, WorkerDrain};

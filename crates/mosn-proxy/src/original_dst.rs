@@ -26,7 +26,7 @@ pub(crate) fn destination(
                 .and_then(parse)
         })
         .flatten();
-    let dst = from_header.or(info.original_dst)?;
+    let dst = from_header.or(info.original_dst.as_deref().copied())?;
     Some(if cfg.replace_local {
         SocketAddr::new(Ipv4Addr::LOCALHOST.into(), dst.port())
     } else {

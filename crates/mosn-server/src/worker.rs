@@ -100,7 +100,7 @@ async fn serve(spec: WorkerSpec) -> io::Result<()> {
             .collect();
         let chains = FilterChains::new(chains, cfg.inspector, HANDSHAKE_TIMEOUT);
         let listener_stats = spec.stats.listener(&cfg.name);
-        let name: Arc<str> = Arc::from(cfg.name.as_str());
+        let name = Arc::new(cfg.name.clone());
         tokio::spawn(accept_loop(
             listener,
             Arc::new(chains),
@@ -201,7 +201,7 @@ type ChainFilter = Option<Arc<dyn NetworkFilter>>;
 
 /// A listener's name and stats, for the accept loop.
 struct Listening {
-    name: Arc<str>,
+    name: Arc<String>,
     stats: Arc<ListenerStats>,
     /// `use_original_dst`: read each connection's pre-REDIRECT destination.
     use_original_dst: bool,
@@ -237,7 +237,8 @@ async fn accept_loop(
             original_dst: listening
                 .use_original_dst
                 .then(|| mosn_net::original_dst(&socket))
-                .flatten(),
+                .flatten()
+                .map(Box::new),
             ..Default::default()
         };
         let guard = open.open();

@@ -6,6 +6,7 @@ use super::forward::Forward;
 use super::local_reply::{self, LocalReply};
 use super::HttpProxyFilter;
 use super::{h1_bridge, websocket};
+use crate::IdleWait;
 use bytes::BytesMut;
 use mosn_api::error::ProxyErrorKind;
 use mosn_config::{Protocol, RouteAction};
@@ -14,11 +15,11 @@ use mosn_protocol::http1::{
     parse_request_head, request_body_kind, strip_hop_by_hop, wants_keep_alive, BodyKind,
     ParseError, RequestHead,
 };
-use std::future::{poll_fn, Future};
+use std::future::Future;
 use std::io;
-use std::pin::pin;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
@@ -54,6 +55,10 @@ impl Http1Connection {
         info: ConnectionInfo,
         read_ahead: BytesMut,
     ) -> Self {
+        // Counted here and in `Drop` rather than by a guard in `run`'s state: every
+        // byte of that state is paid by each idle connection.
+        filter.stats.downstream_cx_total.inc();
+        filter.stats.downstream_cx_active.inc();
         Self {
             filter,
             io,
@@ -73,9 +78,6 @@ impl Http1Connection {
     #[allow(clippy::manual_async_fn)] // deliberately not an `async fn`: see above
     pub(super) fn run(mut self) -> impl std::future::Future<Output = ()> {
         async move {
-            let stats = self.filter.stats.clone();
-            stats.downstream_cx_total.inc();
-            let _active = stats.downstream_cx_active.track();
             loop {
                 if self.rbuf.is_empty() && !self.next_request_starts().await {
                     break;
@@ -100,17 +102,12 @@ impl Http1Connection {
     /// Waits for the client to send something, holding only the socket's readiness and
     /// a slot of the worker's idle clock; false when the idle timeout passes or the
     /// process drains first.
-    async fn next_request_starts(&mut self) -> bool {
+    fn next_request_starts(&mut self) -> NextRequest<'_> {
         let deadline = Instant::now() + self.filter.idle_timeout;
-        let mut idle = pin!(self.filter.worker.idle.wait_until(deadline));
-        let io = &mut self.io;
-        // A poll function over both rather than `select!`, which would keep a future per
-        // branch in this state.
-        poll_fn(|cx| match io.poll_readable(cx) {
-            Poll::Ready(ready) => Poll::Ready(ready.is_ok()),
-            Poll::Pending => idle.as_mut().poll(cx).map(|()| false),
-        })
-        .await
+        NextRequest {
+            idle: self.filter.worker.idle.wait_until(deadline),
+            io: &mut self.io,
+        }
     }
 
     /// Reads one request head and serves the request.
@@ -331,6 +328,36 @@ impl Http1Connection {
             Flow::Close
         } else {
             Flow::KeepAlive
+        }
+    }
+}
+
+impl Drop for Http1Connection {
+    fn drop(&mut self) {
+        self.filter.stats.downstream_cx_active.dec();
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The wait between requests: the socket's readiness or the idle clock, whichever
+    /// comes first. A named future rather than `select!` or an `async fn`, which would
+    /// keep a copy of each part (and of their borrows) in the connection's idle state.
+    struct NextRequest<'a> {
+        #[pin]
+        idle: IdleWait,
+        io: &'a mut Socket,
+    }
+}
+
+impl Future for NextRequest<'_> {
+    /// False when the idle timeout passed or the process drains first.
+    type Output = bool;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
+        let this = self.project();
+        match this.io.poll_readable(cx) {
+            Poll::Ready(ready) => Poll::Ready(ready.is_ok()),
+            Poll::Pending => this.idle.poll(cx).map(|()| false),
         }
     }
 }

@@ -57,7 +57,7 @@ mod tests {
 
     fn info() -> ConnectionInfo {
         ConnectionInfo {
-            listener: Arc::from("l"),
+            listener: Arc::new("l".to_owned()),
             remote: Some("127.0.0.9:5000".parse().unwrap()),
             ..Default::default()
         }
