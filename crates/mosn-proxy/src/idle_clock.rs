@@ -82,6 +82,12 @@ impl IdleClock {
         IdleWait::Waiting { notified }
     }
 
+    /// True once `deadline` has passed by this clock (its slot fired), or draining has
+    /// started.
+    pub fn passed(&self, deadline: Instant) -> bool {
+        self.fired(self.slot_of(deadline))
+    }
+
     fn fired(&self, slot: u64) -> bool {
         self.0.fired.load(SeqCst) >= slot
     }

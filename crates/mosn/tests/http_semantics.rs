@@ -677,3 +677,32 @@ fn an_idle_keep_alive_connection_closes_after_the_idle_timeout_and_not_before() 
         "closed after {idle:?} idle, want 1 s (connection_idle_timeout)"
     );
 }
+
+#[test]
+fn hundreds_of_keep_alive_connections_parked_while_idle_all_answer_again() {
+    // Quiet connections give up their task (after a fraction of a second) and get one
+    // back when the client speaks: every one must answer, and stay counted as open.
+    let listen = free_port();
+    let admin = free_port();
+    let mosn = Mosn::start(&http_config(
+        local(listen),
+        Some(admin),
+        json!([{ "name": "d", "domains": ["*"], "routers": [{ "match": { "prefix": "/" }, "direct_response": { "status": 200, "body": "x" } }] }]),
+        json!([]),
+        json!({}),
+        json!({}),
+    ));
+    let mut clients: Vec<Client> = (0..300).map(|_| Client::connect(local(listen))).collect();
+    for c in &mut clients {
+        assert_eq!(c.get("/", "example.test").text(), "x");
+    }
+    std::thread::sleep(Duration::from_millis(800));
+    let active = mosn.stat("listener", "test_listener", "downstream_cx_active");
+    assert_eq!(active, 300, "parked connections stay counted as open");
+    for round in 0..2 {
+        for c in &mut clients {
+            assert_eq!(c.get("/", "example.test").text(), "x", "round {round}");
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}

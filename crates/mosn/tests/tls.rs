@@ -608,3 +608,45 @@ fn named_certificates_serve_several_listeners_and_rotate_for_all() {
     let got = https(a, "proxy.test", &ca, &[]);
     assert_eq!(got.status, 200, "{}", got.stderr);
 }
+
+#[test]
+fn a_tls_keep_alive_connection_idle_long_enough_to_park_answers_again() {
+    // Idle HTTP/1 connections give up their task after a short quiet time and wake on
+    // the socket's readiness; over TLS the wake-up must see records rustls buffered.
+    let pki = TestPki::new();
+    let leaf = pki.leaf("proxy.test", &["DNS:proxy.test"], 30);
+    let (port, _mosn, _nginx) = tls_listener(server_tls(&leaf, json!({})));
+    let script = r#"
+import socket, ssl, sys, time
+port, ca = int(sys.argv[1]), sys.argv[2]
+ctx = ssl.create_default_context(cafile=ca)
+sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname="proxy.test")
+f = sock.makefile("rb")
+def get(path):
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: proxy.test\r\n\r\n".encode())
+    status = f.readline().split()[1].decode()
+    length = 0
+    while (line := f.readline()) not in (b"\r\n", b""):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    f.read(length)
+    return status
+statuses = [get("/a")]
+for pause in (0.6, 1.2):
+    time.sleep(pause)
+    statuses.append(get("/b"))
+print(" ".join(statuses))
+"#;
+    let out = std::process::Command::new(tool("python3"))
+        .args(["-c", script, &port.to_string()])
+        .arg(pki.ca())
+        .output()
+        .expect("run python3");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout.trim(),
+        "200 200 200",
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

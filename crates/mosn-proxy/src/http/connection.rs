@@ -5,12 +5,12 @@ use super::exchange::{Target, Upstream};
 use super::forward::Forward;
 use super::local_reply::{self, LocalReply};
 use super::HttpProxyFilter;
-use super::{h1_bridge, websocket};
+use super::{h1_bridge, parked, websocket};
 use crate::IdleWait;
 use bytes::BytesMut;
 use mosn_api::error::ProxyErrorKind;
 use mosn_config::{Protocol, RouteAction};
-use mosn_net::{ConnectionInfo, Socket};
+use mosn_net::{ConnectionGuard, ConnectionInfo, Socket};
 use mosn_protocol::http1::{
     parse_request_head, request_body_kind, strip_hop_by_hop, wants_keep_alive, BodyKind,
     ParseError, RequestHead,
@@ -44,6 +44,8 @@ pub(super) struct Http1Connection {
     pub(super) rbuf: BytesMut,
     /// Bytes to write to the client.
     pub(super) wbuf: BytesMut,
+    /// Keeps the connection counted as open for draining, parked or not.
+    _guard: ConnectionGuard,
 }
 
 impl Http1Connection {
@@ -54,6 +56,7 @@ impl Http1Connection {
         io: Socket,
         info: ConnectionInfo,
         read_ahead: BytesMut,
+        guard: ConnectionGuard,
     ) -> Self {
         // Counted here and in `Drop` rather than by a guard in `run`'s state: every
         // byte of that state is paid by each idle connection.
@@ -65,6 +68,7 @@ impl Http1Connection {
             info,
             rbuf: read_ahead,
             wbuf: BytesMut::new(),
+            _guard: guard,
         }
     }
 
@@ -79,8 +83,15 @@ impl Http1Connection {
     pub(super) fn run(mut self) -> impl std::future::Future<Output = ()> {
         async move {
             loop {
-                if self.rbuf.is_empty() && !self.next_request_starts().await {
-                    break;
+                if self.rbuf.is_empty() {
+                    let idle_deadline = Instant::now() + self.filter.idle_timeout;
+                    if !self.next_request_starts(idle_deadline).await {
+                        if self.filter.worker.idle.passed(idle_deadline) {
+                            break; // idle timeout, or draining
+                        }
+                        parked::park(self, idle_deadline);
+                        return;
+                    }
                 }
                 // Boxed: a request's state (reading its head under the header timeout,
                 // routing, the upstream exchange) lives on the heap only while it is in
@@ -100,14 +111,19 @@ impl Http1Connection {
     }
 
     /// Waits for the client to send something, holding only the socket's readiness and
-    /// a slot of the worker's idle clock; false when the idle timeout passes or the
-    /// process drains first.
-    fn next_request_starts(&mut self) -> NextRequest<'_> {
-        let deadline = Instant::now() + self.filter.idle_timeout;
+    /// a slot of the worker's idle clock; false when `idle_deadline` or the time to park
+    /// ([`parked::PARK_AFTER`]) comes first, or the process drains.
+    fn next_request_starts(&mut self, idle_deadline: Instant) -> NextRequest<'_> {
+        let until = idle_deadline.min(Instant::now() + parked::PARK_AFTER);
         NextRequest {
-            idle: self.filter.worker.idle.wait_until(deadline),
+            idle: self.filter.worker.idle.wait_until(until),
             io: &mut self.io,
         }
+    }
+
+    /// Closes a connection whose idle time is up (see [`parked`]).
+    pub(super) async fn close(mut self) {
+        let _ = self.io.shutdown().await;
     }
 
     /// Reads one request head and serves the request.
@@ -350,7 +366,7 @@ pin_project_lite::pin_project! {
 }
 
 impl Future for NextRequest<'_> {
-    /// False when the idle timeout passed or the process drains first.
+    /// False when the idle clock fired first.
     type Output = bool;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {

@@ -11,7 +11,7 @@ use super::{h2_connection, HttpProxyFilter};
 use crate::xprotocol::XProxyFilter;
 use bytes::BytesMut;
 use mosn_config::Protocol;
-use mosn_net::{ConnectionInfo, Rewind, Socket};
+use mosn_net::{ConnectionGuard, ConnectionInfo, Rewind, Socket};
 use mosn_protocol::xprotocol::{self, Detect, XCodec};
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -85,6 +85,7 @@ pub(super) async fn serve_detected(
     filter: Arc<HttpProxyFilter>,
     mut socket: Socket,
     info: ConnectionInfo,
+    guard: ConnectionGuard,
 ) {
     let mut buf = BytesMut::with_capacity(64);
     let mut deadline = Instant::now() + filter.idle_timeout;
@@ -122,7 +123,7 @@ pub(super) async fn serve_detected(
             let io = Rewind::new(buf.freeze(), socket);
             Box::pin(h2_connection::serve(filter, io, info)).await;
         }
-        Some(_) => Box::pin(Http1Connection::new(filter, socket, info, buf).run()).await,
+        Some(_) => Box::pin(Http1Connection::new(filter, socket, info, buf, guard).run()).await,
         None => {
             filter.stats.downstream_cx_total.inc();
             filter.stats.downstream_cx_protocol_unknown.inc();

@@ -20,6 +20,7 @@ mod h1_body;
 mod h1_bridge;
 mod h2_connection;
 mod local_reply;
+mod parked;
 mod retry;
 mod upstream_bolt;
 mod upstream_h1;
@@ -181,11 +182,15 @@ impl NetworkFilter for HttpProxyFilter {
                 self.stats.downstream_cx_http2_total.inc();
                 spawn_guarded(h2_connection::serve(self, socket, info), guard)
             }
-            Protocol::Auto => spawn_guarded(detect::serve_detected(self, socket, info), guard),
-            _ => spawn_guarded(
-                Http1Connection::new(self, socket, info, BytesMut::new()).run(),
-                guard,
-            ),
+            Protocol::Auto => {
+                tokio::spawn(detect::serve_detected(self, socket, info, guard));
+            }
+            // The connection holds its guard itself: it outlives its task when it parks.
+            _ => {
+                tokio::spawn(
+                    Http1Connection::new(self, socket, info, BytesMut::new(), guard).run(),
+                );
+            }
         }
     }
 }

@@ -1,0 +1,109 @@
+//! Idle HTTP/1 connections without a task.
+//!
+//! A keep-alive connection quiet for longer than [`PARK_AFTER`] gives up its task: its
+//! state moves into a [`Parked`] cell whose waker sits in the socket's readiness and in
+//! the connection's idle-clock slot. Whichever fires first takes the connection out and
+//! spawns its task again: to serve the next request, or to close it when the idle
+//! timeout passed or the process drains. A task with its state is ~512 B of 128-byte
+//! aligned memory (and the allocator's alignment gap beside it); a parked connection is
+//! its ~200 B state and a clock registration.
+
+use super::connection::Http1Connection;
+use crate::IdleWait;
+use parking_lot::Mutex;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::Arc;
+use std::task::{Context, Wake, Waker};
+use std::time::Duration;
+use tokio::runtime::Handle;
+use tokio::time::Instant;
+
+/// How long a keep-alive connection waits for its next request in its own task before
+/// it parks. Short enough that idle connections soon cost little; long enough that a
+/// connection serving more than a few requests a second never parks, so parking and
+/// waking (a few allocations, one spawn) stay off the request path.
+pub(super) const PARK_AFTER: Duration = Duration::from_millis(200);
+
+/// A parked connection, and the waker that resumes it.
+struct Parked {
+    state: Mutex<Option<Sleeper>>,
+    /// A wake-up came while the connection was still being parked.
+    woken: AtomicBool,
+    /// The runtime the connection's task runs on again.
+    runtime: Handle,
+}
+
+/// What a parked connection keeps: the connection and its idle-clock registration.
+struct Sleeper {
+    conn: Http1Connection,
+    /// Registered in the slot of `idle_deadline`; dropping it deregisters.
+    idle: Pin<Box<IdleWait>>,
+    idle_deadline: Instant,
+}
+
+/// Parks `conn`, idle until `idle_deadline`: no task until its socket is readable, the
+/// deadline passes or the process drains.
+pub(super) fn park(conn: Http1Connection, idle_deadline: Instant) {
+    let parked = Arc::new(Parked {
+        state: Mutex::new(None),
+        woken: AtomicBool::new(false),
+        runtime: Handle::current(),
+    });
+    let waker = Waker::from(parked.clone());
+    let mut cx = Context::from_waker(&waker);
+    let mut sleeper = Sleeper {
+        idle: Box::pin(conn.filter.worker.idle.wait_until(idle_deadline)),
+        conn,
+        idle_deadline,
+    };
+    // Both registrations happen before the sleeper is stored, outside the lock: a
+    // wake-up meanwhile (even from inside these polls) only sets `woken`.
+    let ready = sleeper.idle.as_mut().poll(&mut cx).is_ready()
+        || sleeper.conn.io.poll_readable(&mut cx).is_ready();
+    if ready {
+        resume(&parked.runtime, sleeper);
+        return;
+    }
+    *parked.state.lock() = Some(sleeper);
+    if parked.woken.load(SeqCst) {
+        parked.take_and_resume();
+    }
+}
+
+impl Parked {
+    fn take_and_resume(&self) {
+        let sleeper = self.state.lock().take();
+        match sleeper {
+            Some(sleeper) => resume(&self.runtime, sleeper),
+            None => self.woken.store(true, SeqCst),
+        }
+    }
+}
+
+impl Wake for Parked {
+    fn wake(self: Arc<Self>) {
+        self.take_and_resume();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.take_and_resume();
+    }
+}
+
+/// Gives the connection a task again: closing it when its idle time is up (or the
+/// process drains), serving it otherwise.
+fn resume(runtime: &Handle, sleeper: Sleeper) {
+    let Sleeper {
+        conn,
+        idle,
+        idle_deadline,
+    } = sleeper;
+    drop(idle);
+    if conn.filter.worker.idle.passed(idle_deadline) {
+        runtime.spawn(conn.close());
+    } else {
+        runtime.spawn(conn.run());
+    }
+}
