@@ -11,7 +11,7 @@ use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -21,6 +21,8 @@ use tokio::time::Instant;
 
 /// How late past its deadline a wait may end.
 pub const IDLE_CLOCK_RESOLUTION: Duration = Duration::from_millis(100);
+
+const RESOLUTION_NANOS: u64 = IDLE_CLOCK_RESOLUTION.as_nanos() as u64;
 
 /// Slot number meaning "every slot has fired" (set when draining starts).
 const ALL_FIRED: u64 = u64::MAX;
@@ -94,24 +96,32 @@ impl IdleClock {
 
     /// The first slot ending at or after `deadline`.
     fn slot_of(&self, deadline: Instant) -> u64 {
-        let since = deadline.saturating_duration_since(self.0.epoch).as_nanos();
-        slot_number(since.div_ceil(IDLE_CLOCK_RESOLUTION.as_nanos()))
+        self.nanos_since_epoch(deadline).div_ceil(RESOLUTION_NANOS)
     }
 
     /// The last slot that has ended by `now`.
     fn passed_by(&self, now: Instant) -> u64 {
-        let since = now.saturating_duration_since(self.0.epoch).as_nanos();
-        slot_number(since / IDLE_CLOCK_RESOLUTION.as_nanos())
+        self.nanos_since_epoch(now) / RESOLUTION_NANOS
+    }
+
+    /// In `u64` (584 years), not `Duration::as_nanos`'s `u128`: this runs for every
+    /// request, and 128-bit division is a library call.
+    fn nanos_since_epoch(&self, at: Instant) -> u64 {
+        let since = at.saturating_duration_since(self.0.epoch);
+        since
+            .as_secs()
+            .saturating_mul(1_000_000_000)
+            .saturating_add(u64::from(since.subsec_nanos()))
+            .min(ALL_FIRED - 1)
     }
 
     fn end_of(&self, slot: u64) -> Instant {
-        let nanos = IDLE_CLOCK_RESOLUTION.as_nanos() as u64;
-        self.0.epoch + Duration::from_nanos(slot.saturating_mul(nanos))
+        self.0.epoch + Duration::from_nanos(slot.saturating_mul(RESOLUTION_NANOS))
     }
 
     /// Starts the sweeper on the current runtime the first time a connection waits.
     fn start_sweeper(&self) {
-        if !self.0.sweeper_started.swap(true, SeqCst) {
+        if !self.0.sweeper_started.load(Relaxed) && !self.0.sweeper_started.swap(true, SeqCst) {
             tokio::spawn(self.clone().sweep());
         }
     }
@@ -147,10 +157,6 @@ impl IdleClock {
             notify.notify_waiters();
         }
     }
-}
-
-fn slot_number(n: u128) -> u64 {
-    u64::try_from(n).unwrap_or(ALL_FIRED - 1)
 }
 
 pin_project_lite::pin_project! {

@@ -6,7 +6,7 @@ use super::forward::Forward;
 use super::local_reply::{self, LocalReply};
 use super::HttpProxyFilter;
 use super::{h1_bridge, parked, websocket};
-use crate::IdleWait;
+use crate::{IdleClock, IdleWait};
 use bytes::BytesMut;
 use mosn_api::error::ProxyErrorKind;
 use mosn_config::{Protocol, RouteAction};
@@ -84,8 +84,9 @@ impl Http1Connection {
         async move {
             loop {
                 if self.rbuf.is_empty() {
-                    let idle_deadline = Instant::now() + self.filter.idle_timeout;
-                    if !self.next_request_starts(idle_deadline).await {
+                    let now = Instant::now();
+                    let idle_deadline = now + self.filter.idle_timeout;
+                    if !self.next_request_starts(now, idle_deadline).await {
                         if self.filter.worker.idle.passed(idle_deadline) {
                             break; // idle timeout, or draining
                         }
@@ -113,10 +114,12 @@ impl Http1Connection {
     /// Waits for the client to send something, holding only the socket's readiness and
     /// a slot of the worker's idle clock; false when `idle_deadline` or the time to park
     /// ([`parked::PARK_AFTER`]) comes first, or the process drains.
-    fn next_request_starts(&mut self, idle_deadline: Instant) -> NextRequest<'_> {
-        let until = idle_deadline.min(Instant::now() + parked::PARK_AFTER);
+    fn next_request_starts(&mut self, now: Instant, idle_deadline: Instant) -> NextRequest<'_> {
         NextRequest {
-            idle: self.filter.worker.idle.wait_until(until),
+            idle: IdleWait::Done,
+            armed: false,
+            clock: &self.filter.worker.idle,
+            until: idle_deadline.min(now + parked::PARK_AFTER),
             io: &mut self.io,
         }
     }
@@ -168,7 +171,10 @@ impl Http1Connection {
             let waiting_for_first_byte = self.rbuf.is_empty();
             let deadline = header_deadline.unwrap_or(idle_deadline);
             let drain = self.filter.worker.drain.clone();
+            // Biased: the read first, so a request already there costs no drain
+            // registration.
             let read = tokio::select! {
+                biased;
                 r = tokio::time::timeout_at(deadline, self.fill()) => r,
                 () = drain.wait(), if waiting_for_first_byte => return Ok(None),
             };
@@ -359,8 +365,13 @@ pin_project_lite::pin_project! {
     /// comes first. A named future rather than `select!` or an `async fn`, which would
     /// keep a copy of each part (and of their borrows) in the connection's idle state.
     struct NextRequest<'a> {
+        // Registered on the clock only once the socket has nothing to read (`armed`):
+        // a request already waiting costs no registration.
         #[pin]
         idle: IdleWait,
+        armed: bool,
+        clock: &'a IdleClock,
+        until: Instant,
         io: &'a mut Socket,
     }
 }
@@ -370,11 +381,15 @@ impl Future for NextRequest<'_> {
     type Output = bool;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
-        let this = self.project();
-        match this.io.poll_readable(cx) {
-            Poll::Ready(ready) => Poll::Ready(ready.is_ok()),
-            Poll::Pending => this.idle.poll(cx).map(|()| false),
+        let mut this = self.project();
+        if let Poll::Ready(ready) = this.io.poll_readable(cx) {
+            return Poll::Ready(ready.is_ok());
         }
+        if !*this.armed {
+            this.idle.set(this.clock.wait_until(*this.until));
+            *this.armed = true;
+        }
+        this.idle.poll(cx).map(|()| false)
     }
 }
 
