@@ -13,7 +13,6 @@ use crate::IdleWait;
 use parking_lot::Mutex;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::Arc;
 use std::task::{Context, Wake, Waker};
 use std::time::Duration;
@@ -28,56 +27,58 @@ pub(super) const PARK_AFTER: Duration = Duration::from_millis(200);
 
 /// A parked connection, and the waker that resumes it.
 struct Parked {
-    state: Mutex<Option<Sleeper>>,
+    state: Mutex<ParkedState>,
+}
+
+#[derive(Default)]
+struct ParkedState {
+    sleeper: Option<Sleeper>,
     /// A wake-up came while the connection was still being parked.
-    woken: AtomicBool,
-    /// The runtime the connection's task runs on again.
-    runtime: Handle,
+    woken: bool,
 }
 
 /// What a parked connection keeps: the connection and its idle-clock registration.
 struct Sleeper {
     conn: Http1Connection,
-    /// Registered in the slot of `idle_deadline`; dropping it deregisters.
+    /// Registered in the slot of the idle deadline; dropping it deregisters.
     idle: Pin<Box<IdleWait>>,
-    idle_deadline: Instant,
 }
 
 /// Parks `conn`, idle until `idle_deadline`: no task until its socket is readable, the
 /// deadline passes or the process drains.
 pub(super) fn park(conn: Http1Connection, idle_deadline: Instant) {
     let parked = Arc::new(Parked {
-        state: Mutex::new(None),
-        woken: AtomicBool::new(false),
-        runtime: Handle::current(),
+        state: Mutex::default(),
     });
     let waker = Waker::from(parked.clone());
     let mut cx = Context::from_waker(&waker);
     let mut sleeper = Sleeper {
         idle: Box::pin(conn.filter.worker.idle.wait_until(idle_deadline)),
         conn,
-        idle_deadline,
     };
-    // Both registrations happen before the sleeper is stored, outside the lock: a
-    // wake-up meanwhile (even from inside these polls) only sets `woken`.
+    // Both registrations happen before the sleeper is stored: a wake-up meanwhile (even
+    // from inside these polls) only sets `woken`.
     let ready = sleeper.idle.as_mut().poll(&mut cx).is_ready()
         || sleeper.conn.io.poll_readable(&mut cx).is_ready();
-    if ready {
-        resume(&parked.runtime, sleeper);
-        return;
-    }
-    *parked.state.lock() = Some(sleeper);
-    if parked.woken.load(SeqCst) {
-        parked.take_and_resume();
+    let mut state = parked.state.lock();
+    if ready || state.woken {
+        drop(state);
+        resume(sleeper);
+    } else {
+        state.sleeper = Some(sleeper);
     }
 }
 
 impl Parked {
     fn take_and_resume(&self) {
-        let sleeper = self.state.lock().take();
-        match sleeper {
-            Some(sleeper) => resume(&self.runtime, sleeper),
-            None => self.woken.store(true, SeqCst),
+        let sleeper = {
+            let mut state = self.state.lock();
+            let sleeper = state.sleeper.take();
+            state.woken = sleeper.is_none();
+            sleeper
+        };
+        if let Some(sleeper) = sleeper {
+            resume(sleeper);
         }
     }
 }
@@ -92,16 +93,22 @@ impl Wake for Parked {
     }
 }
 
-/// Gives the connection a task again: closing it when its idle time is up (or the
-/// process drains), serving it otherwise.
-fn resume(runtime: &Handle, sleeper: Sleeper) {
-    let Sleeper {
-        conn,
-        idle,
-        idle_deadline,
-    } = sleeper;
+/// Gives the connection a task again on the current runtime (wake-ups come from its I/O
+/// driver or its idle-clock sweeper): closing it when its idle time is up or the process
+/// drains (its clock registration has fired), serving it otherwise.
+fn resume(sleeper: Sleeper) {
+    let Sleeper { conn, mut idle } = sleeper;
+    let expired = idle
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+        .is_ready();
     drop(idle);
-    if conn.filter.worker.idle.passed(idle_deadline) {
+    let Ok(runtime) = Handle::try_current() else {
+        // Only while the runtime shuts down; dropping the connection closes it.
+        tracing::debug!("idle connection woken outside its runtime; closing it");
+        return;
+    };
+    if expired {
         runtime.spawn(conn.close());
     } else {
         runtime.spawn(conn.run());
