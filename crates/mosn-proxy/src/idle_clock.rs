@@ -206,14 +206,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn an_earlier_deadline_added_later_still_fires_on_time() {
         let clock = IdleClock::new(WorkerDrain::default());
-        let late = tokio::spawn({
-            let clock = clock.clone();
-            async move {
-                clock
-                    .wait_until(Instant::now() + Duration::from_secs(60))
-                    .await
-            }
-        });
+        let late = tokio::spawn(clock.wait_until(Instant::now() + Duration::from_secs(60)));
         tokio::task::yield_now().await;
         let start = Instant::now();
         clock.wait_until(start + Duration::from_millis(200)).await;
@@ -225,14 +218,7 @@ mod tests {
     async fn draining_ends_every_wait_and_every_later_one() {
         let drain = WorkerDrain::default();
         let clock = IdleClock::new(drain.clone());
-        let waiter = tokio::spawn({
-            let clock = clock.clone();
-            async move {
-                clock
-                    .wait_until(Instant::now() + Duration::from_secs(3600))
-                    .await
-            }
-        });
+        let waiter = tokio::spawn(clock.wait_until(Instant::now() + Duration::from_secs(3600)));
         tokio::task::yield_now().await;
         drain.start();
         tokio::time::timeout(Duration::from_secs(1), waiter)

@@ -647,14 +647,7 @@ fn end_to_end_headers_pass_and_hop_by_hop_headers_stop() {
 #[test]
 fn an_idle_keep_alive_connection_closes_after_the_idle_timeout_and_not_before() {
     let listen = free_port();
-    let mut config = http_config(
-        local(listen),
-        None,
-        json!([{ "name": "d", "domains": ["*"], "routers": [{ "match": { "prefix": "/" }, "direct_response": { "status": 200, "body": "x" } }] }]),
-        json!([]),
-        json!({}),
-        json!({}),
-    );
+    let mut config = answer_all_config(local(listen), None, "x");
     config["servers"][0]["listeners"][0]["connection_idle_timeout"] = json!("1s");
     let _mosn = Mosn::start(&config);
     let mut client = Client::connect(local(listen));
@@ -684,14 +677,7 @@ fn hundreds_of_keep_alive_connections_parked_while_idle_all_answer_again() {
     // back when the client speaks: every one must answer, and stay counted as open.
     let listen = free_port();
     let admin = free_port();
-    let mosn = Mosn::start(&http_config(
-        local(listen),
-        Some(admin),
-        json!([{ "name": "d", "domains": ["*"], "routers": [{ "match": { "prefix": "/" }, "direct_response": { "status": 200, "body": "x" } }] }]),
-        json!([]),
-        json!({}),
-        json!({}),
-    ));
+    let mosn = Mosn::start(&answer_all_config(local(listen), Some(admin), "x"));
     let mut clients: Vec<Client> = (0..300).map(|_| Client::connect(local(listen))).collect();
     for c in &mut clients {
         assert_eq!(c.get("/", "example.test").text(), "x");

@@ -105,14 +105,7 @@ fn sigterm_lets_the_in_flight_request_finish_refuses_new_connections_and_exits_0
 #[test]
 fn sigterm_with_nothing_in_flight_exits_0_promptly() {
     let listen = free_port();
-    let mut mosn = Mosn::start(&http_config(
-        local(listen),
-        None,
-        json!([{ "name": "d", "domains": ["*"], "routers": [{ "match": { "prefix": "/" }, "direct_response": { "status": 200, "body": "x" } }] }]),
-        json!([]),
-        json!({}),
-        json!({}),
-    ));
+    let mut mosn = Mosn::start(&answer_all_config(local(listen), None, "x"));
     // An idle keep-alive connection (it served one request) must not hold the drain up.
     let mut idle = Client::connect(local(listen));
     assert_eq!(idle.get("/", "example.test").text(), "x");

@@ -339,6 +339,18 @@ pub fn proxy_to_origin(upstream: u16, proxy: Value, server_extra: Value) -> (Mos
     (Mosn::start(&config), listen)
 }
 
+/// A one-listener HTTP/1 proxy that answers every request itself: 200 with `body`.
+pub fn answer_all_config(listen: SocketAddr, admin_port: Option<u16>, body: &str) -> Value {
+    http_config(
+        listen,
+        admin_port,
+        json!([{ "name": "d", "domains": ["*"], "routers": [{ "match": { "prefix": "/" }, "direct_response": { "status": 200, "body": body } }] }]),
+        json!([]),
+        json!({}),
+        json!({}),
+    )
+}
+
 /// A catch-all virtual host forwarding everything to `cluster`.
 pub fn forward_all(cluster: &str) -> Value {
     json!([{
