@@ -34,6 +34,14 @@ pub struct FilterChains<T> {
     handshake_timeout: Duration,
 }
 
+/// Where [`FilterChains::settle_now`] leaves a connection.
+pub enum Settled<'a, T> {
+    /// The chain is picked (or no chain matches).
+    Now(Result<(Socket, &'a T), EstablishError>),
+    /// A TCP connection to a TLS listener: it needs [`FilterChains::establish`].
+    Handshake(TcpStream),
+}
+
 /// Why a connection got no chain or no TLS session.
 #[derive(Debug, thiserror::Error)]
 pub enum EstablishError {
@@ -81,32 +89,24 @@ impl<T> FilterChains<T> {
         self.chains.iter().all(|c| c.tls.is_none())
     }
 
-    /// The chain of a connection that needs no I/O to pick it (a listener without TLS,
-    /// or a Unix socket); `None` when the connection must go through [`Self::establish`].
-    /// Lets the accept loop hand plaintext connections over without a task of its own.
-    pub fn settle_now(
-        &self,
-        socket: &Socket,
-        info: &ConnectionInfo,
-    ) -> Option<Result<&T, EstablishError>> {
-        (!matches!(socket, Socket::Tcp(_)) || self.plaintext_only())
-            .then(|| self.plain_chain(info).map(|chain| &chain.value))
+    /// Picks the chain of a connection that needs no I/O for it (a listener without TLS,
+    /// or a Unix socket) at once, so the accept loop hands plaintext connections over
+    /// without a task of their own; a TCP connection to a TLS listener goes on to
+    /// [`Self::establish`].
+    pub fn settle_now(&self, socket: Socket, info: &ConnectionInfo) -> Settled<'_, T> {
+        match socket {
+            Socket::Tcp(tcp) if !self.plaintext_only() => Settled::Handshake(tcp),
+            other => Settled::Now(self.plain_chain(info).map(|chain| (other, &chain.value))),
+        }
     }
 
-    /// Detects the transport, handshakes when TLS, and picks the chain; fills `info`'s
-    /// TLS facts.
+    /// Detects the transport of a connection [`Self::settle_now`] could not settle,
+    /// handshakes when TLS, and picks the chain; fills `info`'s TLS facts.
     pub async fn establish(
         &self,
-        socket: Socket,
+        tcp: TcpStream,
         info: &mut ConnectionInfo,
     ) -> Result<(Socket, &T), EstablishError> {
-        let tcp = match socket {
-            Socket::Tcp(tcp) if !self.plaintext_only() => tcp,
-            other => {
-                let chain = self.plain_chain(info)?;
-                return Ok((other, &chain.value));
-            }
-        };
         let deadline = tokio::time::Instant::now() + self.handshake_timeout;
         if self.inspect {
             let head = tokio::time::timeout_at(deadline, peek_record_head(&tcp))

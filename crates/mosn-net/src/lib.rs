@@ -11,7 +11,7 @@ mod rewind;
 mod socket;
 mod splice;
 
-pub use chains::{Chain, EstablishError, FilterChains};
+pub use chains::{Chain, EstablishError, FilterChains, Settled};
 pub use filter::{
     spawn_guarded, ConnectionGuard, ConnectionInfo, NetworkFilter, OpenConnections, TlsInfo,
 };

@@ -9,7 +9,7 @@ use mosn_config::IoModel;
 use mosn_config::{FilterChainConfig, ListenerConfig, NetworkFilterConfig, StreamFilterConfig};
 use mosn_net::{
     BoundListener, Chain, ConnectionGuard, ConnectionInfo, EstablishError, FilterChains,
-    NetworkFilter, OpenConnections, Socket, StdListener,
+    NetworkFilter, OpenConnections, Settled, Socket, StdListener,
 };
 use mosn_proxy::http::HttpProxyFilter;
 use mosn_proxy::tcp::TcpProxyFilter;
@@ -242,21 +242,19 @@ async fn accept_loop(
             ..Default::default()
         };
         let guard = open.open();
-        if let Some(settled) = chains.settle_now(&socket, &info) {
-            start_serving(
-                settled.map(|filter| (socket, filter)),
-                info,
-                &listening,
-                guard,
-            );
-            continue;
-        }
+        let tcp = match chains.settle_now(socket, &info) {
+            Settled::Now(settled) => {
+                start_serving(settled, info, &listening, guard);
+                continue;
+            }
+            Settled::Handshake(tcp) => tcp,
+        };
         let chains = chains.clone();
         let listening = listening.clone();
         // The TLS handshake runs in a task of its own, never in the accept loop; the
         // connection's serving task replaces it once the handshake is done.
         tokio::spawn(async move {
-            let settled = chains.establish(socket, &mut info).await;
+            let settled = chains.establish(tcp, &mut info).await;
             start_serving(settled, info, &listening, guard);
         });
     }
