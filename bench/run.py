@@ -35,6 +35,8 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import link_order
+
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 RESULTS = BENCH / "results"
@@ -665,6 +667,10 @@ def versions(proxies: list[str]) -> dict:
 
     if "mosn" in proxies:
         v["mosn"] = first([Tools.mosn, "version"], r"(\d+\.\d+\.\d+\S*)")
+        try:  # functions of crates/mosn/link-order.txt the binary has (stale when few)
+            v["mosn_link_order"] = link_order.coverage(link_order.binary_symbols(Path(Tools.mosn)))
+        except (OSError, subprocess.CalledProcessError) as e:
+            v["mosn_link_order"] = f"? ({e})"
     if "nginx" in proxies:
         v["nginx"] = first([Tools.nginx, "-v"], r"nginx/(\S+)")
     if "haproxy" in proxies:
