@@ -113,7 +113,8 @@ impl Http1Connection {
 
     /// Waits for the client to send something, holding only the socket's readiness and
     /// a slot of the worker's idle clock; false when `idle_deadline` or the time to park
-    /// ([`parked::PARK_AFTER`]) comes first, or the process drains.
+    /// ([`parked::PARK_AFTER`], or the next slot when the runtime is [`parked::crowded`])
+    /// comes first, or the process drains.
     fn next_request_starts(&mut self, now: Instant, idle_deadline: Instant) -> NextRequest<'_> {
         NextRequest {
             idle: IdleWait::Done,
@@ -386,6 +387,9 @@ impl Future for NextRequest<'_> {
             return Poll::Ready(ready.is_ok());
         }
         if !*this.armed {
+            if parked::crowded() {
+                *this.until = (*this.until).min(Instant::now());
+            }
             this.idle.set(this.clock.wait_until(*this.until));
             *this.armed = true;
         }
