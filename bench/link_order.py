@@ -11,14 +11,15 @@ instruction-TLB misses on the request path.
 
 How: builds mosn (release) and runs the bench (`run.py --quick`, both I/O models) with mosn
 under valgrind's callgrind twice: fresh instances that start, answer and idle (the
-`startup` and `idle_conns` scenarios, the latter with 100 connections), then every plaintext
-and TLS scenario. The list holds the functions of
-the binary that ran, first those the fresh instance ran, then the rest; within each group
-by their own instructions over all the runs, hottest first. So what an idle instance has
-touched is one block, and the request path is packed at its head. Symbol names carry hashes that change with
-the toolchain and the dependencies: run this again after either changes (it prints how many
-of the old list's names the new binary still has). Python 3 standard library only; needs
-valgrind.
+`startup` and `idle_conns` scenarios, the latter with 100 connections), then every
+plaintext and TLS scenario. The list holds the functions of the binary that ran: first
+those the fresh instances ran, then the rest, each group by its functions' own
+instructions over all the runs, hottest first. So what an idle instance has touched is one
+block, and the request path is packed at its head.
+
+Symbol names carry hashes that change with the toolchain and the dependencies: run this
+again after either changes (it prints, as the bench does, how many of the list's names the
+binary still has). Python 3 standard library only; needs valgrind.
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ def self_costs(profile: Path, costs: collections.Counter) -> None:
                 names[ident] = name.strip()
             if kind == "fn":
                 current = names.get(ident)
-                costs.setdefault(current, 0)
+                if current:
+                    costs.setdefault(current, 0)
             continue
         if line.startswith("calls="):
             after_call = True

@@ -25,7 +25,7 @@ use tokio::time::Instant;
 /// waking (a few allocations, one spawn) stay off the request path.
 pub(super) const PARK_AFTER: Duration = Duration::from_millis(200);
 
-/// Above this many live tasks on the worker's runtime, a quiet keep-alive connection parks
+/// Above this many live tasks on the current runtime (the worker's), a quiet keep-alive connection parks
 /// at the next idle-clock slot (within 100 ms) instead of after [`PARK_AFTER`]. A burst of
 /// new connections otherwise keeps a 512 B task cell each for 200–300 ms, and the cells
 /// freed as they park leave holes in the heap that the allocator keeps: ~100 B more per
