@@ -6,8 +6,8 @@ linker is to place them.
 
 The linker places the listed functions first and side by side (crates/mosn/build.rs), so
 the code mosn runs sits in a few hundred KiB instead of being spread over its whole text:
-fewer pages resident (the kernel maps the 64 KiB around every page fault) and fewer
-instruction-TLB misses on the request path.
+fewer pages resident (the kernel maps the 64 KiB around every page fault). The request
+path's functions end up together too; its req/s did not move (bench/README.md).
 
 How: builds mosn (release) and runs the bench (`run.py --quick`, both I/O models) with mosn
 under valgrind's callgrind twice: fresh instances that start, answer and idle (the
