@@ -11,10 +11,11 @@ use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
+use tokio::runtime::{Handle, RuntimeMetrics};
 use tokio::sync::futures::OwnedNotified;
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -41,7 +42,8 @@ struct ClockState {
     fired: AtomicU64,
     /// Tells the sweeper an earlier slot was added.
     rearm: Notify,
-    sweeper_started: AtomicBool,
+    /// The runtime the sweeper was started on (with the first wait), for its task count.
+    runtime: OnceLock<RuntimeMetrics>,
     drain: WorkerDrain,
 }
 
@@ -53,7 +55,7 @@ impl IdleClock {
             slots: Mutex::default(),
             fired: AtomicU64::new(0),
             rearm: Notify::new(),
-            sweeper_started: AtomicBool::new(false),
+            runtime: OnceLock::new(),
             drain,
         }))
     }
@@ -119,11 +121,18 @@ impl IdleClock {
         self.0.epoch + Duration::from_nanos(slot.saturating_mul(RESOLUTION_NANOS))
     }
 
+    /// The live tasks of the clock's runtime, once a connection has waited on it: read
+    /// without cloning a runtime handle on every request.
+    pub fn runtime_tasks(&self) -> Option<usize> {
+        self.0.runtime.get().map(RuntimeMetrics::num_alive_tasks)
+    }
+
     /// Starts the sweeper on the current runtime the first time a connection waits.
     fn start_sweeper(&self) {
-        if !self.0.sweeper_started.load(Relaxed) && !self.0.sweeper_started.swap(true, SeqCst) {
+        self.0.runtime.get_or_init(|| {
             tokio::spawn(self.clone().sweep());
-        }
+            Handle::current().metrics()
+        });
     }
 
     /// Fires slots as they pass; all of them, for good, when draining starts.

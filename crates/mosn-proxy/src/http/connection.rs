@@ -387,7 +387,7 @@ impl Future for NextRequest<'_> {
             return Poll::Ready(ready.is_ok());
         }
         if !*this.armed {
-            if parked::crowded() {
+            if parked::crowded(this.clock) {
                 *this.until = (*this.until).min(Instant::now());
             }
             this.idle.set(this.clock.wait_until(*this.until));

@@ -9,7 +9,7 @@
 //! its ~200 B state and a clock registration.
 
 use super::connection::Http1Connection;
-use crate::IdleWait;
+use crate::{IdleClock, IdleWait};
 use parking_lot::Mutex;
 use std::future::Future;
 use std::pin::Pin;
@@ -25,7 +25,7 @@ use tokio::time::Instant;
 /// waking (a few allocations, one spawn) stay off the request path.
 pub(super) const PARK_AFTER: Duration = Duration::from_millis(200);
 
-/// Above this many live tasks on the current runtime (the worker's), a quiet keep-alive connection parks
+/// Above this many live tasks on the worker's runtime, a quiet keep-alive connection parks
 /// at the next idle-clock slot (within 100 ms) instead of after [`PARK_AFTER`]. A burst of
 /// new connections otherwise keeps a 512 B task cell each for 200–300 ms, and the cells
 /// freed as they park leave holes in the heap that the allocator keeps: ~100 B more per
@@ -33,9 +33,11 @@ pub(super) const PARK_AFTER: Duration = Duration::from_millis(200);
 /// holes are few, so ordinary traffic keeps the longer wait.
 const CROWDED_TASKS: usize = 1024;
 
-/// Whether the current runtime holds more than [`CROWDED_TASKS`] tasks.
-pub(super) fn crowded() -> bool {
-    Handle::try_current().is_ok_and(|h| h.metrics().num_alive_tasks() > CROWDED_TASKS)
+/// Whether the runtime of `clock` (the worker's) holds more than [`CROWDED_TASKS`] tasks.
+pub(super) fn crowded(clock: &IdleClock) -> bool {
+    clock
+        .runtime_tasks()
+        .is_some_and(|tasks| tasks > CROWDED_TASKS)
 }
 
 /// A parked connection, and the waker that resumes it.
@@ -131,27 +133,27 @@ fn resume(sleeper: Sleeper) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::WorkerDrain;
 
     #[tokio::test(flavor = "current_thread")]
     async fn crowded_once_the_runtime_holds_more_than_the_limit_of_tasks() {
-        assert!(!crowded());
-        let tasks: Vec<_> = (0..CROWDED_TASKS)
+        let clock = IdleClock::new(WorkerDrain::default());
+        assert!(!crowded(&clock), "no runtime known before the first wait");
+        // The first wait starts the clock's sweeper: one task.
+        let _wait = clock.wait_until(Instant::now() + Duration::from_secs(60));
+        assert!(!crowded(&clock));
+        let tasks: Vec<_> = (1..CROWDED_TASKS)
             .map(|_| tokio::spawn(std::future::pending::<()>()))
             .collect();
-        // The test's own task is not counted: exactly the limit is not crowded.
-        assert!(!crowded());
+        // The test body is not a task: exactly the limit is not crowded.
+        assert!(!crowded(&clock));
         let one_more = tokio::spawn(std::future::pending::<()>());
-        assert!(crowded());
+        assert!(crowded(&clock));
         one_more.abort();
         let _ = one_more.await;
-        assert!(!crowded());
+        assert!(!crowded(&clock));
         for task in tasks {
             task.abort();
         }
-    }
-
-    #[test]
-    fn never_crowded_outside_a_runtime() {
-        assert!(!crowded());
     }
 }
