@@ -58,11 +58,13 @@ const MAX_HOST_WEIGHT: u32 = 128;
 pub(crate) struct ClusterNames(Unique<String>);
 
 impl ClusterNames {
-    /// Reports `name` (found at `field`) if no cluster has it.
+    /// Warns when no cluster has `name` (found at `field`). A dangling reference is not an
+    /// error (Envoy's rule, which a control plane relies on when it sends routes before
+    /// clusters): requests routed to it get a 503 "no cluster" until the cluster arrives.
     pub(crate) fn require(&self, field: &Field<'_>, name: &str) {
         if !self.0.contains(&name.to_owned()) {
-            field.error(format!(
-                "cluster {name:?} is not defined in cluster_manager.clusters"
+            field.warn(format!(
+                "cluster {name:?} is not defined in cluster_manager.clusters; requests to it get 503 until it is added"
             ));
         }
     }

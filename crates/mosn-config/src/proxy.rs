@@ -58,9 +58,10 @@ pub(crate) fn parse_proxy(config: &Obj<'_>, routers: &ServerRouters) -> Option<P
     let router_name = config
         .required_str_field("router_config_name")
         .map(|(name, f)| {
+            // Dangling, like a cluster reference: the route table may arrive later.
             if !routers.names.iter().any(|n| n == name) {
-                f.error(format!(
-                    "router {name:?} is not defined in {}",
+                f.warn(format!(
+                    "router {name:?} is not defined in {}; requests get 404 until it is added",
                     routers.path
                 ));
             }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{base, errors, set, with};
+use common::{base, errors, set, warnings, with};
 use serde_json::{json, Value};
 
 /// Paths of the parts of the base config.
@@ -186,15 +186,12 @@ fn cases() -> Vec<(&'static str, Value, Vec<&'static str>)> {
         ("@proxy/max_concurrent_streams", json!(0), vec![concat!(proxy!(".max_concurrent_streams"), ": must be greater than 0")]),
         ("@proxy/downstream_protocol", json!(""), vec![concat!(proxy!(".downstream_protocol"), ": must not be empty")]),
         ("@proxy/upstream_protocol", json!("X"), vec![concat!(proxy!(".upstream_protocol"), r#": protocol "X" needs extend_config.sub_protocol (bolt, boltv2 or dubbo)"#)]),
-        ("@proxy/router_config_name", json!("nope"), vec![concat!(proxy!(".router_config_name"), r#": router "nope" is not defined in servers[0].routers"#)]),
         ("@proxy/extend_config", json!({"sub_protocol": "tars"}), vec![concat!(proxy!(".extend_config.sub_protocol"), r#": sub_protocol "tars" is not supported (bolt, boltv2 or dubbo)"#)]),
         ("@proxy/request_header_timeout", json!("0s"), vec![concat!(proxy!(".request_header_timeout"), ": 0 (no header timeout) is not supported yet")]),
         ("@proxy/max_request_header_bytes", json!(0), vec![concat!(proxy!(".max_request_header_bytes"), ": must be greater than 0")]),
         ("@proxy/max_request_headers", json!(0), vec![concat!(proxy!(".max_request_headers"), ": must be greater than 0")]),
         // ---- tcp_proxy
-        ("@tcpproxy/cluster", json!("nope"), vec![concat!(tcp!(".cluster"), r#": cluster "nope" is not defined in cluster_manager.clusters"#)]),
         ("@tcpproxy/cluster", json!(""), vec![concat!(tcp!(""), ": tcp_proxy needs a cluster or routes")]),
-        ("@tcpproxy/routes", json!([{"cluster": "nope"}]), vec![concat!(tcp!(".routes[0].cluster"), r#": cluster "nope" is not defined in cluster_manager.clusters"#)]),
         ("@tcpproxy/routes", json!([{}]), vec![concat!(tcp!(".routes[0].cluster"), ": required key is missing")]),
         ("@tcpproxy/routes", json!([{"cluster": "c", "source_addrs": ["10.0.0.0/33"]}]), vec![concat!(tcp!(".routes[0].source_addrs[0]"), r#": invalid CIDR range "10.0.0.0/33""#)]),
         ("@tcpproxy/routes", json!([{"cluster": "c", "source_addrs": [5]}]), vec![concat!(tcp!(".routes[0].source_addrs[0]"), r#": expected a CIDR string or an {"address", "length"} object, got a number"#)]),
@@ -208,10 +205,7 @@ fn cases() -> Vec<(&'static str, Value, Vec<&'static str>)> {
         ("@tcpproxy/idle_timeout", json!("5x"), vec![concat!(tcp!(".idle_timeout"), r#": unknown unit "x" in duration "5x""#)]),
         ("@tcpproxy/max_connect_attempts", json!(1.5), vec![concat!(tcp!(".max_connect_attempts"), ": expected an integer between 0 and 4294967295, got 1.5")]),
         // ---- routers and virtual hosts
-        ("@router/router_config_name", Value::Null, vec![
-            concat!(router!(".router_config_name"), ": required key is missing"),
-            concat!(proxy!(".router_config_name"), r#": router "r" is not defined in servers[0].routers"#),
-        ]),
+        ("@router/router_config_name", Value::Null, vec![concat!(router!(".router_config_name"), ": required key is missing")]),
         ("@server/routers/1", json!({"router_config_name": "r", "virtual_hosts": []}), vec![r#"servers[0].routers[1].router_config_name: duplicate router name "r", first defined at servers[0].routers[0].router_config_name"#]),
         ("@router/router_configs", json!("/etc/mosn/routers"), vec![concat!(router!(".router_configs"), ": router config directories (router_configs) are not supported yet")]),
         ("@router/response_headers_to_remove", json!(["ok", ""]), vec![concat!(router!(".response_headers_to_remove[1]"), r#": invalid header name """#)]),
@@ -238,12 +232,10 @@ fn cases() -> Vec<(&'static str, Value, Vec<&'static str>)> {
         ("@route/match", json!({"prefix": "/", "variables": [{"name": "x", "value": "y"}]}), vec![concat!(route!(".match.variables"), ": variable matching is not supported yet")]),
         ("@route/match", json!({"prefix": "/", "dsl_expressions": [{"expression": "x"}]}), vec![concat!(route!(".match.dsl_expressions"), ": DSL expression matching is not supported yet")]),
         // ---- routes: actions
-        ("@route/route/cluster_name", json!("nope"), vec![concat!(route!(".route.cluster_name"), r#": cluster "nope" is not defined in cluster_manager.clusters"#)]),
         ("@route/route", json!({}), vec![concat!(route!(".route"), ": route needs cluster_name or weighted_clusters")]),
         ("@route/route", json!({"cluster_name": "c", "weighted_clusters": [{"cluster": {"name": "c", "weight": 1}}]}), vec![concat!(route!(".route"), ": only one of cluster_name, weighted_clusters or cluster_header may be set")]),
         ("@route/route", json!({"cluster_header": "x-cluster"}), vec![concat!(route!(".route.cluster_header"), ": cluster_header is not supported yet")]),
         ("@route/route", json!({"weighted_clusters": [{"cluster": {"name": "c", "weight": 0}}]}), vec![concat!(route!(".route.weighted_clusters"), ": weights must add up to between 1 and 4294967295, got 0")]),
-        ("@route/route", json!({"weighted_clusters": [{"cluster": {"name": "nope", "weight": 1}}]}), vec![concat!(route!(".route.weighted_clusters[0].cluster.name"), r#": cluster "nope" is not defined in cluster_manager.clusters"#)]),
         ("@route/route", json!({"weighted_clusters": [{"name": "c", "weight": 1}]}), vec![concat!(route!(".route.weighted_clusters[0].cluster"), ": required key is missing")]),
         ("@route/route/retry_policy", json!({"retry_on": "5xx,teapot"}), vec![concat!(route!(".route.retry_policy.retry_on"), r#": retry condition "teapot" is not supported; expected 5xx, gateway-error, connect-failure, reset or retriable-status-codes"#)]),
         ("@route/route/retry_policy", json!({"retry_on": true, "status_codes": [700]}), vec![concat!(route!(".route.retry_policy.status_codes[0]"), ": expected an HTTP status between 100 and 599")]),
@@ -270,11 +262,7 @@ fn cases() -> Vec<(&'static str, Value, Vec<&'static str>)> {
         ("@route", json!({"match": {"prefix": "/"}, "redirect": {"scheme_redirect": "1http"}}), vec![concat!(route!(".redirect.scheme_redirect"), r#": invalid scheme "1http""#)]),
         ("@route", unsupported_route(json!({"cluster_name": "c", "auto_host_rewrite_header": "x-host"})), vec![concat!(route!(".route.auto_host_rewrite_header"), ": auto host rewrite is not supported yet")]),
         // ---- clusters
-        ("@cluster/name", Value::Null, vec![
-            concat!(route!(".route.cluster_name"), r#": cluster "c" is not defined in cluster_manager.clusters"#),
-            concat!(tcp!(".cluster"), r#": cluster "c" is not defined in cluster_manager.clusters"#),
-            concat!(cluster!(".name"), ": required key is missing"),
-        ]),
+        ("@cluster/name", Value::Null, vec![concat!(cluster!(".name"), ": required key is missing")]),
         ("/cluster_manager/clusters/1", json!({"name": "c"}), vec![r#"cluster_manager.clusters[1].name: duplicate cluster name "c", first defined at cluster_manager.clusters[0].name"#]),
         ("@cluster", json!({"name": "c", "type": "STRICT_DNS", "hosts": [{"address": "bad name:80"}]}), vec![concat!(cluster!(".hosts[0].address"), r#": invalid DNS host address "bad name:80", expected hostname:port"#)]),
         ("@cluster", json!({"name": "c", "type": "LOGICAL_DNS", "hosts": [], "dns_resolvers": {"servers": ["dns.test"]}}), vec![concat!(cluster!(".dns_resolvers.servers[0]"), r#": invalid DNS server "dns.test", expected ip or ip:port"#)]),
@@ -399,7 +387,6 @@ fn every_error_is_reported_not_just_the_first() {
     assert_eq!(
         errors(&doc.to_string()),
         [
-            r#"servers[0].routers[0].virtual_hosts[0].routers[0].route.cluster_name: cluster "missing" is not defined in cluster_manager.clusters"#,
             r#"servers[0].listeners[0].address: invalid socket address "nope""#,
             r#"servers[0].listeners[0].filter_chains[0].filters[0].config.downstream_protocol: protocol "Thrift" is not supported yet"#,
             r#"cluster_manager.clusters[0].health_check.timeout: invalid duration "soon""#,
@@ -442,4 +429,24 @@ fn missing_file_is_an_error() {
     assert!(errors[0]
         .message
         .starts_with("cannot read /nonexistent/mosn.json:"));
+}
+
+/// A reference to a cluster or a route table that does not exist is a warning, not an
+/// error: a control plane may send routes before their clusters (Envoy's rule); such
+/// requests get 503 (no cluster) or 404 (no route) until the resource arrives.
+#[test]
+fn dangling_references_are_warnings() {
+    let cases = [
+        ("@proxy/router_config_name", json!("nope"), concat!(proxy!(".router_config_name"), r#": router "nope" is not defined in servers[0].routers; requests get 404 until it is added"#)),
+        ("@tcpproxy/cluster", json!("nope"), concat!(tcp!(".cluster"), r#": cluster "nope" is not defined in cluster_manager.clusters; requests to it get 503 until it is added"#)),
+        ("@tcpproxy/routes", json!([{"cluster": "nope"}]), concat!(tcp!(".routes[0].cluster"), r#": cluster "nope" is not defined in cluster_manager.clusters; requests to it get 503 until it is added"#)),
+        ("@route/route/cluster_name", json!("nope"), concat!(route!(".route.cluster_name"), r#": cluster "nope" is not defined in cluster_manager.clusters; requests to it get 503 until it is added"#)),
+        ("@route/route", json!({"weighted_clusters": [{"cluster": {"name": "nope", "weight": 1}}]}), concat!(route!(".route.weighted_clusters[0].cluster.name"), r#": cluster "nope" is not defined in cluster_manager.clusters; requests to it get 503 until it is added"#)),
+    ];
+    for (pointer, value, expected) in cases {
+        let doc = with(pointer, value);
+        assert!(errors(&doc).is_empty(), "{pointer}: {:?}", errors(&doc));
+        let got = warnings(&doc);
+        assert!(got.iter().any(|w| w == expected), "{pointer}: {got:?}");
+    }
 }

@@ -40,7 +40,7 @@ pub enum Address {
 }
 
 /// One entry of `listeners[]`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListenerConfig {
     /// `name`: unique per process; stats and hot upgrade key on it.
     pub name: String,
@@ -107,7 +107,7 @@ pub struct IpAccessRule {
 }
 
 /// One entry of `filter_chains[]`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FilterChainConfig {
     /// `filter_chain_match` (Envoy's key; MOSN has only an unused `match` string).
     pub filter_chain_match: FilterChainMatch,
@@ -150,7 +150,7 @@ pub enum TransportProtocol {
 }
 
 /// A network filter from `filters[]`, by its `type`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum NetworkFilterConfig {
     /// `"type": "proxy"`: the L7 proxy.
     Proxy(ProxyConfig),
@@ -190,7 +190,7 @@ impl Protocol {
 }
 
 /// The `proxy` network filter's `config`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProxyConfig {
     /// `downstream_protocol`.
     pub downstream_protocol: Protocol,
@@ -215,7 +215,7 @@ pub struct ProxyConfig {
 }
 
 /// The `tcp_proxy` network filter's `config`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TcpProxyConfig {
     /// `cluster`: used when no route matches (MOSN semantics).
     pub cluster: Option<String>,
@@ -228,7 +228,7 @@ pub struct TcpProxyConfig {
 }
 
 /// One `tcp_proxy` route: every non-empty criterion must match.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TcpRouteConfig {
     /// `cluster`.
     pub cluster: String,
@@ -282,7 +282,7 @@ pub struct PortRange {
 }
 
 /// One entry of `servers[].routers[]`: a named route table.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RouterConfig {
     /// `router_config_name`.
     pub name: String,
@@ -293,7 +293,7 @@ pub struct RouterConfig {
 }
 
 /// Header additions and removals, at router, virtual host or route level.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct HeaderEdits {
     /// `request_headers_to_add[]`.
     pub request_headers_to_add: Vec<HeaderToAdd>,
@@ -318,7 +318,7 @@ pub struct HeaderToAdd {
 }
 
 /// One entry of `virtual_hosts[]`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VirtualHostConfig {
     /// `name`.
     pub name: String,
@@ -332,7 +332,7 @@ pub struct VirtualHostConfig {
 }
 
 /// One entry of `virtual_hosts[].routers[]`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RouteConfig {
     /// `match`.
     pub matcher: RouteMatch,
@@ -341,7 +341,7 @@ pub struct RouteConfig {
 }
 
 /// `match`: the path criterion and every header criterion must hold.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RouteMatch {
     /// `prefix`, `path` or `regex`.
     pub path: PathMatch,
@@ -363,8 +363,21 @@ pub enum PathMatch {
     Regex(regex::Regex),
 }
 
+/// Two matchers are the same when they match the same way: regexes by their pattern (a
+/// reload must tell an unchanged route table from a changed one).
+impl PartialEq for PathMatch {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Any, Self::Any) => true,
+            (Self::Prefix(a), Self::Prefix(b)) | (Self::Exact(a), Self::Exact(b)) => a == b,
+            (Self::Regex(a), Self::Regex(b)) => a.as_str() == b.as_str(),
+            _ => false,
+        }
+    }
+}
+
 /// One `headers[]` criterion.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct HeaderMatch {
     /// `name`, lower-cased.
     pub name: String,
@@ -381,8 +394,19 @@ pub enum ValueMatch {
     Regex(regex::Regex),
 }
 
+/// Regexes compare by their pattern, as for [`PathMatch`].
+impl PartialEq for ValueMatch {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Exact(a), Self::Exact(b)) => a == b,
+            (Self::Regex(a), Self::Regex(b)) => a.as_str() == b.as_str(),
+            _ => false,
+        }
+    }
+}
+
 /// What a matched route does.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum RouteAction {
     /// `route`: forward upstream.
     Forward(Box<ForwardAction>),
@@ -398,7 +422,7 @@ pub enum RouteAction {
 }
 
 /// `route`: forward to a cluster.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ForwardAction {
     /// `cluster_name` or `weighted_clusters`.
     pub target: ClusterTarget,
@@ -437,7 +461,7 @@ pub enum HashPolicy {
 }
 
 /// Which cluster a forwarding route sends to.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum ClusterTarget {
     /// `cluster_name`.
     Single(String),
@@ -455,7 +479,7 @@ pub struct WeightedCluster {
 }
 
 /// `redirect`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RedirectAction {
     /// `response_code` (default 301).
     pub response_code: u16,
@@ -468,7 +492,7 @@ pub struct RedirectAction {
 }
 
 /// One entry of `cluster_manager.clusters[]`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ClusterConfig {
     /// `name` (MOSN samples also write `"Name"`).
     pub name: String,
