@@ -15,6 +15,19 @@ const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 const DEFAULT_CONN_BUFFER_LIMIT_BYTES: u32 = 32 * 1024;
 
+impl HostConfig {
+    /// A host without labels or `tls_disable`: what DNS resolution and tests make.
+    pub fn new(address: Address, hostname: Option<String>, weight: u32) -> Self {
+        HostConfig {
+            address,
+            hostname,
+            weight,
+            metadata: Default::default(),
+            tls_disable: false,
+        }
+    }
+}
+
 impl ClusterConfig {
     /// A `SIMPLE` round-robin cluster of `hosts` (weight 1) with every other setting at
     /// MOSN's default, as `{"name": name, "hosts": [...]}` parses: for code and tests that
@@ -27,13 +40,7 @@ impl ClusterConfig {
             lb_config: crate::model::LbConfig::default(),
             hosts: hosts
                 .iter()
-                .map(|address| HostConfig {
-                    address: address.clone(),
-                    hostname: None,
-                    weight: 1,
-                    metadata: Default::default(),
-                    tls_disable: false,
-                })
+                .map(|address| HostConfig::new(address.clone(), None, 1))
                 .collect(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,

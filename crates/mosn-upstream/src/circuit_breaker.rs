@@ -1,13 +1,18 @@
 //! Circuit breakers: per-cluster caps on connections, pending requests, requests and
 //! retries, shared by all workers. Over a cap, the proxy fails fast (503 or no retry) and
-//! counts it instead of queueing without bound.
+//! counts it instead of queueing without bound. A cluster changed at runtime keeps its
+//! breakers: the caps are updated in place, so the units held by requests in flight still
+//! count against them and are given back to the same counters.
 
+use arc_swap::ArcSwapOption;
+use mosn_config::{CircuitBreakersConfig, RetryBudgetConfig};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// One capped resource; `max == 0` means unlimited (MOSN's default).
 #[derive(Debug, Default)]
 pub struct Resource {
-    max: u64,
+    max: AtomicU64,
     current: AtomicU64,
 }
 
@@ -19,9 +24,15 @@ impl Resource {
     /// A resource capped at `max` (0 = unlimited).
     pub fn new(max: u64) -> Self {
         Self {
-            max,
+            max: AtomicU64::new(max),
             current: AtomicU64::new(0),
         }
+    }
+
+    /// Changes the cap; units in use stay taken (a lower cap refuses new takes until
+    /// enough are given back).
+    fn set_max(&self, max: u64) {
+        self.max.store(max, Ordering::Relaxed);
     }
 
     /// Takes one unit, or `None` when the cap is reached.
@@ -32,13 +43,14 @@ impl Resource {
 
     /// Takes one unit without a guard; the caller must [`Resource::release`] it.
     pub(crate) fn take(&self) -> bool {
-        if self.max == 0 {
+        let max = self.max.load(Ordering::Relaxed);
+        if max == 0 {
             self.current.fetch_add(1, Ordering::Relaxed);
             return true;
         }
         self.current
             .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |c| {
-                (c < self.max).then_some(c + 1)
+                (c < max).then_some(c + 1)
             })
             .is_ok()
     }
@@ -62,7 +74,8 @@ impl Resource {
     /// True when the cap allows `current` more units to exist (for resources counted
     /// elsewhere, such as open connections).
     pub fn allows(&self, current: u64) -> bool {
-        self.max == 0 || current < self.max
+        let max = self.max.load(Ordering::Relaxed);
+        max == 0 || current < max
     }
 
     /// Units in use now.
@@ -91,7 +104,7 @@ pub struct CircuitBreakers {
     pub retries: Resource,
     /// Envoy's retry budget: when set, retries in flight are capped by the load instead
     /// of by `retries`' fixed maximum.
-    pub retry_budget: Option<mosn_config::RetryBudgetConfig>,
+    retry_budget: ArcSwapOption<RetryBudgetConfig>,
 }
 
 impl CircuitBreakers {
@@ -107,20 +120,37 @@ impl CircuitBreakers {
             pending_requests: Resource::new(max_pending_requests),
             requests: Resource::new(max_requests),
             retries: Resource::new(max_retries),
-            retry_budget: None,
+            retry_budget: ArcSwapOption::empty(),
         }
     }
 
+    /// The caps a cluster's `circuit_breakers` sets.
+    pub fn from_config(cfg: &CircuitBreakersConfig) -> Self {
+        let breakers = Self::default();
+        breakers.update(cfg);
+        breakers
+    }
+
     /// The caps with a retry budget in place of the fixed `max_retries`.
-    pub fn with_retry_budget(mut self, budget: Option<mosn_config::RetryBudgetConfig>) -> Self {
-        self.retry_budget = budget;
+    pub fn with_retry_budget(self, budget: Option<RetryBudgetConfig>) -> Self {
+        self.retry_budget.store(budget.map(Arc::new));
         self
+    }
+
+    /// Applies changed caps in place (a cluster changed at runtime); the units in use stay
+    /// counted.
+    pub fn update(&self, cfg: &CircuitBreakersConfig) {
+        self.max_connections.set_max(cfg.max_connections.into());
+        self.pending_requests.set_max(cfg.max_pending_requests.into());
+        self.requests.set_max(cfg.max_requests.into());
+        self.retries.set_max(cfg.max_retries.into());
+        self.retry_budget.store(cfg.retry_budget.map(Arc::new));
     }
 
     /// A retry slot: within the retry budget (given the requests in flight) when there is
     /// one, else within `max_retries`; `None` when retrying now would exceed it.
     pub fn try_acquire_retry(&self, active_requests: u64) -> Option<ResourceGuard<'_>> {
-        match &self.retry_budget {
+        match &*self.retry_budget.load() {
             Some(budget) => self
                 .retries
                 .try_acquire_below(budget.limit(active_requests)),
@@ -164,6 +194,22 @@ mod tests {
         assert!(cb.try_acquire_retry(50).is_none());
         drop((a, more));
         assert_eq!(cb.retries.current(), 1);
+    }
+
+    #[test]
+    fn updated_caps_keep_the_units_in_use() {
+        let cb = CircuitBreakers::new(0, 0, 2, 0);
+        let a = cb.requests.try_acquire().unwrap();
+        let b = cb.requests.try_acquire().unwrap();
+        cb.update(&CircuitBreakersConfig {
+            max_requests: 1,
+            ..Default::default()
+        });
+        assert!(cb.requests.try_acquire().is_none(), "2 in use over a cap of 1");
+        drop((a, b));
+        assert_eq!(cb.requests.current(), 0);
+        let _c = cb.requests.try_acquire().unwrap();
+        assert!(cb.requests.try_acquire().is_none());
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! A cluster: its hosts, the set of them in rotation, and the balancer over that set.
 
 use crate::circuit_breaker::CircuitBreakers;
-use crate::host::Host;
+use crate::host::{HealthFlag, Host};
 use crate::lb::{self, LbContext, LoadBalancer};
 use crate::subset::{SubsetChoice, Subsets};
 use arc_swap::ArcSwap;
 use mosn_api::stats::ClusterStats;
 use mosn_config::{
-    Address, ClusterConfig, LbConfig, LbSubsetConfig, LbType, Metadata, OriginalDstConfig,
+    Address, ClusterConfig, HostConfig, LbConfig, LbSubsetConfig, LbType, Metadata,
+    OriginalDstConfig,
 };
 use std::collections::HashMap;
 use std::collections::HashSet;
@@ -53,8 +54,9 @@ pub struct Cluster {
     pub idle_timeout: Duration,
     /// Requests per upstream connection before it is retired; 0 = unlimited.
     pub max_request_per_conn: u32,
-    /// Caps on connections, pending requests, requests and retries.
-    pub circuit_breakers: CircuitBreakers,
+    /// Caps on connections, pending requests, requests and retries; shared with the
+    /// cluster's later versions, so requests in flight during a change stay counted.
+    pub circuit_breakers: Arc<CircuitBreakers>,
     /// `tls_context`: upstream connections handshake with it (hosts with `tls_disable`
     /// excepted); its certificates are hot-swapped when their files change.
     pub tls: Option<Arc<mosn_tls::ClusterTls>>,
@@ -88,16 +90,71 @@ impl std::fmt::Debug for Cluster {
 impl Cluster {
     /// Builds a cluster from validated config, attaching the stats it reports into.
     pub fn from_config(cfg: &ClusterConfig, stats: Arc<ClusterStats>) -> Self {
-        let hosts: Arc<[Arc<Host>]> = cfg
-            .hosts
-            .iter()
-            .map(|h| {
-                let mut host = Host::new(h.address.clone(), h.hostname.clone(), h.weight)
-                    .with_metadata(h.metadata.clone());
-                host.tls_disable = h.tls_disable;
-                Arc::new(host)
-            })
-            .collect();
+        let hosts: Arc<[Arc<Host>]> = cfg.hosts.iter().map(new_host).collect();
+        Self::with_parts(
+            cfg,
+            stats,
+            hosts,
+            Arc::new(CircuitBreakers::from_config(&cfg.circuit_breakers)),
+        )
+    }
+
+    /// Builds a cluster with its TLS context (when it has one): what a configuration
+    /// source adds. Fails when the context cannot be built (its files changed since the
+    /// config was validated).
+    pub fn build(cfg: &ClusterConfig, stats: Arc<ClusterStats>) -> Result<Self, String> {
+        let mut cluster = Self::from_config(cfg, stats);
+        cluster.tls = build_tls(cfg)?;
+        Ok(cluster)
+    }
+
+    /// Applies `new`, the changed config of this cluster (`old` is the config it was
+    /// built from). When only the hosts changed they are replaced in place
+    /// ([`Cluster::update_hosts`]) and `None` is returned: nothing else is rebuilt.
+    /// Otherwise the cluster is rebuilt and the new one returned; it keeps what still
+    /// applies: the hosts that stay (health flags, ejections, load counters, and so their
+    /// pooled connections), the circuit breakers' units in use (caps updated), and the TLS
+    /// context when `tls_context` did not change (so pooled TLS connections are still
+    /// reused). Hosts that left are marked removed.
+    pub fn change(
+        &self,
+        old: &ClusterConfig,
+        new: &ClusterConfig,
+        stats: Arc<ClusterStats>,
+    ) -> Result<Option<Self>, String> {
+        if same_but_hosts(old, new) {
+            self.update_hosts(&new.hosts);
+            return Ok(None);
+        }
+        let tls = if old.tls == new.tls {
+            self.tls.clone()
+        } else {
+            build_tls(new)?
+        };
+        let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let current = self.set.load().hosts.clone();
+        let hosts = carry_hosts(&current, &new.hosts);
+        self.circuit_breakers.update(&new.circuit_breakers);
+        let mut cluster = Self::with_parts(new, stats, hosts, self.circuit_breakers.clone());
+        cluster.tls = tls;
+        mark_gone(&current, &cluster.set.load().hosts);
+        Ok(Some(cluster))
+    }
+
+    /// Marks every host removed: the cluster left the configuration. Requests in flight
+    /// finish; pools close idle connections to its hosts at their next sweep.
+    pub fn retire(&self) {
+        for host in self.set.load().hosts.iter() {
+            host.mark_removed();
+        }
+    }
+
+    fn with_parts(
+        cfg: &ClusterConfig,
+        stats: Arc<ClusterStats>,
+        hosts: Arc<[Arc<Host>]>,
+        circuit_breakers: Arc<CircuitBreakers>,
+    ) -> Self {
         let slow_start = cfg
             .slow_start
             .filter(|_| crate::slow_start::applies_to(cfg.lb_type));
@@ -114,13 +171,7 @@ impl Cluster {
             connect_timeout: cfg.connect_timeout,
             idle_timeout: cfg.idle_timeout,
             max_request_per_conn: cfg.max_request_per_conn,
-            circuit_breakers: CircuitBreakers::new(
-                cfg.circuit_breakers.max_connections.into(),
-                cfg.circuit_breakers.max_pending_requests.into(),
-                cfg.circuit_breakers.max_requests.into(),
-                cfg.circuit_breakers.max_retries.into(),
-            )
-            .with_retry_budget(cfg.circuit_breakers.retry_budget),
+            circuit_breakers,
             tls: None,
             lb_type: cfg.lb_type,
             lb_config: cfg.lb_config,
@@ -272,45 +323,99 @@ impl Cluster {
         self.set.load().slow_start_active
     }
 
-    /// Replaces the host list (DNS resolution; EDS later) with `new`, given as
-    /// `(address, hostname, weight)`, and rebuilds the rotation. A host whose address and
-    /// weight stay keeps its `Arc<Host>` (load counters, health flags, latency estimate),
-    /// so its pooled connections (pools key on the address) are untouched; other hosts
-    /// start fresh and healthy. Hosts that left are marked ([`Host::is_removed`]): pools
-    /// close their idle connections at the next checkout or sweep, and connections in use
-    /// finish their request first. Duplicate addresses keep the first entry. Returns true when
-    /// the list changed. Off the request path: picks in flight keep the set they loaded.
-    pub fn update_hosts(&self, new: Vec<(Address, Option<String>, u32)>) -> bool {
+    /// Replaces the host list (DNS resolution, a configuration change of the hosts alone;
+    /// EDS later) with `new`, and rebuilds the rotation. A host whose address, name,
+    /// weight, labels and `tls_disable` stay keeps its `Arc<Host>` (load counters, health
+    /// flags, ejection, latency estimate), so its pooled connections are untouched; a host
+    /// at the same address with other settings is new but keeps a failed active health
+    /// check (it stays out of rotation until a check passes); other hosts start fresh and
+    /// healthy. Hosts that left are marked ([`Host::is_removed`]): pools close their idle
+    /// connections at the next checkout or sweep, and connections in use finish their
+    /// request first. Duplicate addresses keep the first entry. Returns true when the list
+    /// changed. Off the request path: picks in flight keep the set they loaded.
+    pub fn update_hosts(&self, new: &[HostConfig]) -> bool {
         let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let old = self.set.load().hosts.clone();
-        let mut seen = HashSet::with_capacity(new.len());
-        let hosts: Arc<[Arc<Host>]> = new
-            .into_iter()
-            .filter(|(address, _, _)| seen.insert(address.clone()))
-            .map(|(address, hostname, weight)| {
-                old.iter()
-                    .find(|h| h.address == address && h.weight == weight.max(1))
-                    .cloned()
-                    .unwrap_or_else(|| Arc::new(Host::new(address, hostname, weight)))
-            })
-            .collect();
+        let hosts = carry_hosts(&old, new);
         let changed = hosts.len() != old.len()
             || hosts
                 .iter()
                 .zip(old.iter())
                 .any(|(a, b)| !Arc::ptr_eq(a, b));
         if changed {
-            for gone in old
-                .iter()
-                .filter(|h| !hosts.iter().any(|n| Arc::ptr_eq(n, h)))
-            {
-                gone.mark_removed();
-            }
+            mark_gone(&old, &hosts);
             self.set
                 .store(Arc::new(self.balancing().build(hosts, Instant::now())));
         }
         changed
     }
+}
+
+/// A new host from its config.
+fn new_host(h: &HostConfig) -> Arc<Host> {
+    let mut host = Host::new(h.address.clone(), h.hostname.clone(), h.weight)
+        .with_metadata(h.metadata.clone());
+    host.tls_disable = h.tls_disable;
+    Arc::new(host)
+}
+
+/// The host list `new` describes, reusing the hosts of `old` that stay (see
+/// [`Cluster::update_hosts`]); duplicate addresses keep their first entry.
+fn carry_hosts(old: &[Arc<Host>], new: &[HostConfig]) -> Arc<[Arc<Host>]> {
+    let by_address: HashMap<&Address, &Arc<Host>> =
+        old.iter().map(|h| (&h.address, h)).collect();
+    let mut seen = HashSet::with_capacity(new.len());
+    new.iter()
+        .filter(|h| seen.insert(&h.address))
+        .map(|cfg| match by_address.get(&cfg.address) {
+            Some(kept) if same_host(kept, cfg) => Arc::clone(kept),
+            Some(previous) => {
+                let host = new_host(cfg);
+                if previous.health_flags().contains(&HealthFlag::FailedActiveHealthCheck) {
+                    host.set_health_flag(HealthFlag::FailedActiveHealthCheck, true);
+                }
+                host
+            }
+            None => new_host(cfg),
+        })
+        .collect()
+}
+
+/// True when `host` is what `cfg` describes.
+fn same_host(host: &Host, cfg: &HostConfig) -> bool {
+    host.address == cfg.address
+        && host.weight == cfg.weight.max(1)
+        && host.hostname == cfg.hostname
+        && host.metadata == cfg.metadata
+        && host.tls_disable == cfg.tls_disable
+}
+
+/// Marks the hosts of `old` that are not in `new` as removed.
+fn mark_gone(old: &[Arc<Host>], new: &[Arc<Host>]) {
+    let kept: HashSet<*const Host> = new.iter().map(Arc::as_ptr).collect();
+    for gone in old.iter().filter(|h| !kept.contains(&Arc::as_ptr(h))) {
+        gone.mark_removed();
+    }
+}
+
+/// True when two configs of one cluster differ in their hosts at most.
+fn same_but_hosts(old: &ClusterConfig, new: &ClusterConfig) -> bool {
+    let strip = |c: &ClusterConfig| ClusterConfig {
+        hosts: Vec::new(),
+        ..c.clone()
+    };
+    strip(old) == strip(new)
+}
+
+/// The cluster's client TLS context, when it has a `tls_context`.
+fn build_tls(cfg: &ClusterConfig) -> Result<Option<Arc<mosn_tls::ClusterTls>>, String> {
+    cfg.tls
+        .as_ref()
+        .map(|tls| {
+            mosn_tls::cluster_tls(&cfg.name, tls.clone())
+                .map_err(|e| format!("cluster {:?}: tls_context.{}: {e}", cfg.name, e.key))
+        })
+        .transpose()
 }
 
 /// `ORIGINAL_DST` destinations remembered before unused ones are swept.
@@ -357,7 +462,6 @@ impl Balancing<'_> {
 mod tests {
     use super::*;
     use crate::cluster_hosts_tests::test_config;
-    use crate::host::HealthFlag;
 
     fn cluster(ports: &[u16]) -> Cluster {
         Cluster::from_config(&test_config(ports), Arc::default())

@@ -3,7 +3,7 @@
 use crate::cluster::Cluster;
 use crate::host::{HealthFlag, Host};
 use crate::lb::LbContext;
-use mosn_config::{Address, ClusterConfig};
+use mosn_config::{Address, ClusterConfig, HostConfig};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -17,8 +17,8 @@ fn addr(port: u16) -> Address {
     Address::Tcp(([127, 0, 0, 1], port).into())
 }
 
-fn entries(ports: &[u16]) -> Vec<(Address, Option<String>, u32)> {
-    ports.iter().map(|&p| (addr(p), None, 1)).collect()
+fn entries(ports: &[u16]) -> Vec<HostConfig> {
+    ports.iter().map(|&p| HostConfig::new(addr(p), None, 1)).collect()
 }
 
 fn port(h: &Host) -> u16 {
@@ -48,7 +48,7 @@ fn staying_hosts_keep_their_state_and_rotation_follows() {
     assert_eq!(picked_ports(&c, 30), vec![1, 3]);
 
     // 3 leaves, 4 joins; 1 and 2 stay with their counters and flags.
-    assert!(c.update_hosts(entries(&[2, 1, 4])));
+    assert!(c.update_hosts(&entries(&[2, 1, 4])));
     let after = c.hosts();
     assert_eq!(
         after.iter().map(|h| port(h)).collect::<Vec<_>>(),
@@ -62,7 +62,7 @@ fn staying_hosts_keep_their_state_and_rotation_follows() {
     assert_eq!(picked_ports(&c, 30), vec![1, 4]);
 
     // The same list again changes nothing.
-    assert!(!c.update_hosts(entries(&[2, 1, 4])));
+    assert!(!c.update_hosts(&entries(&[2, 1, 4])));
     assert!(Arc::ptr_eq(&c.hosts()[2], &after[2]));
 }
 
@@ -70,7 +70,7 @@ fn staying_hosts_keep_their_state_and_rotation_follows() {
 fn weight_change_makes_a_new_host_and_duplicates_collapse() {
     let c = Cluster::from_config(&test_config(&[1]), Arc::default());
     let old = c.hosts()[0].clone();
-    assert!(c.update_hosts(vec![(addr(1), None, 5), (addr(1), None, 1)]));
+    assert!(c.update_hosts(&[HostConfig::new(addr(1), None, 5), HostConfig::new(addr(1), None, 1)]));
     let hosts = c.hosts();
     assert_eq!(hosts.len(), 1);
     assert_eq!(hosts[0].weight, 5);
@@ -81,8 +81,59 @@ fn weight_change_makes_a_new_host_and_duplicates_collapse() {
 fn empty_and_back() {
     let c = Cluster::from_config(&test_config(&[]), Arc::default());
     assert!(c.choose_host(&LbContext::default()).is_none());
-    assert!(c.update_hosts(entries(&[9])));
+    assert!(c.update_hosts(&entries(&[9])));
     assert_eq!(picked_ports(&c, 3), vec![9]);
-    assert!(c.update_hosts(Vec::new()));
+    assert!(c.update_hosts(&[]));
     assert!(c.choose_host(&LbContext::default()).is_none());
+}
+
+#[test]
+fn a_hosts_only_change_is_applied_in_place() {
+    let old = test_config(&[1, 2]);
+    let c = Cluster::from_config(&old, Arc::default());
+    let kept = c.hosts()[1].clone();
+    let mut new = old.clone();
+    new.hosts = entries(&[2, 3]);
+    let rebuilt = c.change(&old, &new, Arc::default()).unwrap();
+    assert!(rebuilt.is_none(), "nothing but the hosts changed");
+    assert!(Arc::ptr_eq(&c.hosts()[0], &kept));
+    assert_eq!(picked_ports(&c, 30), vec![2, 3]);
+}
+
+#[test]
+fn a_rebuilt_cluster_keeps_hosts_health_and_breaker_units() {
+    let old = test_config(&[1, 2]);
+    let c = Arc::new(Cluster::from_config(&old, Arc::default()));
+    c.hosts()[0].set_health_flag(HealthFlag::FailedActiveHealthCheck, true);
+    c.refresh_rotation();
+    let in_flight = c.try_acquire_request().unwrap();
+    let mut new = old.clone();
+    new.connect_timeout = std::time::Duration::from_secs(9);
+    new.circuit_breakers.max_requests = 1;
+    new.hosts = entries(&[1, 2, 3]);
+    let rebuilt = c.change(&old, &new, Arc::default()).unwrap().unwrap();
+    assert_eq!(rebuilt.connect_timeout, std::time::Duration::from_secs(9));
+    assert!(Arc::ptr_eq(&rebuilt.hosts()[0], &c.hosts()[0]), "host 1 kept");
+    assert!(!rebuilt.hosts()[0].is_healthy(), "its failed check kept");
+    assert_eq!(picked_ports(&rebuilt, 30), vec![2, 3]);
+    let rebuilt = Arc::new(rebuilt);
+    assert!(
+        rebuilt.try_acquire_request().is_none(),
+        "the old cluster's request in flight counts against the new cap"
+    );
+    drop(in_flight);
+    assert!(rebuilt.try_acquire_request().is_some());
+}
+
+#[test]
+fn a_weight_change_keeps_a_failed_check_and_retire_marks_every_host() {
+    let old = test_config(&[1]);
+    let c = Cluster::from_config(&old, Arc::default());
+    c.hosts()[0].set_health_flag(HealthFlag::FailedActiveHealthCheck, true);
+    assert!(c.update_hosts(&[HostConfig::new(addr(1), None, 3)]));
+    let host = c.hosts()[0].clone();
+    assert_eq!(host.weight, 3);
+    assert!(!host.is_healthy());
+    c.retire();
+    assert!(host.is_removed());
 }

@@ -17,7 +17,7 @@ use hickory_resolver::config::{
 use hickory_resolver::name_server::TokioConnectionProvider;
 use hickory_resolver::proto::xfer::Protocol;
 use hickory_resolver::TokioResolver;
-use mosn_config::{Address, ClusterType, DnsConfig, DnsLookupFamily};
+use mosn_config::{Address, ClusterType, DnsConfig, DnsLookupFamily, HostConfig};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::mpsc;
@@ -180,7 +180,7 @@ async fn refresh(
     }
     let hosts = hosts_of(dns, resolved);
     let count = hosts.len();
-    dns.cluster.update_hosts(hosts);
+    dns.cluster.update_hosts(&hosts);
     stats
         .membership_total
         .set(i64::try_from(count).unwrap_or(i64::MAX));
@@ -192,7 +192,7 @@ async fn refresh(
 fn hosts_of(
     dns: &DnsCluster,
     resolved: &[Option<Vec<IpAddr>>],
-) -> Vec<(Address, Option<String>, u32)> {
+) -> Vec<HostConfig> {
     let take = if dns.cluster_type == ClusterType::LogicalDns {
         1
     } else {
@@ -204,7 +204,7 @@ fn hosts_of(
         .zip(resolved)
         .flat_map(|(target, ips)| {
             ips.iter().flatten().take(take).map(move |&ip| {
-                (
+                HostConfig::new(
                     Address::Tcp(SocketAddr::new(ip, target.port)),
                     target.hostname.clone(),
                     target.weight,
@@ -284,7 +284,7 @@ mod tests {
         let strict = DnsCluster::new(cluster.clone(), ClusterType::StrictDns, config(false));
         let hosts = hosts_of(&strict, &resolved);
         assert_eq!(hosts.len(), 2);
-        assert_eq!(hosts[1].0, Address::Tcp("127.0.0.2:80".parse().unwrap()));
+        assert_eq!(hosts[1].address, Address::Tcp("127.0.0.2:80".parse().unwrap()));
         let logical = DnsCluster::new(cluster, ClusterType::LogicalDns, config(false));
         let resolved = vec![
             Some(vec![ip("127.0.0.1"), ip("127.0.0.2")]),
@@ -292,12 +292,12 @@ mod tests {
         ];
         let hosts = hosts_of(&logical, &resolved);
         assert_eq!(
-            hosts.iter().map(|h| h.0.clone()).collect::<Vec<_>>(),
+            hosts.iter().map(|h| h.address.clone()).collect::<Vec<_>>(),
             vec![
                 Address::Tcp("127.0.0.1:80".parse().unwrap()),
                 Address::Tcp("127.0.0.3:81".parse().unwrap()),
             ]
         );
-        assert_eq!(hosts[1].2, 2);
+        assert_eq!(hosts[1].weight, 2);
     }
 }

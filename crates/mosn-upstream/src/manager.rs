@@ -6,7 +6,8 @@ use mosn_config::ClusterConfig;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// The clusters of one config snapshot; immutable once built, replaced whole on reload.
+/// The clusters of one config snapshot; immutable once built. A configuration change
+/// publishes a new set ([`ClusterManager::with_changes`]) sharing the unchanged clusters.
 #[derive(Debug, Default)]
 pub struct ClusterManager {
     clusters: HashMap<String, Arc<Cluster>>,
@@ -20,17 +21,37 @@ impl ClusterManager {
     pub fn from_config(clusters: &[ClusterConfig], stats: &StatsRegistry) -> Result<Self, String> {
         let clusters = clusters
             .iter()
-            .map(|c| {
-                let mut cluster = Cluster::from_config(c, stats.cluster(&c.name));
-                if let Some(tls) = &c.tls {
-                    let built = mosn_tls::cluster_tls(&c.name, tls.clone())
-                        .map_err(|e| format!("cluster {:?}: tls_context.{}: {e}", c.name, e.key))?;
-                    cluster.tls = Some(built);
-                }
-                Ok((c.name.clone(), Arc::new(cluster)))
-            })
+            .map(|c| Ok((c.name.clone(), Arc::new(Cluster::build(c, stats.cluster(&c.name))?))))
             .collect::<Result<_, String>>()?;
         Ok(Self { clusters })
+    }
+
+    /// This set with `upserts` added or replacing the clusters of the same name and
+    /// `removals` taken out: the next snapshot after a configuration change. The clusters
+    /// themselves are shared, not copied.
+    pub fn with_changes(
+        &self,
+        upserts: impl IntoIterator<Item = Arc<Cluster>>,
+        removals: &[String],
+    ) -> Self {
+        let mut clusters = self.clusters.clone();
+        for name in removals {
+            clusters.remove(name);
+        }
+        for cluster in upserts {
+            clusters.insert(cluster.name.clone(), cluster);
+        }
+        Self { clusters }
+    }
+
+    /// How many clusters there are.
+    pub fn len(&self) -> usize {
+        self.clusters.len()
+    }
+
+    /// True when there is no cluster.
+    pub fn is_empty(&self) -> bool {
+        self.clusters.is_empty()
     }
 
     /// The cluster called `name`.

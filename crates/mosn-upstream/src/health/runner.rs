@@ -415,7 +415,7 @@ mod tests {
                 until(start, 50).await;
                 assert_eq!(cluster.stats.health_check_attempt.get(), 1);
                 let addr = Address::Tcp(([127, 0, 0, 1], 2).into());
-                assert!(cluster.update_hosts(vec![(addr, None, 1)]));
+                assert!(cluster.update_hosts(&[mosn_config::HostConfig::new(addr, None, 1)]));
                 // The membership pass at 100 ms starts host 2 (first check at 110 ms);
                 // host 1's task sees at 110 ms that it left and ends.
                 until(start, 150).await;
