@@ -25,6 +25,7 @@ pub mod model;
 mod outlier_detection;
 mod proxy;
 mod redact;
+pub mod resources;
 mod retry_policy;
 mod root;
 mod route;
@@ -36,6 +37,7 @@ mod tcp_proxy;
 mod tls;
 mod tree;
 mod unique;
+pub mod validate;
 
 use std::path::Path;
 
@@ -69,7 +71,26 @@ fn parse_in(text: &str, base_dir: Option<&Path>) -> Result<Parsed, Vec<ConfigErr
     let config = root::parse_root(&Field::root(&json, &diag));
     let (errors, warnings) = diag.into_parts();
     match config {
-        Some(config) if errors.is_empty() => Ok(Parsed { config, warnings }),
+        Some(config) if errors.is_empty() => {
+            // The rules every source shares, over the model the file became.
+            let problems: Vec<ConfigError> = resources::Batch::from_config(&config)
+                .upserts
+                .iter()
+                .flat_map(validate::validate)
+                .map(|r| ConfigError {
+                    path: format!("{} {:?}", r.kind.as_str(), r.name),
+                    message: match r.path.as_str() {
+                        "" => r.reason,
+                        path => format!("{path}: {}", r.reason),
+                    },
+                })
+                .collect();
+            if problems.is_empty() {
+                Ok(Parsed { config, warnings })
+            } else {
+                Err(problems)
+            }
+        }
         _ if errors.is_empty() => Err(vec![ConfigError {
             path: ROOT_PATH.to_owned(),
             message: "invalid configuration".to_owned(),
