@@ -257,11 +257,30 @@ impl ClusterStats {
     }
 }
 
+stats_struct! {
+    /// The configuration plane: batches of resource updates from every source (the file at
+    /// start, reloads, later xDS).
+    ConfigStats {
+        /// Batches offered.
+        update_attempt: Counter,
+        /// Batches applied whole.
+        update_success: Counter,
+        /// Batches refused whole (a file that fails validation) or with rejected resources.
+        update_rejected: Counter,
+        /// Resources added, changed or removed.
+        resources_applied: Counter,
+        /// Resources refused (invalid, or a listener that could not be bound).
+        resources_rejected: Counter,
+    }
+}
+
 /// All stats of the process by listener and cluster name; kept across config reloads.
 #[derive(Debug, Default)]
 pub struct StatsRegistry {
     listeners: Mutex<BTreeMap<String, Arc<ListenerStats>>>,
     clusters: Mutex<BTreeMap<String, Arc<ClusterStats>>>,
+    /// The configuration plane's counters.
+    pub config: ConfigStats,
 }
 
 impl StatsRegistry {
@@ -275,11 +294,13 @@ impl StatsRegistry {
         get_or_create(&self.clusters, name)
     }
 
-    /// `{"listener": {name: {...}}, "cluster": {name: {...}}}` for the admin API.
+    /// `{"listener": {name: {...}}, "cluster": {name: {...}}, "config": {...}}` for the
+    /// admin API.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
             "listener": to_json_map(&self.listeners, |s| s.to_json()),
             "cluster": to_json_map(&self.clusters, |s| s.to_json()),
+            "config": self.config.to_json(),
         })
     }
 }

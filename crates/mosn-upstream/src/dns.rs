@@ -10,7 +10,7 @@
 //! host, so a cluster none of whose names has resolved answers 503 (no healthy upstream).
 
 use crate::cluster::Cluster;
-use crate::control_thread::ControlThread;
+use crate::control_thread::{ControlThread, GroupStart};
 use hickory_resolver::config::{
     LookupIpStrategy, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
 };
@@ -53,14 +53,16 @@ impl DnsCluster {
 /// `first_resolution` for each cluster's first round of lookups (so a server starts with
 /// its hosts when DNS answers promptly; a cluster not resolved by then starts empty and
 /// fills in when its lookups finish), and returns the handle that stops the thread.
+/// Clusters added, changed or removed later are given to the thread with
+/// [`ControlThread::set_group`] and [`group`].
 pub fn spawn(clusters: Vec<DnsCluster>, first_resolution: Duration) -> io::Result<DnsHandle> {
     let (ready_tx, ready_rx) = mpsc::channel::<()>();
     let count = clusters.len();
-    let thread = ControlThread::spawn("mosn-dns", move || {
-        for dns in clusters {
-            tokio::spawn(run(dns, ready_tx.clone()));
-        }
-    })?;
+    let thread = ControlThread::spawn("mosn-dns", || {})?;
+    for dns in clusters {
+        let name = dns.cluster.name.clone();
+        thread.set_group(&name, Some(group(dns, Some(ready_tx.clone()))));
+    }
     let deadline = Instant::now() + first_resolution;
     for _ in 0..count {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -73,6 +75,12 @@ pub fn spawn(clusters: Vec<DnsCluster>, first_resolution: Duration) -> io::Resul
         }
     }
     Ok(thread)
+}
+
+/// The resolution loop of one cluster, as a group of the `mosn-dns` thread; `ready` hears
+/// when its first round of lookups is done.
+pub fn group(dns: DnsCluster, ready: Option<mpsc::Sender<()>>) -> GroupStart {
+    Box::new(move || Box::pin(run(dns, ready)))
 }
 
 /// The running `mosn-dns` thread; stops it on `shutdown` or drop.
@@ -113,18 +121,19 @@ pub fn build_resolver(config: &DnsConfig) -> io::Result<TokioResolver> {
 }
 
 /// One cluster's resolution loop.
-async fn run(dns: DnsCluster, ready: mpsc::Sender<()>) {
+async fn run(dns: DnsCluster, mut ready: Option<mpsc::Sender<()>>) {
     let resolver = match build_resolver(&dns.config) {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(cluster = %dns.cluster.name, error = %e, "cannot build the DNS resolver");
-            let _ = ready.send(());
+            if let Some(ready) = ready {
+                let _ = ready.send(());
+            }
             return;
         }
     };
     // The last good addresses of each name, `None` until it first resolves.
     let mut resolved: Vec<Option<Vec<IpAddr>>> = vec![None; dns.config.targets.len()];
-    let mut ready = Some(ready);
     loop {
         let expires = refresh(&dns, &resolver, &mut resolved).await;
         if let Some(ready) = ready.take() {
@@ -189,10 +198,7 @@ async fn refresh(
 
 /// The host list the resolved addresses make: every address of every name for
 /// `STRICT_DNS`, the first of each for `LOGICAL_DNS`.
-fn hosts_of(
-    dns: &DnsCluster,
-    resolved: &[Option<Vec<IpAddr>>],
-) -> Vec<HostConfig> {
+fn hosts_of(dns: &DnsCluster, resolved: &[Option<Vec<IpAddr>>]) -> Vec<HostConfig> {
     let take = if dns.cluster_type == ClusterType::LogicalDns {
         1
     } else {
@@ -284,7 +290,10 @@ mod tests {
         let strict = DnsCluster::new(cluster.clone(), ClusterType::StrictDns, config(false));
         let hosts = hosts_of(&strict, &resolved);
         assert_eq!(hosts.len(), 2);
-        assert_eq!(hosts[1].address, Address::Tcp("127.0.0.2:80".parse().unwrap()));
+        assert_eq!(
+            hosts[1].address,
+            Address::Tcp("127.0.0.2:80".parse().unwrap())
+        );
         let logical = DnsCluster::new(cluster, ClusterType::LogicalDns, config(false));
         let resolved = vec![
             Some(vec![ip("127.0.0.1"), ip("127.0.0.2")]),

@@ -23,7 +23,7 @@ mod subset;
 
 pub use circuit_breaker::{CircuitBreakers, Resource, ResourceGuard};
 pub use cluster::{Cluster, RequestSlot};
-pub use control_thread::ControlThread;
+pub use control_thread::{ControlThread, GroupStart};
 pub use host::{ActiveRequest, HealthFlag, Host};
 pub use host_stats::HostStats;
 pub use lb::{LbContext, LoadBalancer};

@@ -87,7 +87,7 @@ pub fn refresh_interval(cfg: &SlowStartConfig) -> Duration {
 
 /// Rebuilds `cluster`'s rotation with the effective weights of the moment while slow start
 /// is in progress, until the task is dropped; spawn it on the `mosn-health` thread's
-/// runtime (see [`crate::health::spawn_with_outlier_detection`]). Returns at once for a
+/// runtime (see [`crate::health::cluster_group`]). Returns at once for a
 /// cluster without slow start.
 pub async fn run(cluster: Arc<Cluster>) {
     let Some(cfg) = cluster.slow_start else {

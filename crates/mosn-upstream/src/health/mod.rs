@@ -28,7 +28,7 @@ pub use event_log::EventLog;
 pub use grpc::GrpcChecker;
 pub use heartbeat::HeartbeatChecker;
 pub use http::HttpChecker;
-pub use runner::{spawn, spawn_with_outlier_detection, ClusterHealthCheck, HealthCheckHandle};
+pub use runner::{cluster_group, spawn, ClusterHealthCheck, HealthCheckHandle};
 pub use state::{HostHealth, Transition};
 pub use tcp::TcpChecker;
 

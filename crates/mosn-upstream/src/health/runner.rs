@@ -7,7 +7,7 @@ use super::{
     TcpChecker,
 };
 use crate::cluster::Cluster;
-use crate::control_thread::ControlThread;
+use crate::control_thread::{ControlThread, GroupStart};
 use crate::host::{HealthFlag, Host};
 use mosn_config::{HealthCheckConfig, HealthCheckKind};
 use mosn_protocol::xprotocol::codec;
@@ -248,27 +248,36 @@ fn host_key(host: &Arc<Host>) -> usize {
 /// Starts every check on a new thread, `mosn-health`, with its own single-threaded tokio
 /// runtime. The checks run until [`HealthCheckHandle::shutdown`] (or drop).
 pub fn spawn(checks: Vec<ClusterHealthCheck>) -> io::Result<HealthCheckHandle> {
-    spawn_with_outlier_detection(checks, Vec::new())
-}
-
-/// Like [`spawn`], and also runs the interval sweep of outlier detection
-/// ([`crate::outlier::run`]) and slow start's periodic rotation rebuild
-/// ([`crate::slow_start::run`]) of each of `outlier_clusters` as tasks on the same thread
-/// and runtime (clusters without `outlier_detection` or `slow_start` skip that task).
-pub fn spawn_with_outlier_detection(
-    checks: Vec<ClusterHealthCheck>,
-    outlier_clusters: Vec<Arc<Cluster>>,
-) -> io::Result<HealthCheckHandle> {
     ControlThread::spawn("mosn-health", move || {
         for check in checks {
             check.start();
         }
-        for cluster in outlier_clusters {
+    })
+}
+
+/// The control work of one cluster on the `mosn-health` thread, as one group (see
+/// [`ControlThread::set_group`]): its active health check when it has one, the interval
+/// sweep of outlier detection ([`crate::outlier::run`]) and slow start's periodic
+/// rotation rebuild ([`crate::slow_start::run`]); `None` when the cluster has none of
+/// them.
+pub fn cluster_group(
+    cluster: Arc<Cluster>,
+    health_check: Option<&HealthCheckConfig>,
+) -> Option<GroupStart> {
+    if health_check.is_none() && cluster.outlier.is_none() && cluster.slow_start.is_none() {
+        return None;
+    }
+    let check = health_check.map(|hc| ClusterHealthCheck::from_config(cluster.clone(), hc));
+    Some(Box::new(move || {
+        Box::pin(async move {
+            if let Some(check) = check {
+                check.start();
+            }
             // Each returns at once when its feature is off for the cluster.
             tokio::task::spawn_local(crate::slow_start::run(cluster.clone()));
-            tokio::task::spawn_local(crate::outlier::run(cluster));
-        }
-    })
+            crate::outlier::run(cluster).await;
+        })
+    }))
 }
 
 /// The running `mosn-health` thread; stops it (and waits for it) on `shutdown` or drop.

@@ -401,7 +401,7 @@ impl Cluster {
 }
 
 /// Sweeps `cluster` every `interval` until the task is dropped; spawn it on the
-/// `mosn-health` thread's runtime (see [`crate::health::spawn_with_outlier_detection`]).
+/// `mosn-health` thread's runtime (see [`crate::health::cluster_group`]).
 pub async fn run(cluster: Arc<Cluster>) {
     let Some(interval) = cluster.outlier.as_ref().map(|d| d.config.interval) else {
         return;
