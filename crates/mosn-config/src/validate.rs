@@ -10,7 +10,7 @@ use crate::model::{
     ClusterConfig, ClusterTarget, ClusterType, ListenerConfig, NetworkFilterConfig, RouteAction,
     RouterConfig,
 };
-use crate::resources::{Rejection, Resource, ResourceKind};
+use crate::resources::{Rejection, Resource};
 use std::collections::HashMap;
 
 /// Every problem of `resource`, with its path inside the resource; empty when valid.
