@@ -5,8 +5,9 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
+use tokio::task::AbortHandle;
 
 /// Facts about an accepted connection that filters, routing and logs read.
 #[derive(Debug, Clone, Default)]
@@ -68,30 +69,160 @@ pub trait NetworkFilter: Send + Sync {
     fn spawn(self: Arc<Self>, socket: Socket, info: ConnectionInfo, guard: ConnectionGuard);
 }
 
-/// Counts a worker's open connections, so draining knows when it is done.
+/// The open connections of one listener generation on a worker: how many there are, so
+/// draining knows when it is done, and the task serving each, so that a drain outliving its
+/// graceful timeout can end them (a task waiting on a slow upstream never looks at the
+/// drain signal).
 #[derive(Debug, Default)]
-pub struct OpenConnections(AtomicUsize);
+pub struct OpenConnections {
+    count: AtomicUsize,
+    tasks: Mutex<Tasks>,
+}
+
+/// Every open connection holds a slot here while its guard lives: 8 bytes per connection.
+#[derive(Debug, Default)]
+struct Tasks {
+    /// By slot: the task now serving the connection holding it; `None` while it has none
+    /// (a parked connection, a task being spawned) and for free slots.
+    handles: Vec<Option<AbortHandle>>,
+    /// Slots no connection holds.
+    free: Vec<u32>,
+    /// Slots whose task is being spawned, and whether their guard has dropped meanwhile
+    /// (a task may end before its spawner records it): such a slot is freed only once its
+    /// spawner is done, so it cannot be reused and given a stale handle.
+    spawning: Vec<(u32, bool)>,
+    /// The connections were closed forcibly: a task recorded from now on is aborted at once.
+    aborted: bool,
+}
+
+impl Tasks {
+    fn take_slot(&mut self) -> u32 {
+        self.free.pop().unwrap_or_else(|| {
+            self.handles.push(None);
+            u32::try_from(self.handles.len() - 1).expect("fewer than 2^32 connections")
+        })
+    }
+}
 
 impl OpenConnections {
+    /// The task slots, locked only to open, close or (re)spawn a connection: never per
+    /// request. A panic while holding it leaves the slots consistent, so poisoning is
+    /// ignored.
+    fn tasks(&self) -> MutexGuard<'_, Tasks> {
+        self.tasks.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// How many connections are open.
     pub fn count(&self) -> usize {
-        self.0.load(Relaxed)
+        self.count.load(Relaxed)
     }
 
     /// Counts one more connection until the returned guard is dropped.
     pub fn open(self: &Arc<Self>) -> ConnectionGuard {
-        self.0.fetch_add(1, Relaxed);
-        ConnectionGuard(self.clone())
+        self.count.fetch_add(1, Relaxed);
+        let slot = self.tasks().take_slot();
+        ConnectionGuard {
+            open: self.clone(),
+            slot,
+        }
+    }
+
+    /// Closes every connection now: aborts the task serving each (dropping its sockets),
+    /// and any task a connection starts later (a parked connection waking). The end of a
+    /// graceful timeout.
+    pub fn abort_all(&self) {
+        let mut tasks = self.tasks();
+        tasks.aborted = true;
+        for task in tasks.handles.iter().flatten() {
+            task.abort();
+        }
     }
 }
 
-/// Keeps one connection counted in [`OpenConnections`] while its task lives.
+/// Keeps one connection counted in [`OpenConnections`] while it lives (in its task, or
+/// in a parked connection between tasks), and records the task serving it.
 #[derive(Debug)]
-pub struct ConnectionGuard(Arc<OpenConnections>);
+pub struct ConnectionGuard {
+    open: Arc<OpenConnections>,
+    slot: u32,
+}
+
+impl ConnectionGuard {
+    /// Where the task about to serve this connection is recorded: taken before the guard
+    /// moves into that task's future (see [`TaskSlot::spawn`]).
+    pub fn task_slot(&self) -> TaskSlot {
+        TaskSlot {
+            open: self.open.clone(),
+            slot: self.slot,
+        }
+    }
+
+    /// The connection's task is ending while the connection stays open (it parks): its
+    /// handle is released, so the finished task's memory is freed.
+    pub fn untrack(&self) {
+        let released = self.open.tasks().handles[self.slot as usize].take();
+        drop(released);
+    }
+}
 
 impl Drop for ConnectionGuard {
     fn drop(&mut self) {
-        self.0 .0.fetch_sub(1, Relaxed);
+        self.open.count.fetch_sub(1, Relaxed);
+        let released = {
+            let mut tasks = self.open.tasks();
+            let slot = self.slot;
+            if let Some(spawning) = tasks.spawning.iter_mut().find(|(s, _)| *s == slot) {
+                spawning.1 = true;
+                None
+            } else {
+                tasks.free.push(slot);
+                tasks.handles[slot as usize].take()
+            }
+        };
+        // Outside the lock: dropping the last handle of a task frees it.
+        drop(released);
+    }
+}
+
+/// The slot of one connection in its [`OpenConnections`], to record the task that serves it.
+#[derive(Debug)]
+pub struct TaskSlot {
+    open: Arc<OpenConnections>,
+    slot: u32,
+}
+
+impl TaskSlot {
+    /// Spawns `serving`, which owns the connection's guard, on the current runtime as the
+    /// connection's task, recorded so that [`OpenConnections::abort_all`] can end it.
+    /// The lock is not held across the spawn: a runtime shutting down drops the future at
+    /// once, and with it the guard, which takes the lock.
+    pub fn spawn<F>(self, serving: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let previous = {
+            let mut tasks = self.open.tasks();
+            tasks.spawning.push((self.slot, false));
+            tasks.handles[self.slot as usize].take()
+        };
+        drop(previous);
+        let task = tokio::spawn(serving).abort_handle();
+        let mut tasks = self.open.tasks();
+        let at = tasks
+            .spawning
+            .iter()
+            .position(|(s, _)| *s == self.slot)
+            .expect("a slot being spawned is listed");
+        let (_, guard_dropped) = tasks.spawning.swap_remove(at);
+        if guard_dropped {
+            tasks.free.push(self.slot);
+            drop(tasks);
+            return;
+        }
+        if tasks.aborted {
+            task.abort();
+        }
+        tasks.handles[self.slot as usize] = Some(task);
     }
 }
 
@@ -113,11 +244,106 @@ impl<F: Future<Output = ()>> Future for Guarded<F> {
 }
 
 /// Spawns `serving` on the current runtime as the connection's task, holding `guard`
-/// until it ends. A wrapper type, not an `async` block: a block awaiting a captured
-/// future keeps it twice in its state.
+/// until it ends, and recorded in the guard's [`OpenConnections`] so that a forced close
+/// can abort it. A wrapper type, not an `async` block: a block awaiting a captured future
+/// keeps it twice in its state.
 pub fn spawn_guarded<F>(serving: F, guard: ConnectionGuard)
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    tokio::spawn(Guarded { serving, guard });
+    guard.task_slot().spawn(Guarded { serving, guard });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn abort_all_ends_every_task_and_frees_its_slot() {
+        let open = Arc::new(OpenConnections::default());
+        let (tx, mut ended) = tokio::sync::mpsc::unbounded_channel::<()>();
+        for _ in 0..3 {
+            let guard = open.open();
+            let tx = tx.clone();
+            // A connection stuck forever (a slow upstream); it says when it is dropped.
+            struct Ended(tokio::sync::mpsc::UnboundedSender<()>);
+            impl Drop for Ended {
+                fn drop(&mut self) {
+                    let _ = self.0.send(());
+                }
+            }
+            let ended = Ended(tx);
+            spawn_guarded(
+                async move {
+                    let _ended = ended;
+                    std::future::pending::<()>().await
+                },
+                guard,
+            );
+        }
+        tokio::task::yield_now().await;
+        assert_eq!(open.count(), 3);
+        open.abort_all();
+        for _ in 0..3 {
+            tokio::time::timeout(Duration::from_secs(5), ended.recv())
+                .await
+                .expect("every task aborted");
+        }
+        tokio::task::yield_now().await;
+        assert_eq!(open.count(), 0);
+        let tasks = open.tasks();
+        assert_eq!(tasks.free.len(), 3, "every slot freed");
+        assert!(tasks.handles.iter().all(Option::is_none));
+        assert!(tasks.spawning.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_task_that_ends_at_once_leaves_no_handle_behind() {
+        let open = Arc::new(OpenConnections::default());
+        for _ in 0..100 {
+            spawn_guarded(async {}, open.open());
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(open.count(), 0);
+        let tasks = open.tasks();
+        assert_eq!(tasks.handles.len(), 1, "the one slot is reused");
+        assert!(tasks.handles[0].is_none());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn tasks_ending_on_other_threads_while_spawned_keep_slots_consistent() {
+        let open = Arc::new(OpenConnections::default());
+        for _ in 0..2_000 {
+            spawn_guarded(async {}, open.open());
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while open.count() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(open.count(), 0);
+        let tasks = open.tasks();
+        assert!(tasks.spawning.is_empty());
+        assert!(tasks.handles.iter().all(Option::is_none));
+        assert_eq!(tasks.free.len(), tasks.handles.len());
+    }
+
+    #[tokio::test]
+    async fn a_task_started_after_the_forced_close_is_aborted() {
+        let open = Arc::new(OpenConnections::default());
+        let guard = open.open();
+        open.abort_all();
+        let slot = guard.task_slot();
+        slot.spawn(async move {
+            let _guard = guard;
+            std::future::pending::<()>().await
+        });
+        tokio::time::timeout(Duration::from_secs(5), async {
+            while open.count() > 0 {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("aborted at once");
+    }
 }

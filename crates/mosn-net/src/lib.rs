@@ -13,7 +13,8 @@ mod splice;
 
 pub use chains::{Chain, EstablishError, FilterChains, Settled};
 pub use filter::{
-    spawn_guarded, ConnectionGuard, ConnectionInfo, NetworkFilter, OpenConnections, TlsInfo,
+    spawn_guarded, ConnectionGuard, ConnectionInfo, NetworkFilter, OpenConnections, TaskSlot,
+    TlsInfo,
 };
 pub use listener::{bind_listener, BoundListener, StdListener};
 pub use original_dst::original_dst;
