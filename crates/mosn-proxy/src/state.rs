@@ -3,6 +3,7 @@
 use crate::idle_clock::IdleClock;
 use arc_swap::ArcSwap;
 use bytes::BytesMut;
+use mosn_net::OpenConnections;
 use mosn_protocol::xprotocol::DEFAULT_MAX_FRAME;
 use mosn_router::RouteTable;
 use mosn_stream::{ConnPool, H2Pool, MuxPool, MuxSettings, DEFAULT_HEARTBEAT_INTERVAL};
@@ -11,7 +12,9 @@ use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{watch, Notify};
+use tokio::time::Instant;
 
 /// Routes and clusters of one config version; built off the hot path, swapped in whole.
 #[derive(Debug, Default)]
@@ -44,9 +47,10 @@ impl Drain {
     }
 }
 
-/// One worker's view of [`Drain`]: every idle connection of the worker waits on it, so
-/// its wait is a bare `Notify` registration (64 B) rather than a `watch` receiver's
-/// (~180 B with its clone). The worker starts it when the process-wide [`Drain`] fires.
+/// One [`ConnectionScope`]'s drain signal: every idle connection of the scope waits on
+/// it, so its wait is a bare `Notify` registration (64 B) rather than a `watch`
+/// receiver's (~180 B with its clone). The worker starts it when its listener generation
+/// is retired, or when the process-wide [`Drain`] fires.
 #[derive(Debug, Clone, Default)]
 pub struct WorkerDrain(Arc<WorkerDrainState>);
 
@@ -57,7 +61,7 @@ struct WorkerDrainState {
 }
 
 impl WorkerDrain {
-    /// Marks the worker as draining and wakes every connection waiting.
+    /// Marks the scope as draining and wakes every connection waiting.
     pub fn start(&self) {
         self.0.draining.store(true, Relaxed);
         self.0.notify.notify_waiters();
@@ -80,8 +84,70 @@ impl WorkerDrain {
     }
 }
 
-/// One worker's own things: its upstream pools, its spare read buffers and the drain
-/// signal.
+/// The connections of one generation of one listener on one worker, drained together:
+/// when the listener is removed, when a change of its filter chains starts a new
+/// generation (which takes the new connections), or when the process drains. The
+/// listener's filters of that generation hold it; nothing is added per connection but
+/// its slot in `open`.
+#[derive(Debug)]
+pub struct ConnectionScope {
+    /// Tells the scope's connections to finish what is in flight and close.
+    pub drain: WorkerDrain,
+    /// Idle deadlines of the scope's keep-alive connections; every slot fires when
+    /// `drain` starts, which closes the idle and parked connections.
+    pub idle: IdleClock,
+    /// The scope's open connections and their tasks: what draining waits for, and what
+    /// the forced close at the end of the graceful timeout aborts.
+    pub open: Arc<OpenConnections>,
+}
+
+impl Default for ConnectionScope {
+    /// A scope with no connections, not draining.
+    fn default() -> Self {
+        let drain = WorkerDrain::default();
+        Self {
+            idle: IdleClock::new(drain.clone()),
+            drain,
+            open: Arc::default(),
+        }
+    }
+}
+
+impl ConnectionScope {
+    /// Starts draining: in-flight requests finish, then each connection closes (idle and
+    /// parked ones at once, HTTP/1 after its current response, HTTP/2 by GOAWAY, RPC when
+    /// idle); tcp_proxy relays run on until [`ConnectionScope::drain_within`] ends them.
+    pub fn start_drain(&self) {
+        self.drain.start();
+    }
+
+    /// How many connections of the scope are open.
+    pub fn open_connections(&self) -> usize {
+        self.open.count()
+    }
+
+    /// Drains the scope: starts draining, waits until its connections have closed or
+    /// `timeout` has passed, then closes those still open forcibly (their tasks aborted,
+    /// their sockets dropped). Returns how many were closed forcibly.
+    pub async fn drain_within(&self, timeout: Duration) -> usize {
+        self.start_drain();
+        let deadline = Instant::now() + timeout;
+        while self.open.count() > 0 && Instant::now() < deadline {
+            tokio::time::sleep(DRAIN_POLL).await;
+        }
+        let left = self.open.count();
+        if left > 0 {
+            self.open.abort_all();
+        }
+        left
+    }
+}
+
+/// How often a draining scope checks whether its connections have closed.
+const DRAIN_POLL: Duration = Duration::from_millis(20);
+
+/// One worker's own things, shared by all its listeners: its upstream pools and its
+/// spare read buffers.
 #[derive(Debug)]
 pub struct WorkerContext {
     /// Idle HTTP/1 upstream connections of this worker.
@@ -90,10 +156,6 @@ pub struct WorkerContext {
     pub h2_pool: H2Pool,
     /// Multiplexed RPC connections of this worker, one per host and protocol.
     pub mux: MuxPool,
-    /// Shutdown signal.
-    pub drain: WorkerDrain,
-    /// Idle deadlines of this worker's keep-alive connections (ended by `drain` too).
-    pub idle: IdleClock,
     /// Large read buffers returned by finished requests, reused by the next ones so that
     /// a request does not allocate (and the allocator does not trim) one each time.
     spare_buffers: Mutex<Vec<BytesMut>>,
@@ -106,9 +168,8 @@ const MAX_SPARE_BUFFERS: usize = 32;
 const MAX_SPARE_CAPACITY: usize = 128 * 1024;
 
 impl Default for WorkerContext {
-    /// A context with empty pools, no spare buffers, not draining.
+    /// A context with empty pools and no spare buffers.
     fn default() -> Self {
-        let drain = WorkerDrain::default();
         Self {
             pool: ConnPool::default(),
             h2_pool: H2Pool::default(),
@@ -116,8 +177,6 @@ impl Default for WorkerContext {
                 heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
                 max_frame: DEFAULT_MAX_FRAME,
             }),
-            idle: IdleClock::new(drain.clone()),
-            drain,
             spare_buffers: Mutex::default(),
         }
     }
@@ -142,5 +201,57 @@ impl WorkerContext {
         if spare.len() < MAX_SPARE_BUFFERS {
             spare.push(buf);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mosn_net::spawn_guarded;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_drained_scope_waits_for_its_connections_then_closes_those_left() {
+        let scope = ConnectionScope::default();
+        // One connection that closes when asked, one stuck on a slow upstream.
+        let drain = scope.drain.clone();
+        spawn_guarded(async move { drain.wait().await }, scope.open.open());
+        let (tx, stuck_ended) = tokio::sync::oneshot::channel::<()>();
+        spawn_guarded(
+            async move {
+                let _tx = tx;
+                tokio::time::sleep(Duration::from_secs(60)).await;
+            },
+            scope.open.open(),
+        );
+        tokio::task::yield_now().await;
+        assert_eq!(scope.open_connections(), 2);
+
+        let start = Instant::now();
+        let forced = scope.drain_within(Duration::from_secs(5)).await;
+        assert_eq!(forced, 1, "the stuck one is closed forcibly");
+        let waited = start.elapsed();
+        assert!(waited >= Duration::from_secs(5), "{waited:?}");
+        assert!(waited < Duration::from_secs(6), "{waited:?}");
+        let _ = stuck_ended.await;
+        tokio::task::yield_now().await;
+        assert_eq!(scope.open_connections(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_scope_whose_connections_close_in_time_closes_none_forcibly() {
+        let scope = ConnectionScope::default();
+        let idle = scope.idle.clone();
+        // An idle keep-alive connection: its wait ends when the scope drains.
+        spawn_guarded(
+            async move {
+                idle.wait_until(Instant::now() + Duration::from_secs(3600))
+                    .await
+            },
+            scope.open.open(),
+        );
+        tokio::task::yield_now().await;
+        let start = Instant::now();
+        assert_eq!(scope.drain_within(Duration::from_secs(30)).await, 0);
+        assert!(start.elapsed() < Duration::from_secs(1));
     }
 }

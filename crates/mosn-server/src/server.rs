@@ -2,7 +2,7 @@
 
 use crate::listeners;
 use crate::runtime_state::build_proxy_state;
-use crate::worker::{self, WorkerSpec};
+use crate::worker::{self, ListenerCommand, WorkerSpec};
 use arc_swap::ArcSwap;
 use mosn_admin::{AdminState, LogHandle};
 use mosn_api::stats::StatsRegistry;
@@ -79,7 +79,12 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), ServerError> {
     };
 
     let listener_tls = crate::tls_watch::build_listener_tls(&config).map_err(ServerError::State)?;
-    let mut per_worker: Vec<Vec<_>> = (0..runtimes).map(|_| Vec::new()).collect();
+    // Each worker's listener commands: its start-up listeners are its first `Upsert`s.
+    // `listener_commands` (one sender per worker, in worker order) is what the
+    // configuration plane sends later changes through; while it lives, workers wait for them.
+    let (listener_commands, command_queues): (Vec<_>, Vec<_>) = (0..runtimes)
+        .map(|_| tokio::sync::mpsc::unbounded_channel::<ListenerCommand>())
+        .unzip();
     for server in &config.servers {
         for l in &server.listeners {
             if !l.bind_port {
@@ -92,8 +97,14 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), ServerError> {
                 source,
             })?;
             let tls = listener_tls.get(&l.name).cloned().unwrap_or_default();
-            for (w, socket) in sockets.into_iter().enumerate() {
-                per_worker[w].push((l.clone(), socket, tls.clone()));
+            let listener = Arc::new(l.clone());
+            for (commands, socket) in listener_commands.iter().zip(sockets) {
+                // The receiver is alive: it is in `command_queues` until its worker starts.
+                let _ = commands.send(ListenerCommand::Upsert {
+                    config: listener.clone(),
+                    socket: Some(socket),
+                    tls: tls.clone(),
+                });
             }
         }
     }
@@ -126,10 +137,10 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), ServerError> {
 
     let (drain_tx, drain) = Drain::new();
     let mut handles = Vec::with_capacity(runtimes);
-    for (id, listeners) in per_worker.into_iter().enumerate() {
+    for (id, commands) in command_queues.into_iter().enumerate() {
         let spec = WorkerSpec {
             id,
-            listeners,
+            commands,
             state: state.clone(),
             stats: stats.clone(),
             drain: drain.clone(),

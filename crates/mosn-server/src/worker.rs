@@ -3,24 +3,31 @@
 //! single-threaded runtime, sockets and pools; under the work-stealing model one worker
 //! owns every listener and runs a multi-threaded runtime whose threads steal each other's
 //! connection tasks, sharing one set of pools.
+//!
+//! Listeners come and go by [`ListenerCommand`]: each `Upsert` starts a generation of the
+//! listener (its filter chains and the [`ConnectionScope`] its connections drain in), and
+//! a replaced or removed generation drains on its own, within `graceful_timeout`, while
+//! the others serve on.
 
 use mosn_api::stats::{ListenerStats, StatsRegistry};
 use mosn_config::IoModel;
 use mosn_config::{FilterChainConfig, ListenerConfig, NetworkFilterConfig, StreamFilterConfig};
 use mosn_net::{
     BoundListener, Chain, ConnectionGuard, ConnectionInfo, EstablishError, FilterChains,
-    NetworkFilter, OpenConnections, Settled, Socket, StdListener,
+    NetworkFilter, Settled, Socket, StdListener,
 };
 use mosn_proxy::http::HttpProxyFilter;
 use mosn_proxy::tcp::TcpProxyFilter;
 use mosn_proxy::xprotocol::XProxyFilter;
-use mosn_proxy::{Drain, SharedState, WorkerContext, WorkerDrain};
+use mosn_proxy::{ConnectionScope, Drain, SharedState, WorkerContext};
 use mosn_tls::ListenerTls;
+use std::collections::HashMap;
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
+use tokio::sync::mpsc::UnboundedReceiver;
 
 /// How long a client may take to send its first byte and finish the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -31,20 +38,42 @@ const POOL_SWEEP: Duration = Duration::from_secs(5);
 /// Each filter chain's TLS contexts, in chain order (`None`: plaintext).
 pub(crate) type ChainTls = Vec<Option<Arc<ListenerTls>>>;
 
+/// What the configuration plane tells a worker about its listeners.
+pub(crate) enum ListenerCommand {
+    /// Serve `config` (added or changed). `socket: Some` = a listener new to this worker,
+    /// or one whose address changed: accept on this socket (an older socket of the same
+    /// name is closed). `socket: None` = the listener runs already at the same address:
+    /// keep its socket (no connection refused during the change) and give new connections
+    /// the new filter chains.
+    Upsert {
+        config: Arc<ListenerConfig>,
+        socket: Option<StdListener>,
+        tls: ChainTls,
+    },
+    /// Stop accepting on listener `name` at once (close its socket) and drain its
+    /// connections.
+    // Sent by the configuration plane, which is being built.
+    #[cfg_attr(not(test), allow(dead_code))]
+    Remove { name: String },
+}
+
 /// Everything a worker needs, moved onto its thread.
 pub(crate) struct WorkerSpec {
     /// Worker number, for thread names and logs.
     pub id: usize,
-    /// Listener configs with this worker's socket for each, and each chain's TLS
-    /// contexts (shared by all workers).
-    pub listeners: Vec<(ListenerConfig, StdListener, ChainTls)>,
+    /// What to listen on, from the configuration plane. The start-up config's listeners
+    /// arrive as the first `Upsert`s (each with this worker's socket), so a listener
+    /// added at start and one added later take the same path.
+    pub commands: UnboundedReceiver<ListenerCommand>,
     /// The shared config snapshot.
     pub state: SharedState,
     /// Stats registry.
     pub stats: Arc<StatsRegistry>,
     /// Shutdown signal.
     pub drain: Drain,
-    /// How long in-flight connections may take to finish once draining starts.
+    /// How long in-flight connections may take to finish once draining starts (the
+    /// process's, or a removed or changed listener's old generation), before those left
+    /// are closed forcibly.
     pub graceful_timeout: Duration,
     /// The runtime: one thread of its own, or `threads` work-stealing threads.
     pub io_model: IoModel,
@@ -80,39 +109,24 @@ fn run(spec: WorkerSpec) -> io::Result<()> {
             .enable_all()
             .build()?,
     };
-    rt.block_on(serve(spec))
+    rt.block_on(serve(spec));
+    Ok(())
 }
 
-async fn serve(spec: WorkerSpec) -> io::Result<()> {
+/// Serves the listeners the commands name until the process drains, then drains every
+/// connection (each generation of each listener) within `graceful_timeout`. Returning
+/// drops the runtime, which ends whatever is still open.
+async fn serve(spec: WorkerSpec) {
+    let WorkerSpec {
+        id,
+        mut commands,
+        state,
+        stats,
+        drain,
+        graceful_timeout,
+        ..
+    } = spec;
     let ctx = Arc::new(WorkerContext::default());
-    let open = Arc::new(OpenConnections::default());
-    for (cfg, socket, tls) in spec.listeners {
-        let listener = socket.into_tokio()?;
-        let chains = cfg
-            .filter_chains
-            .iter()
-            .zip(tls)
-            .map(|(chain, tls)| Chain {
-                matcher: chain.filter_chain_match.clone(),
-                tls,
-                value: build_filter(&cfg, chain, &spec.state, &ctx, &spec.stats),
-            })
-            .collect();
-        let chains = FilterChains::new(chains, cfg.inspector, HANDSHAKE_TIMEOUT);
-        let listener_stats = spec.stats.listener(&cfg.name);
-        let name = Arc::new(cfg.name.clone());
-        tokio::spawn(accept_loop(
-            listener,
-            Arc::new(chains),
-            Listening {
-                name,
-                stats: listener_stats,
-                use_original_dst: cfg.use_original_dst,
-            },
-            ctx.drain.clone(),
-            open.clone(),
-        ));
-    }
     let sweeper_ctx = ctx.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(POOL_SWEEP);
@@ -124,20 +138,236 @@ async fn serve(spec: WorkerSpec) -> io::Result<()> {
         }
     });
 
-    spec.drain.wait().await;
-    ctx.drain.start();
-    let deadline = tokio::time::Instant::now() + spec.graceful_timeout;
-    while open.count() > 0 && tokio::time::Instant::now() < deadline {
+    let mut listeners = Listeners {
+        worker: id,
+        live: HashMap::new(),
+        retiring: Vec::new(),
+        state,
+        stats,
+        ctx,
+        graceful_timeout,
+    };
+    let mut commands_open = true;
+    loop {
+        tokio::select! {
+            biased;
+            () = drain.wait() => break,
+            command = commands.recv(), if commands_open => match command {
+                Some(command) => listeners.apply(command).await,
+                // The plane is gone: serve what runs until the drain.
+                None => commands_open = false,
+            },
+        }
+    }
+
+    // Stop accepting everywhere, then drain every generation at once.
+    let scopes = listeners.close_all().await;
+    for scope in &scopes {
+        scope.start_drain();
+    }
+    let open = || scopes.iter().map(|s| s.open_connections()).sum::<usize>();
+    let deadline = tokio::time::Instant::now() + graceful_timeout;
+    while open() > 0 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    if open.count() > 0 {
+    if open() > 0 {
         tracing::warn!(
-            worker = spec.id,
-            connections = open.count(),
+            worker = id,
+            connections = open(),
             "graceful timeout reached, closing remaining connections"
         );
     }
-    Ok(())
+}
+
+/// The listeners a worker runs, by name, and the generations it still drains.
+struct Listeners {
+    worker: usize,
+    live: HashMap<String, Live>,
+    /// Scopes of replaced or removed generations with connections still open.
+    retiring: Vec<Arc<ConnectionScope>>,
+    state: SharedState,
+    stats: Arc<StatsRegistry>,
+    ctx: Arc<WorkerContext>,
+    graceful_timeout: Duration,
+}
+
+/// One listener this worker accepts on.
+struct Live {
+    /// Shared with the accept task, so a new generation keeps accepting on it.
+    socket: Arc<BoundListener>,
+    /// The accept task of the current generation.
+    accept: tokio::task::JoinHandle<()>,
+    generation: Arc<Generation>,
+}
+
+impl Live {
+    /// Ends the accept task and waits until it is gone, so that its socket (when this
+    /// was its last owner) is closed and nothing is accepted with the old chains after.
+    async fn stop_accepting(self) -> Arc<Generation> {
+        self.accept.abort();
+        let _ = self.accept.await;
+        self.generation
+    }
+}
+
+impl Listeners {
+    async fn apply(&mut self, command: ListenerCommand) {
+        self.retiring.retain(|s| s.open_connections() > 0);
+        match command {
+            ListenerCommand::Upsert {
+                config,
+                socket,
+                tls,
+            } => self.upsert(&config, socket, tls).await,
+            ListenerCommand::Remove { name } => match self.live.remove(&name) {
+                Some(live) => {
+                    let old = live.stop_accepting().await;
+                    tracing::info!(worker = self.worker, listener = %name, "listener removed");
+                    self.retire(&old);
+                }
+                None => {
+                    tracing::debug!(worker = self.worker, listener = %name, "remove: no such listener")
+                }
+            },
+        }
+    }
+
+    async fn upsert(
+        &mut self,
+        config: &ListenerConfig,
+        socket: Option<StdListener>,
+        tls: ChainTls,
+    ) {
+        let name = &config.name;
+        let socket = match socket {
+            Some(socket) => match socket.into_tokio() {
+                Ok(socket) => Some(Arc::new(socket)),
+                Err(e) => {
+                    tracing::error!(worker = self.worker, listener = %name, error = %e, "cannot register the listener's socket; listener not changed");
+                    return;
+                }
+            },
+            None => None,
+        };
+        let generation = Arc::new(Generation::new(
+            config,
+            tls,
+            &self.state,
+            &self.ctx,
+            &self.stats,
+        ));
+        let socket = match (socket, self.live.remove(name)) {
+            // A new socket: it accepts first, then the old one (if any) closes.
+            (Some(socket), old) => {
+                let accept = tokio::spawn(accept_loop(socket.clone(), generation.clone()));
+                self.live.insert(
+                    name.clone(),
+                    Live {
+                        socket,
+                        accept,
+                        generation,
+                    },
+                );
+                if let Some(old) = old {
+                    let old = old.stop_accepting().await;
+                    self.retire(&old);
+                }
+                return;
+            }
+            // The same socket: the old generation's accept task ends (connections wait in
+            // the socket's queue meanwhile) and the new one takes over.
+            (None, Some(old)) => {
+                let socket = old.socket.clone();
+                let old = old.stop_accepting().await;
+                self.retire(&old);
+                socket
+            }
+            (None, None) => {
+                tracing::warn!(worker = self.worker, listener = %name, "upsert without a socket for a listener this worker does not run; ignored");
+                return;
+            }
+        };
+        let accept = tokio::spawn(accept_loop(socket.clone(), generation.clone()));
+        self.live.insert(
+            name.clone(),
+            Live {
+                socket,
+                accept,
+                generation,
+            },
+        );
+    }
+
+    /// Drains a generation that no longer takes connections, within the graceful
+    /// timeout, on a task of its own.
+    fn retire(&mut self, generation: &Generation) {
+        let scope = generation.scope.clone();
+        scope.start_drain();
+        if scope.open_connections() == 0 {
+            return;
+        }
+        let (worker, listener, timeout) = (
+            self.worker,
+            generation.listening.name.clone(),
+            self.graceful_timeout,
+        );
+        let draining = scope.clone();
+        tokio::spawn(async move {
+            let forced = draining.drain_within(timeout).await;
+            if forced > 0 {
+                tracing::warn!(worker, listener = %listener, connections = forced, "graceful timeout reached, closing the old generation's remaining connections");
+            }
+        });
+        self.retiring.push(scope);
+    }
+
+    /// Stops accepting on every listener; returns every scope with connections to drain.
+    async fn close_all(&mut self) -> Vec<Arc<ConnectionScope>> {
+        let mut scopes = std::mem::take(&mut self.retiring);
+        for (_, live) in self.live.drain() {
+            scopes.push(live.stop_accepting().await.scope.clone());
+        }
+        scopes
+    }
+}
+
+/// One generation of a listener on this worker: the filter chains built from one
+/// `Upsert`, and the scope their connections are drained in.
+struct Generation {
+    chains: FilterChains<ChainFilter>,
+    listening: Listening,
+    scope: Arc<ConnectionScope>,
+}
+
+impl Generation {
+    fn new(
+        config: &ListenerConfig,
+        tls: ChainTls,
+        state: &SharedState,
+        ctx: &Arc<WorkerContext>,
+        stats: &StatsRegistry,
+    ) -> Self {
+        let scope = Arc::new(ConnectionScope::default());
+        let chains = config
+            .filter_chains
+            .iter()
+            .zip(tls)
+            .map(|(chain, tls)| Chain {
+                matcher: chain.filter_chain_match.clone(),
+                tls,
+                value: build_filter(config, chain, state, ctx, &scope, stats),
+            })
+            .collect();
+        Self {
+            chains: FilterChains::new(chains, config.inspector, HANDSHAKE_TIMEOUT),
+            listening: Listening {
+                name: Arc::new(config.name.clone()),
+                stats: stats.listener(&config.name),
+                use_original_dst: config.use_original_dst,
+            },
+            scope,
+        }
+    }
 }
 
 /// The filter that owns a chain's connections: its first filter (a `tcp_proxy` after a
@@ -147,6 +377,7 @@ fn build_filter(
     chain: &FilterChainConfig,
     state: &SharedState,
     ctx: &Arc<WorkerContext>,
+    scope: &Arc<ConnectionScope>,
     stats: &StatsRegistry,
 ) -> Option<Arc<dyn NetworkFilter>> {
     let listener_stats = stats.listener(&cfg.name);
@@ -167,6 +398,7 @@ fn build_filter(
                 cfg.connection_idle_timeout,
                 state.clone(),
                 ctx.clone(),
+                scope.clone(),
                 listener_stats.clone(),
             ) {
                 return Some(Arc::new(rpc));
@@ -181,6 +413,7 @@ fn build_filter(
                     cfg.connection_idle_timeout,
                     state.clone(),
                     ctx.clone(),
+                    scope.clone(),
                     listener_stats.clone(),
                     mosn_filters::build_chain(&cfg.stream_filters),
                 )
@@ -207,55 +440,47 @@ struct Listening {
     use_original_dst: bool,
 }
 
-async fn accept_loop(
-    listener: BoundListener,
-    chains: Arc<FilterChains<ChainFilter>>,
-    listening: Listening,
-    drain: WorkerDrain,
-    open: Arc<OpenConnections>,
-) {
-    let name = listening.name.clone();
-    let listening = Arc::new(listening);
+/// Accepts on `socket` for one generation until the worker aborts it (the listener is
+/// removed or changed, or the process drains). Each connection is counted in the
+/// generation's scope from here on, handshake included.
+async fn accept_loop(socket: Arc<BoundListener>, generation: Arc<Generation>) {
+    let listening = &generation.listening;
     loop {
-        let accepted = tokio::select! {
-            r = listener.accept() => r,
-            () = drain.wait() => return,
-        };
-        let (socket, remote, local) = match accepted {
+        let (stream, remote, local) = match socket.accept().await {
             Ok(a) => a,
             Err(e) => {
                 // Out of file descriptors and similar: back off instead of spinning.
-                tracing::warn!(listener = %name, error = %e, "accept failed");
+                tracing::warn!(listener = %listening.name, error = %e, "accept failed");
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
         };
         let mut info = ConnectionInfo {
-            listener: name.clone(),
+            listener: listening.name.clone(),
             remote,
             local,
             original_dst: listening
                 .use_original_dst
-                .then(|| mosn_net::original_dst(&socket))
+                .then(|| mosn_net::original_dst(&stream))
                 .flatten()
                 .map(Box::new),
             ..Default::default()
         };
-        let guard = open.open();
-        let tcp = match chains.settle_now(socket, &info) {
+        let guard = generation.scope.open.open();
+        let tcp = match generation.chains.settle_now(stream, &info) {
             Settled::Now(settled) => {
-                start_serving(settled, info, &listening, guard);
+                start_serving(settled, info, listening, guard);
                 continue;
             }
             Settled::Handshake(tcp) => tcp,
         };
-        let chains = chains.clone();
-        let listening = listening.clone();
+        let generation = generation.clone();
         // The TLS handshake runs in a task of its own, never in the accept loop; the
-        // connection's serving task replaces it once the handshake is done.
-        tokio::spawn(async move {
-            let settled = chains.establish(tcp, &mut info).await;
-            start_serving(settled, info, &listening, guard);
+        // connection's serving task replaces it once the handshake is done. Recorded in
+        // the scope like a serving task, so a forced close ends it too.
+        guard.task_slot().spawn(async move {
+            let settled = generation.chains.establish(tcp, &mut info).await;
+            start_serving(settled, info, &generation.listening, guard);
         });
     }
 }
@@ -289,3 +514,7 @@ fn start_serving(
     };
     filter.spawn(socket, info, guard);
 }
+
+#[cfg(test)]
+#[path = "worker_tests.rs"]
+mod tests;

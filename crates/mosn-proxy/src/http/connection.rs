@@ -44,8 +44,9 @@ pub(super) struct Http1Connection {
     pub(super) rbuf: BytesMut,
     /// Bytes to write to the client.
     pub(super) wbuf: BytesMut,
-    /// Keeps the connection counted as open for draining, parked or not.
-    _guard: ConnectionGuard,
+    /// Keeps the connection counted as open for draining, parked or not, and records
+    /// its task for the forced close.
+    pub(super) guard: ConnectionGuard,
 }
 
 impl Http1Connection {
@@ -68,12 +69,12 @@ impl Http1Connection {
             info,
             rbuf: read_ahead,
             wbuf: BytesMut::new(),
-            _guard: guard,
+            guard,
         }
     }
 
-    /// Serves requests until the client leaves, an error closes the connection, or the
-    /// process drains.
+    /// Serves requests until the client leaves, an error closes the connection, or its
+    /// scope (listener generation, or the whole process) drains.
     ///
     /// Written as a function returning an `async move` block rather than an `async fn`:
     /// an `async fn` keeps its by-value argument twice in its state (the argument and
@@ -87,7 +88,7 @@ impl Http1Connection {
                     let now = Instant::now();
                     let idle_deadline = now + self.filter.idle_timeout;
                     if !self.next_request_starts(now, idle_deadline).await {
-                        if self.filter.worker.idle.passed(idle_deadline) {
+                        if self.filter.scope.idle.passed(idle_deadline) {
                             break; // idle timeout, or draining
                         }
                         parked::park(self, idle_deadline);
@@ -112,14 +113,14 @@ impl Http1Connection {
     }
 
     /// Waits for the client to send something, holding only the socket's readiness and
-    /// a slot of the worker's idle clock; false when `idle_deadline` or the time to park
+    /// a slot of its scope's idle clock; false when `idle_deadline` or the time to park
     /// ([`parked::PARK_AFTER`], or the next slot when the runtime is [`parked::crowded`])
     /// comes first, or the process drains.
     fn next_request_starts(&mut self, now: Instant, idle_deadline: Instant) -> NextRequest<'_> {
         NextRequest {
             idle: IdleWait::Done,
             armed: false,
-            clock: &self.filter.worker.idle,
+            clock: &self.filter.scope.idle,
             until: idle_deadline.min(now + parked::PARK_AFTER),
             io: &mut self.io,
         }
@@ -171,7 +172,7 @@ impl Http1Connection {
             }
             let waiting_for_first_byte = self.rbuf.is_empty();
             let deadline = header_deadline.unwrap_or(idle_deadline);
-            let drain = self.filter.worker.drain.clone();
+            let drain = self.filter.scope.drain.clone();
             // Biased: the read first, so a request already there costs no drain
             // registration.
             let read = tokio::select! {
@@ -244,7 +245,7 @@ impl Http1Connection {
         // Unread body bytes would be taken for the next request: close after a local reply.
         let must_close_after_local_reply = !matches!(body, BodyKind::Empty);
         let keep_alive =
-            wants_keep_alive(head.version, &opts) && !self.filter.worker.drain.is_draining();
+            wants_keep_alive(head.version, &opts) && !self.filter.scope.drain.is_draining();
         let websocket = opts.upgrade.as_deref().is_some_and(websocket::is_websocket);
         if let Some(upgrade) = opts.upgrade.as_deref() {
             // A server may ignore an h2c upgrade and answer in HTTP/1.1; WebSocket is

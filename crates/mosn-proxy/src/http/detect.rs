@@ -113,6 +113,7 @@ pub(super) async fn serve_detected(
                 filter.idle_timeout,
                 filter.state.clone(),
                 filter.worker.clone(),
+                filter.scope.clone(),
                 filter.stats.clone(),
             );
             let io = Rewind::new(buf.freeze(), socket);

@@ -35,7 +35,7 @@ const STREAM_WINDOW: u32 = 256 * 1024;
 const CONNECTION_WINDOW: u32 = 1024 * 1024;
 
 /// Serves HTTP/2 on `io` until the client goes away, the connection idles past the
-/// listener's idle timeout with no stream open, or the process drains (GOAWAY, then the
+/// listener's idle timeout with no stream open, or its scope drains (GOAWAY, then the
 /// open streams finish).
 pub(super) async fn serve<I>(filter: Arc<HttpProxyFilter>, io: I, info: ConnectionInfo)
 where
@@ -74,7 +74,7 @@ where
         .enable_connect_protocol();
     let conn = builder.serve_connection(TokioIo::new(io), service);
     let mut conn = std::pin::pin!(conn);
-    let drain = filter.worker.drain.clone();
+    let drain = filter.scope.drain.clone();
     let idle_timeout = filter.idle_timeout;
     let mut shutting_down = false;
     loop {

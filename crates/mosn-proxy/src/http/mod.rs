@@ -27,7 +27,7 @@ mod upstream_h1;
 mod upstream_h2;
 mod websocket;
 
-use crate::state::{SharedState, WorkerContext};
+use crate::state::{ConnectionScope, SharedState, WorkerContext};
 use crate::tcp::TcpProxyFilter;
 use bytes::BytesMut;
 use connection::Http1Connection;
@@ -57,6 +57,8 @@ pub struct HttpProxyFilter {
     limits: Limits,
     state: SharedState,
     worker: Arc<WorkerContext>,
+    /// The listener generation this filter serves: its connections drain with it.
+    scope: Arc<ConnectionScope>,
     stats: Arc<ListenerStats>,
     stream_filters: Vec<Box<dyn StreamFilter>>,
     downstream: Protocol,
@@ -76,14 +78,15 @@ struct H2Limits {
 }
 
 impl HttpProxyFilter {
-    /// A filter for one listener; `idle_timeout` is the listener's
-    /// `connection_idle_timeout` (default 90s), `stats` and `stream_filters` are the
-    /// listener's.
+    /// A filter for one listener generation; `idle_timeout` is the listener's
+    /// `connection_idle_timeout` (default 90s), `scope` the generation's connections,
+    /// `stats` and `stream_filters` are the listener's.
     pub fn new(
         cfg: &ProxyConfig,
         idle_timeout: Option<Duration>,
         state: SharedState,
         worker: Arc<WorkerContext>,
+        scope: Arc<ConnectionScope>,
         stats: Arc<ListenerStats>,
         stream_filters: Vec<Box<dyn StreamFilter>>,
     ) -> Self {
@@ -97,6 +100,7 @@ impl HttpProxyFilter {
             },
             state,
             worker,
+            scope,
             stats,
             stream_filters,
             downstream: cfg.downstream_protocol,
@@ -183,13 +187,14 @@ impl NetworkFilter for HttpProxyFilter {
                 spawn_guarded(h2_connection::serve(self, socket, info), guard)
             }
             Protocol::Auto => {
-                tokio::spawn(detect::serve_detected(self, socket, info, guard));
+                guard
+                    .task_slot()
+                    .spawn(detect::serve_detected(self, socket, info, guard));
             }
             // The connection holds its guard itself: it outlives its task when it parks.
             _ => {
-                tokio::spawn(
-                    Http1Connection::new(self, socket, info, BytesMut::new(), guard).run(),
-                );
+                let task = guard.task_slot();
+                task.spawn(Http1Connection::new(self, socket, info, BytesMut::new(), guard).run());
             }
         }
     }

@@ -60,15 +60,18 @@ struct Sleeper {
 }
 
 /// Parks `conn`, idle until `idle_deadline`: no task until its socket is readable, the
-/// deadline passes or the process drains.
+/// deadline passes or its scope drains.
 pub(super) fn park(conn: Http1Connection, idle_deadline: Instant) {
     let parked = Arc::new(Parked {
         state: Mutex::default(),
     });
     let waker = Waker::from(parked.clone());
     let mut cx = Context::from_waker(&waker);
+    // The task ends here: its handle is released so its memory is freed, and the task
+    // that resumes the connection is recorded in its place.
+    conn.guard.untrack();
     let mut sleeper = Sleeper {
-        idle: Box::pin(conn.filter.worker.idle.wait_until(idle_deadline)),
+        idle: Box::pin(conn.filter.scope.idle.wait_until(idle_deadline)),
         conn,
     };
     // Both registrations happen before the sleeper is stored: a wake-up meanwhile (even
@@ -118,15 +121,18 @@ fn resume(sleeper: Sleeper) {
         .poll(&mut Context::from_waker(Waker::noop()))
         .is_ready();
     drop(idle);
-    let Ok(runtime) = Handle::try_current() else {
+    if Handle::try_current().is_err() {
         // Only while the runtime shuts down; dropping the connection closes it.
         tracing::debug!("idle connection woken outside its runtime; closing it");
         return;
-    };
+    }
+    // On the current runtime, recorded in the connection's scope (a forced close of the
+    // scope aborts it).
+    let task = conn.guard.task_slot();
     if expired {
-        runtime.spawn(conn.close());
+        task.spawn(conn.close());
     } else {
-        runtime.spawn(conn.run());
+        task.spawn(conn.run());
     }
 }
 

@@ -69,7 +69,7 @@ impl Downstream {
 }
 
 /// Serves one connection until the client leaves (then answers what is in flight), an
-/// error closes it, the connection idles out, or the process drains.
+/// error closes it, the connection idles out, or its scope drains.
 pub(super) async fn serve<S>(filter: Arc<XProxyFilter>, socket: S, info: ConnectionInfo)
 where
     S: AsyncRead + AsyncWrite,
@@ -126,7 +126,7 @@ async fn read_loop<S: AsyncRead>(
     info: &ConnectionInfo,
 ) {
     let mut buf = BytesMut::new();
-    let drain = filter.worker.drain.clone();
+    let drain = filter.scope.drain.clone();
     loop {
         loop {
             match filter.downstream.decode(&mut buf, DEFAULT_MAX_FRAME) {

@@ -11,7 +11,7 @@
 mod downstream;
 mod exchange;
 
-use crate::state::{SharedState, WorkerContext};
+use crate::state::{ConnectionScope, SharedState, WorkerContext};
 use mosn_api::stats::ListenerStats;
 use mosn_config::ProxyConfig;
 use mosn_net::{spawn_guarded, ConnectionGuard, ConnectionInfo, NetworkFilter, Rewind, Socket};
@@ -27,17 +27,21 @@ pub struct XProxyFilter {
     idle_timeout: Duration,
     state: SharedState,
     worker: Arc<WorkerContext>,
+    /// The listener generation this filter serves: its connections drain with it.
+    scope: Arc<ConnectionScope>,
     stats: Arc<ListenerStats>,
 }
 
 impl XProxyFilter {
-    /// A filter for one listener whose `downstream_protocol` is an RPC protocol;
-    /// `idle_timeout` is the listener's `connection_idle_timeout`.
+    /// A filter for one listener generation whose `downstream_protocol` is an RPC
+    /// protocol; `idle_timeout` is the listener's `connection_idle_timeout`, `scope` the
+    /// generation's connections.
     pub fn new(
         cfg: &ProxyConfig,
         idle_timeout: Option<Duration>,
         state: SharedState,
         worker: Arc<WorkerContext>,
+        scope: Arc<ConnectionScope>,
         stats: Arc<ListenerStats>,
     ) -> Option<Self> {
         Some(Self {
@@ -47,6 +51,7 @@ impl XProxyFilter {
             idle_timeout: idle_timeout.unwrap_or(crate::http::DEFAULT_IDLE_TIMEOUT),
             state,
             worker,
+            scope,
             stats,
         })
     }
@@ -59,6 +64,7 @@ impl XProxyFilter {
         idle_timeout: Duration,
         state: SharedState,
         worker: Arc<WorkerContext>,
+        scope: Arc<ConnectionScope>,
         stats: Arc<ListenerStats>,
     ) -> Self {
         Self {
@@ -68,6 +74,7 @@ impl XProxyFilter {
             idle_timeout,
             state,
             worker,
+            scope,
             stats,
         }
     }
