@@ -1,16 +1,18 @@
-//! The per-worker pool of multiplexed HTTP/2 upstream connections.
+//! The per-worker pool of multiplexed HTTP/2 upstream connections, keyed by [`PoolKey`]
+//! (address and TLS identity, as the HTTP/1 pool), so a stream never rides a connection
+//! made under another cluster's SNI or client certificate.
 //!
-//! Each host gets as few connections as its load needs: a request takes a stream on the
+//! Each key gets as few connections as its load needs: a request takes a stream on the
 //! first live connection with a free stream (below both the peer's
 //! `SETTINGS_MAX_CONCURRENT_STREAMS` and our own cap) and a new connection is opened only
 //! when every one is full. A connection leaves the pool when it closes or receives GOAWAY
 //! (hyper stops accepting requests on it), or when its host leaves the cluster.
 
 use crate::body::ProxyBody;
+use crate::key::PoolKey;
 use crate::pool::UpstreamConn;
 use hyper::client::conn::http2::{self, SendRequest};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use mosn_config::Address;
 use mosn_upstream::Host;
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -118,10 +120,10 @@ fn take_slot(in_flight: &Arc<AtomicUsize>) -> StreamSlot {
     StreamSlot(in_flight.clone())
 }
 
-/// The HTTP/2 connections of one worker, by host address.
+/// The HTTP/2 connections of one worker, by address and TLS identity.
 #[derive(Default)]
 pub struct H2Pool {
-    conns: Mutex<HashMap<Address, Vec<H2Conn>>>,
+    conns: Mutex<HashMap<PoolKey, Vec<H2Conn>>>,
 }
 
 impl std::fmt::Debug for H2Pool {
@@ -133,11 +135,12 @@ impl std::fmt::Debug for H2Pool {
 }
 
 impl H2Pool {
-    /// A stream on a connection to `host` with room for one more (open or opening), or a
-    /// claim on a new connection that the caller must open.
-    pub fn checkout(&self, host: &Arc<Host>) -> H2Stream {
+    /// A stream on a connection under `key` (`PoolKey::new(cluster, host)`) with room for
+    /// one more (open or opening), or a claim on a new connection to `host` that the
+    /// caller must open.
+    pub fn checkout(&self, key: &PoolKey, host: &Arc<Host>) -> H2Stream {
         let mut conns = self.conns.lock();
-        let list = conns.entry(host.address.clone()).or_default();
+        let list = conns.entry(key.clone()).or_default();
         list.retain(H2Conn::usable);
         if let Some(conn) = list.iter().find(|c| c.has_free_stream()) {
             return H2Stream {

@@ -1,11 +1,13 @@
 //! Stream layer: upstream connections and the per-worker pools they come from — one
 //! request at a time for HTTP/1 (`pool`), many at once for HTTP/2 (`h2_pool`) and for the
-//! RPC protocols (`mux`) — and the body type streamed through the HTTP pools.
+//! RPC protocols (`mux`), all keyed by [`PoolKey`] (address and TLS identity) — and the
+//! body type streamed through the HTTP pools.
 #![forbid(unsafe_code)]
 
 mod activity;
 mod body;
 mod h2_pool;
+mod key;
 mod mux;
 mod pool;
 
@@ -15,5 +17,6 @@ pub use body::{
     BodyObserver, BodySender, ProxyBody,
 };
 pub use h2_pool::{H2Pool, H2Stream, StreamSlot, MAX_STREAMS_PER_CONNECTION};
+pub use key::PoolKey;
 pub use mux::{MuxConn, MuxError, MuxPool, MuxSettings, Responder, DEFAULT_HEARTBEAT_INTERVAL};
 pub use pool::{open, ConnPool, ConnTracker, UpstreamConn};

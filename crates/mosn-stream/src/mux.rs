@@ -1,20 +1,22 @@
 //! Multiplexed upstream connections for the RPC protocols (xprotocol) and the per-worker
 //! pool they come from.
 //!
-//! One connection per host per worker carries every request of that worker to the host:
-//! each request gets a fresh id on that connection (the caller restores the client's id
-//! on the response), responses are matched back by id in any order. The connection's
+//! One connection per worker, key and protocol carries every request of that worker to
+//! the host. The key is a [`PoolKey`] (address and TLS identity), so clusters reaching
+//! one address under different SNI or client certificates each get their own. Each
+//! request gets a fresh id on that connection (the caller restores the client's id on
+//! the response), responses are matched back by id in any order. The connection's
 //! task also expires requests past their deadline, answers the upstream's heartbeats,
 //! and sends heartbeats of its own after `heartbeat_interval` without traffic; a missed
 //! heartbeat reply closes it, and so does going idle after its host left the cluster.
 //! When the connection dies, every request still pending on it is failed at once with
 //! [`ProxyErrorKind::UpstreamReset`].
 
+use crate::key::PoolKey;
 use crate::pool::{open, ConnTracker};
 use crate::LastActivity;
 use bytes::BytesMut;
 use mosn_api::error::ProxyErrorKind;
-use mosn_config::Address;
 use mosn_net::{ConnectError, Socket};
 use mosn_protocol::xprotocol::{Frame, FrameKind, XCodec};
 use mosn_upstream::{Cluster, Host};
@@ -287,7 +289,7 @@ impl MuxConn {
     }
 }
 
-/// One host's connection slot: the live connection, and a lock so that concurrent first
+/// One key's connection slot: the live connection, and a lock so that concurrent first
 /// requests share one connect instead of each opening a connection.
 #[derive(Default)]
 struct Slot {
@@ -304,10 +306,10 @@ impl Slot {
     }
 }
 
-/// The multiplexed connections of one worker, by host address and protocol.
+/// The multiplexed connections of one worker, by address, TLS identity and protocol.
 pub struct MuxPool {
     settings: MuxSettings,
-    slots: Mutex<HashMap<(Address, &'static str), Arc<Slot>>>,
+    slots: Mutex<HashMap<(PoolKey, &'static str), Arc<Slot>>>,
 }
 
 impl std::fmt::Debug for MuxPool {
@@ -327,31 +329,31 @@ impl MuxPool {
         }
     }
 
-    fn slot(&self, host: &Host, codec: &'static dyn XCodec) -> Arc<Slot> {
+    fn slot(&self, key: PoolKey, codec: &'static dyn XCodec) -> Arc<Slot> {
         self.slots
             .lock()
-            .entry((host.address.clone(), codec.name()))
+            .entry((key, codec.name()))
             .or_default()
             .clone()
     }
 
-    /// The live connection to `host` speaking `codec`, without waiting: the fast path of
-    /// every request once a connection exists.
-    pub fn live(&self, host: &Host, codec: &'static dyn XCodec) -> Option<Arc<MuxConn>> {
+    /// The live connection under `key` (`PoolKey::new(cluster, host)`) speaking `codec`,
+    /// without waiting: the fast path of every request once a connection exists.
+    pub fn live(&self, key: &PoolKey, codec: &'static dyn XCodec) -> Option<Arc<MuxConn>> {
         let slots = self.slots.lock();
-        slots.get(&(host.address.clone(), codec.name()))?.live()
+        slots.get(&(key.clone(), codec.name()))?.live()
     }
 
-    /// The live connection to `host`, connecting one (within the cluster's
-    /// `max_connections` breaker) when there is none; concurrent callers share one
-    /// connect.
+    /// The live connection to `host` of `cluster` (under `PoolKey::new(cluster, host)`),
+    /// connecting one (within the cluster's `max_connections` breaker) when there is
+    /// none; concurrent callers share one connect.
     pub async fn get(
         &self,
         cluster: &Arc<Cluster>,
         host: &Arc<Host>,
         codec: &'static dyn XCodec,
     ) -> Result<Arc<MuxConn>, MuxError> {
-        let slot = self.slot(host, codec);
+        let slot = self.slot(PoolKey::new(cluster, host), codec);
         let _connecting = slot.connecting.lock().await;
         if let Some(conn) = slot.live() {
             return Ok(conn);

@@ -1,13 +1,17 @@
-//! A per-worker pool of idle upstream connections, keyed by host address.
+//! A per-worker pool of idle upstream connections, keyed by [`PoolKey`]: the host's
+//! address and the TLS context the connection handshook with (none for plaintext), so a
+//! connection is only reused by a cluster that would have made the same one — never
+//! under another cluster's SNI or client certificate.
 //!
-//! One worker owns one pool (no locks, no atomics): the proxy checks a connection out for
-//! one request and puts it back when the response finished cleanly. Idle connections
-//! expire after the cluster's `idle_timeout`; ones the upstream closed are dropped on
-//! checkout, so a request is never written into a dead socket if we can tell. When a
-//! cluster's host list is replaced at runtime (DNS), connections to hosts that stay are
-//! untouched (the key is the address), and idle ones to hosts that left are closed at the
-//! next checkout, check-in or sweep.
+//! One worker owns one pool (its lock is contended only under `work_stealing`): the
+//! proxy checks a connection out for one request and puts it back when the response
+//! finished cleanly. Idle connections expire after the cluster's `idle_timeout`; ones the
+//! upstream closed are dropped on checkout, so a request is never written into a dead
+//! socket if we can tell. When a cluster's host list is replaced at runtime (DNS),
+//! connections to hosts that stay are untouched (their key does not change), and idle
+//! ones to hosts that left are closed at the next checkout, check-in or sweep.
 
+use crate::key::{client_tls, PoolKey};
 use mosn_api::stats::ClusterStats;
 use mosn_config::Address;
 use mosn_net::{connect_with, ConnectError, Socket};
@@ -28,6 +32,8 @@ pub struct UpstreamConn {
     /// True when it came from the pool rather than a fresh connect; a failure on a reused
     /// connection before any response byte may be retried on a new one.
     pub reused: bool,
+    /// What the connection is pooled under when it is checked in.
+    key: PoolKey,
     tracker: ConnTracker,
 }
 
@@ -73,11 +79,7 @@ pub async fn open(
     host: &Arc<Host>,
 ) -> Result<(Socket, ConnTracker), ConnectError> {
     let stats = &cluster.stats;
-    let tls = cluster
-        .tls
-        .as_ref()
-        .filter(|_| !host.tls_disable)
-        .map(|t| t.load());
+    let tls = client_tls(cluster, host).map(|t| t.load());
     // The SNI when the context names no server_name: the host's name, else its IP.
     let sni = match (&host.hostname, &host.address) {
         (Some(name), _) => name.clone(),
@@ -121,17 +123,18 @@ struct Idle {
     expires: Instant,
 }
 
-/// The idle connections of one worker.
+/// The idle connections of one worker, by address and TLS identity.
 #[derive(Debug, Default)]
 pub struct ConnPool {
-    idle: Mutex<HashMap<Address, Vec<Idle>>>,
+    idle: Mutex<HashMap<PoolKey, Vec<Idle>>>,
 }
 
 impl ConnPool {
-    /// A reusable idle connection to `address`, most recently used first, or `None`.
-    pub fn checkout(&self, address: &Address) -> Option<UpstreamConn> {
+    /// A reusable idle connection under `key` (see [`PoolKey::new`]), most recently used
+    /// first, or `None`.
+    pub fn checkout(&self, key: &PoolKey) -> Option<UpstreamConn> {
         let mut idle = self.idle.lock();
-        let list = idle.get_mut(address)?;
+        let list = idle.get_mut(key)?;
         let now = Instant::now();
         while let Some(mut entry) = list.pop() {
             if entry.expires > now
@@ -148,23 +151,25 @@ impl ConnPool {
 
     /// Opens a new connection to `host` of `cluster` (with TLS when the cluster has a
     /// `tls_context` and the host no `tls_disable`), counting it in the cluster's and the
-    /// host's stats.
+    /// host's stats. It is checked in under `PoolKey::new(cluster, host)`.
     pub async fn connect(
         &self,
         cluster: &Cluster,
         host: &Arc<Host>,
     ) -> Result<UpstreamConn, ConnectError> {
+        let key = PoolKey::new(cluster, host);
         let (socket, tracker) = open(cluster, host).await?;
         Ok(UpstreamConn {
             socket,
             requests: 0,
             reused: false,
+            key,
             tracker,
         })
     }
 
-    /// Returns a connection whose last exchange finished cleanly, unless it has served
-    /// `max_requests` (0 = unlimited).
+    /// Returns a connection whose last exchange finished cleanly, under the key it was
+    /// opened with, unless it has served `max_requests` (0 = unlimited).
     pub fn checkin(&self, mut conn: UpstreamConn, idle_timeout: Duration, max_requests: u32) {
         conn.requests += 1;
         if (max_requests != 0 && conn.requests >= max_requests) || conn.host().is_removed() {
@@ -173,7 +178,7 @@ impl ConnPool {
         let expires = Instant::now() + idle_timeout;
         self.idle
             .lock()
-            .entry(conn.host().address.clone())
+            .entry(conn.key.clone())
             .or_default()
             .push(Idle { conn, expires });
     }
@@ -214,13 +219,14 @@ mod tests {
         let c = cluster(addr.clone());
         let pool = ConnPool::default();
 
+        let key = PoolKey::new(&c, &c.hosts()[0]);
         let conn = pool.connect(&c, &c.hosts()[0]).await.unwrap();
         let (mut server_side, _) = listener.accept().await.unwrap();
         assert_eq!(c.hosts()[0].active_connections.load(Ordering::Relaxed), 1);
         assert!(!conn.reused);
         assert_eq!(c.stats.upstream_cx_active.get(), 1);
         pool.checkin(conn, Duration::from_secs(60), 0);
-        let conn = pool.checkout(&addr).expect("live connection is reused");
+        let conn = pool.checkout(&key).expect("live connection is reused");
         assert!(conn.reused);
         pool.checkin(conn, Duration::from_secs(60), 0);
 
@@ -228,7 +234,7 @@ mod tests {
         drop(server_side);
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(
-            pool.checkout(&addr).is_none(),
+            pool.checkout(&key).is_none(),
             "closed connection is not reused"
         );
         assert_eq!(c.stats.upstream_cx_active.get(), 0);

@@ -1,13 +1,15 @@
 //! Multiplexed RPC connections against small scripted Bolt upstreams: ids are rewritten
 //! and matched back, idle connections send heartbeats, a missed heartbeat or a dead
-//! upstream fails what is pending, deadlines expire.
+//! upstream fails what is pending, deadlines expire; a connection is offered only under
+//! its own TLS identity.
 
 use bytes::BytesMut;
 use mosn_api::error::ProxyErrorKind;
 use mosn_config::{Address, ClusterConfig};
 use mosn_protocol::xprotocol::bolt::BOLT_V1;
 use mosn_protocol::xprotocol::{Frame, FrameKind, XCodec, DEFAULT_MAX_FRAME};
-use mosn_stream::{MuxPool, MuxSettings};
+use mosn_stream::{MuxPool, MuxSettings, PoolKey};
+use mosn_tls::{cluster_tls, TlsContextConfig};
 use mosn_upstream::Cluster;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -123,7 +125,10 @@ async fn responses_match_by_rewritten_id_and_idle_connections_send_heartbeats() 
             }
             assert!(heartbeats >= 2, "{heartbeats} heartbeats");
             assert!(!conn.is_closed());
-            assert!(Arc::ptr_eq(&conn, &pool.live(&host, &BOLT_V1).unwrap()));
+            assert!(Arc::ptr_eq(
+                &conn,
+                &pool.live(&PoolKey::new(&c, &host), &BOLT_V1).unwrap()
+            ));
         })
         .await;
 }
@@ -164,7 +169,7 @@ async fn a_missed_heartbeat_closes_the_connection_and_fails_what_is_pending() {
                 got.lock().unwrap()[1].as_ref().unwrap_err(),
                 &ProxyErrorKind::UpstreamReset
             );
-            assert!(pool.live(&host, &BOLT_V1).is_none());
+            assert!(pool.live(&PoolKey::new(&c, &host), &BOLT_V1).is_none());
             assert_eq!(c.stats.upstream_cx_active.get(), 0);
             // A send on the dead connection fails at once.
             conn.send(
@@ -201,6 +206,35 @@ async fn an_upstream_that_dies_fails_pending_requests_at_once() {
                 got.lock().unwrap()[0].as_ref().unwrap_err(),
                 &ProxyErrorKind::UpstreamReset
             );
+        })
+        .await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_connection_is_offered_only_under_its_own_tls_identity() {
+    tokio::task::LocalSet::new()
+        .run_until(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let accept = tokio::task::spawn_local(async move { listener.accept().await });
+            let pool = MuxPool::new(settings(10_000));
+            let plain = cluster(addr);
+            let conn = pool.get(&plain, &plain.hosts()[0], &BOLT_V1).await.unwrap();
+            let _upstream = accept.await.unwrap().unwrap();
+            // Another plaintext cluster to the address would make the same connection.
+            let other = cluster(addr);
+            let shared = pool.live(&PoolKey::new(&other, &other.hosts()[0]), &BOLT_V1);
+            assert!(Arc::ptr_eq(&conn, &shared.unwrap()));
+            // A cluster reaching the address over TLS must not get it.
+            let cfg = ClusterConfig::static_hosts("t", &[Address::Tcp(addr)]);
+            let mut tls = Cluster::from_config(&cfg, Arc::default());
+            let ctx = TlsContextConfig {
+                server_name: Some("t.test".to_owned()),
+                ..Default::default()
+            };
+            tls.tls = Some(cluster_tls("t", ctx).unwrap());
+            let key = PoolKey::new(&tls, &tls.hosts()[0]);
+            assert!(pool.live(&key, &BOLT_V1).is_none());
         })
         .await;
 }

@@ -5,7 +5,9 @@
 
 use crate::keys::TlsError;
 use arc_swap::ArcSwap;
+use std::num::NonZeroU64;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -13,9 +15,13 @@ use std::time::{Duration, SystemTime};
 
 type Build<T> = Box<dyn Fn() -> Result<T, TlsError> + Send + Sync>;
 
+/// The id the next context built gets; 0 is never handed out.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
 /// A value rebuilt from its files on change; readers [`Reloadable::load`] it lock-free.
 pub struct Reloadable<T> {
     name: String,
+    id: NonZeroU64,
     current: ArcSwap<T>,
     build: Build<T>,
     files: Vec<PathBuf>,
@@ -26,6 +32,7 @@ impl<T> std::fmt::Debug for Reloadable<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Reloadable")
             .field("name", &self.name)
+            .field("id", &self.id)
             .field("files", &self.files)
             .finish_non_exhaustive()
     }
@@ -45,8 +52,11 @@ impl<T: Send + Sync + 'static> Reloadable<T> {
     ) -> Result<Arc<Self>, TlsError> {
         let stamps = files.iter().map(stamp).collect();
         let first = build()?;
+        let id = NonZeroU64::new(NEXT_ID.fetch_add(1, Ordering::Relaxed))
+            .expect("a u64 counter starting at 1 does not wrap");
         Ok(Arc::new(Reloadable {
             name: name.into(),
+            id,
             current: ArcSwap::from_pointee(first),
             build: Box::new(build),
             files,
@@ -57,6 +67,15 @@ impl<T: Send + Sync + 'static> Reloadable<T> {
     /// The current value.
     pub fn load(&self) -> Arc<T> {
         self.current.load_full()
+    }
+
+    /// This context's identity, unique in the process and kept across certificate hot
+    /// swaps (the configured identity is the same): upstream pools key connections on it,
+    /// so connections made under two contexts (another SNI, client certificate, roots,
+    /// ALPN...) are never handed to each other, while one context shared by rebuilt
+    /// clusters keeps its connections.
+    pub fn id(&self) -> NonZeroU64 {
+        self.id
     }
 }
 

@@ -203,6 +203,7 @@ async fn changed_files_are_served_to_new_handshakes_and_a_broken_pair_is_not() {
         ..Default::default()
     };
     let tls = listener_tls("l", vec![ctx]).unwrap();
+    let identity = tls.id();
     let client = client_ctx(&ca, "svc.test", &[], &[]);
     let id = |r: std::io::Result<(Option<String>, Option<Vec<u8>>)>| r.unwrap().0.unwrap();
     assert_eq!(
@@ -221,6 +222,8 @@ async fn changed_files_are_served_to_new_handshakes_and_a_broken_pair_is_not() {
 
     std::fs::write(&cert, &new.0).unwrap();
     assert!(tls.poll(), "the completed pair is loaded");
+    // Same configured identity: upstream pools keep keying its connections the same.
+    assert_eq!(tls.id(), identity, "a hot swap keeps the context's id");
     assert_eq!(
         id(handshake(tls.load(), &client).await),
         "spiffe://test/new"

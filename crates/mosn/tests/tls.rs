@@ -3,10 +3,13 @@
 //! session resumption), MOSN's own
 //! TLS samples chained mosn → mosn over mTLS, the inspector serving http and https on one
 //! port, filter chains chosen by SNI, certificate rotation under wrk load, a large
-//! response to a slow client, and tcp_proxy originating and terminating TLS.
+//! response to a slow client, tcp_proxy originating and terminating TLS, and clusters
+//! reaching one server under different SNI or client certificates never sharing a pooled
+//! upstream connection.
 
 mod support;
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -648,5 +651,179 @@ print(" ".join(statuses))
         "200 200 200",
         "stderr: {}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// mosn on a fresh port routing `/a` to cluster `a` and `/b` to cluster `b`: both reach
+/// the one TLS host `upstream` and differ only in their `tls_context`s; `proxy_extra`
+/// merged into the proxy filter.
+fn two_clusters_one_tls_host(
+    upstream: u16,
+    tls_a: Value,
+    tls_b: Value,
+    proxy_extra: Value,
+) -> (Mosn, u16) {
+    let port = free_port();
+    let mut a = cluster("a", &[local(upstream)]);
+    a["tls_context"] = tls_a;
+    let mut b = cluster("b", &[local(upstream)]);
+    b["tls_context"] = tls_b;
+    let routes = json!([{
+        "name": "all",
+        "domains": ["*"],
+        "routers": [
+            { "match": { "prefix": "/a" }, "route": { "cluster_name": "a" } },
+            { "match": { "prefix": "/b" }, "route": { "cluster_name": "b" } }
+        ]
+    }]);
+    let cfg = http_config(
+        local(port),
+        Some(free_port()),
+        routes,
+        json!([a, b]),
+        proxy_extra,
+        json!({}),
+    );
+    (Mosn::start(&cfg), port)
+}
+
+/// Sends `rounds` rounds of `requests` (path, `Host`, expected body) alternately on one
+/// keep-alive connection to `port`, so each cluster's upstream connection is pooled and
+/// offered again while the other cluster's is idle; every answer must be its own.
+fn assert_each_answered_by_its_own_connection(
+    mosn: &Mosn,
+    port: u16,
+    rounds: usize,
+    requests: &[(&str, &str, &str)],
+) {
+    let mut client = Client::connect(local(port));
+    let mut wrong = Vec::new();
+    for round in 0..rounds {
+        for (path, host, expected) in requests {
+            let resp = client.get(path, host);
+            assert_eq!(resp.status, 200, "{path}: {}", resp.text());
+            if resp.text() != *expected {
+                wrong.push(format!("round {round} {path}: {:?}", resp.text()));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "answers came over another cluster's connection:\n{}",
+        wrong.join("\n")
+    );
+    // Each cluster handshook its own connections and still reused them.
+    for name in ["a", "b"] {
+        let opened = mosn.stat("cluster", name, "upstream_cx_total");
+        assert!(
+            (1..rounds as u64).contains(&opened),
+            "cluster {name} opened {opened} connections for {rounds} requests"
+        );
+        assert_eq!(mosn.stat("cluster", name, "ssl_handshake"), opened);
+    }
+}
+
+/// nginx on `upstream` (TLS, `listen_params` after `ssl`) with two virtual hosts chosen
+/// by SNI, `a.test` and `b.test`, each with its own certificate from `pki`; the body
+/// names the virtual host and the SNI of the connection carrying the request.
+fn nginx_with_two_names(pki: &TestPki, upstream: u16, listen_params: &str) -> Nginx {
+    let params = format!(" ssl{listen_params}");
+    let blocks: Vec<(SocketAddr, &str, String)> = ["a.test", "b.test"]
+        .iter()
+        .map(|name| {
+            let leaf = pki.leaf(name, &[&format!("DNS:{name}")], 30);
+            let body = format!(
+                "server_name {name};\n        ssl_certificate {};\n        \
+                 ssl_certificate_key {};\n        \
+                 location / {{ return 200 \"vhost={name} sni=$ssl_server_name\\n\"; }}",
+                leaf.cert.display(),
+                leaf.key.display()
+            );
+            (local(upstream), params.as_str(), body)
+        })
+        .collect();
+    Nginx::start_listening(&blocks)
+}
+
+/// Clusters `a` (SNI `a.test`) and `b` (SNI `b.test`) to one nginx with both names, the
+/// upstream spoken as `proxy_extra` and `alpn` say: each cluster's requests must arrive
+/// over a connection with its own SNI.
+fn sni_clusters_stay_apart(listen_params: &str, alpn: &str, proxy_extra: Value) {
+    let pki = TestPki::new();
+    let upstream = free_port();
+    let _nginx = nginx_with_two_names(&pki, upstream, listen_params);
+    let ca = pki.ca();
+    let tls = |name: &str| {
+        json!({
+            "status": true,
+            "server_name": name,
+            "ca_cert": ca.to_str().unwrap(),
+            "alpn": alpn
+        })
+    };
+    let (mosn, port) =
+        two_clusters_one_tls_host(upstream, tls("a.test"), tls("b.test"), proxy_extra);
+    assert_each_answered_by_its_own_connection(
+        &mosn,
+        port,
+        5,
+        &[
+            ("/a", "a.test", "vhost=a.test sni=a.test\n"),
+            ("/b", "b.test", "vhost=b.test sni=b.test\n"),
+        ],
+    );
+}
+
+#[test]
+fn clusters_with_different_sni_to_one_host_never_share_a_connection() {
+    sni_clusters_stay_apart("", "http/1.1", json!({}));
+}
+
+#[test]
+fn http2_clusters_with_different_sni_to_one_host_never_share_a_connection() {
+    sni_clusters_stay_apart(" http2", "h2", json!({ "upstream_protocol": "Http2" }));
+}
+
+#[test]
+fn clusters_with_different_client_certificates_to_one_host_never_share_a_connection() {
+    let pki = TestPki::new();
+    let origin = pki.leaf("origin.test", &["DNS:origin.test"], 30);
+    let client_a = pki.leaf("client-a", &["DNS:client-a"], 30);
+    let client_b = pki.leaf("client-b", &["DNS:client-b"], 30);
+    let ca = pki.ca();
+    let upstream = free_port();
+    // nginx requiring a client certificate from the test CA and naming it in the body.
+    let _nginx = Nginx::start_listening(&[(
+        local(upstream),
+        " ssl",
+        format!(
+            "ssl_certificate {};\n        ssl_certificate_key {};\n        \
+             ssl_client_certificate {};\n        ssl_verify_client on;\n        \
+             location / {{ return 200 \"client=$ssl_client_s_dn\\n\"; }}",
+            origin.cert.display(),
+            origin.key.display(),
+            ca.display()
+        ),
+    )]);
+    let tls = |leaf: &Leaf| {
+        json!({
+            "status": true,
+            "server_name": "origin.test",
+            "ca_cert": ca.to_str().unwrap(),
+            "cert_chain": leaf.cert.to_str().unwrap(),
+            "private_key": leaf.key.to_str().unwrap()
+        })
+    };
+    let (mosn, port) =
+        two_clusters_one_tls_host(upstream, tls(&client_a), tls(&client_b), json!({}));
+    // nginx answers 421 when Host differs from the SNI of a verified connection.
+    assert_each_answered_by_its_own_connection(
+        &mosn,
+        port,
+        5,
+        &[
+            ("/a", "origin.test", "client=CN=client-a\n"),
+            ("/b", "origin.test", "client=CN=client-b\n"),
+        ],
     );
 }

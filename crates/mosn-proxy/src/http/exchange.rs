@@ -21,7 +21,7 @@ use mosn_api::error::ProxyErrorKind;
 use mosn_config::{ForwardAction, Protocol, RouteAction};
 use mosn_net::ConnectionInfo;
 use mosn_router::{apply_header_edits, hash_key, pick_cluster, Matched};
-use mosn_stream::{empty_body, full_body, ProxyBody};
+use mosn_stream::{empty_body, full_body, PoolKey, ProxyBody};
 use mosn_upstream::{Cluster, Host, LbContext, Outcome};
 use std::sync::Arc;
 use tokio::time::Instant;
@@ -311,7 +311,7 @@ async fn h1_attempt(
     deadline: Instant,
 ) -> upstream_h2::AttemptResult {
     let worker = &filter.worker;
-    let conn = match worker.pool.checkout(&host.address) {
+    let conn = match worker.pool.checkout(&PoolKey::new(cluster, host)) {
         Some(c) => c,
         None => match connect(worker, cluster, host).await {
             Ok(c) => c,

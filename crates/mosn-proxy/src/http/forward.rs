@@ -20,7 +20,7 @@ use mosn_protocol::http1::{
     wants_keep_alive, BodyDecoder, BodyEncoder, BodyEvent, BodyKind, RequestHead, ResponseHead,
 };
 use mosn_router::{apply_header_edits, hash_key, pick_cluster, Matched};
-use mosn_stream::UpstreamConn;
+use mosn_stream::{PoolKey, UpstreamConn};
 use mosn_upstream::{Cluster, Host, LbContext, Outcome};
 use std::sync::Arc;
 use std::time::Duration;
@@ -122,7 +122,8 @@ impl Forward<'_, '_> {
                 return self.fail(ProxyErrorKind::NoHealthyUpstream).await;
             };
             let _host_active = host.track_request();
-            let pooled = self.conn.filter.worker.pool.checkout(&host.address);
+            let key = PoolKey::new(cluster, &host);
+            let pooled = self.conn.filter.worker.pool.checkout(&key);
             let mut upstream = match pooled {
                 Some(c) => c,
                 None => match connect(&self.conn.filter.worker, cluster, &host).await {

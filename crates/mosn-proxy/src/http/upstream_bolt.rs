@@ -19,7 +19,7 @@ use mosn_api::error::ProxyErrorKind;
 use mosn_config::{Protocol, TranscoderConfig};
 use mosn_protocol::xprotocol::bolt::{Bolt, BoltFrame, BOLT_V1, BOLT_V2};
 use mosn_protocol::xprotocol::{Frame, FrameError, RpcHeaders, XCodec, DEFAULT_MAX_FRAME};
-use mosn_stream::{full_body, MuxError, ProxyBody};
+use mosn_stream::{full_body, MuxError, PoolKey, ProxyBody};
 use mosn_upstream::{Cluster, Host};
 use std::sync::Arc;
 use tokio::sync::oneshot;
@@ -114,7 +114,7 @@ pub(super) async fn exchange(
         Err(kind) => return unsent(AttemptError::Fatal(kind), &content),
     };
     let codec: &'static dyn XCodec = transcoder.codec;
-    let conn = match worker.mux.live(host, codec) {
+    let conn = match worker.mux.live(&PoolKey::new(cluster, host), codec) {
         Some(c) => c,
         None => match worker.mux.get(cluster, host, codec).await {
             Ok(c) => c,

@@ -6,7 +6,7 @@ use crate::state::WorkerContext;
 use http::{request, Request, Response, Version};
 use hyper::client::conn::http2::SendRequest;
 use mosn_api::error::ProxyErrorKind;
-use mosn_stream::{boxed_body, guarded_body, H2Stream, ProxyBody};
+use mosn_stream::{boxed_body, guarded_body, H2Stream, PoolKey, ProxyBody};
 use mosn_upstream::{Cluster, Host};
 use std::sync::Arc;
 use tokio::time::{timeout_at, Instant};
@@ -25,7 +25,7 @@ pub(super) async fn exchange(
     body: ProxyBody,
     deadline: Instant,
 ) -> AttemptResult {
-    let mut stream = worker.h2_pool.checkout(host);
+    let mut stream = worker.h2_pool.checkout(&PoolKey::new(cluster, host), host);
     let sender = if stream.must_open() {
         open(worker, cluster, host, &mut stream, deadline).await
     } else {

@@ -10,7 +10,7 @@ use mosn_config::RouteAction;
 use mosn_net::ConnectionInfo;
 use mosn_protocol::xprotocol::{Frame, FrameHead, FrameKind};
 use mosn_router::{hash_key, pick_cluster};
-use mosn_stream::{MuxConn, MuxError};
+use mosn_stream::{MuxConn, MuxError, PoolKey};
 use mosn_upstream::{Cluster, Host, LbContext, Outcome, RequestSlot};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -72,7 +72,8 @@ pub(super) fn start(
         .unwrap_or(DEFAULT_ROUTE_TIMEOUT);
     let exchange = Exchange::new(filter, down, head, cluster.clone(), host, slot, timeout);
     let codec = filter.upstream;
-    match filter.worker.mux.live(&exchange.host, codec) {
+    let key = PoolKey::new(&exchange.cluster, &exchange.host);
+    match filter.worker.mux.live(&key, codec) {
         Some(conn) => exchange.send(&conn, frame),
         None => {
             tokio::spawn(exchange.connect_and_send(filter.clone(), lb, frame));
