@@ -33,6 +33,7 @@ pub(crate) enum Route {
     EnableLog,
     DisableLog,
     States,
+    Reload,
 }
 
 /// Path → route, in the order the help page lists them.
@@ -46,6 +47,7 @@ const ROUTES: &[(&str, Route)] = &[
     ("/api/v1/enable_log", Route::EnableLog),
     ("/api/v1/disable_log", Route::DisableLog),
     ("/api/v1/states", Route::States),
+    ("/api/v1/reload", Route::Reload),
     ("/", Route::Help),
 ];
 
@@ -58,7 +60,9 @@ impl Route {
     /// The only method the route accepts; anything else (HEAD included, as in MOSN) is 405.
     pub(crate) fn method(self) -> Method {
         match self {
-            Route::UpdateLogLevel | Route::EnableLog | Route::DisableLog => Method::POST,
+            Route::UpdateLogLevel | Route::EnableLog | Route::DisableLog | Route::Reload => {
+                Method::POST
+            }
             _ => Method::GET,
         }
     }
@@ -78,7 +82,29 @@ pub(crate) fn handle(route: Route, state: &AdminState, query: Option<&str>, body
         Route::EnableLog => toggle_log(state, body, true),
         Route::DisableLog => toggle_log(state, body, false),
         Route::States => states(),
+        Route::Reload => reload(state),
     }
+}
+
+/// `POST /api/v1/reload` (a mosn-rs path; MOSN reloads by restarting): re-reads the
+/// config file and applies only the differences. 200 with `{"applied": [...],
+/// "rejected": []}` when everything applied; 400 with the rejected resources, or with
+/// `{"refused": [...]}` when the file failed validation and nothing changed; 404 when
+/// the process has no file to re-read.
+fn reload(state: &AdminState) -> Resp {
+    let Some(reload) = &state.reload else {
+        return text(
+            StatusCode::NOT_FOUND,
+            "reload is not available: no config file",
+        );
+    };
+    let (ok, report) = reload();
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    json(status, &report, true)
 }
 
 /// `GET /`: MOSN's help page, `supported APIs:` then one path per line.
@@ -97,9 +123,22 @@ fn version(state: &AdminState) -> Resp {
     text(StatusCode::OK, format!("mosn version: {}", state.version))
 }
 
+/// The whole config with `resource_versions`: each live listener's, router's and
+/// cluster's version and last update time.
+fn with_versions(config: &Value, state: &AdminState) -> Value {
+    let mut config = config.clone();
+    if let (Some(versions), Value::Object(map)) = (&state.versions, &mut config) {
+        map.insert("resource_versions".into(), (**versions.load()).clone());
+    }
+    config
+}
+
 /// `GET /api/v1/config_dump[?one-parameter]`.
 ///
-/// - no parameter: the whole effective config (private keys redacted), compact JSON.
+/// - no parameter: the whole effective config (private keys redacted), compact JSON, with
+///   `resource_versions`: `{"listeners"|"routers"|"clusters": {NAME: {"version",
+///   "last_updated"}}}`, the live resources' versions (bumped by every change applied)
+///   and when they were applied (RFC 3339, UTC).
 ///   (MOSN dumps its internal `{"mosn_config", "listener", "cluster", "routers"}` model;
 ///   we dump the config document itself, which is what operators feed back in.)
 /// - `mosnconfig`: the config without its dynamic parts, as MOSN: only the first server,
@@ -117,7 +156,7 @@ fn version(state: &AdminState) -> Resp {
 fn config_dump(state: &AdminState, form: &[(String, Vec<String>)]) -> Resp {
     let config = state.config_json.load();
     let (key, values) = match form {
-        [] => return json(StatusCode::OK, &config, false),
+        [] => return json(StatusCode::OK, &with_versions(&config, state), false),
         [single] => single,
         _ => return text(StatusCode::BAD_REQUEST, "only support one parameter"),
     };

@@ -34,6 +34,11 @@ const READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// (which knows the clusters), so the admin crate does not depend on the upstream one.
 pub type HostStatsFn = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
 
+/// Re-reads the configuration source and applies the differences (`POST
+/// /api/v1/reload`): whether everything applied, and the report (what changed, what was
+/// refused and why). Provided by the server, which owns the configuration plane.
+pub type ReloadFn = Arc<dyn Fn() -> (bool, serde_json::Value) + Send + Sync>;
+
 /// Everything the admin API reports on or changes, shared with the rest of the process.
 #[derive(Clone)]
 pub struct AdminState {
@@ -42,6 +47,10 @@ pub struct AdminState {
     /// Effective config as JSON with private keys already redacted; the server swaps it on
     /// reload, and `/api/v1/config_dump` reads whatever is current.
     pub config_json: Arc<arc_swap::ArcSwap<serde_json::Value>>,
+    /// Each live resource's version and last update time (`{"listeners": {NAME:
+    /// {"version", "last_updated"}}, ...}`), shown by `/api/v1/config_dump` as
+    /// `resource_versions`; `None`: not shown.
+    pub versions: Option<Arc<arc_swap::ArcSwap<serde_json::Value>>>,
     /// The process logger, for the log-level endpoints; `None` if logging is not ours to
     /// control (then no logger path is known and updates are 400).
     pub log: Option<LogHandle>,
@@ -50,6 +59,8 @@ pub struct AdminState {
     /// Per-host stats, merged into `/api/v1/stats` as each cluster's `hosts`; called at
     /// request time so reloads and DNS updates are reflected. `None`: no `hosts` keys.
     pub hosts: Option<HostStatsFn>,
+    /// `POST /api/v1/reload`; `None`: the process has no file to re-read (404).
+    pub reload: Option<ReloadFn>,
 }
 
 impl std::fmt::Debug for AdminState {
@@ -59,6 +70,7 @@ impl std::fmt::Debug for AdminState {
             .field("log", &self.log)
             .field("version", &self.version)
             .field("hosts", &self.hosts.is_some())
+            .field("reload", &self.reload.is_some())
             .finish_non_exhaustive()
     }
 }

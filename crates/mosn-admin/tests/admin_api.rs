@@ -144,6 +144,8 @@ fn fixture(name: &str) -> Fixture {
         AdminState {
             stats: stats.clone(),
             config_json: config.clone(),
+            versions: None,
+            reload: None,
             log: Some(log.clone()),
             version: "1.5.0-test",
             hosts: Some(Arc::new(|| {
@@ -436,6 +438,8 @@ fn without_a_logger_nothing_is_reported_or_changed() {
         AdminState {
             stats: Arc::new(StatsRegistry::default()),
             config_json: Arc::new(ArcSwap::from_pointee(json!({}))),
+            versions: None,
+            reload: None,
             log: None,
             version: "x",
             hosts: None,
@@ -594,6 +598,8 @@ fn bind_errors_are_reported_synchronously() {
         AdminState {
             stats: f.stats.clone(),
             config_json: f.config.clone(),
+            versions: None,
+            reload: None,
             log: None,
             version: "x",
             hosts: None,

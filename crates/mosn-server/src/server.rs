@@ -1,13 +1,14 @@
 //! Process lifecycle: start everything, wait for a signal, stop gracefully or at once.
 
-use crate::listeners;
-use crate::runtime_state::build_proxy_state;
+use crate::plane::{ConfigPlane, FileError, FileSource, PlaneParts};
 use crate::worker::{self, ListenerCommand, WorkerSpec};
 use arc_swap::ArcSwap;
-use mosn_admin::{AdminState, LogHandle};
+use mosn_admin::{AdminState, HostStatsFn, ReloadFn};
 use mosn_api::stats::StatsRegistry;
+use mosn_config::resources::Batch;
 use mosn_config::{Config, IoModel, LogLevel};
 use mosn_proxy::Drain;
+use mosn_proxy::ProxyState;
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,21 +21,14 @@ const DEFAULT_GRACEFUL_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct RunOptions {
     /// The version string the admin API reports.
     pub version: &'static str,
+    /// The config file, re-read by `mosn reload` and `POST /api/v1/reload`; `None` when
+    /// the config did not come from a file (reloads are then refused).
+    pub config_path: Option<std::path::PathBuf>,
 }
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    /// A listener could not be bound.
-    #[error("listener {listener:?} ({address}): {source}")]
-    Bind {
-        /// Listener name.
-        listener: String,
-        /// Its address as configured.
-        address: String,
-        /// The OS error.
-        source: io::Error,
-    },
     /// The admin API could not be started.
     #[error("admin API: {0}")]
     Admin(io::Error),
@@ -62,9 +56,7 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), ServerError> {
     let log = mosn_admin::logging::init(log_path, level).map_err(ServerError::Logging)?;
 
     let stats = Arc::new(StatsRegistry::default());
-    let state = Arc::new(ArcSwap::from_pointee(
-        build_proxy_state(&config, &stats).map_err(ServerError::State)?,
-    ));
+    let state: mosn_proxy::SharedState = Arc::new(ArcSwap::from_pointee(ProxyState::default()));
     let workers = first
         .and_then(|s| s.processor)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
@@ -78,42 +70,51 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), ServerError> {
         IoModel::WorkStealing => 1,
     };
 
-    let listener_tls = crate::tls_watch::build_listener_tls(&config).map_err(ServerError::State)?;
-    // Each worker's listener commands: its start-up listeners are its first `Upsert`s.
-    // `listener_commands` (one sender per worker, in worker order) is what the
-    // configuration plane sends later changes through; while it lives, workers wait for them.
+    // Each worker's listener commands, sent by the configuration plane; the start-up
+    // config is its first batch, so its listeners are bound (and a bind error ends the
+    // start) before any worker runs, and are the workers' first commands.
     let (listener_commands, command_queues): (Vec<_>, Vec<_>) = (0..runtimes)
         .map(|_| tokio::sync::mpsc::unbounded_channel::<ListenerCommand>())
         .unzip();
-    for server in &config.servers {
-        for l in &server.listeners {
-            if !l.bind_port {
-                tracing::info!(listener = %l.name, "bind_port is false: listener not opened");
-                continue;
-            }
-            let sockets = listeners::bind(l, runtimes).map_err(|source| ServerError::Bind {
-                listener: l.name.clone(),
-                address: format!("{:?}", l.address),
-                source,
-            })?;
-            let tls = listener_tls.get(&l.name).cloned().unwrap_or_default();
-            let listener = Arc::new(l.clone());
-            for (commands, socket) in listener_commands.iter().zip(sockets) {
-                // The receiver is alive: it is in `command_queues` until its worker starts.
-                let _ = commands.send(ListenerCommand::Upsert {
-                    config: listener.clone(),
-                    socket: Some(socket),
-                    tls: tls.clone(),
-                });
-            }
-        }
+    let versions = Arc::new(ArcSwap::from_pointee(serde_json::Value::Null));
+    let plane = Arc::new(ConfigPlane::new(PlaneParts {
+        state: state.clone(),
+        stats: stats.clone(),
+        workers: listener_commands,
+        versions: versions.clone(),
+    }));
+    let first_batch = plane.apply(Batch::from_config(&config));
+    if !first_batch.rejected.is_empty() {
+        let reasons: Vec<String> = first_batch
+            .rejected
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        return Err(ServerError::State(reasons.join("; ")));
     }
+    let config_json = Arc::new(ArcSwap::from_pointee(config.redacted_json.clone()));
+    let source = opts.config_path.clone().map(|path| {
+        Arc::new(FileSource::new(
+            path,
+            &config,
+            plane.clone(),
+            config_json.clone(),
+        ))
+    });
 
     let admin = match config.admin {
         Some(addr) => Some(
             mosn_admin::spawn(
                 addr,
-                admin_state(&config, &stats, &state, log.clone(), opts.version),
+                AdminState {
+                    stats: stats.clone(),
+                    config_json,
+                    versions: Some(versions),
+                    log: Some(log.clone()),
+                    version: opts.version,
+                    hosts: Some(hosts_fn(&state)),
+                    reload: source.map(reload_fn),
+                },
             )
             .map_err(ServerError::Admin)?,
         ),
@@ -124,16 +125,6 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), ServerError> {
             tracing::warn!(path = %pid.display(), error = %e, "cannot write pid file");
         }
     }
-
-    // Active health checks and outlier detection sweeps: their own thread, never on the
-    // workers.
-    let health = start_health_checks(&config, &state.load()).map_err(ServerError::Runtime)?;
-    // DNS clusters: resolved on their own thread (bounded wait for the first answers).
-    let dns = crate::dns::start_dns(&config, &state.load()).map_err(ServerError::Runtime)?;
-
-    // Certificate files: watched and hot-swapped on their own thread.
-    let cert_watcher = crate::tls_watch::start(&listener_tls, &state.load(), &stats)
-        .map_err(ServerError::Runtime)?;
 
     let (drain_tx, drain) = Drain::new();
     let mut handles = Vec::with_capacity(runtimes);
@@ -166,70 +157,30 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), ServerError> {
         }
     }
     // After the drain: requests finishing during it still avoid unhealthy hosts.
-    if let Some(health) = health {
-        health.shutdown();
-    }
-    if let Some(dns) = dns {
-        dns.shutdown();
-    }
+    plane.shutdown();
     if let Some(admin) = admin {
         admin.shutdown();
     }
-    drop(cert_watcher);
     if let Some(pid) = &config.pid_file {
         let _ = std::fs::remove_file(pid);
     }
     Ok(())
 }
 
-/// Starts the checks of every cluster with a `health_check`, and the interval sweeps of
-/// every cluster with `outlier_detection`, on one `mosn-health` thread; `None` when no
-/// cluster has either.
-fn start_health_checks(
-    config: &Config,
-    state: &mosn_proxy::ProxyState,
-) -> io::Result<Option<mosn_upstream::health::HealthCheckHandle>> {
-    let checks: Vec<_> = config
-        .clusters
-        .iter()
-        .filter_map(|c| {
-            let health_check = c.health_check.as_ref()?;
-            let cluster = state.clusters.get(&c.name)?.clone();
-            Some(mosn_upstream::health::ClusterHealthCheck::from_config(
-                cluster,
-                health_check,
-            ))
-        })
-        .collect();
-    // Outlier detection's interval sweeps and slow start's rebuilds run on the same thread.
-    let outlier: Vec<_> = config
-        .clusters
-        .iter()
-        .filter(|c| c.outlier_detection.is_some() || c.slow_start.is_some())
-        .filter_map(|c| state.clusters.get(&c.name).cloned())
-        .collect();
-    if checks.is_empty() && outlier.is_empty() {
-        return Ok(None);
-    }
-    mosn_upstream::health::spawn_with_outlier_detection(checks, outlier).map(Some)
+/// The admin API's reload: re-reads the file; 200 with what changed, or 400 with why the
+/// file was refused (the running configuration stays).
+fn reload_fn(source: Arc<FileSource>) -> ReloadFn {
+    Arc::new(move || match source.reload() {
+        Ok(report) => (report.rejected.is_empty(), report.to_json()),
+        Err(FileError::Invalid(lines)) => (false, serde_json::json!({ "refused": lines })),
+    })
 }
 
-fn admin_state(
-    config: &Config,
-    stats: &Arc<StatsRegistry>,
-    state: &mosn_proxy::SharedState,
-    log: LogHandle,
-    version: &'static str,
-) -> AdminState {
+/// Each cluster's per-host stats, read from the snapshot at each request so changes
+/// show.
+fn hosts_fn(state: &mosn_proxy::SharedState) -> HostStatsFn {
     let state = state.clone();
-    AdminState {
-        stats: stats.clone(),
-        config_json: Arc::new(ArcSwap::from_pointee(config.redacted_json.clone())),
-        log: Some(log),
-        version,
-        // Loads the snapshot at each request, so reloads are reflected.
-        hosts: Some(Arc::new(move || hosts_json(&state.load()))),
-    }
+    Arc::new(move || hosts_json(&state.load()))
 }
 
 /// `{CLUSTER: {ADDRESS: {...}}}`: every cluster's per-host stats, for the admin API.

@@ -4,6 +4,8 @@ use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod control;
+
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 #[derive(Parser)]
@@ -40,6 +42,27 @@ enum Command {
         #[arg(short = 'c', long = "config")]
         config: PathBuf,
     },
+    /// Re-read a running mosn's config file and apply the differences, through the
+    /// admin API whose address FILE names.
+    Reload {
+        /// Path to the MOSN JSON config the running mosn was started with.
+        #[arg(
+            short = 'c',
+            long = "config",
+            default_value = "configs/mosn_config.json"
+        )]
+        config: PathBuf,
+    },
+    /// Stop a running mosn gracefully (SIGTERM to the PID in the config's `pid` file).
+    Stop {
+        /// Path to the MOSN JSON config the running mosn was started with.
+        #[arg(
+            short = 'c',
+            long = "config",
+            default_value = "configs/mosn_config.json"
+        )]
+        config: PathBuf,
+    },
     /// Print the version.
     Version,
 }
@@ -58,11 +81,16 @@ fn main() -> ExitCode {
             }
             None => ExitCode::FAILURE,
         },
+        Command::Reload { config } => control::reload(&config),
+        Command::Stop { config } => control::stop(&config),
         Command::Start { config, .. } => {
             let Some(cfg) = load(&config) else {
                 return ExitCode::FAILURE;
             };
-            let opts = mosn_server::RunOptions { version: VERSION };
+            let opts = mosn_server::RunOptions {
+                version: VERSION,
+                config_path: Some(config),
+            };
             match mosn_server::run(cfg, opts) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {

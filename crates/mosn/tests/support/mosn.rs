@@ -147,6 +147,28 @@ impl Mosn {
         self.dir.path()
     }
 
+    /// The config file mosn was started with.
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.file("mosn.json")
+    }
+
+    /// Replaces the config file (under the same I/O model as at start) and runs
+    /// `mosn reload -c` on it; returns that command's output.
+    pub fn reload(&self, config: &Value) -> Output {
+        fs::write(
+            self.config_path(),
+            serde_json::to_vec_pretty(&with_io_model(config)).expect("serialize config"),
+        )
+        .expect("write mosn.json");
+        run_bounded(
+            Command::new(MOSN)
+                .arg("reload")
+                .arg("-c")
+                .arg(self.config_path()),
+            Duration::from_secs(30),
+        )
+    }
+
     pub fn signal(&self, signal: &str) {
         send_signal(self.pid(), signal);
     }
