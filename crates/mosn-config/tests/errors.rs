@@ -437,11 +437,46 @@ fn missing_file_is_an_error() {
 #[test]
 fn dangling_references_are_warnings() {
     let cases = [
-        ("@proxy/router_config_name", json!("nope"), concat!(proxy!(".router_config_name"), r#": router "nope" is not defined in servers[0].routers; requests get 404 until it is added"#)),
-        ("@tcpproxy/cluster", json!("nope"), concat!(tcp!(".cluster"), r#": cluster "nope" is not defined in cluster_manager.clusters; requests to it get 503 until it is added"#)),
-        ("@tcpproxy/routes", json!([{"cluster": "nope"}]), concat!(tcp!(".routes[0].cluster"), r#": cluster "nope" is not defined in cluster_manager.clusters; requests to it get 503 until it is added"#)),
-        ("@route/route/cluster_name", json!("nope"), concat!(route!(".route.cluster_name"), r#": cluster "nope" is not defined in cluster_manager.clusters; requests to it get 503 until it is added"#)),
-        ("@route/route", json!({"weighted_clusters": [{"cluster": {"name": "nope", "weight": 1}}]}), concat!(route!(".route.weighted_clusters[0].cluster.name"), r#": cluster "nope" is not defined in cluster_manager.clusters; requests to it get 503 until it is added"#)),
+        (
+            "@proxy/router_config_name",
+            json!("nope"),
+            concat!(
+                proxy!(".router_config_name"),
+                r#": router "nope" is not defined in servers[0].routers; requests get 404 until it is added"#
+            ),
+        ),
+        (
+            "@tcpproxy/cluster",
+            json!("nope"),
+            concat!(
+                tcp!(".cluster"),
+                r#": cluster "nope" is not defined in cluster_manager.clusters; requests to it get 503 until it is added"#
+            ),
+        ),
+        (
+            "@tcpproxy/routes",
+            json!([{"cluster": "nope"}]),
+            concat!(
+                tcp!(".routes[0].cluster"),
+                r#": cluster "nope" is not defined in cluster_manager.clusters; requests to it get 503 until it is added"#
+            ),
+        ),
+        (
+            "@route/route/cluster_name",
+            json!("nope"),
+            concat!(
+                route!(".route.cluster_name"),
+                r#": cluster "nope" is not defined in cluster_manager.clusters; requests to it get 503 until it is added"#
+            ),
+        ),
+        (
+            "@route/route",
+            json!({"weighted_clusters": [{"cluster": {"name": "nope", "weight": 1}}]}),
+            concat!(
+                route!(".route.weighted_clusters[0].cluster.name"),
+                r#": cluster "nope" is not defined in cluster_manager.clusters; requests to it get 503 until it is added"#
+            ),
+        ),
     ];
     for (pointer, value, expected) in cases {
         let doc = with(pointer, value);

@@ -141,7 +141,8 @@ impl CircuitBreakers {
     /// counted.
     pub fn update(&self, cfg: &CircuitBreakersConfig) {
         self.max_connections.set_max(cfg.max_connections.into());
-        self.pending_requests.set_max(cfg.max_pending_requests.into());
+        self.pending_requests
+            .set_max(cfg.max_pending_requests.into());
         self.requests.set_max(cfg.max_requests.into());
         self.retries.set_max(cfg.max_retries.into());
         self.retry_budget.store(cfg.retry_budget.map(Arc::new));
@@ -205,7 +206,10 @@ mod tests {
             max_requests: 1,
             ..Default::default()
         });
-        assert!(cb.requests.try_acquire().is_none(), "2 in use over a cap of 1");
+        assert!(
+            cb.requests.try_acquire().is_none(),
+            "2 in use over a cap of 1"
+        );
         drop((a, b));
         assert_eq!(cb.requests.current(), 0);
         let _c = cb.requests.try_acquire().unwrap();

@@ -362,8 +362,7 @@ fn new_host(h: &HostConfig) -> Arc<Host> {
 /// The host list `new` describes, reusing the hosts of `old` that stay (see
 /// [`Cluster::update_hosts`]); duplicate addresses keep their first entry.
 fn carry_hosts(old: &[Arc<Host>], new: &[HostConfig]) -> Arc<[Arc<Host>]> {
-    let by_address: HashMap<&Address, &Arc<Host>> =
-        old.iter().map(|h| (&h.address, h)).collect();
+    let by_address: HashMap<&Address, &Arc<Host>> = old.iter().map(|h| (&h.address, h)).collect();
     let mut seen = HashSet::with_capacity(new.len());
     new.iter()
         .filter(|h| seen.insert(&h.address))
@@ -371,7 +370,10 @@ fn carry_hosts(old: &[Arc<Host>], new: &[HostConfig]) -> Arc<[Arc<Host>]> {
             Some(kept) if same_host(kept, cfg) => Arc::clone(kept),
             Some(previous) => {
                 let host = new_host(cfg);
-                if previous.health_flags().contains(&HealthFlag::FailedActiveHealthCheck) {
+                if previous
+                    .health_flags()
+                    .contains(&HealthFlag::FailedActiveHealthCheck)
+                {
                     host.set_health_flag(HealthFlag::FailedActiveHealthCheck, true);
                 }
                 host

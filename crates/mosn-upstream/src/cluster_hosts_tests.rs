@@ -18,7 +18,10 @@ fn addr(port: u16) -> Address {
 }
 
 fn entries(ports: &[u16]) -> Vec<HostConfig> {
-    ports.iter().map(|&p| HostConfig::new(addr(p), None, 1)).collect()
+    ports
+        .iter()
+        .map(|&p| HostConfig::new(addr(p), None, 1))
+        .collect()
 }
 
 fn port(h: &Host) -> u16 {
@@ -70,7 +73,10 @@ fn staying_hosts_keep_their_state_and_rotation_follows() {
 fn weight_change_makes_a_new_host_and_duplicates_collapse() {
     let c = Cluster::from_config(&test_config(&[1]), Arc::default());
     let old = c.hosts()[0].clone();
-    assert!(c.update_hosts(&[HostConfig::new(addr(1), None, 5), HostConfig::new(addr(1), None, 1)]));
+    assert!(c.update_hosts(&[
+        HostConfig::new(addr(1), None, 5),
+        HostConfig::new(addr(1), None, 1)
+    ]));
     let hosts = c.hosts();
     assert_eq!(hosts.len(), 1);
     assert_eq!(hosts[0].weight, 5);
@@ -113,7 +119,10 @@ fn a_rebuilt_cluster_keeps_hosts_health_and_breaker_units() {
     new.hosts = entries(&[1, 2, 3]);
     let rebuilt = c.change(&old, &new, Arc::default()).unwrap().unwrap();
     assert_eq!(rebuilt.connect_timeout, std::time::Duration::from_secs(9));
-    assert!(Arc::ptr_eq(&rebuilt.hosts()[0], &c.hosts()[0]), "host 1 kept");
+    assert!(
+        Arc::ptr_eq(&rebuilt.hosts()[0], &c.hosts()[0]),
+        "host 1 kept"
+    );
     assert!(!rebuilt.hosts()[0].is_healthy(), "its failed check kept");
     assert_eq!(picked_ports(&rebuilt, 30), vec![2, 3]);
     let rebuilt = Arc::new(rebuilt);

@@ -21,7 +21,12 @@ impl ClusterManager {
     pub fn from_config(clusters: &[ClusterConfig], stats: &StatsRegistry) -> Result<Self, String> {
         let clusters = clusters
             .iter()
-            .map(|c| Ok((c.name.clone(), Arc::new(Cluster::build(c, stats.cluster(&c.name))?))))
+            .map(|c| {
+                Ok((
+                    c.name.clone(),
+                    Arc::new(Cluster::build(c, stats.cluster(&c.name))?),
+                ))
+            })
             .collect::<Result<_, String>>()?;
         Ok(Self { clusters })
     }
