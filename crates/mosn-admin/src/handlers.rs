@@ -128,7 +128,7 @@ fn version(state: &AdminState) -> Resp {
 fn with_versions(config: &Value, state: &AdminState) -> Value {
     let mut config = config.clone();
     if let (Some(versions), Value::Object(map)) = (&state.versions, &mut config) {
-        map.insert("resource_versions".into(), (**versions.load()).clone());
+        map.insert("resource_versions".into(), versions());
     }
     config
 }

@@ -9,4 +9,4 @@ pub mod logging;
 pub mod server;
 
 pub use logging::LogHandle;
-pub use server::{spawn, AdminHandle, AdminState, HostStatsFn, ReloadFn};
+pub use server::{spawn, AdminHandle, AdminState, HostStatsFn, JsonFn, ReloadFn};

@@ -30,9 +30,12 @@ pub const MAX_CONNECTIONS: usize = 64;
 /// How long a client may take to send a request head, and then its body.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Reads the live per-host stats: `{CLUSTER: {ADDRESS: {...}}}`. Provided by the server
-/// (which knows the clusters), so the admin crate does not depend on the upstream one.
-pub type HostStatsFn = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
+/// Reads live state as JSON at request time. Provided by the server (which knows the
+/// clusters and the configuration plane), so the admin crate depends on neither.
+pub type JsonFn = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
+
+/// Reads the live per-host stats: `{CLUSTER: {ADDRESS: {...}}}`.
+pub type HostStatsFn = JsonFn;
 
 /// Re-reads the configuration source and applies the differences (`POST
 /// /api/v1/reload`): whether everything applied, and the report (what changed, what was
@@ -49,8 +52,8 @@ pub struct AdminState {
     pub config_json: Arc<arc_swap::ArcSwap<serde_json::Value>>,
     /// Each live resource's version and last update time (`{"listeners": {NAME:
     /// {"version", "last_updated"}}, ...}`), shown by `/api/v1/config_dump` as
-    /// `resource_versions`; `None`: not shown.
-    pub versions: Option<Arc<arc_swap::ArcSwap<serde_json::Value>>>,
+    /// `resource_versions`; read at request time. `None`: not shown.
+    pub versions: Option<JsonFn>,
     /// The process logger, for the log-level endpoints; `None` if logging is not ours to
     /// control (then no logger path is known and updates are 400).
     pub log: Option<LogHandle>,

@@ -455,7 +455,48 @@ fn without_a_logger_nothing_is_reported_or_changed() {
     );
     assert_eq!(r.status, 400);
     let s = get(addr, "/api/v1/stats").json();
-    assert_eq!(s, json!({"listener": {}, "cluster": {}}));
+    let no_updates = json!({"update_attempt": 0, "update_success": 0, "update_rejected": 0,
+        "resources_applied": 0, "resources_rejected": 0});
+    assert_eq!(
+        s,
+        json!({"listener": {}, "cluster": {}, "config": no_updates})
+    );
+    // No configuration source: nothing to reload.
+    assert_eq!(post(addr, "/api/v1/reload", "").status, 404);
+    admin.shutdown();
+}
+
+#[test]
+fn reload_answers_what_the_source_reports_and_the_dump_shows_versions() {
+    let outcome = Arc::new(std::sync::Mutex::new(true));
+    let said = outcome.clone();
+    let admin = spawn(
+        "127.0.0.1:0".parse().unwrap(),
+        AdminState {
+            stats: Arc::new(StatsRegistry::default()),
+            config_json: Arc::new(ArcSwap::from_pointee(json!({"servers": []}))),
+            versions: Some(Arc::new(|| json!({"clusters": {"c": {"version": "3"}}}))),
+            reload: Some(Arc::new(move || {
+                let ok = *said.lock().unwrap();
+                (ok, json!({"ok": ok}))
+            })),
+            log: None,
+            version: "x",
+            hosts: None,
+        },
+    )
+    .unwrap();
+    let addr = admin.local_addr;
+    let r = post(addr, "/api/v1/reload", "");
+    assert_eq!((r.status, r.json()), (200, json!({"ok": true})));
+    *outcome.lock().unwrap() = false;
+    let r = post(addr, "/api/v1/reload", "");
+    assert_eq!((r.status, r.json()), (400, json!({"ok": false})));
+    assert_eq!(get(addr, "/api/v1/reload").status, 405);
+    assert_eq!(
+        get(addr, "/api/v1/config_dump").json(),
+        json!({"servers": [], "resource_versions": {"clusters": {"c": {"version": "3"}}}})
+    );
     admin.shutdown();
 }
 

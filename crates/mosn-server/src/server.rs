@@ -3,7 +3,7 @@
 use crate::plane::{ConfigPlane, FileError, FileSource, PlaneParts};
 use crate::worker::{self, ListenerCommand, WorkerSpec};
 use arc_swap::ArcSwap;
-use mosn_admin::{AdminState, HostStatsFn, ReloadFn};
+use mosn_admin::{AdminState, HostStatsFn, JsonFn, ReloadFn};
 use mosn_api::stats::StatsRegistry;
 use mosn_config::resources::Batch;
 use mosn_config::{Config, IoModel, LogLevel};
@@ -76,12 +76,10 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), ServerError> {
     let (listener_commands, command_queues): (Vec<_>, Vec<_>) = (0..runtimes)
         .map(|_| tokio::sync::mpsc::unbounded_channel::<ListenerCommand>())
         .unzip();
-    let versions = Arc::new(ArcSwap::from_pointee(serde_json::Value::Null));
     let plane = Arc::new(ConfigPlane::new(PlaneParts {
         state: state.clone(),
         stats: stats.clone(),
         workers: listener_commands,
-        versions: versions.clone(),
     }));
     let first_batch = plane.apply(Batch::from_config(&config));
     if !first_batch.rejected.is_empty() {
@@ -109,7 +107,7 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), ServerError> {
                 AdminState {
                     stats: stats.clone(),
                     config_json,
-                    versions: Some(versions),
+                    versions: Some(versions_fn(&plane)),
                     log: Some(log.clone()),
                     version: opts.version,
                     hosts: Some(hosts_fn(&state)),
@@ -174,6 +172,12 @@ fn reload_fn(source: Arc<FileSource>) -> ReloadFn {
         Ok(report) => (report.rejected.is_empty(), report.to_json()),
         Err(FileError::Invalid(lines)) => (false, serde_json::json!({ "refused": lines })),
     })
+}
+
+/// The live resources' versions, for the config dump.
+fn versions_fn(plane: &Arc<ConfigPlane>) -> JsonFn {
+    let plane = plane.clone();
+    Arc::new(move || plane.versions_json())
 }
 
 /// Each cluster's per-host stats, read from the snapshot at each request so changes

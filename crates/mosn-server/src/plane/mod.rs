@@ -19,7 +19,6 @@ pub use file::{FileError, FileSource};
 
 use crate::tls_watch::TlsWatch;
 use crate::worker::ListenerCommand;
-use arc_swap::ArcSwap;
 use clusters::ClusterControl;
 use listeners::ListenerControl;
 use mosn_api::stats::StatsRegistry;
@@ -83,8 +82,6 @@ pub(crate) struct PlaneParts {
     pub stats: Arc<StatsRegistry>,
     /// Each worker's listener commands, in worker order.
     pub workers: Vec<UnboundedSender<ListenerCommand>>,
-    /// The resource versions the admin API shows.
-    pub versions: Arc<ArcSwap<serde_json::Value>>,
 }
 
 /// The configuration plane of one process; [`ConfigPlane::apply`] is what every source
@@ -93,7 +90,6 @@ pub struct ConfigPlane {
     inner: Mutex<Inner>,
     state: SharedState,
     stats: Arc<StatsRegistry>,
-    versions: Arc<ArcSwap<serde_json::Value>>,
 }
 
 struct Inner {
@@ -115,8 +111,18 @@ impl ConfigPlane {
             }),
             state: parts.state,
             stats: parts.stats,
-            versions: parts.versions,
         }
+    }
+
+    /// A plane with no workers: its routes and clusters are published into `state`, its
+    /// listeners are bound but serve nothing. For benchmarks and tools that need the
+    /// routes and clusters alone.
+    pub fn detached(state: SharedState, stats: Arc<StatsRegistry>) -> Self {
+        Self::new(PlaneParts {
+            state,
+            stats,
+            workers: Vec::new(),
+        })
     }
 
     /// Applies one batch (see the module doc); batches are applied one at a time.
@@ -138,9 +144,13 @@ impl ConfigPlane {
         if !report.applied.is_empty() {
             tracing::info!(changes = report.applied.len(), "configuration changed");
         }
-        self.versions
-            .store(Arc::new(dump::versions(&inner.resources)));
         report
+    }
+
+    /// Each live resource's version and last update time, for the admin API's config
+    /// dump (built when asked, not on every change).
+    pub fn versions_json(&self) -> serde_json::Value {
+        dump::versions(&self.inner.lock().resources)
     }
 
     /// Counts a batch refused whole before it reached the plane (a file that failed to
