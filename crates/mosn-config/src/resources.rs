@@ -38,8 +38,8 @@ pub enum Resource {
     Listener(ListenerConfig),
     /// A route configuration.
     Router(RouterConfig),
-    /// A cluster.
-    Cluster(ClusterConfig),
+    /// A cluster (boxed: a cluster's settings are several times a listener's).
+    Cluster(Box<ClusterConfig>),
 }
 
 impl Resource {
@@ -79,8 +79,7 @@ impl Batch {
         let upserts = config
             .clusters
             .iter()
-            .cloned()
-            .map(Resource::Cluster)
+            .map(|c| Resource::Cluster(Box::new(c.clone())))
             .chain(
                 servers
                     .clone()

@@ -132,10 +132,10 @@ mod tests {
     fn each_resource_is_checked_on_its_own() {
         let mut cluster =
             ClusterConfig::static_hosts("c", &[Address::Tcp(([127, 0, 0, 1], 1).into())]);
-        assert!(validate(&Resource::Cluster(cluster.clone())).is_empty());
+        assert!(validate(&Resource::Cluster(Box::new(cluster.clone()))).is_empty());
         cluster.cluster_type = ClusterType::StrictDns;
         cluster.hosts[0].weight = 0;
-        let problems = validate(&Resource::Cluster(cluster));
+        let problems = validate(&Resource::Cluster(Box::new(cluster)));
         let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
         assert_eq!(
             lines,

@@ -29,7 +29,10 @@ fn main() {
     let plane = ConfigPlane::detached(state.clone(), Arc::new(StatsRegistry::default()));
     let clusters: Vec<ClusterConfig> = (0..n).map(|i| cluster(i, 1)).collect();
     let mut batch = Batch {
-        upserts: clusters.iter().cloned().map(Resource::Cluster).collect(),
+        upserts: clusters
+            .iter()
+            .map(|c| Resource::Cluster(Box::new(c.clone())))
+            .collect(),
         removals: Vec::new(),
     };
     batch.upserts.push(Resource::Router(router(n)));
@@ -77,7 +80,7 @@ fn main() {
 
 fn single(cluster: ClusterConfig) -> Batch {
     Batch {
-        upserts: vec![Resource::Cluster(cluster)],
+        upserts: vec![Resource::Cluster(Box::new(cluster))],
         removals: Vec::new(),
     }
 }

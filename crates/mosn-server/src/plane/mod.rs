@@ -194,7 +194,7 @@ impl Inner {
                 continue;
             }
             match resource {
-                Resource::Cluster(c) => clusters.push(c),
+                Resource::Cluster(c) => clusters.push(*c),
                 Resource::Router(r) => routers.push(r),
                 Resource::Listener(l) => listeners.push(l),
             }
