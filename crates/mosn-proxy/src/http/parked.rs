@@ -45,11 +45,17 @@ struct Parked {
     state: Mutex<ParkedState>,
 }
 
+/// One enum rather than the sleeper and a flag: the two states without a sleeper fit in
+/// the sleeper's niche, which keeps the cell in glibc's 256 B size class.
 #[derive(Default)]
-struct ParkedState {
-    sleeper: Option<Sleeper>,
-    /// A wake-up came while the connection was still being parked.
-    woken: bool,
+enum ParkedState {
+    /// Being parked: the sleeper is not stored yet.
+    #[default]
+    Parking,
+    /// A wake-up came while the connection was still being parked, or after it resumed.
+    Woken,
+    /// Parked, waiting for a wake-up.
+    Asleep(Sleeper),
 }
 
 /// What a parked connection keeps: the connection and its idle-clock registration.
@@ -75,27 +81,22 @@ pub(super) fn park(conn: Http1Connection, idle_deadline: Instant) {
         conn,
     };
     // Both registrations happen before the sleeper is stored: a wake-up meanwhile (even
-    // from inside these polls) only sets `woken`.
+    // from inside these polls) only marks the state `Woken`.
     let ready = sleeper.idle.as_mut().poll(&mut cx).is_ready()
         || sleeper.conn.io.poll_readable(&mut cx).is_ready();
     let mut state = parked.state.lock();
-    if ready || state.woken {
+    if ready || matches!(*state, ParkedState::Woken) {
         drop(state);
         resume(sleeper);
     } else {
-        state.sleeper = Some(sleeper);
+        *state = ParkedState::Asleep(sleeper);
     }
 }
 
 impl Parked {
     fn take_and_resume(&self) {
-        let sleeper = {
-            let mut state = self.state.lock();
-            let sleeper = state.sleeper.take();
-            state.woken = sleeper.is_none();
-            sleeper
-        };
-        if let Some(sleeper) = sleeper {
+        let state = std::mem::replace(&mut *self.state.lock(), ParkedState::Woken);
+        if let ParkedState::Asleep(sleeper) = state {
             resume(sleeper);
         }
     }
