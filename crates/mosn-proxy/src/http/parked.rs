@@ -48,6 +48,7 @@ struct Parked {
 /// One enum rather than the sleeper and a flag: the two states without a sleeper fit in
 /// the sleeper's niche, which keeps the cell in glibc's 256 B size class.
 #[derive(Default)]
+#[allow(clippy::large_enum_variant)] // boxing the sleeper would cost an allocation each
 enum ParkedState {
     /// Being parked: the sleeper is not stored yet.
     #[default]
