@@ -52,8 +52,6 @@ pub(crate) enum ListenerCommand {
     },
     /// Stop accepting on listener `name` at once (close its socket) and drain its
     /// connections.
-    // Sent by the configuration plane, which is being built.
-    #[cfg_attr(not(test), allow(dead_code))]
     Remove { name: String },
 }
 
