@@ -47,10 +47,14 @@ impl Drain {
     }
 }
 
-/// One [`ConnectionScope`]'s drain signal: every idle connection of the scope waits on
-/// it, so its wait is a bare `Notify` registration (64 B) rather than a `watch`
-/// receiver's (~180 B with its clone). The worker starts it when its listener generation
-/// is retired, or when the process-wide [`Drain`] fires.
+/// One [`ConnectionScope`]'s drain signal, in two steps. *Closing* (a listener
+/// generation retired by a configuration change): each connection closes at its next
+/// clean point — HTTP/1 after its next response (`Connection: close`), HTTP/2 by GOAWAY,
+/// RPC when idle — but an idle HTTP/1 keep-alive connection is not cut, since its client
+/// may be sending a request on it at that very moment. *Draining* (the process stops, or
+/// a closing generation's time is up): idle and parked connections close at once too.
+/// Every idle connection of the scope waits on the draining `Notify`, so its wait is a
+/// bare registration (64 B) rather than a `watch` receiver's (~180 B with its clone).
 #[derive(Debug, Clone, Default)]
 pub struct WorkerDrain(Arc<WorkerDrainState>);
 
@@ -58,18 +62,44 @@ pub struct WorkerDrain(Arc<WorkerDrainState>);
 struct WorkerDrainState {
     draining: AtomicBool,
     notify: Notify,
+    closing: AtomicBool,
+    closing_notify: Notify,
 }
 
 impl WorkerDrain {
-    /// Marks the scope as draining and wakes every connection waiting.
+    /// Marks the scope as draining (and closing) and wakes every connection waiting.
     pub fn start(&self) {
         self.0.draining.store(true, Relaxed);
+        self.start_closing();
         self.0.notify.notify_waiters();
+    }
+
+    /// Marks the scope as closing: connections close at their next clean point, idle
+    /// HTTP/1 ones when they next answer a request (see the type's doc).
+    pub fn start_closing(&self) {
+        self.0.closing.store(true, Relaxed);
+        self.0.closing_notify.notify_waiters();
     }
 
     /// True once draining has started.
     pub fn is_draining(&self) -> bool {
         self.0.draining.load(Relaxed)
+    }
+
+    /// True once closing (or draining) has started: no connection should be kept alive
+    /// after its current exchange.
+    pub fn is_closing(&self) -> bool {
+        self.0.closing.load(Relaxed)
+    }
+
+    /// Resolves when closing (or draining) starts.
+    pub async fn wait_closing(&self) {
+        let notified = self.0.closing_notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if !self.is_closing() {
+            notified.await;
+        }
     }
 
     /// Resolves when draining starts.
@@ -126,25 +156,36 @@ impl ConnectionScope {
         self.open.count()
     }
 
-    /// Drains the scope: starts draining, waits until its connections have closed or
-    /// `timeout` has passed, then closes those still open forcibly (their tasks aborted,
-    /// their sockets dropped). Returns how many were closed forcibly.
+    /// Retires the scope without losing a request: starts *closing* (see [`WorkerDrain`]),
+    /// waits until its connections have closed or `timeout` has passed, then drains
+    /// (idle and parked connections close), gives the connections a moment to do so,
+    /// and closes those still open forcibly (their tasks aborted, their sockets dropped).
+    /// Returns how many were closed forcibly.
     pub async fn drain_within(&self, timeout: Duration) -> usize {
+        self.drain.start_closing();
+        self.wait_closed(Instant::now() + timeout).await;
         self.start_drain();
-        let deadline = Instant::now() + timeout;
-        while self.open.count() > 0 && Instant::now() < deadline {
-            tokio::time::sleep(DRAIN_POLL).await;
-        }
+        self.wait_closed(Instant::now() + IDLE_CLOSE_GRACE).await;
         let left = self.open.count();
         if left > 0 {
             self.open.abort_all();
         }
         left
     }
+
+    async fn wait_closed(&self, deadline: Instant) {
+        while self.open.count() > 0 && Instant::now() < deadline {
+            tokio::time::sleep(DRAIN_POLL).await;
+        }
+    }
 }
 
 /// How often a draining scope checks whether its connections have closed.
 const DRAIN_POLL: Duration = Duration::from_millis(20);
+
+/// How long a retired scope's idle connections get to close by themselves once the
+/// scope drains, before the forced close.
+const IDLE_CLOSE_GRACE: Duration = Duration::from_millis(200);
 
 /// One worker's own things, shared by all its listeners: its upstream pools and its
 /// spare read buffers.
@@ -238,20 +279,37 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_scope_whose_connections_close_in_time_closes_none_forcibly() {
+    async fn a_retired_scope_closes_at_clean_points_and_cuts_no_idle_connection_early() {
         let scope = ConnectionScope::default();
         let idle = scope.idle.clone();
-        // An idle keep-alive connection: its wait ends when the scope drains.
+        // An idle keep-alive connection: its wait ends only when the scope drains, at the
+        // deadline (its client may be sending a request on it right now).
+        let (idle_tx, idle_ended) = tokio::sync::oneshot::channel::<Instant>();
         spawn_guarded(
             async move {
                 idle.wait_until(Instant::now() + Duration::from_secs(3600))
-                    .await
+                    .await;
+                let _ = idle_tx.send(Instant::now());
+            },
+            scope.open.open(),
+        );
+        // A connection that closes at its next clean point (HTTP/2's GOAWAY).
+        let drain = scope.drain.clone();
+        let (goaway_tx, goaway_sent) = tokio::sync::oneshot::channel::<Instant>();
+        spawn_guarded(
+            async move {
+                drain.wait_closing().await;
+                let _ = goaway_tx.send(Instant::now());
             },
             scope.open.open(),
         );
         tokio::task::yield_now().await;
         let start = Instant::now();
         assert_eq!(scope.drain_within(Duration::from_secs(30)).await, 0);
-        assert!(start.elapsed() < Duration::from_secs(1));
+        let goaway = goaway_sent.await.unwrap() - start;
+        assert!(goaway < Duration::from_millis(100), "{goaway:?}");
+        let idle = idle_ended.await.unwrap() - start;
+        assert!(idle >= Duration::from_secs(30), "{idle:?}");
+        assert!(idle < Duration::from_secs(31), "{idle:?}");
     }
 }

@@ -296,11 +296,12 @@ impl Listeners {
         );
     }
 
-    /// Drains a generation that no longer takes connections, within the graceful
-    /// timeout, on a task of its own.
+    /// Retires a generation that no longer takes connections, on a task of its own:
+    /// its connections close at their next clean point, the idle ones that never speak
+    /// again at the graceful timeout (`ConnectionScope::drain_within`).
     fn retire(&mut self, generation: &Generation) {
         let scope = generation.scope.clone();
-        scope.start_drain();
+        scope.drain.start_closing();
         if scope.open_connections() == 0 {
             return;
         }

@@ -369,11 +369,24 @@ fn a_changed_listener_keeps_its_socket_and_new_connections_get_the_new_chains() 
     assert!(load.requests > 500, "{}", load.output);
     assert_eq!(load.non_2xx_3xx, 0, "{}", load.output);
     assert_eq!(load.socket_errors, 0, "{}", load.output);
-    // The old generation drained: its idle keep-alive connection was closed.
+    // The first generation's idle keep-alive connection was not cut under its client: its
+    // next request is still answered, by the chains it was accepted with, and then it
+    // closes.
+    let last = idle.get("/", "x");
+    assert_eq!(last.status, 200);
+    assert_eq!(
+        last.text(),
+        "u1\n",
+        "served by the chains it was accepted with"
+    );
+    assert_eq!(last.header("connection"), Some("close"));
     let mut buf = [0u8; 1];
     let closed = matches!(
         std::io::Read::read(idle.reader.get_mut(), &mut buf),
         Ok(0) | Err(_)
     );
-    assert!(closed, "an idle connection of the old chains is still open");
+    assert!(
+        closed,
+        "the old generation's connection stayed open after its last answer"
+    );
 }

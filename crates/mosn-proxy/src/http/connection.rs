@@ -245,7 +245,7 @@ impl Http1Connection {
         // Unread body bytes would be taken for the next request: close after a local reply.
         let must_close_after_local_reply = !matches!(body, BodyKind::Empty);
         let keep_alive =
-            wants_keep_alive(head.version, &opts) && !self.filter.scope.drain.is_draining();
+            wants_keep_alive(head.version, &opts) && !self.filter.scope.drain.is_closing();
         let websocket = opts.upgrade.as_deref().is_some_and(websocket::is_websocket);
         if let Some(upgrade) = opts.upgrade.as_deref() {
             // A server may ignore an h2c upgrade and answer in HTTP/1.1; WebSocket is

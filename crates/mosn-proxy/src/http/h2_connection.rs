@@ -86,7 +86,7 @@ where
                 }
                 return;
             }
-            () = drain.wait(), if !shutting_down => {
+            () = drain.wait_closing(), if !shutting_down => {
                 shutting_down = true;
                 conn.as_mut().graceful_shutdown();
             }

@@ -139,7 +139,7 @@ async fn read_loop<S: AsyncRead>(
                 }
             }
         }
-        if drain.is_draining() {
+        if drain.is_closing() {
             return;
         }
         while down.out.lock().len() > MAX_QUEUED_REPLIES {
@@ -151,7 +151,7 @@ async fn read_loop<S: AsyncRead>(
         // flight, then closes.
         let read = tokio::select! {
             r = tokio::time::timeout(filter.idle_timeout, rd.read_buf(&mut buf)) => r,
-            () = drain.wait() => return,
+            () = drain.wait_closing() => return,
         };
         match read {
             // Only an idle connection times out; one with requests in flight waits.
