@@ -5,11 +5,9 @@
 
 mod listeners;
 mod plane;
-mod runtime_state;
 mod server;
 mod tls_watch;
 mod worker;
 
 pub use plane::{ApplyReport, ConfigPlane, FileError, FileSource};
-pub use runtime_state::build_proxy_state;
 pub use server::{run, RunOptions, ServerError};

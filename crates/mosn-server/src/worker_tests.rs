@@ -2,8 +2,8 @@
 //! changed and removed while connections are open, and the process drain.
 
 use super::*;
-use crate::runtime_state::build_proxy_state;
-use arc_swap::ArcSwap;
+use crate::plane::ConfigPlane;
+use mosn_config::resources::{Batch, Resource};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::mpsc;
@@ -125,9 +125,14 @@ impl Harness {
         let (upstream, upstream_requests) = slow_upstream();
         let config = config(upstream);
         let stats = Arc::new(StatsRegistry::default());
-        let state = Arc::new(ArcSwap::from_pointee(
-            build_proxy_state(&config, &stats).expect("state builds"),
-        ));
+        let state: mosn_proxy::SharedState = Arc::default();
+        // Routes and clusters through the plane; the listeners are this test's commands.
+        let mut batch = Batch::from_config(&config);
+        batch
+            .upserts
+            .retain(|r| !matches!(r, Resource::Listener(_)));
+        let report = ConfigPlane::detached(state.clone(), stats.clone()).apply(batch);
+        assert!(report.rejected.is_empty(), "{:?}", report.rejected);
         let (commands, rx) = tokio::sync::mpsc::unbounded_channel();
         let (drain, drain_rx) = Drain::new();
         let thread = spawn(WorkerSpec {
