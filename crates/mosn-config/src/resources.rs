@@ -7,7 +7,7 @@
 //! shares one set of rules; the plane applies the valid ones and returns the others as
 //! [`Rejection`]s (xDS turns them into NACKs).
 
-use crate::model::{ClusterConfig, Config, ListenerConfig, RouterConfig};
+use crate::model::{CertificateConfig, ClusterConfig, Config, ListenerConfig, RouterConfig};
 
 /// The kinds of resource the plane manages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -18,6 +18,8 @@ pub enum ResourceKind {
     Router,
     /// A cluster, by `name`.
     Cluster,
+    /// A named certificate (`certificates[]`), by `name`.
+    Certificate,
 }
 
 impl ResourceKind {
@@ -27,6 +29,7 @@ impl ResourceKind {
             Self::Listener => "listener",
             Self::Router => "router",
             Self::Cluster => "cluster",
+            Self::Certificate => "certificate",
         }
     }
 }
@@ -40,6 +43,8 @@ pub enum Resource {
     Router(RouterConfig),
     /// A cluster (boxed: a cluster's settings are several times a listener's).
     Cluster(Box<ClusterConfig>),
+    /// A named certificate.
+    Certificate(CertificateConfig),
 }
 
 impl Resource {
@@ -49,6 +54,7 @@ impl Resource {
             Self::Listener(_) => ResourceKind::Listener,
             Self::Router(_) => ResourceKind::Router,
             Self::Cluster(_) => ResourceKind::Cluster,
+            Self::Certificate(_) => ResourceKind::Certificate,
         }
     }
 
@@ -58,6 +64,7 @@ impl Resource {
             Self::Listener(l) => &l.name,
             Self::Router(r) => &r.name,
             Self::Cluster(c) => &c.name,
+            Self::Certificate(c) => &c.name,
         }
     }
 }
@@ -73,13 +80,21 @@ pub struct Batch {
 }
 
 impl Batch {
-    /// Every listener, route configuration and cluster of `config`, as upserts.
+    /// Every certificate, cluster, route configuration and listener of `config`, as
+    /// upserts.
     pub fn from_config(config: &Config) -> Self {
         let servers = config.servers.iter();
         let upserts = config
-            .clusters
+            .certificates
             .iter()
-            .map(|c| Resource::Cluster(Box::new(c.clone())))
+            .cloned()
+            .map(Resource::Certificate)
+            .chain(
+                config
+                    .clusters
+                    .iter()
+                    .map(|c| Resource::Cluster(Box::new(c.clone()))),
+            )
             .chain(
                 servers
                     .clone()

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use crate::cluster::parse_cluster_manager;
 use crate::json::{Field, Obj};
-use crate::model::Config;
+use crate::model::{CertificateConfig, Config};
 use crate::redact::redacted_value;
 use crate::server::{parse_server, ProcessNames};
 
@@ -13,7 +13,18 @@ use crate::server::{parse_server, ProcessNames};
 pub(crate) fn parse_root(root: &Field<'_>) -> Option<Config> {
     let obj = root.as_object()?;
     let diag = obj.diag();
-    diag.set_certificates(crate::certificates::parse_certificates(&obj));
+    let named = crate::certificates::parse_certificates(&obj);
+    let mut certificates: Vec<CertificateConfig> = named
+        .iter()
+        .map(|(name, c)| CertificateConfig {
+            name: name.clone(),
+            cert_chain: c.cert_chain.clone(),
+            private_key: c.private_key.clone(),
+            ca_cert: c.ca_cert.clone(),
+        })
+        .collect();
+    certificates.sort_by(|a, b| a.name.cmp(&b.name));
+    diag.set_certificates(named);
 
     // Clusters are parsed first so routes can be checked against them, but their
     // messages are moved after those of `servers`, which comes first in MOSN's files.
@@ -36,6 +47,7 @@ pub(crate) fn parse_root(root: &Field<'_>) -> Option<Config> {
         clusters,
         admin: admin.unwrap_or(Some(None))?,
         pid_file,
+        certificates,
         redacted_json: redacted_value(root.value),
     })
 }

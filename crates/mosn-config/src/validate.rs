@@ -33,6 +33,16 @@ pub fn validate(resource: &Resource) -> Vec<Rejection> {
         Resource::Listener(l) => listener(l, &mut report),
         Resource::Router(r) => router(r, &mut report),
         Resource::Cluster(c) => cluster(c, &mut report),
+        Resource::Certificate(c) => {
+            for (key, value) in [
+                ("cert_chain", &c.cert_chain),
+                ("private_key", &c.private_key),
+            ] {
+                if value.is_empty() {
+                    report(key.into(), "must not be empty".into());
+                }
+            }
+        }
     }
     problems
 }

@@ -377,30 +377,20 @@ mod tests {
 
     #[test]
     fn weighted_clusters_follow_weights() {
-        let fwd = ForwardAction {
-            target: ClusterTarget::Weighted(vec![
-                WeightedCluster {
-                    name: "a".into(),
-                    weight: 1,
-                },
-                WeightedCluster {
-                    name: "b".into(),
-                    weight: 3,
-                },
-                WeightedCluster {
-                    name: "never".into(),
-                    weight: 0,
-                },
-            ]),
-            timeout: None,
-            prefix_rewrite: None,
-            host_rewrite: None,
-            headers: HeaderEdits::default(),
-            hash_policy: Vec::new(),
-            retry_policy: None,
-            upstream_protocol: None,
-            metadata_match: Default::default(),
-        };
+        let fwd = ForwardAction::to(ClusterTarget::Weighted(vec![
+            WeightedCluster {
+                name: "a".into(),
+                weight: 1,
+            },
+            WeightedCluster {
+                name: "b".into(),
+                weight: 3,
+            },
+            WeightedCluster {
+                name: "never".into(),
+                weight: 0,
+            },
+        ]));
         let n = 20_000;
         let b = (0..n).filter(|_| pick_cluster(&fwd) == "b").count();
         assert!((0.70..0.80).contains(&(b as f64 / n as f64)), "b share {b}");

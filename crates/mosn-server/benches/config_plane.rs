@@ -113,17 +113,9 @@ fn router(n: usize) -> RouterConfig {
                         path: PathMatch::Prefix("/".into()),
                         headers: Vec::new(),
                     },
-                    action: RouteAction::Forward(Box::new(ForwardAction {
-                        target: ClusterTarget::Single(format!("c{i}")),
-                        timeout: None,
-                        prefix_rewrite: None,
-                        host_rewrite: None,
-                        headers: HeaderEdits::default(),
-                        hash_policy: Vec::new(),
-                        retry_policy: None,
-                        upstream_protocol: None,
-                        metadata_match: Default::default(),
-                    })),
+                    action: RouteAction::Forward(Box::new(ForwardAction::to(
+                        ClusterTarget::Single(format!("c{i}")),
+                    ))),
                 }],
                 headers: HeaderEdits::default(),
             })

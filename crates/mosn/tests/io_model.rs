@@ -45,11 +45,14 @@ fn each_model_runs_processor_worker_threads_with_its_own_socket_layout() {
             json!({}),
             json!({ "io_model": model, "processor": 3 }),
         );
-        assert_eq!(
-            worker_threads(mosn.pid()),
-            ["mosn-worker-0", "mosn-worker-1", "mosn-worker-2"],
-            "{model}"
-        );
+        // A new thread names itself once it first runs, which on a loaded machine can
+        // come after the listeners accept: wait for the names (bounded).
+        let expected = ["mosn-worker-0", "mosn-worker-1", "mosn-worker-2"];
+        let deadline = std::time::Instant::now() + START_TIMEOUT;
+        while worker_threads(mosn.pid()) != expected && std::time::Instant::now() < deadline {
+            thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert_eq!(worker_threads(mosn.pid()), expected, "{model}");
         assert_eq!(listening_sockets(port), sockets, "{model}");
         let r = curl(&[&format!("http://127.0.0.1:{port}/small")]);
         assert_eq!(r.status, 200, "{model}: {}", r.text());

@@ -26,8 +26,26 @@ pub struct Config {
     pub admin: Option<SocketAddr>,
     /// `pid`: file the process writes its PID into, used by `mosn stop`.
     pub pid_file: Option<PathBuf>,
+    /// `certificates[]` (a mosn-rs key), by name: the pairs `tls_context.certificate`
+    /// names. Contexts already carry the files they resolved to, so a changed
+    /// certificate changes every listener and cluster that uses it.
+    pub certificates: Vec<CertificateConfig>,
     /// The JSON the model came from, with private keys redacted, for `/api/v1/config_dump`.
     pub redacted_json: serde_json::Value,
+}
+
+/// One entry of `certificates[]`: a certificate/key pair by name, its sources as written
+/// (paths or inline PEM).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateConfig {
+    /// `name`.
+    pub name: String,
+    /// `cert_chain`.
+    pub cert_chain: String,
+    /// `private_key`.
+    pub private_key: String,
+    /// `ca_cert`: roots for verifying peers, used when a context names none itself.
+    pub ca_cert: Option<String>,
 }
 
 /// Where a listener or an upstream host lives.
@@ -446,6 +464,24 @@ pub struct ForwardAction {
     pub upstream_protocol: Option<Protocol>,
     /// `metadata_match`: the labels of the cluster subset this route's requests go to.
     pub metadata_match: Metadata,
+}
+
+impl ForwardAction {
+    /// Forwarding to `target` with MOSN's defaults for everything else: what a source
+    /// that only names the cluster makes (benchmarks, tests).
+    pub fn to(target: ClusterTarget) -> Self {
+        Self {
+            target,
+            timeout: None,
+            prefix_rewrite: None,
+            host_rewrite: None,
+            headers: HeaderEdits::default(),
+            hash_policy: Vec::new(),
+            retry_policy: None,
+            upstream_protocol: None,
+            metadata_match: Metadata::default(),
+        }
+    }
 }
 
 /// One `hash_policy[]` entry (MOSN's `v2.HashPolicy`): exactly one of its keys.

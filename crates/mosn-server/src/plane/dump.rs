@@ -5,13 +5,15 @@ use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// `{"listeners": {NAME: {"version", "last_updated"}}, "routers": …, "clusters": …}`;
+/// `{"listeners": {NAME: {"version", "last_updated"}}, "routers": …, "clusters": …,
+/// "certificates": …}`;
 /// `last_updated` in RFC 3339 (UTC), as Envoy's config dump.
 pub(super) fn versions(resources: &Resources) -> Value {
     json!({
         "listeners": kind(&resources.listeners),
         "routers": kind(&resources.routers),
         "clusters": kind(&resources.clusters),
+        "certificates": kind(&resources.certificates),
     })
 }
 

@@ -23,7 +23,7 @@ use clusters::ClusterControl;
 use listeners::ListenerControl;
 use mosn_api::stats::StatsRegistry;
 use mosn_config::resources::{Batch, Rejection, Resource, ResourceKind};
-use mosn_config::{ClusterConfig, ListenerConfig, RouterConfig};
+use mosn_config::{CertificateConfig, ClusterConfig, ListenerConfig, RouterConfig};
 use mosn_proxy::{ProxyState, SharedState};
 use mosn_router::RouteTable;
 use mosn_upstream::Cluster;
@@ -70,6 +70,9 @@ struct Resources {
     listeners: BTreeMap<String, Entry<ListenerConfig>>,
     routers: BTreeMap<String, Entry<RouterConfig>>,
     clusters: BTreeMap<String, Entry<ClusterConfig>>,
+    /// Named certificates: kept for their versions; the contexts that use one carry its
+    /// files, so a changed certificate shows as a change of each of its users.
+    certificates: BTreeMap<String, Entry<CertificateConfig>>,
     /// The last version handed out.
     version: u64,
 }
@@ -174,6 +177,10 @@ impl ConfigPlane {
         let mut all = named(ResourceKind::Listener, r.listeners.keys().collect());
         all.extend(named(ResourceKind::Router, r.routers.keys().collect()));
         all.extend(named(ResourceKind::Cluster, r.clusters.keys().collect()));
+        all.extend(named(
+            ResourceKind::Certificate,
+            r.certificates.keys().collect(),
+        ));
         all
     }
 
@@ -186,6 +193,7 @@ impl ConfigPlane {
 impl Inner {
     fn apply(&mut self, batch: Batch, state: &SharedState, stats: &StatsRegistry) -> ApplyReport {
         let mut report = ApplyReport::default();
+        let now = SystemTime::now();
         let (mut clusters, mut routers, mut listeners) = (Vec::new(), Vec::new(), Vec::new());
         for resource in batch.upserts {
             let problems = mosn_config::validate::validate(&resource);
@@ -197,6 +205,15 @@ impl Inner {
                 Resource::Cluster(c) => clusters.push(*c),
                 Resource::Router(r) => routers.push(r),
                 Resource::Listener(l) => listeners.push(l),
+                Resource::Certificate(c) => {
+                    let r = &mut self.resources;
+                    if !unchanged(&r.certificates, &c.name, &c) {
+                        let name = c.name.clone();
+                        let what =
+                            record(&mut r.certificates, &mut r.version, name.clone(), c, now);
+                        report.applied.push((ResourceKind::Certificate, name, what));
+                    }
+                }
             }
         }
         let removed = |kind| {
@@ -207,40 +224,31 @@ impl Inner {
                 .map(|(_, n)| n.clone())
                 .collect::<Vec<_>>()
         };
-        let now = SystemTime::now();
         let current = state.load_full();
 
         // Clusters: changed in place, rebuilt or built.
         let mut new_clusters: Vec<Arc<Cluster>> = Vec::new();
         let mut changed: Vec<(Arc<Cluster>, ClusterConfig)> = Vec::new();
         for cfg in clusters {
-            let old = self.resources.clusters.get(&cfg.name);
-            let result = match (old, current.clusters.get(&cfg.name)) {
-                (Some(old), _) if old.config == cfg => continue,
+            let r = &mut self.resources;
+            if unchanged(&r.clusters, &cfg.name, &cfg) {
+                continue;
+            }
+            let result = match (r.clusters.get(&cfg.name), current.clusters.get(&cfg.name)) {
                 (Some(old), Some(live)) => live
                     .change(&old.config, &cfg, stats.cluster(&cfg.name))
-                    .map(|rebuilt| (rebuilt.map(Arc::new), "changed")),
-                _ => Cluster::build(&cfg, stats.cluster(&cfg.name))
-                    .map(|c| (Some(Arc::new(c)), "added")),
+                    .map(|rebuilt| rebuilt.map(Arc::new)),
+                _ => Cluster::build(&cfg, stats.cluster(&cfg.name)).map(|c| Some(Arc::new(c))),
             };
             match result {
-                Ok((rebuilt, what)) => {
-                    report
-                        .applied
-                        .push((ResourceKind::Cluster, cfg.name.clone(), what));
+                Ok(rebuilt) => {
                     if let Some(cluster) = rebuilt {
                         new_clusters.push(cluster.clone());
                         changed.push((cluster, cfg.clone()));
                     }
-                    self.resources.version += 1;
-                    self.resources.clusters.insert(
-                        cfg.name.clone(),
-                        Entry {
-                            config: cfg,
-                            version: self.resources.version,
-                            updated: now,
-                        },
-                    );
+                    let name = cfg.name.clone();
+                    let what = record(&mut r.clusters, &mut r.version, name.clone(), cfg, now);
+                    report.applied.push((ResourceKind::Cluster, name, what));
                 }
                 Err(reason) => {
                     report
@@ -258,34 +266,17 @@ impl Inner {
         let mut tables: HashMap<String, Arc<RouteTable>> = current.routers.clone();
         let mut routes_changed = false;
         for cfg in routers {
-            if self
-                .resources
-                .routers
-                .get(&cfg.name)
-                .is_some_and(|old| old.config == cfg)
-            {
+            let r = &mut self.resources;
+            if unchanged(&r.routers, &cfg.name, &cfg) {
                 continue;
             }
             match RouteTable::from_config(&cfg) {
                 Ok(table) => {
-                    let what = if tables.insert(cfg.name.clone(), Arc::new(table)).is_some() {
-                        "changed"
-                    } else {
-                        "added"
-                    };
-                    report
-                        .applied
-                        .push((ResourceKind::Router, cfg.name.clone(), what));
+                    tables.insert(cfg.name.clone(), Arc::new(table));
                     routes_changed = true;
-                    self.resources.version += 1;
-                    self.resources.routers.insert(
-                        cfg.name.clone(),
-                        Entry {
-                            config: cfg,
-                            version: self.resources.version,
-                            updated: now,
-                        },
-                    );
+                    let name = cfg.name.clone();
+                    let what = record(&mut r.routers, &mut r.version, name.clone(), cfg, now);
+                    report.applied.push((ResourceKind::Router, name, what));
                 }
                 Err(e) => {
                     report
@@ -347,24 +338,18 @@ impl Inner {
 
         // Then the workers.
         for (cfg, ready) in prepared {
-            let what = if self.resources.listeners.contains_key(&cfg.name) {
-                "changed"
-            } else {
-                "added"
-            };
             self.listeners.commit(&cfg, ready, &mut self.tls, stats);
-            report
-                .applied
-                .push((ResourceKind::Listener, cfg.name.clone(), what));
-            self.resources.version += 1;
-            self.resources.listeners.insert(
-                cfg.name.clone(),
-                Entry {
-                    config: cfg,
-                    version: self.resources.version,
-                    updated: now,
-                },
-            );
+            let r = &mut self.resources;
+            let name = cfg.name.clone();
+            let what = record(&mut r.listeners, &mut r.version, name.clone(), cfg, now);
+            report.applied.push((ResourceKind::Listener, name, what));
+        }
+        for name in removed(ResourceKind::Certificate) {
+            if self.resources.certificates.remove(&name).is_some() {
+                report
+                    .applied
+                    .push((ResourceKind::Certificate, name, "removed"));
+            }
         }
         for name in removed(ResourceKind::Listener) {
             if self.resources.listeners.remove(&name).is_some() {
@@ -378,6 +363,31 @@ impl Inner {
     }
 }
 
+/// True when `table` holds `config` as `name` already (a re-send: nothing to do).
+fn unchanged<T: PartialEq>(table: &BTreeMap<String, Entry<T>>, name: &str, config: &T) -> bool {
+    table.get(name).is_some_and(|e| e.config == *config)
+}
+
+/// Stores `config` in `table` under the next version; "added" or "changed".
+fn record<T>(
+    table: &mut BTreeMap<String, Entry<T>>,
+    version: &mut u64,
+    name: String,
+    config: T,
+    updated: SystemTime,
+) -> &'static str {
+    *version += 1;
+    let entry = Entry {
+        config,
+        version: *version,
+        updated,
+    };
+    match table.insert(name, entry) {
+        Some(_) => "changed",
+        None => "added",
+    }
+}
+
 /// A rejection of a resource as a whole.
 fn rejection(kind: ResourceKind, name: &str, reason: String) -> Rejection {
     Rejection {
@@ -385,5 +395,98 @@ fn rejection(kind: ResourceKind, name: &str, reason: String) -> Rejection {
         name: name.to_owned(),
         path: String::new(),
         reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mosn_config::{Address, CertificateConfig};
+
+    fn plane() -> (ConfigPlane, SharedState) {
+        let state: SharedState = Arc::default();
+        let plane = ConfigPlane::detached(state.clone(), Arc::default());
+        (plane, state)
+    }
+
+    fn batch(upserts: Vec<Resource>, removals: Vec<(ResourceKind, &str)>) -> Batch {
+        Batch {
+            upserts,
+            removals: removals
+                .into_iter()
+                .map(|(k, n)| (k, n.to_owned()))
+                .collect(),
+        }
+    }
+
+    fn cluster(name: &str, port: u16) -> Resource {
+        let host = Address::Tcp(([127, 0, 0, 1], port).into());
+        Resource::Cluster(Box::new(ClusterConfig::static_hosts(name, &[host])))
+    }
+
+    fn certificate(key: &str) -> Resource {
+        Resource::Certificate(CertificateConfig {
+            name: "cert".into(),
+            cert_chain: "/certs/a.pem".into(),
+            private_key: key.into(),
+            ca_cert: None,
+        })
+    }
+
+    fn changes(report: &ApplyReport) -> Vec<String> {
+        report
+            .applied
+            .iter()
+            .map(|(k, n, what)| format!("{what} {} {n}", k.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn a_resource_sent_again_unchanged_keeps_its_version_and_changes_nothing() {
+        let (plane, state) = plane();
+        let first = plane.apply(batch(vec![cluster("c", 1), certificate("k1")], vec![]));
+        assert_eq!(
+            changes(&first),
+            ["added certificate cert", "added cluster c"]
+        );
+        let snapshot = state.load_full();
+        let v1 = plane.versions_json();
+        let again = plane.apply(batch(vec![cluster("c", 1), certificate("k1")], vec![]));
+        assert!(again.applied.is_empty(), "{:?}", again.applied);
+        assert!(Arc::ptr_eq(&snapshot, &state.load_full()));
+        assert_eq!(plane.versions_json(), v1);
+
+        let changed = plane.apply(batch(vec![certificate("k2")], vec![]));
+        assert_eq!(changes(&changed), ["changed certificate cert"]);
+        let v2 = plane.versions_json();
+        assert_ne!(
+            v2["certificates"]["cert"]["version"],
+            v1["certificates"]["cert"]["version"]
+        );
+        assert_eq!(v2["clusters"]["c"], v1["clusters"]["c"]);
+    }
+
+    #[test]
+    fn invalid_resources_are_rejected_and_the_rest_of_the_batch_applies() {
+        let (plane, state) = plane();
+        let mut bad = ClusterConfig::static_hosts("bad", &[]);
+        bad.connect_timeout = std::time::Duration::ZERO;
+        let report = plane.apply(batch(
+            vec![Resource::Cluster(Box::new(bad)), cluster("good", 1)],
+            vec![(ResourceKind::Listener, "never-existed")],
+        ));
+        assert_eq!(changes(&report), ["added cluster good"]);
+        let rejected: Vec<String> = report.rejected.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            rejected,
+            [r#"cluster "bad" connect_timeout: must be greater than 0"#]
+        );
+        assert!(state.load().clusters.get("good").is_some());
+        assert!(state.load().clusters.get("bad").is_none());
+
+        let removed = plane.apply(batch(vec![], vec![(ResourceKind::Cluster, "good")]));
+        assert_eq!(changes(&removed), ["removed cluster good"]);
+        assert!(state.load().clusters.is_empty());
+        assert!(plane.names().is_empty());
     }
 }
