@@ -254,31 +254,16 @@ impl Listeners {
             &self.ctx,
             &self.stats,
         ));
-        let socket = match (socket, self.live.remove(name)) {
+        let (socket, replaced) = match (socket, self.live.remove(name)) {
             // A new socket: it accepts first, then the old one (if any) closes.
-            (Some(socket), old) => {
-                let accept = tokio::spawn(accept_loop(socket.clone(), generation.clone()));
-                self.live.insert(
-                    name.clone(),
-                    Live {
-                        socket,
-                        accept,
-                        generation,
-                    },
-                );
-                if let Some(old) = old {
-                    let old = old.stop_accepting().await;
-                    self.retire(&old);
-                }
-                return;
-            }
+            (Some(socket), old) => (socket, old),
             // The same socket: the old generation's accept task ends (connections wait in
             // the socket's queue meanwhile) and the new one takes over.
             (None, Some(old)) => {
                 let socket = old.socket.clone();
                 let old = old.stop_accepting().await;
                 self.retire(&old);
-                socket
+                (socket, None)
             }
             (None, None) => {
                 tracing::warn!(worker = self.worker, listener = %name, "upsert without a socket for a listener this worker does not run; ignored");
@@ -294,6 +279,10 @@ impl Listeners {
                 generation,
             },
         );
+        if let Some(old) = replaced {
+            let old = old.stop_accepting().await;
+            self.retire(&old);
+        }
     }
 
     /// Retires a generation that no longer takes connections, on a task of its own:
