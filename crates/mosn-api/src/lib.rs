@@ -5,5 +5,8 @@
 #![forbid(unsafe_code)]
 
 pub mod error;
+mod fast_map;
 pub mod filter;
 pub mod stats;
+
+pub use fast_map::FastMap;

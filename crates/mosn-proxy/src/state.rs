@@ -3,13 +3,13 @@
 use crate::idle_clock::IdleClock;
 use arc_swap::ArcSwap;
 use bytes::BytesMut;
+use mosn_api::FastMap;
 use mosn_net::OpenConnections;
 use mosn_protocol::xprotocol::DEFAULT_MAX_FRAME;
 use mosn_router::RouteTable;
 use mosn_stream::{ConnPool, H2Pool, MuxPool, MuxSettings, DEFAULT_HEARTBEAT_INTERVAL};
 use mosn_upstream::ClusterManager;
 use parking_lot::Mutex;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,7 +20,7 @@ use tokio::time::Instant;
 #[derive(Debug, Default)]
 pub struct ProxyState {
     /// Route tables by `router_config_name`.
-    pub routers: HashMap<String, Arc<RouteTable>>,
+    pub routers: FastMap<String, Arc<RouteTable>>,
     /// Clusters by name.
     pub clusters: ClusterManager,
 }

@@ -43,26 +43,38 @@ fn main() {
     assert_eq!(state.load().clusters.len(), n);
     let rss_after = rss_bytes();
 
-    // The hosts of one cluster in the middle.
+    // The hosts of one cluster (a different one each time), moved back and forth.
     let snapshot = state.load_full();
-    let mut moved = clusters[n / 2].clone();
-    moved.hosts = cluster(n / 2, 7).hosts;
-    let (report, hosts_only) = timed(|| plane.apply(single(moved)));
-    assert_eq!(report.applied.len(), 1);
+    let hosts_only: Vec<Duration> = (0..CHANGES)
+        .map(|k| {
+            let i = (k * 7919) % n;
+            let mut moved = clusters[i].clone();
+            moved.hosts = cluster(i, 7 + (k % 2) as u8).hosts;
+            let (report, took) = timed(|| plane.apply(single(moved)));
+            assert_eq!(report.applied.len(), 1);
+            took
+        })
+        .collect();
     assert!(
         Arc::ptr_eq(&snapshot, &state.load_full()),
         "a hosts-only change republished the snapshot"
     );
 
-    // One cluster's settings: rebuilt alone, the snapshot republished.
-    let mut slower = clusters[n / 3].clone();
-    slower.connect_timeout = Duration::from_secs(9);
-    let (report, rebuilt) = timed(|| plane.apply(single(slower)));
-    assert_eq!(report.applied.len(), 1);
-    let kept = state.load().clusters.get(&clusters[0].name).cloned();
+    // One cluster's settings: it alone is rebuilt, the snapshot republished.
+    let rebuilt: Vec<Duration> = (0..CHANGES)
+        .map(|k| {
+            let mut slower = clusters[(k * 104_729) % n].clone();
+            slower.connect_timeout = Duration::from_millis(1000 + k as u64);
+            let (report, took) = timed(|| plane.apply(single(slower)));
+            assert_eq!(report.applied.len(), 1);
+            took
+        })
+        .collect();
+    let untouched = &clusters[n - 1].name;
+    let kept = state.load().clusters.get(untouched).cloned();
     assert!(kept.is_some_and(|c| snapshot
         .clusters
-        .get(&c.name)
+        .get(untouched)
         .is_some_and(|o| Arc::ptr_eq(o, &c))));
 
     let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
@@ -74,8 +86,24 @@ fn main() {
         "  RSS growth                 {:>10.1} MiB",
         mib(rss_after.saturating_sub(rss_before))
     );
-    println!("  hosts of one cluster       {:>10.3} ms", ms(hosts_only));
-    println!("  settings of one cluster    {:>10.3} ms", ms(rebuilt));
+    println!("  hosts of one cluster       {}", spread(hosts_only));
+    println!("  settings of one cluster    {}", spread(rebuilt));
+}
+
+/// Changes of one cluster timed, each a batch of its own.
+const CHANGES: usize = 200;
+
+/// `median ms (p99, max)` of `times`.
+fn spread(mut times: Vec<Duration>) -> String {
+    times.sort();
+    let at = |q: f64| ms(times[((times.len() - 1) as f64 * q) as usize]);
+    format!(
+        "{:>10.3} ms median, p99 {:.3}, max {:.3} ({} changes)",
+        at(0.5),
+        at(0.99),
+        at(1.0),
+        times.len()
+    )
 }
 
 fn single(cluster: ClusterConfig) -> Batch {

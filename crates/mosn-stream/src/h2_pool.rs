@@ -13,9 +13,9 @@ use crate::key::PoolKey;
 use crate::pool::UpstreamConn;
 use hyper::client::conn::http2::{self, SendRequest};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use mosn_api::FastMap;
 use mosn_upstream::Host;
 use parking_lot::Mutex;
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
@@ -123,7 +123,7 @@ fn take_slot(in_flight: &Arc<AtomicUsize>) -> StreamSlot {
 /// The HTTP/2 connections of one worker, by address and TLS identity.
 #[derive(Default)]
 pub struct H2Pool {
-    conns: Mutex<HashMap<PoolKey, Vec<H2Conn>>>,
+    conns: Mutex<FastMap<PoolKey, Vec<H2Conn>>>,
 }
 
 impl std::fmt::Debug for H2Pool {

@@ -17,6 +17,7 @@ use crate::pool::{open, ConnTracker};
 use crate::LastActivity;
 use bytes::BytesMut;
 use mosn_api::error::ProxyErrorKind;
+use mosn_api::FastMap;
 use mosn_net::{ConnectError, Socket};
 use mosn_protocol::xprotocol::{Frame, FrameKind, XCodec};
 use mosn_upstream::{Cluster, Host};
@@ -309,7 +310,7 @@ impl Slot {
 /// The multiplexed connections of one worker, by address, TLS identity and protocol.
 pub struct MuxPool {
     settings: MuxSettings,
-    slots: Mutex<HashMap<(PoolKey, &'static str), Arc<Slot>>>,
+    slots: Mutex<FastMap<(PoolKey, &'static str), Arc<Slot>>>,
 }
 
 impl std::fmt::Debug for MuxPool {

@@ -13,11 +13,11 @@
 
 use crate::key::{client_tls, PoolKey};
 use mosn_api::stats::ClusterStats;
+use mosn_api::FastMap;
 use mosn_config::Address;
 use mosn_net::{connect_with, ConnectError, Socket};
 use mosn_upstream::{Cluster, Host};
 use parking_lot::Mutex;
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -126,7 +126,7 @@ struct Idle {
 /// The idle connections of one worker, by address and TLS identity.
 #[derive(Debug, Default)]
 pub struct ConnPool {
-    idle: Mutex<HashMap<PoolKey, Vec<Idle>>>,
+    idle: Mutex<FastMap<PoolKey, Vec<Idle>>>,
 }
 
 impl ConnPool {

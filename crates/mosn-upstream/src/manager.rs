@@ -2,15 +2,15 @@
 
 use crate::cluster::Cluster;
 use mosn_api::stats::StatsRegistry;
+use mosn_api::FastMap;
 use mosn_config::ClusterConfig;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The clusters of one config snapshot; immutable once built. A configuration change
 /// publishes a new set ([`ClusterManager::with_changes`]) sharing the unchanged clusters.
 #[derive(Debug, Default)]
 pub struct ClusterManager {
-    clusters: HashMap<String, Arc<Cluster>>,
+    clusters: FastMap<String, Arc<Cluster>>,
 }
 
 impl ClusterManager {

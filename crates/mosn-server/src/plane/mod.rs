@@ -22,13 +22,14 @@ use crate::worker::ListenerCommand;
 use clusters::ClusterControl;
 use listeners::ListenerControl;
 use mosn_api::stats::StatsRegistry;
+use mosn_api::FastMap;
 use mosn_config::resources::{Batch, Rejection, Resource, ResourceKind};
 use mosn_config::{CertificateConfig, ClusterConfig, ListenerConfig, RouterConfig};
 use mosn_proxy::{ProxyState, SharedState};
 use mosn_router::RouteTable;
 use mosn_upstream::Cluster;
 use parking_lot::Mutex;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 use tokio::sync::mpsc::UnboundedSender;
@@ -263,7 +264,7 @@ impl Inner {
             .collect();
 
         // Route tables: rebuilt whole by name.
-        let mut tables: HashMap<String, Arc<RouteTable>> = current.routers.clone();
+        let mut tables: FastMap<String, Arc<RouteTable>> = current.routers.clone();
         let mut routes_changed = false;
         for cfg in routers {
             let r = &mut self.resources;
