@@ -390,3 +390,55 @@ fn a_changed_listener_keeps_its_socket_and_new_connections_get_the_new_chains() 
         "the old generation's connection stayed open after its last answer"
     );
 }
+
+#[test]
+fn a_removed_tcp_proxy_listener_refuses_new_connections_and_its_open_relay_runs_on() {
+    let dir = TempDir::new("reload-tcp");
+    let (keep, gone, admin, echo) = (free_port(), free_port(), free_port(), free_port());
+    let _echo = socat_server(echo, "PIPE", &dir);
+    let tcp = |name: &str, port: u16| {
+        json!({
+            "name": name,
+            "address": format!("127.0.0.1:{port}"),
+            "bind_port": true,
+            "filter_chains": [{ "filters": [{ "type": "tcp_proxy", "config": { "cluster": "echo" } }] }]
+        })
+    };
+    let clusters = json!([cluster("echo", &[local(echo)])]);
+    let both = config(
+        admin,
+        json!([tcp("keep", keep), tcp("gone", gone)]),
+        json!([]),
+        clusters.clone(),
+    );
+    let mosn = Mosn::start(&both);
+
+    let mut relay = connect(local(gone)).expect("connect to the listener to be removed");
+    let mut echoed = |stream: &mut std::net::TcpStream, text: &[u8]| {
+        use std::io::{Read, Write};
+        stream.write_all(text).expect("write");
+        let mut got = vec![0u8; text.len()];
+        stream.read_exact(&mut got).expect("read the echo");
+        got
+    };
+    assert_eq!(echoed(&mut relay, b"before"), b"before");
+
+    let report = reload_ok(
+        &mosn,
+        &config(admin, json!([tcp("keep", keep)]), json!([]), clusters),
+    );
+    assert!(
+        report["applied"]
+            .to_string()
+            .contains(r#"{"change":"removed","kind":"listener","name":"gone"}"#),
+        "{report}"
+    );
+    assert!(
+        std::net::TcpStream::connect_timeout(&local(gone), Duration::from_secs(1)).is_err(),
+        "the removed listener still accepts"
+    );
+    // The relay opened before the change carries on (until graceful_timeout, 10 s).
+    assert_eq!(echoed(&mut relay, b"after the change"), b"after the change");
+    let mut other = connect(local(keep)).expect("connect to the listener that stays");
+    assert_eq!(echoed(&mut other, b"still here"), b"still here");
+}
