@@ -1,0 +1,232 @@
+//! Route configurations (`servers[].routers[]`): virtual hosts, matches and actions.
+
+use super::{Metadata, Protocol, RetryPolicy};
+use std::time::Duration;
+
+/// One entry of `servers[].routers[]`: a named route table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouterConfig {
+    /// `router_config_name`.
+    pub name: String,
+    /// `virtual_hosts[]`.
+    pub virtual_hosts: Vec<VirtualHostConfig>,
+    /// Header edits applied to every route of this table.
+    pub headers: HeaderEdits,
+}
+
+/// Header additions and removals, at router, virtual host or route level.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HeaderEdits {
+    /// `request_headers_to_add[]`.
+    pub request_headers_to_add: Vec<HeaderToAdd>,
+    /// `request_headers_to_remove[]` (Envoy's key; MOSN lacks it).
+    pub request_headers_to_remove: Vec<String>,
+    /// `response_headers_to_add[]`.
+    pub response_headers_to_add: Vec<HeaderToAdd>,
+    /// `response_headers_to_remove[]`.
+    pub response_headers_to_remove: Vec<String>,
+}
+
+/// One `{"header": {"key", "value"}, "append"}` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderToAdd {
+    /// Header name, lower-cased.
+    pub name: String,
+    /// Header value.
+    pub value: String,
+    /// `append` (default true, as in MOSN and Envoy): add beside existing values instead of
+    /// replacing them.
+    pub append: bool,
+}
+
+/// One entry of `virtual_hosts[]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VirtualHostConfig {
+    /// `name`.
+    pub name: String,
+    /// `domains[]`: exact names, `"*"`, suffix wildcards `"*.example.com"` and prefix
+    /// wildcards `"example.*"`; lower-cased.
+    pub domains: Vec<String>,
+    /// `routers[]`, first match wins.
+    pub routes: Vec<RouteConfig>,
+    /// Header edits for this virtual host.
+    pub headers: HeaderEdits,
+}
+
+/// One entry of `virtual_hosts[].routers[]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouteConfig {
+    /// `match`.
+    pub matcher: RouteMatch,
+    /// `route`, `direct_response` or `redirect`.
+    pub action: RouteAction,
+}
+
+/// `match`: the path criterion and every header criterion must hold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouteMatch {
+    /// `prefix`, `path` or `regex`.
+    pub path: PathMatch,
+    /// `headers[]`.
+    pub headers: Vec<HeaderMatch>,
+}
+
+/// How a route matches the request path (without the query string).
+#[derive(Debug, Clone)]
+pub enum PathMatch {
+    /// No path criterion.
+    Any,
+    /// `prefix`.
+    Prefix(String),
+    /// `path`: exact.
+    Exact(String),
+    /// `regex`: MOSN's semantics (Go's `MatchString`): matches anywhere in the path unless
+    /// the pattern anchors itself with `^...$`.
+    Regex(regex::Regex),
+}
+
+/// Two matchers are the same when they match the same way: regexes by their pattern (a
+/// reload must tell an unchanged route table from a changed one).
+impl PartialEq for PathMatch {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Any, Self::Any) => true,
+            (Self::Prefix(a), Self::Prefix(b)) | (Self::Exact(a), Self::Exact(b)) => a == b,
+            (Self::Regex(a), Self::Regex(b)) => a.as_str() == b.as_str(),
+            _ => false,
+        }
+    }
+}
+
+/// One `headers[]` criterion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeaderMatch {
+    /// `name`, lower-cased.
+    pub name: String,
+    /// `value` with `regex: false` (exact) or `regex: true` (unanchored, as in MOSN).
+    pub value: ValueMatch,
+}
+
+/// How a header value is compared.
+#[derive(Debug, Clone)]
+pub enum ValueMatch {
+    /// Exact bytes.
+    Exact(String),
+    /// Regular expression, matching anywhere in the value unless anchored.
+    Regex(regex::Regex),
+}
+
+/// Regexes compare by their pattern, as for [`PathMatch`].
+impl PartialEq for ValueMatch {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Exact(a), Self::Exact(b)) => a == b,
+            (Self::Regex(a), Self::Regex(b)) => a.as_str() == b.as_str(),
+            _ => false,
+        }
+    }
+}
+
+/// What a matched route does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RouteAction {
+    /// `route`: forward upstream.
+    Forward(Box<ForwardAction>),
+    /// `direct_response`.
+    DirectResponse {
+        /// `status`.
+        status: u16,
+        /// `body`.
+        body: Option<String>,
+    },
+    /// `redirect`.
+    Redirect(RedirectAction),
+}
+
+/// `route`: forward to a cluster.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForwardAction {
+    /// `cluster_name` or `weighted_clusters`.
+    pub target: ClusterTarget,
+    /// `timeout`: from the end of the request to the response head; `None` is MOSN's
+    /// default of 60s.
+    pub timeout: Option<Duration>,
+    /// `prefix_rewrite`: replaces the matched prefix (or the whole path for exact matches).
+    pub prefix_rewrite: Option<String>,
+    /// `host_rewrite`: new Host header.
+    pub host_rewrite: Option<String>,
+    /// Route-level header edits.
+    pub headers: HeaderEdits,
+    /// `hash_policy[]`: where hashing balancers (`LB_MAGLEV`, `LB_RING_HASH`) take the
+    /// request's affinity key from; the first policy that yields a value wins. Empty means
+    /// MOSN's default, the client's IP.
+    pub hash_policy: Vec<HashPolicy>,
+    /// `retry_policy`; `None` is MOSN's default: connection failures retried 3 times.
+    pub retry_policy: Option<RetryPolicy>,
+    /// `upstream_protocol`: overrides the `proxy` filter's for this route (`Http1`,
+    /// `Http2`, or `Auto` for the downstream's protocol).
+    pub upstream_protocol: Option<Protocol>,
+    /// `metadata_match`: the labels of the cluster subset this route's requests go to.
+    pub metadata_match: Metadata,
+}
+
+impl ForwardAction {
+    /// Forwarding to `target` with MOSN's defaults for everything else: what a source
+    /// that only names the cluster makes (benchmarks, tests).
+    pub fn to(target: ClusterTarget) -> Self {
+        Self {
+            target,
+            timeout: None,
+            prefix_rewrite: None,
+            host_rewrite: None,
+            headers: HeaderEdits::default(),
+            hash_policy: Vec::new(),
+            retry_policy: None,
+            upstream_protocol: None,
+            metadata_match: Metadata::default(),
+        }
+    }
+}
+
+/// One `hash_policy[]` entry (MOSN's `v2.HashPolicy`): exactly one of its keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HashPolicy {
+    /// `header{key}`: the value of this request header (name lower-cased).
+    Header(String),
+    /// `cookie{name, path, ttl}`: the value of this cookie. `path` and `ttl` only matter
+    /// for generating a missing cookie, which MOSN does not do either.
+    Cookie(String),
+    /// `source_ip{}`: the client's IP address.
+    SourceIp,
+}
+
+/// Which cluster a forwarding route sends to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClusterTarget {
+    /// `cluster_name`.
+    Single(String),
+    /// `weighted_clusters[]{cluster{name, weight}}`; weights are > 0 in sum.
+    Weighted(Vec<WeightedCluster>),
+}
+
+/// One weighted cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WeightedCluster {
+    /// Cluster name.
+    pub name: String,
+    /// Relative weight.
+    pub weight: u32,
+}
+
+/// `redirect`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RedirectAction {
+    /// `response_code` (default 301).
+    pub response_code: u16,
+    /// `path_redirect`.
+    pub path_redirect: Option<String>,
+    /// `host_redirect`.
+    pub host_redirect: Option<String>,
+    /// `scheme_redirect`.
+    pub scheme_redirect: Option<String>,
+}
