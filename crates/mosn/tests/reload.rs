@@ -414,7 +414,7 @@ fn a_removed_tcp_proxy_listener_refuses_new_connections_and_its_open_relay_runs_
     let mosn = Mosn::start(&both);
 
     let mut relay = connect(local(gone)).expect("connect to the listener to be removed");
-    let mut echoed = |stream: &mut std::net::TcpStream, text: &[u8]| {
+    let echoed = |stream: &mut std::net::TcpStream, text: &[u8]| {
         use std::io::{Read, Write};
         stream.write_all(text).expect("write");
         let mut got = vec![0u8; text.len()];
