@@ -107,6 +107,11 @@ stats_struct! {
         downstream_rq_4xx: Counter,
         /// Responses sent with status 5xx.
         downstream_rq_5xx: Counter,
+        /// Requests no route matched (404, or the RPC protocol's error reply), including
+        /// those whose route table does not exist (yet).
+        downstream_rq_no_route: Counter,
+        /// Requests routed to a cluster that does not exist (yet): 503 "no cluster".
+        downstream_rq_no_cluster: Counter,
         /// Local replies for malformed requests and protocol errors.
         downstream_rq_protocol_error: Counter,
         /// Request heads that did not arrive in time.
@@ -224,6 +229,16 @@ pub fn status_class<T>(status: u16, classes: [&T; 5]) -> &T {
 }
 
 impl ListenerStats {
+    /// Counts why a request was answered locally, where the reason has a counter of its
+    /// own (no route, no cluster); every local reply is also counted by its status.
+    pub fn count_error(&self, kind: crate::error::ProxyErrorKind) {
+        match kind {
+            crate::error::ProxyErrorKind::NoRoute => self.downstream_rq_no_route.inc(),
+            crate::error::ProxyErrorKind::NoCluster => self.downstream_rq_no_cluster.inc(),
+            _ => {}
+        }
+    }
+
     /// Counts one response sent downstream by its status class.
     pub fn count_response(&self, status: u16) {
         status_class(

@@ -442,3 +442,30 @@ fn a_removed_tcp_proxy_listener_refuses_new_connections_and_its_open_relay_runs_
     let mut other = connect(local(keep)).expect("connect to the listener that stays");
     assert_eq!(echoed(&mut other, b"still here"), b"still here");
 }
+
+#[test]
+fn a_route_to_a_cluster_not_defined_yet_gets_503_until_a_reload_adds_it() {
+    let (listen, admin, up) = (free_port(), free_port(), free_port());
+    let _up = upstream("up", up);
+    let without = config(
+        admin,
+        json!([listener("l", listen, "r")]),
+        json!([router("r", "later")]),
+        json!([]),
+    );
+    let mosn = Mosn::start(&without);
+    assert!(
+        mosn.log().contains(r#"cluster "later" is not defined"#),
+        "the dangling reference is a warning: {}",
+        mosn.log()
+    );
+    let r = curl(&[&format!("http://127.0.0.1:{listen}/")]);
+    assert_eq!(r.status, 503, "{}", r.text());
+    mosn.expect_stat("listener", "l", "downstream_rq_no_cluster", 1);
+
+    let mut with = without.clone();
+    with["cluster_manager"]["clusters"] = json!([cluster("later", &[local(up)])]);
+    reload_ok(&mosn, &with);
+    assert_eq!(get(listen), "up\n");
+    assert_eq!(mosn.stat("listener", "l", "downstream_rq_no_cluster"), 1);
+}

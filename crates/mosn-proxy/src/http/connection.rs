@@ -336,6 +336,7 @@ impl Http1Connection {
 
     /// Sends the local reply for `kind`.
     pub(super) async fn reply_error(&mut self, kind: ProxyErrorKind, close: bool) -> Flow {
+        self.filter.stats.count_error(kind);
         self.reply(kind.status(), kind.reason(), close).await
     }
 

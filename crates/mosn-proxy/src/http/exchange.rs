@@ -418,6 +418,7 @@ pub(super) fn error_reply(
     kind: ProxyErrorKind,
     grpc: bool,
 ) -> Response<ProxyBody> {
+    filter.stats.count_error(kind);
     if grpc {
         filter.stats.count_response(200);
         return grpc::trailers_only(grpc::status_for_error(kind), kind.reason());

@@ -30,6 +30,7 @@ pub(super) fn start(
     let head = frame.head;
     let local_reply = |kind: ProxyErrorKind| {
         tracing::debug!(listener = %info.listener, error = ?kind, "request answered locally");
+        down.stats.count_error(kind);
         if head.kind != FrameKind::Oneway {
             let reply = filter.downstream.local_reply(&head, kind);
             down.reply(&reply.bytes, Some(kind.status()));
