@@ -113,7 +113,8 @@ impl Cluster {
     /// ([`Cluster::update_hosts`]) and `None` is returned: nothing else is rebuilt.
     /// Otherwise the cluster is rebuilt and the new one returned; it keeps what still
     /// applies: the hosts that stay (health flags, ejections, load counters, and so their
-    /// pooled connections), the circuit breakers' units in use (caps updated), and the TLS
+    /// pooled connections; a DNS cluster keeps every resolved host until it resolves again),
+    /// the circuit breakers' units in use (caps updated), and the TLS
     /// context when `tls_context` did not change (so pooled TLS connections are still
     /// reused). Hosts that left are marked removed.
     pub fn change(
@@ -133,7 +134,13 @@ impl Cluster {
         };
         let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let current = self.set.load().hosts.clone();
-        let hosts = carry_hosts(&current, &new.hosts);
+        // A DNS cluster's hosts come from resolution, not from its config: it keeps the
+        // resolved ones until its (restarted) resolution replaces them.
+        let hosts = if new.dns.is_some() {
+            current.clone()
+        } else {
+            carry_hosts(&current, &new.hosts)
+        };
         self.circuit_breakers.update(&new.circuit_breakers);
         let mut cluster = Self::with_parts(new, stats, hosts, self.circuit_breakers.clone());
         cluster.tls = tls;

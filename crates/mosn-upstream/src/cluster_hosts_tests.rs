@@ -146,3 +146,20 @@ fn a_weight_change_keeps_a_failed_check_and_retire_marks_every_host() {
     c.retire();
     assert!(host.is_removed());
 }
+
+#[test]
+fn a_rebuilt_dns_cluster_keeps_its_resolved_hosts_until_it_resolves_again() {
+    let parsed = mosn_config::parse_str(
+        r#"{"cluster_manager": {"clusters": [{"name": "d", "type": "STRICT_DNS",
+            "hosts": [{"address": "localhost:80"}]}]}}"#,
+    )
+    .expect("valid config");
+    let old = parsed.config.clusters[0].clone();
+    let c = Cluster::from_config(&old, Arc::default());
+    assert!(c.update_hosts(&entries(&[1, 2])), "resolved");
+    let mut new = old.clone();
+    new.connect_timeout = std::time::Duration::from_secs(9);
+    let rebuilt = c.change(&old, &new, Arc::default()).unwrap().unwrap();
+    assert_eq!(picked_ports(&rebuilt, 30), vec![1, 2]);
+    assert!(c.hosts().iter().all(|h| !h.is_removed()));
+}
