@@ -153,24 +153,18 @@ mod tests {
         std::thread::sleep(Duration::from_millis(50));
         assert!(first.load(SeqCst) > 0);
         thread.set_group("c", Some(ticking(second.clone())));
-        std::thread::sleep(Duration::from_millis(30));
-        let stopped_at = first.load(SeqCst);
-        std::thread::sleep(Duration::from_millis(50));
-        assert_eq!(
-            first.load(SeqCst),
-            stopped_at,
-            "the replaced group's task ended"
-        );
+        assert_stopped(&first, "the replaced group's task ended");
         assert!(second.load(SeqCst) > 0);
         thread.set_group("c", None);
-        std::thread::sleep(Duration::from_millis(30));
-        let removed_at = second.load(SeqCst);
-        std::thread::sleep(Duration::from_millis(50));
-        assert_eq!(
-            second.load(SeqCst),
-            removed_at,
-            "a removed group's task ended"
-        );
+        assert_stopped(&second, "a removed group's task ended");
         thread.shutdown();
+    }
+
+    /// Asserts `count` no longer moves once a change had 30 ms to take effect.
+    fn assert_stopped(count: &AtomicUsize, what: &str) {
+        std::thread::sleep(Duration::from_millis(30));
+        let at = count.load(SeqCst);
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(count.load(SeqCst), at, "{what}");
     }
 }

@@ -36,17 +36,8 @@ fn a_killed_upstream_gets_no_requests_once_the_check_saw_it() {
     let mut b = nginx("b", b_port);
     let events = dir.file("hc-events.log");
     let mut cluster = cluster("hc", &[local(a_port), local(b_port)]);
-    cluster["health_check"] = json!({
-        "protocol": "Http1",
-        "service_name": "hc",
-        "timeout": "500ms",
-        "interval": "200ms",
-        "initial_delay_seconds": "100ms",
-        "unhealthy_threshold": 1,
-        "healthy_threshold": 1,
-        "event_log_path": events.display().to_string(),
-        "check_config": { "http_check_config": { "path": "/health", "timeout": "1s" } }
-    });
+    cluster["health_check"] = fast_http_health_check("/health");
+    cluster["health_check"]["event_log_path"] = json!(events.display().to_string());
     let config = http_config(
         local(listen),
         Some(admin),

@@ -181,16 +181,7 @@ fn a_reload_that_changes_clusters_sends_nothing_to_a_dead_checked_host() {
     let _live = upstream("live", live);
     let _other = upstream("other", other);
     let mut hc = cluster("hc", &[local(live), local(dead)]);
-    hc["health_check"] = json!({
-        "protocol": "Http1",
-        "service_name": "hc",
-        "timeout": "500ms",
-        "interval": "200ms",
-        "initial_delay_seconds": "100ms",
-        "unhealthy_threshold": 1,
-        "healthy_threshold": 1,
-        "check_config": { "http_check_config": { "path": "/health", "timeout": "1s" } }
-    });
+    hc["health_check"] = fast_http_health_check("/health");
     let build = |hc: &Value, other_timeout: &str| {
         let mut other_cluster = cluster("other", &[local(other)]);
         other_cluster["connect_timeout"] = json!(other_timeout);

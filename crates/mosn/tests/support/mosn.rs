@@ -335,6 +335,21 @@ pub fn forward_to_cluster(port: u16, admin: u16, cluster: Value) -> Value {
     )
 }
 
+/// An HTTP health check of `path` every 200 ms that takes a host out after one failure
+/// and back after one success (`service_name` `hc`).
+pub fn fast_http_health_check(path: &str) -> Value {
+    json!({
+        "protocol": "Http1",
+        "service_name": "hc",
+        "timeout": "500ms",
+        "interval": "200ms",
+        "initial_delay_seconds": "100ms",
+        "unhealthy_threshold": 1,
+        "healthy_threshold": 1,
+        "check_config": { "http_check_config": { "path": path, "timeout": "1s" } }
+    })
+}
+
 /// A `SIMPLE` round-robin cluster.
 pub fn cluster(name: &str, hosts: &[SocketAddr]) -> Value {
     json!({
