@@ -1,0 +1,185 @@
+//! Envoy's resources → mosn's model, one resource at a time.
+//!
+//! Every field either converts exactly, or — only where it changes what is observed
+//! (stats, logs, traces), never traffic — is accepted as a counted no-op
+//! ([`Context::ignore`], listed in the config dump), or refuses the resource with a
+//! [`ConvertError`] naming the field by its path, which becomes the NACK's detail.
+//! Nothing silently changes behaviour.
+
+pub mod cluster;
+pub mod endpoint;
+pub mod listener;
+pub mod route;
+pub mod tls;
+
+use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::Secret;
+use envoy_types::pb::google::protobuf::Any;
+use prost::{Message, Name};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// A field mosn cannot honour, and where it is. `path` uses the resource's own field
+/// names (`filter_chains[0].filters[1].typed_config.http_filters[2]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConvertError {
+    /// Where, from the resource's root; empty for the resource as a whole.
+    pub path: String,
+    /// Why.
+    pub reason: String,
+}
+
+impl ConvertError {
+    /// An error at `path`.
+    pub fn new(path: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// A field set to something mosn does not implement.
+    pub fn unsupported(path: impl Into<String>, what: impl std::fmt::Display) -> Self {
+        Self::new(path, format!("{what} is not supported by mosn"))
+    }
+
+    /// The same error seen from an enclosing message: `prefix` is prepended to the path
+    /// (`within("filter_chains[0]")` turns `filters[1]` into `filter_chains[0].filters[1]`).
+    pub fn within(mut self, prefix: impl std::fmt::Display) -> Self {
+        self.path = if self.path.is_empty() {
+            prefix.to_string()
+        } else if self.path.starts_with('[') {
+            format!("{prefix}{}", self.path)
+        } else {
+            format!("{prefix}.{}", self.path)
+        };
+        self
+    }
+}
+
+impl std::fmt::Display for ConvertError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.reason)
+        } else {
+            write!(f, "{}: {}", self.path, self.reason)
+        }
+    }
+}
+
+/// The result of converting one resource or part of one.
+pub type Result<T> = std::result::Result<T, ConvertError>;
+
+/// What converting one resource needs from the others, and what it reports besides the
+/// result.
+#[derive(Debug, Default)]
+pub struct Context<'a> {
+    /// Secrets received over SDS (or static in the bootstrap), by name.
+    pub secrets: Option<&'a HashMap<String, Secret>>,
+    /// Fields accepted as no-ops (they change only observability), by feature name, with
+    /// how often they were seen: the `xds_ignored` counters and the config dump's list.
+    pub ignored: BTreeMap<&'static str, u64>,
+    /// SDS secret names the resource uses: a change of one re-converts the resource.
+    pub secret_refs: BTreeSet<String>,
+    /// SDS secrets the resource uses that have not arrived: the resource warms until they do.
+    pub missing_secrets: BTreeSet<String>,
+}
+
+impl<'a> Context<'a> {
+    /// A context that resolves SDS names from `secrets`.
+    pub fn with_secrets(secrets: &'a HashMap<String, Secret>) -> Self {
+        Self {
+            secrets: Some(secrets),
+            ..Self::default()
+        }
+    }
+
+    /// Counts `feature` as accepted without effect.
+    pub fn ignore(&mut self, feature: &'static str) {
+        *self.ignored.entry(feature).or_default() += 1;
+    }
+
+    /// The secret named `name`, recording the reference (and, when it has not arrived,
+    /// that the resource must wait for it).
+    pub fn secret(&mut self, name: &str) -> Option<&'a Secret> {
+        self.secret_refs.insert(name.to_owned());
+        let found = self.secrets.and_then(|s| s.get(name));
+        if found.is_none() {
+            self.missing_secrets.insert(name.to_owned());
+        }
+        found
+    }
+}
+
+/// The `type_url` of `T` as Envoy writes it.
+pub fn type_url<T: Name>() -> String {
+    T::type_url()
+}
+
+/// Decodes a `typed_config` as `T`: an `Any` of `T`'s type, or a `TypedStruct`
+/// (`udpa.type.v1` or `xds.type.v3`) whose `type_url` is `T`'s, its value read through
+/// the proto3 JSON mapping. `path` names the field in errors.
+pub fn unpack<T: Message + Name + Default>(any: &Any, path: &str) -> Result<T> {
+    let want = T::type_url();
+    if any.type_url == want {
+        return T::decode(any.value.as_slice())
+            .map_err(|e| ConvertError::new(path, format!("cannot decode {want}: {e}")));
+    }
+    if let Some(typed) = typed_struct(any) {
+        let (type_url, value) = typed.map_err(|e| e.within(path))?;
+        if type_url == want {
+            return crate::proto::from_json(&value, false)
+                .map_err(|e| ConvertError::new(path, format!("TypedStruct {want}: {e}")));
+        }
+        return Err(ConvertError::new(
+            path,
+            format!("expected {want}, got a TypedStruct of {type_url}"),
+        ));
+    }
+    Err(ConvertError::new(
+        path,
+        format!("expected {want}, got {}", any.type_url),
+    ))
+}
+
+/// The type a `typed_config` carries: its `type_url`, or a `TypedStruct`'s inner one.
+pub fn config_type(any: &Any) -> String {
+    match typed_struct(any) {
+        Some(Ok((type_url, _))) => type_url,
+        _ => any.type_url.clone(),
+    }
+}
+
+/// The two `TypedStruct` messages Envoy accepts in place of a typed config.
+const TYPED_STRUCTS: [&str; 2] = ["udpa.type.v1.TypedStruct", "xds.type.v3.TypedStruct"];
+
+/// A `TypedStruct` unwrapped into its inner `type_url` and its value as JSON (read through
+/// the descriptor pool: `envoy-types` has no Rust type for it).
+fn typed_struct(any: &Any) -> Option<Result<(String, serde_json::Value)>> {
+    let name = any.type_url.strip_prefix("type.googleapis.com/")?;
+    if !TYPED_STRUCTS.contains(&name) {
+        return None;
+    }
+    let descriptor = crate::proto::pool().get_message_by_name(name)?;
+    Some(
+        crate::proto::any_to_json(descriptor, &any.value)
+            .map_err(|e| ConvertError::new("", format!("cannot decode {name}: {e}")))
+            .map(|mut json| {
+                let type_url = json["type_url"].as_str().unwrap_or_default().to_owned();
+                let value = json
+                    .get_mut("value")
+                    .map(serde_json::Value::take)
+                    .unwrap_or_else(|| serde_json::Value::Object(Default::default()));
+                (type_url, value)
+            }),
+    )
+}
+
+/// A `google.protobuf.Duration` as a `std` one; negative durations are refused at `path`.
+pub fn duration(
+    d: &envoy_types::pb::google::protobuf::Duration,
+    path: &str,
+) -> Result<std::time::Duration> {
+    if d.seconds < 0 || d.nanos < 0 {
+        return Err(ConvertError::new(path, "must not be negative"));
+    }
+    Ok(std::time::Duration::new(d.seconds as u64, d.nanos as u32))
+}
