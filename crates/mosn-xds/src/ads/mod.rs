@@ -1,7 +1,22 @@
 //! The ADS client: one gRPC stream to the control plane (SotW or Delta), on its own thread.
 
+mod backoff;
+mod connect;
+mod delta;
+mod session;
+mod sotw;
+pub mod state;
+pub mod stats;
+pub mod types;
+
+use backoff::Backoff;
 use envoy_types::pb::envoy::config::core::v3::Node;
 use mosn_config::model::{Address, TlsContextConfig};
+use mosn_config::resources::{Batch, Rejection};
+use session::Session;
+use stats::XdsStats;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How to reach and speak to the control plane, from the bootstrap's `dynamic_resources`
@@ -30,4 +45,130 @@ pub struct AdsSettings {
     pub initial_fetch_timeout: Option<Duration>,
     /// The gRPC call's `timeout`, if set, and the cluster's `connect_timeout`.
     pub connect_timeout: Duration,
+}
+
+/// Envoy accepts messages this large; Istio pushes at scale reach tens of MiB.
+pub(crate) const MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024 + 1024 * 1024;
+
+/// Where the client's changes go: the configuration plane (`mosn-server`'s
+/// `ConfigPlane`), or anything that takes batches.
+pub trait ConfigSink: Send + Sync + 'static {
+    /// Applies one batch; returns the resources refused (they become the NACK's detail).
+    fn apply(&self, batch: Batch) -> Vec<Rejection>;
+}
+
+/// The running client: its counters, and how to stop it.
+pub struct AdsHandle {
+    /// The client's counters.
+    pub stats: Arc<XdsStats>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl AdsHandle {
+    /// Stops the client (the configuration it applied stays) and waits for its thread.
+    pub fn shutdown(mut self) {
+        self.stop_thread();
+    }
+
+    fn stop_thread(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for AdsHandle {
+    fn drop(&mut self) {
+        self.stop_thread();
+    }
+}
+
+/// Starts the client on its own thread (`mosn-xds`): it connects, streams, applies what
+/// it receives through `sink`, and reconnects with backoff, keeping the last good
+/// configuration, until shut down.
+pub fn spawn(settings: AdsSettings, sink: Arc<dyn ConfigSink>) -> std::io::Result<AdsHandle> {
+    let stats = Arc::new(XdsStats::default());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let session = Session::new(settings, sink, stats.clone());
+    let thread = std::thread::Builder::new()
+        .name("mosn-xds".into())
+        .spawn(move || runtime.block_on(run(session, stop_rx)))?;
+    Ok(AdsHandle {
+        stats,
+        stop: Some(stop_tx),
+        thread: Some(thread),
+    })
+}
+
+/// Streams, reconnecting, until `stop`.
+async fn run(mut session: Session, mut stop: tokio::sync::oneshot::Receiver<()>) {
+    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
+    let mut next_address = 0;
+    loop {
+        let addresses = &session.settings.addresses;
+        let Some(address) = addresses
+            .get(next_address % addresses.len().max(1))
+            .cloned()
+        else {
+            tracing::error!("the xDS cluster has no address; not connecting");
+            let _ = stop.await;
+            return;
+        };
+        let stats = session.stats.clone();
+        let attempt = async {
+            let channel = connect::channel(&address, session.settings.connect_timeout).await?;
+            stats.streams.fetch_add(1, Ordering::Relaxed);
+            stats.connected.store(1, Ordering::Relaxed);
+            tracing::info!(?address, delta = session.settings.delta, "xDS stream open");
+            if session.settings.delta {
+                delta::run(&mut session, channel, &mut backoff).await
+            } else {
+                sotw::run(&mut session, channel, &mut backoff).await
+            }
+        };
+        tokio::select! {
+            _ = &mut stop => return,
+            result = attempt => {
+                stats.connected.store(0, Ordering::Relaxed);
+                stats.stream_failures.fetch_add(1, Ordering::Relaxed);
+                if let Err(error) = result {
+                    tracing::warn!(?address, %error, "xDS stream ended; keeping the last configuration");
+                }
+            }
+        }
+        next_address += 1;
+        let wait = tokio::time::sleep(backoff.next_delay());
+        tokio::pin!(wait);
+        loop {
+            tokio::select! {
+                _ = &mut stop => return,
+                () = &mut wait => break,
+                () = until(session.state.next_deadline()) => session.expire(),
+            }
+        }
+    }
+}
+
+/// Sleeps until `deadline`, or forever without one.
+pub(crate) async fn until(deadline: Option<std::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A NACK's `error_detail`: `INVALID_ARGUMENT` with the refused resources, one per line.
+pub(crate) fn nack_status(message: String) -> envoy_types::pb::google::rpc::Status {
+    envoy_types::pb::google::rpc::Status {
+        code: tonic::Code::InvalidArgument as i32,
+        message,
+        details: Vec::new(),
+    }
 }

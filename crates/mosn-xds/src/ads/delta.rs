@@ -1,0 +1,166 @@
+//! An incremental ADS stream (`DeltaAggregatedResources`): responses carry only what
+//! changed and what was removed; subscriptions change by name; on reconnect the client
+//! says which versions it holds (`initial_resource_versions`) so nothing unchanged is
+//! sent again.
+
+use super::backoff::Backoff;
+use super::session::Session;
+use super::state::Incoming;
+use super::types::XdsType;
+use super::{nack_status, until, MAX_MESSAGE_BYTES};
+use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service_client::AggregatedDiscoveryServiceClient;
+use envoy_types::pb::envoy::service::discovery::v3::{
+    DeltaDiscoveryRequest, DeltaDiscoveryResponse,
+};
+use std::collections::{BTreeSet, HashMap};
+use tokio::sync::mpsc::UnboundedSender;
+use tonic::transport::Channel;
+
+/// Per stream: the names subscribed per non-wildcard type.
+struct Stream {
+    tx: UnboundedSender<DeltaDiscoveryRequest>,
+    subscribed: HashMap<XdsType, BTreeSet<String>>,
+    node_sent: bool,
+    listeners_requested: bool,
+}
+
+/// Runs one stream until it fails; the session keeps what was received.
+pub(crate) async fn run(
+    session: &mut Session,
+    channel: Channel,
+    backoff: &mut Backoff,
+) -> Result<(), String> {
+    let mut client = AggregatedDiscoveryServiceClient::new(channel)
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut stream = Stream {
+        tx,
+        subscribed: HashMap::new(),
+        node_sent: false,
+        listeners_requested: false,
+    };
+    if session.settings.cds {
+        stream.subscribe_wildcard(session, XdsType::Cluster);
+    }
+    stream.follow_subscriptions(session);
+    let mut responses = client
+        .delta_aggregated_resources(tokio_stream::wrappers::UnboundedReceiverStream::new(rx))
+        .await
+        .map_err(|s| format!("stream refused: {s}"))?
+        .into_inner();
+    loop {
+        tokio::select! {
+            message = responses.message() => match message {
+                Ok(Some(response)) => {
+                    backoff.reset();
+                    stream.on_response(session, response);
+                }
+                Ok(None) => return Err("the control plane closed the stream".into()),
+                Err(status) => return Err(format!("stream failed: {status}")),
+            },
+            () = until(session.state.next_deadline()) => {
+                session.expire();
+                stream.follow_subscriptions(session);
+            }
+        }
+    }
+}
+
+impl Stream {
+    fn on_response(&mut self, session: &mut Session, response: DeltaDiscoveryResponse) {
+        let Some(ty) = XdsType::from_url(&response.type_url) else {
+            tracing::warn!(type_url = %response.type_url, "xDS response of an unknown type");
+            let detail = format!("unknown type {}", response.type_url);
+            self.send(
+                session,
+                DeltaDiscoveryRequest {
+                    type_url: response.type_url,
+                    response_nonce: response.nonce,
+                    error_detail: Some(nack_status(detail)),
+                    ..Default::default()
+                },
+            );
+            return;
+        };
+        let incoming = response
+            .resources
+            .into_iter()
+            .filter_map(|r| {
+                r.resource.map(|body| Incoming {
+                    name: Some(r.name),
+                    version: r.version,
+                    body,
+                })
+            })
+            .collect();
+        let nack = session.handle(ty, incoming, &response.removed_resources, false);
+        self.send(
+            session,
+            DeltaDiscoveryRequest {
+                type_url: ty.url(),
+                response_nonce: response.nonce,
+                error_detail: nack.map(nack_status),
+                ..Default::default()
+            },
+        );
+        self.follow_subscriptions(session);
+    }
+
+    /// The first request of a wildcard type, with the versions held (after a reconnect).
+    fn subscribe_wildcard(&mut self, session: &Session, ty: XdsType) {
+        if ty == XdsType::Listener {
+            self.listeners_requested = true;
+        }
+        self.send(
+            session,
+            DeltaDiscoveryRequest {
+                type_url: ty.url(),
+                initial_resource_versions: session.state.versions(ty),
+                ..Default::default()
+            },
+        );
+    }
+
+    /// Subscribes to names newly referred to and unsubscribes from those no longer
+    /// referred to; asks for listeners once the clusters are warm.
+    fn follow_subscriptions(&mut self, session: &Session) {
+        for ty in [XdsType::Endpoint, XdsType::Route] {
+            let want = session.state.subscriptions(ty);
+            let first = !self.subscribed.contains_key(&ty);
+            let have = self.subscribed.entry(ty).or_default();
+            let subscribe: Vec<String> = want.difference(have).cloned().collect();
+            let unsubscribe: Vec<String> = have.difference(&want).cloned().collect();
+            if subscribe.is_empty() && unsubscribe.is_empty() {
+                continue;
+            }
+            *have = want;
+            let initial_resource_versions = if first {
+                session.state.versions(ty)
+            } else {
+                HashMap::new()
+            };
+            self.send(
+                session,
+                DeltaDiscoveryRequest {
+                    type_url: ty.url(),
+                    resource_names_subscribe: subscribe,
+                    resource_names_unsubscribe: unsubscribe,
+                    initial_resource_versions,
+                    ..Default::default()
+                },
+            );
+        }
+        if !self.listeners_requested && session.listeners_due() {
+            self.subscribe_wildcard(session, XdsType::Listener);
+        }
+    }
+
+    fn send(&mut self, session: &Session, mut request: DeltaDiscoveryRequest) {
+        if !self.node_sent || !session.settings.node_on_first_message_only {
+            request.node = Some(session.settings.node.clone());
+            self.node_sent = true;
+        }
+        let _ = self.tx.send(request);
+    }
+}

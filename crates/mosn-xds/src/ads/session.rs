@@ -1,0 +1,112 @@
+//! What a stream (SotW or Delta) does with a response, the same for both: convert, apply
+//! to the configuration plane, count, and say whether to ACK or NACK.
+
+use super::state::{Incoming, XdsState};
+use super::stats::XdsStats;
+use super::types::XdsType;
+use super::{AdsSettings, ConfigSink};
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The client's state across streams: what it holds survives reconnects.
+pub(crate) struct Session {
+    /// How to reach and speak to the control plane.
+    pub settings: AdsSettings,
+    /// What the control plane sent.
+    pub state: XdsState,
+    /// Where changes go.
+    pub sink: Arc<dyn ConfigSink>,
+    /// The counters.
+    pub stats: Arc<XdsStats>,
+    /// SotW: the last version accepted per type, echoed in every request (also after a
+    /// reconnect).
+    pub sotw_versions: HashMap<XdsType, String>,
+    /// Whether a listener response has been handled (the initial fetch is over when it
+    /// has and nothing warms).
+    listeners_seen: bool,
+}
+
+impl Session {
+    /// A session with nothing received yet.
+    pub fn new(settings: AdsSettings, sink: Arc<dyn ConfigSink>, stats: Arc<XdsStats>) -> Self {
+        let state = XdsState::new(settings.initial_fetch_timeout);
+        Self {
+            settings,
+            state,
+            sink,
+            stats,
+            sotw_versions: HashMap::new(),
+            listeners_seen: false,
+        }
+    }
+
+    /// Handles the resources of one response of type `ty`; `Some(detail)` when anything
+    /// was refused (NACK), with one line per refused resource.
+    pub fn handle(
+        &mut self,
+        ty: XdsType,
+        incoming: Vec<Incoming>,
+        removed: &[String],
+        full_set: bool,
+    ) -> Option<String> {
+        let stats = self.stats.of(ty);
+        stats.update_attempt.fetch_add(1, Ordering::Relaxed);
+        let outcome = self
+            .state
+            .update(ty, incoming, removed, full_set, Instant::now());
+        let mut lines: Vec<String> = outcome
+            .errors
+            .iter()
+            .map(|(name, why)| format!("{} {name:?}: {why}", ty.noun()))
+            .collect();
+        for rejection in self.sink.apply(outcome.batch) {
+            self.state.forget(rejection.kind, &rejection.name);
+            lines.push(rejection.to_string());
+        }
+        if ty == XdsType::Listener {
+            self.listeners_seen = true;
+        }
+        self.check_initialized();
+        if lines.is_empty() {
+            stats.update_success.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        stats.update_rejected.fetch_add(1, Ordering::Relaxed);
+        stats
+            .resources_rejected
+            .fetch_add(lines.len() as u64, Ordering::Relaxed);
+        for line in &lines {
+            tracing::warn!(type_url = %ty.url(), "xDS resource refused: {line}");
+        }
+        Some(lines.join("\n"))
+    }
+
+    /// Lets warming resources whose `initial_fetch_timeout` passed go live.
+    pub fn expire(&mut self) {
+        let batch = self.state.expire_warming(Instant::now());
+        if batch.upserts.is_empty() && batch.removals.is_empty() {
+            return;
+        }
+        for rejection in self.sink.apply(batch) {
+            self.state.forget(rejection.kind, &rejection.name);
+            tracing::warn!("xDS resource refused: {rejection}");
+        }
+        self.check_initialized();
+    }
+
+    /// True when the listeners may be asked for: Envoy waits for the clusters it starts
+    /// with (and their endpoints) first.
+    pub fn listeners_due(&self) -> bool {
+        self.settings.lds && (!self.settings.cds || !self.state.clusters_warming())
+    }
+
+    /// Marks the initial fetch done once the clusters and listeners are in and warm.
+    fn check_initialized(&self) {
+        let listeners_in = !self.settings.lds || self.listeners_seen;
+        if listeners_in && !self.state.warming() {
+            self.stats.initialized.store(true, Ordering::Relaxed);
+        }
+    }
+}
