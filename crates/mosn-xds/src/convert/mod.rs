@@ -8,12 +8,14 @@
 
 pub mod cluster;
 pub mod endpoint;
+mod leftover;
 pub mod listener;
 pub mod route;
 pub mod tls;
 
 use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::Secret;
 use envoy_types::pb::google::protobuf::Any;
+pub(crate) use leftover::refuse_leftover;
 use prost::{Message, Name};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
