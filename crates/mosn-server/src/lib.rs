@@ -10,4 +10,4 @@ mod tls_watch;
 mod worker;
 
 pub use plane::{ApplyReport, ConfigPlane, FileError, FileSource};
-pub use server::{run, RunOptions, ServerError};
+pub use server::{run, RunOptions, ServerError, XdsStart};

@@ -24,6 +24,19 @@ pub struct RunOptions {
     /// The config file, re-read by `mosn reload` and `POST /api/v1/reload`; `None` when
     /// the config did not come from a file (reloads are then refused).
     pub config_path: Option<std::path::PathBuf>,
+    /// What an Envoy bootstrap adds: its static resources and the control plane to
+    /// follow.
+    pub xds: Option<XdsStart>,
+}
+
+/// The start of a process configured by an Envoy bootstrap: `config` then carries only
+/// process settings, and this the resources and the ADS client's settings.
+#[derive(Debug, Clone, Default)]
+pub struct XdsStart {
+    /// The bootstrap's `static_resources`, converted.
+    pub batch: Batch,
+    /// `dynamic_resources`: the ADS stream to follow, if any.
+    pub ads: Option<mosn_xds::ads::AdsSettings>,
 }
 
 /// Why the server could not start.
@@ -81,7 +94,15 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), ServerError> {
         stats: stats.clone(),
         workers: listener_commands,
     }));
-    let first_batch = plane.apply(Batch::from_config(&config));
+    let mut first_batch = Batch::from_config(&config);
+    let (static_xds, ads_settings) = opts
+        .xds
+        .clone()
+        .map_or((None, None), |x| (Some(x.batch), x.ads));
+    if let Some(batch) = static_xds {
+        first_batch.upserts.extend(batch.upserts);
+    }
+    let first_batch = plane.apply(first_batch);
     if !first_batch.rejected.is_empty() {
         let reasons: Vec<String> = first_batch
             .rejected
@@ -90,6 +111,14 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), ServerError> {
             .collect();
         return Err(ServerError::State(reasons.join("; ")));
     }
+    // The control plane's changes go through the same plane, from the client's thread.
+    let ads = match ads_settings {
+        Some(settings) => {
+            let sink: Arc<dyn mosn_xds::ads::ConfigSink> = plane.clone();
+            Some(mosn_xds::ads::spawn(settings, sink).map_err(ServerError::Runtime)?)
+        }
+        None => None,
+    };
     let config_json = Arc::new(ArcSwap::from_pointee(config.redacted_json.clone()));
     let source = opts.config_path.clone().map(|path| {
         Arc::new(FileSource::new(
@@ -153,6 +182,10 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), ServerError> {
         Signal::Interrupt => {
             tracing::info!("SIGINT: stopping now");
         }
+    }
+    // No more changes from the control plane once stopping.
+    if let Some(ads) = ads {
+        ads.shutdown();
     }
     // After the drain: requests finishing during it still avoid unhealthy hosts.
     plane.shutdown();

@@ -90,6 +90,7 @@ fn main() -> ExitCode {
             let opts = mosn_server::RunOptions {
                 version: VERSION,
                 config_path: Some(config),
+                xds: None,
             };
             match mosn_server::run(cfg, opts) {
                 Ok(()) => ExitCode::SUCCESS,

@@ -103,6 +103,14 @@ struct Inner {
     tls: TlsWatch,
 }
 
+/// The ADS client applies what the control plane sends through the plane, and NACKs
+/// what it refuses.
+impl mosn_xds::ads::ConfigSink for ConfigPlane {
+    fn apply(&self, batch: Batch) -> Vec<Rejection> {
+        ConfigPlane::apply(self, batch).rejected
+    }
+}
+
 impl ConfigPlane {
     /// A plane with no resources yet, publishing into `parts`.
     pub(crate) fn new(parts: PlaneParts) -> Self {
