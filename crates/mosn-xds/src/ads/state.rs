@@ -417,6 +417,12 @@ impl XdsState {
         out: &mut Outcome,
     ) -> Result<(), ConvertError> {
         let proto = Listener::decode(body.as_slice()).map_err(decode_error)?;
+        if proto.api_listener.is_some() {
+            // For proxyless gRPC clients; Envoy's server ignores these too (with a warning).
+            tracing::info!(listener = %name, "api_listener ignored: it configures gRPC clients, not proxies");
+            *self.ignored.entry("listener.api_listener").or_default() += 1;
+            return Ok(());
+        }
         let mut ctx = Context::with_secrets(&self.secrets);
         let plan = listener(&proto, &mut ctx)?;
         let secrets = ctx.secret_refs.clone();

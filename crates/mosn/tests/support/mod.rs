@@ -66,6 +66,7 @@ mod tls;
 mod tongsuo;
 mod tools;
 mod wrk;
+mod xds;
 
 pub use curl::*;
 pub use http_client::*;
@@ -81,3 +82,4 @@ pub use tls::*;
 pub use tongsuo::*;
 pub use tools::*;
 pub use wrk::*;
+pub use xds::*;

@@ -59,12 +59,27 @@ impl Mosn {
     /// `MOSN_TEST_IO_MODEL` (`thread_per_core`, `work_stealing`) sets `io_model` in every
     /// server that names none, so the whole suite runs under either I/O model.
     pub fn spawn(config: &Value) -> Mosn {
-        let dir = TempDir::new("mosn");
         let config = with_io_model(config);
-        let config_path = dir.write(
+        let (listeners, admin) = config_addresses(&config);
+        Mosn::spawn_file(
             "mosn.json",
-            serde_json::to_vec_pretty(&config).expect("serialize config"),
-        );
+            &serde_json::to_vec_pretty(&config).expect("serialize config"),
+            listeners,
+            admin,
+        )
+    }
+
+    /// Writes `contents` (a MOSN config or an Envoy bootstrap) as `file_name` in a temp
+    /// dir and spawns `mosn start -c` on it without waiting; `listeners` and `admin` are
+    /// where it will serve.
+    pub fn spawn_file(
+        file_name: &str,
+        contents: &[u8],
+        listeners: Vec<SocketAddr>,
+        admin: Option<SocketAddr>,
+    ) -> Mosn {
+        let dir = TempDir::new("mosn");
+        let config_path = dir.write(file_name, contents);
         let log = dir.file("mosn.log");
         let out = File::create(&log).expect("create mosn log");
         let err = out.try_clone().expect("clone log handle");
@@ -77,7 +92,6 @@ impl Mosn {
             .stderr(err)
             .spawn()
             .expect("spawn mosn");
-        let (listeners, admin) = config_addresses(&config);
         Mosn {
             child,
             admin,
@@ -103,6 +117,14 @@ impl Mosn {
 
     fn start_with_probe(config: &Value, probe: bool) -> Mosn {
         let mut mosn = Mosn::spawn(config);
+        mosn.wait_ready(probe);
+        mosn
+    }
+
+    /// Waits until every listener and the admin port accept connections (listeners only
+    /// checked to be listening without `probe`); fails the test with the log otherwise.
+    pub fn wait_ready(&mut self, probe: bool) {
+        let mosn = self;
         let mut addrs: Vec<(SocketAddr, bool)> =
             mosn.listeners.iter().map(|a| (*a, probe)).collect();
         addrs.extend(mosn.admin.map(|a| (a, true)));
@@ -131,7 +153,6 @@ impl Mosn {
                 thread::sleep(Duration::from_millis(20));
             }
         }
-        mosn
     }
 
     pub fn pid(&self) -> u32 {
