@@ -54,6 +54,7 @@ impl ClusterConfig {
             lb_subset: None,
             tls: None,
             original_dst: None,
+            http_protocol: None,
         }
     }
 }
@@ -184,6 +185,7 @@ fn parse_cluster(field: &Field<'_>, names: &mut Unique<String>) -> Option<Cluste
         conn_buffer_limit_bytes,
         health_check,
         circuit_breakers: circuit_breakers?,
+        http_protocol: None,
     })
 }
 

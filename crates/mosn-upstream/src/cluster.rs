@@ -60,6 +60,9 @@ pub struct Cluster {
     /// `tls_context`: upstream connections handshake with it (hosts with `tls_disable`
     /// excepted); its certificates are hot-swapped when their files change.
     pub tls: Option<Arc<mosn_tls::ClusterTls>>,
+    /// The HTTP protocol the cluster asks for upstream (Envoy's `HttpProtocolOptions`),
+    /// over the `proxy` filter's; `None` leaves it to the filter.
+    pub http_protocol: Option<mosn_config::Protocol>,
     lb_type: LbType,
     lb_config: LbConfig,
     set: ArcSwap<HostSet>,
@@ -180,6 +183,7 @@ impl Cluster {
             max_request_per_conn: cfg.max_request_per_conn,
             circuit_breakers,
             tls: None,
+            http_protocol: cfg.http_protocol,
             lb_type: cfg.lb_type,
             lb_config: cfg.lb_config,
             set,

@@ -11,6 +11,9 @@ use std::sync::Arc;
 #[derive(Debug, Default)]
 pub struct ClusterManager {
     clusters: FastMap<String, Arc<Cluster>>,
+    /// Whether any cluster (now or since the set was built) names its upstream HTTP
+    /// protocol, so requests only look their cluster up for it when one might.
+    protocols: bool,
 }
 
 impl ClusterManager {
@@ -27,8 +30,12 @@ impl ClusterManager {
                     Arc::new(Cluster::build(c, stats.cluster(&c.name))?),
                 ))
             })
-            .collect::<Result<_, String>>()?;
-        Ok(Self { clusters })
+            .collect::<Result<FastMap<_, _>, String>>()?;
+        let protocols = clusters.values().any(|c| c.http_protocol.is_some());
+        Ok(Self {
+            clusters,
+            protocols,
+        })
     }
 
     /// This set with `upserts` added or replacing the clusters of the same name and
@@ -40,13 +47,18 @@ impl ClusterManager {
         removals: &[String],
     ) -> Self {
         let mut clusters = self.clusters.clone();
+        let mut protocols = self.protocols;
         for name in removals {
             clusters.remove(name);
         }
         for cluster in upserts {
+            protocols |= cluster.http_protocol.is_some();
             clusters.insert(cluster.name.clone(), cluster);
         }
-        Self { clusters }
+        Self {
+            clusters,
+            protocols,
+        }
     }
 
     /// How many clusters there are.
@@ -57,6 +69,14 @@ impl ClusterManager {
     /// True when there is no cluster.
     pub fn is_empty(&self) -> bool {
         self.clusters.is_empty()
+    }
+
+    /// The upstream HTTP protocol the cluster `name` asks for, if it exists and says.
+    pub fn http_protocol(&self, name: &str) -> Option<mosn_config::Protocol> {
+        if !self.protocols {
+            return None;
+        }
+        self.clusters.get(name).and_then(|c| c.http_protocol)
     }
 
     /// The cluster called `name`.

@@ -343,6 +343,11 @@ pub struct ClusterConfig {
     pub lb_subset: Option<LbSubsetConfig>,
     /// `original_dst_lb_config`, for `ORIGINAL_DST` clusters (defaults when absent).
     pub original_dst: Option<OriginalDstConfig>,
+    /// The HTTP protocol upstream connections speak, when the cluster says (Envoy's
+    /// `HttpProtocolOptions`: `Http1`, `Http2`, or `Auto` for the downstream's); it
+    /// overrides the `proxy` filter's `upstream_protocol`, a route's own overrides it.
+    /// MOSN's JSON has no such key (`None`): the filter decides.
+    pub http_protocol: Option<Protocol>,
 }
 
 /// A cluster's `slow_start`, defaults applied (MOSN's `types.SlowStart`, mode

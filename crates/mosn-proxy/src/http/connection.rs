@@ -278,7 +278,7 @@ impl Http1Connection {
                 self.send_local(reply, close_local).await
             }
             RouteAction::Forward(action) if websocket => {
-                if self.filter.upstream_for(Protocol::Http1, action) != Upstream::Http1 {
+                if self.filter.upstream_for(Protocol::Http1, action, &state) != Upstream::Http1 {
                     let msg = "WebSocket to an HTTP/2 or Bolt upstream is not supported";
                     return self.reply(501, msg, true).await;
                 }
@@ -292,7 +292,7 @@ impl Http1Connection {
                 websocket::tunnel_h1(self, &target, head).await
             }
             RouteAction::Forward(action)
-                if self.filter.upstream_for(Protocol::Http1, action) != Upstream::Http1 =>
+                if self.filter.upstream_for(Protocol::Http1, action, &state) != Upstream::Http1 =>
             {
                 let request = h1_bridge::Converted {
                     head,

@@ -89,7 +89,7 @@ async fn route_and_forward(
                 state: &state,
                 matched: &matched,
                 action,
-                upstream: filter.upstream_for(Protocol::Http2, action),
+                upstream: filter.upstream_for(Protocol::Http2, action, &state),
                 grpc,
             };
             if websocket::is_extended_connect(&req) {

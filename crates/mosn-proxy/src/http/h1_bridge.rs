@@ -69,7 +69,7 @@ impl Converted {
             state,
             matched,
             action,
-            upstream: conn.filter.upstream_for(Protocol::Http1, action),
+            upstream: conn.filter.upstream_for(Protocol::Http1, action, state),
             grpc: grpc::is_grpc(req.headers()),
         };
         let filter = conn.filter.clone();

@@ -27,7 +27,7 @@ mod upstream_h1;
 mod upstream_h2;
 mod websocket;
 
-use crate::state::{ConnectionScope, SharedState, WorkerContext};
+use crate::state::{ConnectionScope, ProxyState, SharedState, WorkerContext};
 use crate::tcp::TcpProxyFilter;
 use bytes::BytesMut;
 use connection::Http1Connection;
@@ -35,7 +35,7 @@ use exchange::Upstream;
 use http::{HeaderMap, Method};
 use mosn_api::filter::{FilterStatus, RequestInfo, StreamFilter};
 use mosn_api::stats::ListenerStats;
-use mosn_config::{ForwardAction, Protocol, ProxyConfig, TranscoderConfig};
+use mosn_config::{ClusterTarget, ForwardAction, Protocol, ProxyConfig, TranscoderConfig};
 use mosn_net::{spawn_guarded, ConnectionGuard, ConnectionInfo, NetworkFilter, Socket};
 use mosn_protocol::http1::Limits;
 use std::net::SocketAddr;
@@ -130,16 +130,31 @@ impl HttpProxyFilter {
 
 impl HttpProxyFilter {
     /// The upstream protocol for requests that arrived as `downstream` on `action`'s
-    /// route: the route's `upstream_protocol`, else the filter's; `Auto` means the same
-    /// protocol as downstream, as in MOSN. A `transcoder` makes it Bolt, as in MOSN.
-    fn upstream_for(&self, downstream: Protocol, action: &ForwardAction) -> Upstream {
+    /// route: the route's `upstream_protocol`, else its cluster's (Envoy's
+    /// `HttpProtocolOptions`; for weighted clusters, the first one's), else the filter's;
+    /// `Auto` means the same protocol as downstream, as in MOSN. A `transcoder` makes it
+    /// Bolt, as in MOSN.
+    fn upstream_for(
+        &self,
+        downstream: Protocol,
+        action: &ForwardAction,
+        state: &ProxyState,
+    ) -> Upstream {
         if self.transcoder.is_some() {
             return Upstream::Bolt;
         }
-        match (
-            action.upstream_protocol.unwrap_or(self.upstream),
-            downstream,
-        ) {
+        let cluster = || {
+            let name = match &action.target {
+                ClusterTarget::Single(name) => name,
+                ClusterTarget::Weighted(clusters) => &clusters.first()?.name,
+            };
+            state.clusters.http_protocol(name)
+        };
+        let protocol = action
+            .upstream_protocol
+            .or_else(cluster)
+            .unwrap_or(self.upstream);
+        match (protocol, downstream) {
             (Protocol::Http2, _) | (Protocol::Auto, Protocol::Http2) => Upstream::Http2,
             _ => Upstream::Http1,
         }
