@@ -60,7 +60,6 @@ fn bench_picks(c: &mut Criterion) {
                         downstream_addr: None,
                         hash_key: Some(key),
                         original_dst: None,
-                        http_protocol: None,
                     };
                     black_box(lb.choose(black_box(&ctx)))
                 })
