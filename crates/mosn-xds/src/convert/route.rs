@@ -1,11 +1,219 @@
 //! `RouteConfiguration` → [`RouterConfig`].
+//!
+//! Each level takes the fields it converts out of its message and refuses whatever is
+//! left set ([`refuse_leftover`]), so a field nobody handled — including one Envoy adds
+//! later — refuses the route configuration by name. Fields that only feed stats, tracing
+//! and logs (route `name`, `decorator`, `tracing`, `stat_prefix`, `metadata`, virtual
+//! clusters) are counted no-ops.
+//!
+//! The parts: [`matching`] (route matches), [`action`] (forward, redirect, direct
+//! response), [`retry`] (retry policies), [`headers`] (header edits), [`re2`] (Envoy's
+//! whole-text RE2 regexes and literal matchers as the model's regexes).
 
-use super::{Context, ConvertError, Result};
-use envoy_types::pb::envoy::config::route::v3::RouteConfiguration;
-use mosn_config::model::RouterConfig;
+mod action;
+mod headers;
+mod matching;
+mod re2;
+mod retry;
+
+use super::{config_type, refuse_leftover, Context, ConvertError, Result};
+use action::{direct_response, forward, redirect, DIRECT_BODY_LIMIT};
+use envoy_types::pb::envoy::config::route::v3::route::Action;
+use envoy_types::pb::envoy::config::route::v3::{Route, RouteConfiguration, VirtualHost};
+use envoy_types::pb::google::protobuf::Any;
+use headers::{edits, edits_responses, take_edits};
+use mosn_config::model::{HeaderEdits, RouteAction, RouteConfig, RouterConfig, VirtualHostConfig};
+use std::collections::HashMap;
 
 /// Converts one route configuration (from RDS, or inline in an `HttpConnectionManager`).
 pub fn route_configuration(r: &RouteConfiguration, ctx: &mut Context<'_>) -> Result<RouterConfig> {
-    let _ = ctx;
-    Err(ConvertError::unsupported("", format!("route configuration {}", r.name)))
+    let mut r = r.clone();
+    let name = std::mem::take(&mut r.name);
+    let virtual_hosts = std::mem::take(&mut r.virtual_hosts);
+    let edit_lists = take_edits!(r);
+    let per_filter = std::mem::take(&mut r.typed_per_filter_config);
+    let body_limit = r
+        .max_direct_response_body_size_bytes
+        .take()
+        .map_or(DIRECT_BODY_LIMIT, |v| v.value);
+    if r.validate_clusters.take().is_some_and(|v| v.value) {
+        return Err(ConvertError::unsupported(
+            "validate_clusters",
+            "refusing routes to clusters that do not exist (mosn loads them and answers 503)",
+        ));
+    }
+    if r.metadata.take().is_some() {
+        ctx.ignore("route_configuration.metadata");
+    }
+    refuse_leftover(&r, "")?;
+    no_per_filter_config(per_filter)?;
+    let headers = edits(edit_lists)?;
+    let outer = Outer {
+        response_edits: edits_responses(&headers),
+        body_limit,
+        retry_policy: None,
+    };
+    let virtual_hosts = virtual_hosts
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            virtual_host(v, &outer, ctx).map_err(|e| e.within(format!("virtual_hosts[{i}]")))
+        })
+        .collect::<Result<_>>()?;
+    Ok(RouterConfig {
+        name,
+        virtual_hosts,
+        headers,
+    })
+}
+
+/// What the levels above a route decide for it.
+struct Outer<'a> {
+    /// Some level above edits response headers (which mosn does not apply to the replies
+    /// it makes itself, redirects and direct responses).
+    response_edits: bool,
+    /// `max_direct_response_body_size_bytes`.
+    body_limit: u32,
+    /// Its virtual host's retry policy, converted.
+    retry_policy: Option<&'a mosn_config::model::RetryPolicy>,
+}
+
+fn virtual_host(
+    mut v: VirtualHost,
+    outer: &Outer<'_>,
+    ctx: &mut Context<'_>,
+) -> Result<VirtualHostConfig> {
+    let name = std::mem::take(&mut v.name);
+    let domains = std::mem::take(&mut v.domains);
+    let routes = std::mem::take(&mut v.routes);
+    let edit_lists = take_edits!(v);
+    let per_filter = std::mem::take(&mut v.typed_per_filter_config);
+    let retry_policy = v.retry_policy.take();
+    if !std::mem::take(&mut v.virtual_clusters).is_empty() {
+        ctx.ignore("virtual_host.virtual_clusters");
+    }
+    if v.metadata.take().is_some() {
+        ctx.ignore("virtual_host.metadata");
+    }
+    refuse_leftover(&v, "")?;
+    no_per_filter_config(per_filter)?;
+    if domains.is_empty() {
+        return Err(ConvertError::new(
+            "domains",
+            "a virtual host needs a domain",
+        ));
+    }
+    let headers = edits(edit_lists)?;
+    let retry_policy = retry_policy
+        .map(retry::retry_policy)
+        .transpose()
+        .map_err(|e| e.within("retry_policy"))?;
+    let inner = Outer {
+        response_edits: outer.response_edits || edits_responses(&headers),
+        body_limit: outer.body_limit,
+        retry_policy: retry_policy.as_ref(),
+    };
+    let routes = routes
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| route(r, &inner, ctx).map_err(|e| e.within(format!("routes[{i}]"))))
+        .collect::<Result<_>>()?;
+    Ok(VirtualHostConfig {
+        name,
+        // Envoy matches hosts case-insensitively.
+        domains: domains.iter().map(|d| d.to_ascii_lowercase()).collect(),
+        routes,
+        headers,
+    })
+}
+
+fn route(mut r: Route, outer: &Outer<'_>, ctx: &mut Context<'_>) -> Result<RouteConfig> {
+    let matcher = r.r#match.take();
+    let action = r.action.take();
+    let edit_lists = take_edits!(r);
+    let per_filter = std::mem::take(&mut r.typed_per_filter_config);
+    observability_only(&mut r, ctx);
+    refuse_leftover(&r, "")?;
+    no_per_filter_config(per_filter)?;
+    let matcher =
+        matching::route_match(matcher.ok_or_else(|| ConvertError::new("match", "is required"))?)
+            .map_err(|e| e.within("match"))?;
+    let headers = edits(edit_lists)?;
+    let action = match action {
+        Some(Action::Route(a)) => {
+            let forward = forward(a, &matcher.path, headers, outer.retry_policy)
+                .map_err(|e| e.within("route"))?;
+            RouteAction::Forward(Box::new(forward))
+        }
+        Some(Action::Redirect(a)) => {
+            no_reply_edits(&headers, outer)?;
+            RouteAction::Redirect(redirect(a).map_err(|e| e.within("redirect"))?)
+        }
+        Some(Action::DirectResponse(d)) => {
+            no_reply_edits(&headers, outer)?;
+            let (status, body) =
+                direct_response(d, outer.body_limit).map_err(|e| e.within("direct_response"))?;
+            RouteAction::DirectResponse { status, body }
+        }
+        Some(Action::FilterAction(_)) => {
+            return Err(ConvertError::unsupported("filter_action", "filter actions"))
+        }
+        Some(Action::NonForwardingAction(_)) => {
+            return Err(ConvertError::unsupported(
+                "non_forwarding_action",
+                "non-forwarding actions",
+            ))
+        }
+        None => {
+            return Err(ConvertError::new(
+                "",
+                "a route needs route, redirect or direct_response",
+            ))
+        }
+    };
+    Ok(RouteConfig { matcher, action })
+}
+
+/// Takes out, and counts, the route's fields that only name or describe it for stats,
+/// tracing and logs.
+fn observability_only(r: &mut Route, ctx: &mut Context<'_>) {
+    let fields: [(bool, &'static str); 5] = [
+        (!std::mem::take(&mut r.name).is_empty(), "route.name"),
+        (r.decorator.take().is_some(), "route.decorator"),
+        (r.tracing.take().is_some(), "route.tracing"),
+        (
+            !std::mem::take(&mut r.stat_prefix).is_empty(),
+            "route.stat_prefix",
+        ),
+        (r.metadata.take().is_some(), "route.metadata"),
+    ];
+    for (present, feature) in fields {
+        if present {
+            ctx.ignore(feature);
+        }
+    }
+}
+
+/// Redirects and direct responses are replies mosn makes itself, to which it applies no
+/// header edits; Envoy applies the response edits of every level to them.
+fn no_reply_edits(route_edits: &HeaderEdits, outer: &Outer<'_>) -> Result<()> {
+    if edits_responses(route_edits) || outer.response_edits {
+        return Err(ConvertError::unsupported(
+            "",
+            "response header edits on a redirect or direct response",
+        ));
+    }
+    Ok(())
+}
+
+/// `typed_per_filter_config`: refused whatever the filter (none has a per-route config
+/// mosn could honour or safely ignore).
+fn no_per_filter_config(configs: HashMap<String, Any>) -> Result<()> {
+    let Some((name, any)) = configs.iter().min_by(|a, b| a.0.cmp(b.0)) else {
+        return Ok(());
+    };
+    Err(ConvertError::unsupported(
+        format!("typed_per_filter_config.{name}"),
+        format!("per-route config of filter {name} ({})", config_type(any)),
+    ))
 }
