@@ -4,5 +4,7 @@
 //! NACK can say what is wrong.
 
 pub mod ads;
+pub mod bootstrap;
 pub mod convert;
+pub mod dump;
 pub mod proto;

@@ -50,6 +50,9 @@ pub(crate) async fn run(
         .map_err(|s| format!("stream refused: {s}"))?
         .into_inner();
     loop {
+        // Read before select!: a guard in a branch expression would live through the
+        // whole select.
+        let deadline = session.state.lock().next_deadline();
         tokio::select! {
             message = responses.message() => match message {
                 Ok(Some(response)) => {
@@ -59,7 +62,7 @@ pub(crate) async fn run(
                 Ok(None) => return Err("the control plane closed the stream".into()),
                 Err(status) => return Err(format!("stream failed: {status}")),
             },
-            () = until(session.state.next_deadline()) => {
+            () = until(deadline) => {
                 session.expire();
                 stream.follow_subscriptions(session);
             }
@@ -116,7 +119,7 @@ impl Stream {
             session,
             DeltaDiscoveryRequest {
                 type_url: ty.url(),
-                initial_resource_versions: session.state.versions(ty),
+                initial_resource_versions: session.state.lock().versions(ty),
                 ..Default::default()
             },
         );
@@ -126,7 +129,7 @@ impl Stream {
     /// referred to; asks for listeners once the clusters are warm.
     fn follow_subscriptions(&mut self, session: &Session) {
         for ty in [XdsType::Endpoint, XdsType::Route] {
-            let want = session.state.subscriptions(ty);
+            let want = session.state.lock().subscriptions(ty);
             let first = !self.subscribed.contains_key(&ty);
             let have = self.subscribed.entry(ty).or_default();
             let subscribe: Vec<String> = want.difference(have).cloned().collect();
@@ -136,7 +139,7 @@ impl Stream {
             }
             *have = want;
             let initial_resource_versions = if first {
-                session.state.versions(ty)
+                session.state.lock().versions(ty)
             } else {
                 HashMap::new()
             };

@@ -57,10 +57,12 @@ pub trait ConfigSink: Send + Sync + 'static {
     fn apply(&self, batch: Batch) -> Vec<Rejection>;
 }
 
-/// The running client: its counters, and how to stop it.
+/// The running client: its counters, what it holds, and how to stop it.
 pub struct AdsHandle {
     /// The client's counters.
     pub stats: Arc<XdsStats>,
+    /// What the control plane sent (for the config dump).
+    pub state: Arc<parking_lot::Mutex<state::XdsState>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -97,11 +99,13 @@ pub fn spawn(settings: AdsSettings, sink: Arc<dyn ConfigSink>) -> std::io::Resul
         .enable_all()
         .build()?;
     let session = Session::new(settings, sink, stats.clone());
+    let state = session.state.clone();
     let thread = std::thread::Builder::new()
         .name("mosn-xds".into())
         .spawn(move || runtime.block_on(run(session, stop_rx)))?;
     Ok(AdsHandle {
         stats,
+        state,
         stop: Some(stop_tx),
         thread: Some(thread),
     })
@@ -147,10 +151,11 @@ async fn run(mut session: Session, mut stop: tokio::sync::oneshot::Receiver<()>)
         let wait = tokio::time::sleep(backoff.next_delay());
         tokio::pin!(wait);
         loop {
+            let deadline = session.state.lock().next_deadline();
             tokio::select! {
                 _ = &mut stop => return,
                 () = &mut wait => break,
-                () = until(session.state.next_deadline()) => session.expire(),
+                () = until(deadline) => session.expire(),
             }
         }
     }

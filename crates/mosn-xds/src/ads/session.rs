@@ -5,6 +5,7 @@ use super::state::{Incoming, XdsState};
 use super::stats::XdsStats;
 use super::types::XdsType;
 use super::{AdsSettings, ConfigSink};
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -14,8 +15,9 @@ use std::time::Instant;
 pub(crate) struct Session {
     /// How to reach and speak to the control plane.
     pub settings: AdsSettings,
-    /// What the control plane sent.
-    pub state: XdsState,
+    /// What the control plane sent; shared with the admin API's config dump (locked
+    /// briefly, never while the configuration plane applies a batch).
+    pub state: Arc<Mutex<XdsState>>,
     /// Where changes go.
     pub sink: Arc<dyn ConfigSink>,
     /// The counters.
@@ -31,7 +33,7 @@ pub(crate) struct Session {
 impl Session {
     /// A session with nothing received yet.
     pub fn new(settings: AdsSettings, sink: Arc<dyn ConfigSink>, stats: Arc<XdsStats>) -> Self {
-        let state = XdsState::new(settings.initial_fetch_timeout);
+        let state = Arc::new(Mutex::new(XdsState::new(settings.initial_fetch_timeout)));
         Self {
             settings,
             state,
@@ -55,6 +57,7 @@ impl Session {
         stats.update_attempt.fetch_add(1, Ordering::Relaxed);
         let outcome = self
             .state
+            .lock()
             .update(ty, incoming, removed, full_set, Instant::now());
         let mut lines: Vec<String> = outcome
             .errors
@@ -62,7 +65,7 @@ impl Session {
             .map(|(name, why)| format!("{} {name:?}: {why}", ty.noun()))
             .collect();
         for rejection in self.sink.apply(outcome.batch) {
-            self.state.forget(rejection.kind, &rejection.name);
+            self.state.lock().forget(rejection.kind, &rejection.name);
             lines.push(rejection.to_string());
         }
         if ty == XdsType::Listener {
@@ -85,12 +88,12 @@ impl Session {
 
     /// Lets warming resources whose `initial_fetch_timeout` passed go live.
     pub fn expire(&mut self) {
-        let batch = self.state.expire_warming(Instant::now());
+        let batch = self.state.lock().expire_warming(Instant::now());
         if batch.upserts.is_empty() && batch.removals.is_empty() {
             return;
         }
         for rejection in self.sink.apply(batch) {
-            self.state.forget(rejection.kind, &rejection.name);
+            self.state.lock().forget(rejection.kind, &rejection.name);
             tracing::warn!("xDS resource refused: {rejection}");
         }
         self.check_initialized();
@@ -99,13 +102,13 @@ impl Session {
     /// True when the listeners may be asked for: Envoy waits for the clusters it starts
     /// with (and their endpoints) first.
     pub fn listeners_due(&self) -> bool {
-        self.settings.lds && (!self.settings.cds || !self.state.clusters_warming())
+        self.settings.lds && (!self.settings.cds || !self.state.lock().clusters_warming())
     }
 
     /// Marks the initial fetch done once the clusters and listeners are in and warm.
     fn check_initialized(&self) {
         let listeners_in = !self.settings.lds || self.listeners_seen;
-        if listeners_in && !self.state.warming() {
+        if listeners_in && !self.state.lock().warming() {
             self.stats.initialized.store(true, Ordering::Relaxed);
         }
     }

@@ -50,6 +50,9 @@ pub(crate) async fn run(
         .map_err(|s| format!("stream refused: {s}"))?
         .into_inner();
     loop {
+        // Read before select!: a guard in a branch expression would live through the
+        // whole select.
+        let deadline = session.state.lock().next_deadline();
         tokio::select! {
             message = responses.message() => match message {
                 Ok(Some(response)) => {
@@ -59,7 +62,7 @@ pub(crate) async fn run(
                 Ok(None) => return Err("the control plane closed the stream".into()),
                 Err(status) => return Err(format!("stream failed: {status}")),
             },
-            () = until(session.state.next_deadline()) => {
+            () = until(deadline) => {
                 session.expire();
                 stream.follow_subscriptions(session);
             }
@@ -108,7 +111,7 @@ impl Stream {
         let names: BTreeSet<String> = if ty.is_wildcard() {
             BTreeSet::new()
         } else {
-            session.state.subscriptions(ty)
+            session.state.lock().subscriptions(ty)
         };
         let request = DiscoveryRequest {
             version_info: session.sotw_versions.get(&ty).cloned().unwrap_or_default(),
@@ -130,7 +133,7 @@ impl Stream {
     /// listener request once the clusters are warm.
     fn follow_subscriptions(&mut self, session: &Session) {
         for ty in [XdsType::Endpoint, XdsType::Route] {
-            let names = session.state.subscriptions(ty);
+            let names = session.state.lock().subscriptions(ty);
             let changed = match self.sent.get(&ty) {
                 Some(sent) => *sent != names,
                 None => !names.is_empty(),

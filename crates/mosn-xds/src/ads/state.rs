@@ -62,6 +62,23 @@ struct Entry<P> {
     warming_since: Option<Instant>,
     /// SDS secrets its conversion used.
     secrets: BTreeSet<String>,
+    /// When it was stored (the config dump's `last_updated`).
+    updated: std::time::SystemTime,
+}
+
+/// One stored resource as the config dump shows it.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// Its name.
+    pub name: String,
+    /// Its version as the control plane gave it.
+    pub version: String,
+    /// Its bytes as received (empty after the plane refused it).
+    pub body: Vec<u8>,
+    /// When it was stored.
+    pub updated: std::time::SystemTime,
+    /// Still waiting for what it depends on.
+    pub warming: bool,
 }
 
 /// Everything received, by type and name.
@@ -246,6 +263,30 @@ impl XdsState {
         &self.ignored
     }
 
+    /// Every stored resource of `ty`, sorted by name, for the config dump.
+    pub fn stored(&self, ty: XdsType) -> Vec<Stored> {
+        fn of<'a, P: 'a>(entries: impl Iterator<Item = (&'a String, &'a Entry<P>)>) -> Vec<Stored> {
+            let mut all: Vec<Stored> = entries
+                .map(|(name, e)| Stored {
+                    name: name.clone(),
+                    version: e.version.clone(),
+                    body: e.body.clone(),
+                    updated: e.updated,
+                    warming: e.warming_since.is_some(),
+                })
+                .collect();
+            all.sort_by(|a, b| a.name.cmp(&b.name));
+            all
+        }
+        match ty {
+            XdsType::Cluster => of(self.clusters.iter()),
+            XdsType::Endpoint => of(self.endpoints.iter()),
+            XdsType::Listener => of(self.listeners.iter()),
+            XdsType::Route => of(self.routes.iter()),
+            XdsType::Secret => of(self.secret_entries.iter()),
+        }
+    }
+
     fn names(&self, ty: XdsType) -> Vec<String> {
         match ty {
             XdsType::Cluster => self.clusters.keys().cloned().collect(),
@@ -341,6 +382,7 @@ impl XdsState {
                 plan,
                 warming_since: Some(now),
                 secrets,
+                updated: std::time::SystemTime::now(),
             },
         );
         if !missing {
@@ -394,6 +436,7 @@ impl XdsState {
                 plan: hosts,
                 warming_since: None,
                 secrets: BTreeSet::new(),
+                updated: std::time::SystemTime::now(),
             },
         );
         for cluster in self.eds_users.get(name).cloned().unwrap_or_default() {
@@ -464,6 +507,7 @@ impl XdsState {
                 plan,
                 warming_since: Some(now),
                 secrets,
+                updated: std::time::SystemTime::now(),
             },
         );
         self.emit_listener(name, false, out);
@@ -517,6 +561,7 @@ impl XdsState {
                 plan: config,
                 warming_since: None,
                 secrets: BTreeSet::new(),
+                updated: std::time::SystemTime::now(),
             },
         );
         for listener in self.rds_users.get(name).cloned().unwrap_or_default() {
@@ -549,6 +594,7 @@ impl XdsState {
                 plan: (),
                 warming_since: None,
                 secrets: BTreeSet::new(),
+                updated: std::time::SystemTime::now(),
             },
         );
         // Everything that uses the secret is converted again with it.
