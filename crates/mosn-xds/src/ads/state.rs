@@ -400,20 +400,15 @@ impl XdsState {
         let hosts = match &entry.plan.eds {
             None => None,
             Some(eds) => match self.endpoints.get(eds) {
-                Some(e) => Some(e.plan.clone()),
+                Some(e) => Some(cluster_hosts(&entry.plan, e)),
                 None if anyway => Some(Vec::new()),
                 None => return,
             },
         };
         entry.warming_since = None;
-        let config = match hosts {
-            Some(hosts) => ClusterConfig {
-                hosts,
-                ..entry.plan.cluster.clone()
-            },
-            None => entry.plan.cluster.clone(),
-        };
-        out.batch.upserts.push(Resource::Cluster(Box::new(config)));
+        out.batch
+            .upserts
+            .push(Resource::Cluster(Box::new(cluster_config(&entry.plan, hosts))));
     }
 
     fn store_endpoints(
@@ -669,10 +664,7 @@ impl XdsState {
                     // Delta removed the assignment: its clusters have no hosts now.
                     for cluster in self.eds_users.get(name).cloned().unwrap_or_default() {
                         if let Some(entry) = self.clusters.get(&cluster) {
-                            let config = ClusterConfig {
-                                hosts: Vec::new(),
-                                ..entry.plan.cluster.clone()
-                            };
+                            let config = cluster_config(&entry.plan, Some(Vec::new()));
                             out.batch.upserts.push(Resource::Cluster(Box::new(config)));
                         }
                     }
@@ -722,6 +714,31 @@ impl<P> Entry<P> {
     fn secrets_ready(&self, secrets: &HashMap<String, Secret>) -> bool {
         self.secrets.iter().all(|s| secrets.contains_key(s))
     }
+}
+
+/// The model cluster of `plan`, with `hosts` when it gets them from a load assignment.
+fn cluster_config(plan: &ClusterPlan, hosts: Option<Vec<HostConfig>>) -> ClusterConfig {
+    let mut config = plan.cluster.clone();
+    if let Some(hosts) = hosts {
+        config.hosts = hosts;
+    }
+    config.http_protocol = plan.http_protocol;
+    config
+}
+
+/// A load assignment's hosts for one cluster: its transport socket matches decide which
+/// hosts use TLS (the stored hosts when it has none).
+fn cluster_hosts(plan: &ClusterPlan, endpoints: &Entry<Vec<HostConfig>>) -> Vec<HostConfig> {
+    if plan.socket_matches.is_empty() {
+        return endpoints.plan.clone();
+    }
+    let hosts = ClusterLoadAssignment::decode(endpoints.body.as_slice())
+        .map_err(decode_error)
+        .and_then(|cla| plan.hosts(&cla, &mut Context::default()));
+    hosts.unwrap_or_else(|e| {
+        tracing::warn!(cluster = %plan.cluster.name, error = %e, "load assignment refused for this cluster");
+        Vec::new()
+    })
 }
 
 fn unindex(index: &mut HashMap<String, BTreeSet<String>>, key: &str, user: &str) {
