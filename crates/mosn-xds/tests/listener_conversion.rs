@@ -316,24 +316,17 @@ fn edit_hcm(l: &mut Listener, edit: impl FnOnce(&mut HttpConnectionManager)) {
 }
 
 #[test]
-fn istio_static_listener_with_a_name_hands_its_inline_routes_to_the_route_conversion() {
+fn istio_static_listener_with_a_name_converts_its_inline_routes_under_a_name_of_its_own() {
     let mut l = istio_listeners().remove(0);
     l.name = "0.0.0.0_15090".into();
-    let mut ctx = Context::default();
-    match listener(&l, &mut ctx) {
-        Ok(plan) => {
-            assert_eq!(plan.inline_routes[0].name, "0.0.0.0_15090#0");
-            let NetworkFilterConfig::Proxy(p) = &plan.listener.filter_chains[0].filters[0] else {
-                panic!("{plan:?}")
-            };
-            assert_eq!(p.router_config_name, "0.0.0.0_15090#0");
-        }
-        Err(e) => assert!(
-            e.path
-                .starts_with("filter_chains[0].filters[0].typed_config.route_config"),
-            "{e}"
-        ),
-    }
+    let (plan, _) = converts(&l);
+    assert_eq!(plan.inline_routes.len(), 1);
+    assert_eq!(plan.inline_routes[0].name, "0.0.0.0_15090#0");
+    assert!(plan.rds.is_empty());
+    let NetworkFilterConfig::Proxy(p) = &plan.listener.filter_chains[0].filters[0] else {
+        panic!("{plan:?}")
+    };
+    assert_eq!(p.router_config_name, "0.0.0.0_15090#0");
 }
 
 /// A plaintext chain with an HTTP connection manager over RDS, `extra` added to it.
