@@ -134,7 +134,6 @@ fn route(mut r: Route, outer: &Outer<'_>, ctx: &mut Context<'_>) -> Result<Route
     let per_filter = std::mem::take(&mut r.typed_per_filter_config);
     observability_only(&mut r, ctx);
     refuse_leftover(&r, "")?;
-    no_per_filter_config(per_filter)?;
     let matcher =
         matching::route_match(matcher.ok_or_else(|| ConvertError::new("match", "is required"))?)
             .map_err(|e| e.within("match"))?;
@@ -171,6 +170,7 @@ fn route(mut r: Route, outer: &Outer<'_>, ctx: &mut Context<'_>) -> Result<Route
             ))
         }
     };
+    no_per_filter_config(per_filter)?;
     Ok(RouteConfig { matcher, action })
 }
 

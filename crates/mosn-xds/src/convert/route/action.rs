@@ -392,7 +392,7 @@ pub(super) fn direct_response(
     mut d: DirectResponseAction,
     body_limit: u32,
 ) -> Result<(u16, Option<String>)> {
-    let status = u16::try_from(d.status)
+    let status = u16::try_from(std::mem::take(&mut d.status))
         .ok()
         .filter(|s| (200..600).contains(s))
         .ok_or_else(|| ConvertError::new("status", "must be between 200 and 599"))?;
