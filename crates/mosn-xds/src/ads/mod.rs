@@ -6,6 +6,8 @@ mod delta;
 mod session;
 mod sotw;
 pub mod state;
+#[cfg(test)]
+mod state_tests;
 pub mod stats;
 pub mod types;
 

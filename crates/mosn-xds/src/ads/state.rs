@@ -408,7 +408,10 @@ impl XdsState {
         entry.warming_since = None;
         out.batch
             .upserts
-            .push(Resource::Cluster(Box::new(cluster_config(&entry.plan, hosts))));
+            .push(Resource::Cluster(Box::new(cluster_config(
+                &entry.plan,
+                hosts,
+            ))));
     }
 
     fn store_endpoints(

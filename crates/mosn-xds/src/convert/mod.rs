@@ -153,24 +153,31 @@ pub fn config_type(any: &Any) -> String {
 /// The two `TypedStruct` messages Envoy accepts in place of a typed config.
 const TYPED_STRUCTS: [&str; 2] = ["udpa.type.v1.TypedStruct", "xds.type.v3.TypedStruct"];
 
-/// A `TypedStruct` unwrapped into its inner `type_url` and its value as JSON (read through
-/// the descriptor pool: `envoy-types` has no Rust type for it).
+/// `udpa.type.v1.TypedStruct` and `xds.type.v3.TypedStruct` (the same two fields):
+/// `envoy-types` generates neither, so the wire form is declared here.
+#[derive(Clone, PartialEq, Message)]
+struct TypedStruct {
+    #[prost(string, tag = "1")]
+    type_url: String,
+    #[prost(message, optional, tag = "2")]
+    value: Option<envoy_types::pb::google::protobuf::Struct>,
+}
+
+/// A `TypedStruct` unwrapped into its inner `type_url` and its value as JSON.
 fn typed_struct(any: &Any) -> Option<Result<(String, serde_json::Value)>> {
     let name = any.type_url.strip_prefix("type.googleapis.com/")?;
     if !TYPED_STRUCTS.contains(&name) {
         return None;
     }
-    let descriptor = crate::proto::pool().get_message_by_name(name)?;
     Some(
-        crate::proto::any_to_json(descriptor, &any.value)
+        TypedStruct::decode(any.value.as_slice())
             .map_err(|e| ConvertError::new("", format!("cannot decode {name}: {e}")))
-            .map(|mut json| {
-                let type_url = json["type_url"].as_str().unwrap_or_default().to_owned();
-                let value = json
-                    .get_mut("value")
-                    .map(serde_json::Value::take)
-                    .unwrap_or_else(|| serde_json::Value::Object(Default::default()));
-                (type_url, value)
+            .map(|typed| {
+                let value = typed.value.map_or_else(
+                    || serde_json::Value::Object(Default::default()),
+                    |v| crate::proto::to_json(&v),
+                );
+                (typed.type_url, value)
             }),
     )
 }
@@ -184,4 +191,48 @@ pub fn duration(
         return Err(ConvertError::new(path, "must not be negative"));
     }
     Ok(std::time::Duration::new(d.seconds as u64, d.nanos as u32))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use envoy_types::pb::envoy::extensions::filters::http::router::v3::Router;
+
+    fn typed_struct(wrapper: &str, inner: &str, value: serde_json::Value) -> Any {
+        let value = crate::proto::from_json(&value, false).expect("a Struct");
+        Any {
+            type_url: format!("type.googleapis.com/{wrapper}"),
+            value: TypedStruct {
+                type_url: inner.to_owned(),
+                value: Some(value),
+            }
+            .encode_to_vec(),
+        }
+    }
+
+    #[test]
+    fn typed_struct_unpacks_as_its_inner_type_from_either_package() {
+        for wrapper in TYPED_STRUCTS {
+            let any = typed_struct(
+                wrapper,
+                &Router::type_url(),
+                serde_json::json!({"suppress_envoy_headers": true}),
+            );
+            assert_eq!(config_type(&any), Router::type_url());
+            let router: Router = unpack(&any, "typed_config").expect("unpacks");
+            assert!(router.suppress_envoy_headers);
+        }
+    }
+
+    #[test]
+    fn typed_struct_of_another_type_is_refused_naming_both() {
+        let any = typed_struct(
+            TYPED_STRUCTS[1],
+            "type.googleapis.com/istio.x",
+            serde_json::json!({}),
+        );
+        let error = unpack::<Router>(&any, "typed_config").unwrap_err();
+        assert_eq!(error.path, "typed_config");
+        assert!(error.reason.contains("istio.x"), "{error}");
+    }
 }

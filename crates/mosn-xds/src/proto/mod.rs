@@ -9,10 +9,8 @@ use std::sync::LazyLock;
 
 /// Every message type `envoy-types` has, by full name; decoded on first use.
 static POOL: LazyLock<DescriptorPool> = LazyLock::new(|| {
-    DescriptorPool::decode(
-        &include_bytes!(concat!(env!("OUT_DIR"), "/envoy-descriptors.bin"))[..],
-    )
-    .expect("envoy-types' descriptor set decodes")
+    DescriptorPool::decode(&include_bytes!(concat!(env!("OUT_DIR"), "/envoy-descriptors.bin"))[..])
+        .expect("envoy-types' descriptor set decodes")
 });
 
 /// The descriptor pool of every Envoy, xDS, UDPA and well-known type.
@@ -69,19 +67,6 @@ pub fn to_json<T: Message + Name>(message: &T) -> serde_json::Value {
     dynamic
         .serialize_with_options(serde_json::value::Serializer, &options)
         .unwrap_or(serde_json::Value::Null)
-}
-
-/// Decodes `bytes` as the message `descriptor` describes and writes it as JSON with
-/// the proto field names.
-pub fn any_to_json(
-    descriptor: prost_reflect::MessageDescriptor,
-    bytes: &[u8],
-) -> Result<serde_json::Value, ProtoError> {
-    let message = DynamicMessage::decode(descriptor, bytes)?;
-    let options = SerializeOptions::new().use_proto_field_name(true);
-    message
-        .serialize_with_options(serde_json::value::Serializer, &options)
-        .map_err(|e| ProtoError::Json(e.to_string()))
 }
 
 /// Parses a document that is JSON or YAML (JSON is YAML, but the JSON parser gives better
