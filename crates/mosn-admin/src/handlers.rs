@@ -407,11 +407,13 @@ pub(crate) fn body_error(status: StatusCode, msg: &str) -> Resp {
     resp
 }
 
-fn text(status: StatusCode, body: impl Into<Bytes>) -> Resp {
+/// A plain-text response.
+pub(crate) fn text(status: StatusCode, body: impl Into<Bytes>) -> Resp {
     respond(status, "text/plain; charset=utf-8", body.into())
 }
 
-fn json(status: StatusCode, value: &Value, pretty: bool) -> Resp {
+/// A JSON response, indented when `pretty`.
+pub(crate) fn json(status: StatusCode, value: &Value, pretty: bool) -> Resp {
     let body = if pretty {
         serde_json::to_vec_pretty(value)
     } else {
@@ -437,7 +439,7 @@ fn respond(status: StatusCode, content_type: &'static str, body: Bytes) -> Resp 
 }
 
 /// Keeps echoed request text on one line.
-fn one_line(s: &str) -> String {
+pub(crate) fn one_line(s: &str) -> String {
     s.chars().filter(|c| !c.is_control()).collect()
 }
 

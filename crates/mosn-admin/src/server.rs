@@ -19,6 +19,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, Semaphore};
 
+use crate::envoy::{self, EnvoyAdmin, EnvoyRoute};
 use crate::handlers::{self, Resp, Route};
 use crate::logging::LogHandle;
 
@@ -64,6 +65,9 @@ pub struct AdminState {
     pub hosts: Option<HostStatsFn>,
     /// `POST /api/v1/reload`; `None`: the process has no file to re-read (404).
     pub reload: Option<ReloadFn>,
+    /// Envoy's admin endpoints (`/config_dump`, `/stats`, `/ready`, ...) beside MOSN's,
+    /// for a process started from an Envoy bootstrap; `None`: those paths are 404.
+    pub envoy: Option<EnvoyAdmin>,
 }
 
 impl std::fmt::Debug for AdminState {
@@ -74,6 +78,7 @@ impl std::fmt::Debug for AdminState {
             .field("version", &self.version)
             .field("hosts", &self.hosts.is_some())
             .field("reload", &self.reload.is_some())
+            .field("envoy", &self.envoy)
             .finish_non_exhaustive()
     }
 }
@@ -177,10 +182,10 @@ async fn serve(listener: TcpListener, state: Arc<AdminState>, stop: Arc<Notify>)
 }
 
 /// Routes one request: unknown path 404, wrong method 405, then the body (POST only) and
-/// the handler.
+/// the handler. MOSN's paths first, then Envoy's when they are served.
 async fn handle_request(req: Request<Incoming>, state: &AdminState) -> Resp {
     let Some(route) = Route::from_path(req.uri().path()) else {
-        return handlers::not_found();
+        return envoy_request(req, state);
     };
     let allowed = route.method();
     if *req.method() != allowed {
@@ -197,6 +202,20 @@ async fn handle_request(req: Request<Incoming>, state: &AdminState) -> Resp {
         Bytes::new()
     };
     handlers::handle(route, state, query.as_deref(), &body)
+}
+
+/// An Envoy admin request, or 404 when the path is not one or Envoy's API is not served.
+fn envoy_request(req: Request<Incoming>, state: &AdminState) -> Resp {
+    let route = state
+        .envoy
+        .as_ref()
+        .zip(EnvoyRoute::from_path(req.uri().path()));
+    let Some((envoy_admin, route)) = route else {
+        return handlers::not_found();
+    };
+    tracing::debug!("[admin api] {} {}", req.method(), req.uri());
+    let (parts, _body) = req.into_parts();
+    envoy::handle(route, state, envoy_admin, &parts)
 }
 
 /// The whole body, at most [`MAX_BODY_BYTES`] (413 beyond) within [`READ_TIMEOUT`] (408).

@@ -145,6 +145,7 @@ fn fixture(name: &str) -> Fixture {
             stats: stats.clone(),
             config_json: config.clone(),
             versions: None,
+            envoy: None,
             reload: None,
             log: Some(log.clone()),
             version: "1.5.0-test",
@@ -439,6 +440,7 @@ fn without_a_logger_nothing_is_reported_or_changed() {
             stats: Arc::new(StatsRegistry::default()),
             config_json: Arc::new(ArcSwap::from_pointee(json!({}))),
             versions: None,
+            envoy: None,
             reload: None,
             log: None,
             version: "x",
@@ -476,6 +478,7 @@ fn reload_answers_what_the_source_reports_and_the_dump_shows_versions() {
             stats: Arc::new(StatsRegistry::default()),
             config_json: Arc::new(ArcSwap::from_pointee(json!({"servers": []}))),
             versions: Some(Arc::new(|| json!({"clusters": {"c": {"version": "3"}}}))),
+            envoy: None,
             reload: Some(Arc::new(move || {
                 let ok = *said.lock().unwrap();
                 (ok, json!({"ok": ok}))
@@ -640,6 +643,7 @@ fn bind_errors_are_reported_synchronously() {
             stats: f.stats.clone(),
             config_json: f.config.clone(),
             versions: None,
+            envoy: None,
             reload: None,
             log: None,
             version: "x",

@@ -141,6 +141,7 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), ServerError> {
                     version: opts.version,
                     hosts: Some(hosts_fn(&state)),
                     reload: source.map(reload_fn),
+                    envoy: None,
                 },
             )
             .map_err(ServerError::Admin)?,
