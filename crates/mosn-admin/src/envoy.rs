@@ -501,3 +501,610 @@ fn envoy_level_name(log: &LogHandle) -> &'static str {
         LogLevel::Error => "error",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use http::Request;
+    use http_body_util::BodyExt;
+    use mosn_api::stats::StatsRegistry;
+
+    use super::*;
+    use crate::logging;
+
+    /// What the closures were asked to do, and the state they report.
+    #[derive(Default)]
+    struct Probe {
+        state: Mutex<Option<ServerState>>,
+        calls: Mutex<Vec<String>>,
+    }
+
+    impl Probe {
+        fn set(&self, state: ServerState) {
+            *self.state.lock().unwrap() = Some(state);
+        }
+
+        fn calls(&self) -> Vec<String> {
+            self.calls.lock().unwrap().clone()
+        }
+
+        fn record(&self, call: String) {
+            self.calls.lock().unwrap().push(call);
+        }
+    }
+
+    struct Fixture {
+        state: AdminState,
+        envoy: EnvoyAdmin,
+        probe: Arc<Probe>,
+        _dispatch: tracing::Dispatch,
+    }
+
+    fn envoy_admin(probe: &Arc<Probe>) -> EnvoyAdmin {
+        let (p1, p2, p3, p4) = (probe.clone(), probe.clone(), probe.clone(), probe.clone());
+        EnvoyAdmin {
+            config_dump: Arc::new(move |include_eds| {
+                p1.record(format!("config_dump({include_eds})"));
+                json!({"configs": [{
+                    "@type": "type.googleapis.com/envoy.admin.v3.ClustersConfigDump",
+                    "dynamic_active_clusters": [{"cluster": {"name": "backend", "lb_policy": "RANDOM"}}]
+                }]})
+            }),
+            extra_stats: Arc::new(|| {
+                vec![
+                    ("control_plane.connected_state".to_string(), 1),
+                    ("cluster_manager.cds.update_rejected".to_string(), 0),
+                    ("server.concurrency".to_string(), 99),
+                ]
+            }),
+            state: Arc::new(move || p2.state.lock().unwrap().unwrap_or(ServerState::Live)),
+            started: Instant::now(),
+            concurrency: 2,
+            command_line_options: json!({"concurrency": 2, "drain_time": "600s"}),
+            node: json!({"id": "sidecar~1.2.3.4~pod.ns~ns.svc.cluster.local", "cluster": "pod"}),
+            quit: Arc::new(move || p3.record("quit".to_string())),
+            drain_listeners: Arc::new(move |r| p4.record(format!("{r:?}"))),
+            listeners: Arc::new(|| {
+                vec![
+                    EnvoyListener {
+                        name: "ingress".to_string(),
+                        address: "127.0.0.1:2045".to_string(),
+                        http_stat_prefix: Some("ingress_http".to_string()),
+                    },
+                    EnvoyListener {
+                        name: "tcp".to_string(),
+                        address: "[::1]:9000".to_string(),
+                        http_stat_prefix: None,
+                    },
+                ]
+            }),
+            health_check_failed: Arc::default(),
+        }
+    }
+
+    fn fixture() -> Fixture {
+        let (log, dispatch) = logging::build(Some(logging::STDERR), LogLevel::Info).unwrap();
+        let stats = Arc::new(StatsRegistry::default());
+        let c = stats.cluster("backend");
+        c.upstream_rq_total.add(5);
+        c.count_response(200);
+        c.upstream_rq_reset.inc();
+        c.upstream_cx_active.dec();
+        let l = stats.listener("ingress");
+        l.downstream_cx_total.add(3);
+        l.count_response(200);
+        l.downstream_rq_no_route.inc();
+        stats.listener("tcp").downstream_cx_total.inc();
+        stats.listener("removed").downstream_cx_total.inc();
+        let probe = Arc::new(Probe::default());
+        let envoy = envoy_admin(&probe);
+        let state = AdminState {
+            stats,
+            config_json: Arc::new(arc_swap::ArcSwap::from_pointee(json!({}))),
+            versions: None,
+            log: Some(log),
+            version: "1.2.3-test",
+            hosts: Some(Arc::new(|| {
+                json!({"backend": {
+                    "127.0.0.1:8080": {"rq_total": 5, "rq_error": 2, "rq_active": 1, "cx_total": 2,
+                        "cx_active": 1, "healthy": true, "health_flags": [], "weight": 3},
+                    "127.0.0.1:8081": {"rq_total": 0, "healthy": false,
+                        "health_flags": ["failed_active_hc", "failed_outlier_check"], "weight": 1}
+                }})
+            })),
+            reload: None,
+            envoy: Some(envoy.clone()),
+        };
+        Fixture {
+            state,
+            envoy,
+            probe,
+            _dispatch: dispatch,
+        }
+    }
+
+    fn parts(method: &str, target: &str, headers: &[(&str, &str)]) -> Parts {
+        let mut builder = Request::builder().method(method).uri(target);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        builder.body(()).unwrap().into_parts().0
+    }
+
+    fn body(resp: Resp) -> String {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let bytes = runtime
+            .block_on(resp.into_body().collect())
+            .unwrap()
+            .to_bytes();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    impl Fixture {
+        /// Status, content type and body of `method target` with `headers`.
+        fn call(
+            &self,
+            method: &str,
+            target: &str,
+            headers: &[(&str, &str)],
+        ) -> (u16, String, String) {
+            let req = parts(method, target, headers);
+            let route = EnvoyRoute::from_path(req.uri.path()).expect("an Envoy path");
+            let resp = handle(route, &self.state, &self.envoy, &req);
+            let content_type = resp.headers()[CONTENT_TYPE].to_str().unwrap().to_string();
+            (resp.status().as_u16(), content_type, body(resp))
+        }
+
+        fn get(&self, target: &str) -> (u16, String) {
+            let (status, _, body) = self.call("GET", target, &[]);
+            (status, body)
+        }
+
+        fn post(&self, target: &str) -> (u16, String) {
+            let (status, _, body) = self.call("POST", target, &[]);
+            (status, body)
+        }
+
+        fn get_json(&self, target: &str) -> Value {
+            let (status, content_type, body) = self.call("GET", target, &[]);
+            assert_eq!(
+                (status, content_type.as_str()),
+                (200, "application/json"),
+                "{body}"
+            );
+            assert!(body.contains("\n  "), "not indented: {body}");
+            serde_json::from_str(&body).unwrap()
+        }
+    }
+
+    #[test]
+    fn ready_is_live_or_503_with_the_state_name() {
+        let f = fixture();
+        assert_eq!(f.get("/ready"), (200, "LIVE\n".to_string()));
+        for (state, name) in [
+            (ServerState::Draining, "DRAINING\n"),
+            (ServerState::PreInitializing, "PRE_INITIALIZING\n"),
+            (ServerState::Initializing, "INITIALIZING\n"),
+        ] {
+            f.probe.set(state);
+            assert_eq!(f.get("/ready"), (503, name.to_string()));
+        }
+    }
+
+    #[test]
+    fn healthz_is_ok_only_when_live() {
+        let f = fixture();
+        assert_eq!(f.get("/healthz"), (200, "OK\n".to_string()));
+        f.probe.set(ServerState::Initializing);
+        assert_eq!(f.get("/healthz"), (503, "INITIALIZING\n".to_string()));
+        f.probe.set(ServerState::Draining);
+        assert_eq!(f.get("/healthz"), (503, "DRAINING\n".to_string()));
+    }
+
+    #[test]
+    fn healthcheck_fail_makes_the_server_draining_and_ok_restores_it() {
+        let f = fixture();
+        assert_eq!(f.post("/healthcheck/fail"), (200, "OK\n".to_string()));
+        assert!(f.envoy.health_check_failed.load(Ordering::Relaxed));
+        assert_eq!(f.get("/ready"), (503, "DRAINING\n".to_string()));
+        assert_eq!(f.get("/healthz"), (503, "DRAINING\n".to_string()));
+        assert!(f.get("/stats").1.contains("server.state: 1\n"));
+        assert_eq!(f.get_json("/server_info")["state"], "DRAINING");
+        assert_eq!(f.post("/healthcheck/ok"), (200, "OK\n".to_string()));
+        assert_eq!(f.get("/ready"), (200, "LIVE\n".to_string()));
+    }
+
+    #[test]
+    fn stats_text_is_sorted_envoy_names_with_extra_and_server_stats() {
+        let f = fixture();
+        let (status, text) = f.get("/stats");
+        assert_eq!(status, 200);
+        let lines: Vec<&str> = text.lines().collect();
+        let mut sorted = lines.clone();
+        sorted.sort_unstable();
+        assert_eq!(lines, sorted);
+        for line in [
+            "cluster.backend.upstream_rq_total: 5",
+            "cluster.backend.upstream_rq_2xx: 1",
+            "cluster.backend.upstream_cx_active: 0",
+            "cluster.backend.health_check.attempt: 0",
+            "listener.127.0.0.1_2045.downstream_cx_total: 3",
+            "listener.[__1]_9000.downstream_cx_total: 1",
+            "http.ingress_http.downstream_rq_2xx: 1",
+            "http.ingress_http.no_route: 1",
+            "control_plane.connected_state: 1",
+            "cluster_manager.cds.update_rejected: 0",
+            "server.state: 0",
+            "server.live: 1",
+            "server.concurrency: 2",
+            "listener_manager.workers_started: 1",
+        ] {
+            assert!(lines.contains(&line), "{line} missing from\n{text}");
+        }
+        for absent in [
+            "upstream_rq_reset",
+            "removed",
+            "http.tcp",
+            "downstream_rq_grpc",
+        ] {
+            assert!(!text.contains(absent), "{absent} shown in\n{text}");
+        }
+    }
+
+    #[test]
+    fn stats_usedonly_keeps_only_non_zero() {
+        let f = fixture();
+        let (status, text) = f.get("/stats?usedonly");
+        assert_eq!(status, 200);
+        assert!(
+            text.contains("cluster.backend.upstream_rq_total: 5\n"),
+            "{text}"
+        );
+        assert!(!text.lines().any(|l| l.ends_with(": 0")), "{text}");
+    }
+
+    #[test]
+    fn stats_filter_keeps_names_the_regex_matches() {
+        let f = fixture();
+        let (status, text) = f.get("/stats?filter=upstream_rq_%5B0-9%5Dxx");
+        assert_eq!(status, 200);
+        let names: Vec<&str> = text.lines().filter_map(|l| l.split(": ").next()).collect();
+        assert_eq!(names.len(), 5, "{text}");
+        assert!(names
+            .iter()
+            .all(|n| n.starts_with("cluster.backend.upstream_rq_")));
+        let (_, both) = f.get("/stats?usedonly&filter=%5Ehttp%5C.");
+        assert_eq!(
+            both,
+            "http.ingress_http.downstream_cx_total: 3\nhttp.ingress_http.downstream_rq_2xx: 1\nhttp.ingress_http.no_route: 1\n"
+        );
+    }
+
+    #[test]
+    fn stats_bad_regex_is_400_with_the_error() {
+        let f = fixture();
+        let (status, text) = f.get("/stats?filter=(unclosed");
+        assert_eq!(status, 400);
+        assert!(text.starts_with("invalid filter: "), "{text}");
+        assert!(text.contains("unclosed group"), "{text}");
+        let (status, text) = f.get("/stats?filter=a%7B1000%7D%7B1000%7D");
+        assert_eq!(status, 400, "{text}");
+    }
+
+    #[test]
+    fn stats_json_is_envoys_name_value_list() {
+        let f = fixture();
+        let stats = f.get_json("/stats?format=json&filter=server%5C.%5B%5Eu%5D");
+        assert_eq!(
+            stats,
+            json!({"stats": [
+                {"name": "server.concurrency", "value": 2},
+                {"name": "server.live", "value": 1},
+                {"name": "server.state", "value": 0}
+            ]})
+        );
+    }
+
+    #[test]
+    fn unknown_output_formats_are_400() {
+        let f = fixture();
+        for target in [
+            "/stats?format=xml",
+            "/clusters?format=yaml",
+            "/listeners?format=",
+        ] {
+            let (status, text) = f.get(target);
+            assert_eq!(status, 400, "{target}");
+            assert!(text.starts_with("unsupported format: "), "{text}");
+        }
+    }
+
+    #[test]
+    fn server_state_stat_and_workers_follow_the_state() {
+        let f = fixture();
+        for (state, code, live, workers) in [
+            (ServerState::Draining, 1, 0, 1),
+            (ServerState::PreInitializing, 2, 0, 0),
+            (ServerState::Initializing, 3, 0, 0),
+        ] {
+            f.probe.set(state);
+            let (_, text) = f.get("/stats?filter=%5E(server%5C.(state%7Clive)%7Clistener_manager)");
+            assert_eq!(
+                text,
+                format!("listener_manager.workers_started: {workers}\nserver.live: {live}\nserver.state: {code}\n")
+            );
+        }
+    }
+
+    #[test]
+    fn config_dump_is_the_closures_json_indented_and_include_eds_is_passed() {
+        let f = fixture();
+        let dump = f.get_json("/config_dump");
+        assert_eq!(
+            dump["configs"][0]["dynamic_active_clusters"][0]["cluster"]["name"],
+            "backend"
+        );
+        f.get_json("/config_dump?include_eds");
+        assert_eq!(f.probe.calls(), ["config_dump(false)", "config_dump(true)"]);
+    }
+
+    #[test]
+    fn config_dump_resource_and_mask_select_like_envoy() {
+        let f = fixture();
+        let dump = f.get_json("/config_dump?resource=dynamic_active_clusters&mask=cluster.name");
+        assert_eq!(
+            dump,
+            json!({"configs": [{
+                "@type": "type.googleapis.com/envoy.admin.v3.ClustersConfigDump.DynamicCluster",
+                "cluster": {"name": "backend"}
+            }]})
+        );
+        let (status, text) = f.get("/config_dump?resource=nonsense");
+        assert_eq!(
+            (status, text.as_str()),
+            (404, "no resource field nonsense in the config dump\n")
+        );
+    }
+
+    #[test]
+    fn server_info_has_envoys_fields() {
+        let f = fixture();
+        let mut info = f.get_json("/server_info");
+        let uptime = info["uptime_current_epoch"].take();
+        assert!(
+            uptime.as_str().is_some_and(|u| u.ends_with('s')),
+            "{uptime}"
+        );
+        assert_eq!(info["uptime_all_epochs"].take(), uptime);
+        assert_eq!(
+            info,
+            json!({
+                "version": "1.2.3-test",
+                "state": "LIVE",
+                "hot_restart_version": "disabled",
+                "command_line_options": {"concurrency": 2, "drain_time": "600s"},
+                "node": {"id": "sidecar~1.2.3.4~pod.ns~ns.svc.cluster.local", "cluster": "pod"},
+                "uptime_current_epoch": null,
+                "uptime_all_epochs": null
+            })
+        );
+    }
+
+    #[test]
+    fn clusters_text_is_envoys_cluster_host_stat_lines() {
+        let f = fixture();
+        let (status, text) = f.get("/clusters");
+        assert_eq!(status, 200);
+        let host = "backend::127.0.0.1:8080::";
+        let expected: String = [
+            "backend::observability_name::backend\n".to_string(),
+            format!("{host}cx_active::1\n{host}cx_connect_fail::0\n{host}cx_total::2\n"),
+            format!("{host}rq_active::1\n{host}rq_error::2\n{host}rq_success::3\n"),
+            format!("{host}rq_timeout::0\n{host}rq_total::5\n"),
+            format!("{host}health_flags::healthy\n{host}weight::3\n"),
+        ]
+        .concat();
+        assert!(text.starts_with(&expected), "{text}");
+        assert!(
+            text.contains(
+                "backend::127.0.0.1:8081::health_flags::/failed_active_hc/failed_outlier_check\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn clusters_json_is_envoys_cluster_statuses() {
+        let f = fixture();
+        let clusters = f.get_json("/clusters?format=json");
+        let cluster = &clusters["cluster_statuses"][0];
+        assert_eq!(cluster["name"], "backend");
+        let healthy = &cluster["host_statuses"][0];
+        assert_eq!(
+            healthy["address"],
+            json!({"socket_address": {"address": "127.0.0.1", "port_value": 8080}})
+        );
+        assert_eq!(
+            healthy["stats"][0],
+            json!({"name": "cx_active", "value": "1", "type": "GAUGE"})
+        );
+        assert_eq!(
+            healthy["stats"][5],
+            json!({"name": "rq_success", "value": "3"})
+        );
+        assert_eq!(healthy["health_status"], json!({}));
+        assert_eq!(healthy["weight"], 3);
+        assert_eq!(
+            cluster["host_statuses"][1]["health_status"],
+            json!({"failed_active_health_check": true, "failed_outlier_check": true})
+        );
+    }
+
+    #[test]
+    fn listeners_are_name_address_lines_or_envoys_json() {
+        let f = fixture();
+        assert_eq!(
+            f.get("/listeners"),
+            (
+                200,
+                "ingress::127.0.0.1:2045\ntcp::[::1]:9000\n".to_string()
+            )
+        );
+        assert_eq!(
+            f.get_json("/listeners?format=json"),
+            json!({"listener_statuses": [
+                {"name": "ingress", "local_address": {"socket_address": {"address": "127.0.0.1", "port_value": 2045}}},
+                {"name": "tcp", "local_address": {"socket_address": {"address": "::1", "port_value": 9000}}}
+            ]})
+        );
+    }
+
+    #[test]
+    fn logging_lists_and_sets_the_one_logger() {
+        let f = fixture();
+        assert_eq!(
+            f.get("/logging"),
+            (200, "active loggers:\n  mosn: info\n".to_string())
+        );
+        assert_eq!(
+            f.post("/logging?level=debug"),
+            (200, "active loggers:\n  mosn: debug\n".to_string())
+        );
+        assert_eq!(
+            f.post("/logging?mosn=warning").1,
+            "active loggers:\n  mosn: warning\n"
+        );
+        assert_eq!(
+            f.post("/logging?paths=mosn:critical").1,
+            "active loggers:\n  mosn: error\n"
+        );
+        assert_eq!(
+            f.post("/logging?level=off").1,
+            "active loggers:\n  mosn: off\n"
+        );
+        assert_eq!(
+            f.post("/logging?level=trace").1,
+            "active loggers:\n  mosn: trace\n"
+        );
+    }
+
+    #[test]
+    fn logging_refuses_unknown_levels_and_loggers_naming_them_and_changes_nothing() {
+        let f = fixture();
+        assert_eq!(
+            f.post("/logging?level=loud"),
+            (400, "unknown log level: loud\n".to_string())
+        );
+        let (status, text) = f.post("/logging?http=debug");
+        assert_eq!(status, 400);
+        assert!(text.starts_with("unknown logger: http"), "{text}");
+        let (status, text) = f.post("/logging?level=debug&paths=mosn:nope");
+        assert_eq!((status, text.as_str()), (400, "unknown log level: nope\n"));
+        assert_eq!(f.get("/logging").1, "active loggers:\n  mosn: info\n");
+    }
+
+    #[test]
+    fn logging_changes_need_post() {
+        let f = fixture();
+        let (status, _, _) = f.call("GET", "/logging?level=debug", &[]);
+        assert_eq!(status, 405);
+        assert_eq!(f.get("/logging").1, "active loggers:\n  mosn: info\n");
+    }
+
+    #[test]
+    fn state_changing_endpoints_refuse_get_with_405_and_do_nothing() {
+        let f = fixture();
+        for target in [
+            "/healthcheck/fail",
+            "/healthcheck/ok",
+            "/drain_listeners",
+            "/quitquitquit",
+        ] {
+            let req = parts("GET", target, &[]);
+            let route = EnvoyRoute::from_path(target).unwrap();
+            let resp = handle(route, &f.state, &f.envoy, &req);
+            assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED, "{target}");
+            assert_eq!(resp.headers()[http::header::ALLOW], "POST", "{target}");
+        }
+        assert!(f.probe.calls().is_empty());
+        assert!(!f.envoy.health_check_failed.load(Ordering::Relaxed));
+    }
+
+    #[test]
+    fn read_only_endpoints_refuse_other_methods_with_405() {
+        let f = fixture();
+        for target in [
+            "/config_dump",
+            "/stats",
+            "/ready",
+            "/healthz",
+            "/server_info",
+            "/clusters",
+            "/listeners",
+        ] {
+            let (status, _, _) = f.call("POST", target, &[]);
+            assert_eq!(status, 405, "{target}");
+        }
+        assert_eq!(f.call("PUT", "/logging", &[]).0, 405);
+    }
+
+    #[test]
+    fn drain_listeners_passes_the_flags() {
+        let f = fixture();
+        assert_eq!(f.post("/drain_listeners"), (200, "OK\n".to_string()));
+        assert_eq!(
+            f.post("/drain_listeners?inboundonly&graceful=false").1,
+            "OK\n"
+        );
+        assert_eq!(
+            f.probe.calls(),
+            [
+                format!("{:?}", DrainRequest::default()),
+                format!(
+                    "{:?}",
+                    DrainRequest {
+                        inbound_only: true,
+                        graceful: true
+                    }
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn quitquitquit_calls_quit_and_answers_ok() {
+        let f = fixture();
+        assert_eq!(f.post("/quitquitquit"), (200, "OK\n".to_string()));
+        assert_eq!(f.probe.calls(), ["quit"]);
+    }
+
+    #[test]
+    fn cross_site_posts_are_refused_and_tool_posts_pass() {
+        let f = fixture();
+        for headers in [
+            [("origin", "https://evil.example")].as_slice(),
+            &[("content-type", "text/plain;charset=UTF-8")],
+            &[("content-type", "application/x-www-form-urlencoded")],
+            &[("content-type", "Multipart/Form-Data; boundary=x")],
+        ] {
+            let (status, _, text) = f.call("POST", "/quitquitquit", headers);
+            assert_eq!(status, 403, "{headers:?}: {text}");
+        }
+        assert!(f.probe.calls().is_empty());
+        for headers in [
+            [].as_slice(),
+            &[("content-type", "")],
+            &[("content-type", "application/json")],
+        ] {
+            assert_eq!(
+                f.call("POST", "/quitquitquit", headers).0,
+                200,
+                "{headers:?}"
+            );
+        }
+        assert_eq!(f.probe.calls().len(), 3);
+    }
+}
