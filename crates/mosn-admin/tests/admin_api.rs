@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use mosn_admin::logging;
-use mosn_admin::{spawn, AdminHandle, AdminState};
+use mosn_admin::{spawn, AdminHandle, AdminState, EnvoyAdmin, ServerState};
 use mosn_api::stats::StatsRegistry;
 use mosn_config::LogLevel;
 use serde_json::{json, Value};
@@ -521,6 +521,8 @@ fn unknown_paths_and_wrong_methods() {
         "/api/v1/stats/",
         "/api/v1/versionx",
         "/stats",
+        "/ready",
+        "/quitquitquit",
     ] {
         let r = get(f.addr, target);
         assert_eq!(r.status, 404, "{target}");
@@ -653,4 +655,72 @@ fn bind_errors_are_reported_synchronously() {
     .unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
     f.admin.shutdown();
+}
+
+/// An Envoy admin API whose `quit` raises the returned flag.
+fn envoy_admin() -> (EnvoyAdmin, Arc<std::sync::atomic::AtomicBool>) {
+    let quit = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let raised = quit.clone();
+    let envoy = EnvoyAdmin {
+        config_dump: Arc::new(|_| json!({"configs": []})),
+        extra_stats: Arc::new(Vec::new),
+        state: Arc::new(|| ServerState::Live),
+        started: Instant::now(),
+        concurrency: 1,
+        command_line_options: json!({}),
+        node: json!({"id": "n"}),
+        quit: Arc::new(move || raised.store(true, std::sync::atomic::Ordering::SeqCst)),
+        drain_listeners: Arc::new(|_| {}),
+        listeners: Arc::new(Vec::new),
+        health_check_failed: Arc::default(),
+    };
+    (envoy, quit)
+}
+
+#[test]
+fn envoy_paths_are_served_beside_mosns_and_guard_their_posts() {
+    let (envoy, quit) = envoy_admin();
+    let admin = spawn(
+        "127.0.0.1:0".parse().unwrap(),
+        AdminState {
+            stats: Arc::new(StatsRegistry::default()),
+            config_json: Arc::new(ArcSwap::from_pointee(json!({}))),
+            versions: None,
+            envoy: Some(envoy),
+            reload: None,
+            log: None,
+            version: "x",
+            hosts: None,
+        },
+    )
+    .unwrap();
+    let addr = admin.local_addr;
+    assert_eq!(get(addr, "/api/v1/version").body, "mosn version: x");
+    let r = get(addr, "/ready");
+    assert_eq!((r.status, r.body.as_str()), (200, "LIVE\n"));
+    let r = get(addr, "/config_dump");
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(r.json(), json!({"configs": []}));
+    assert!(get(addr, "/stats").body.contains("server.live: 1\n"));
+    assert_eq!(get(addr, "/help").status, 404);
+
+    let r = get(addr, "/quitquitquit");
+    assert_eq!((r.status, r.header("allow")), (405, Some("POST")));
+    let r = raw(
+        addr,
+        b"POST /quitquitquit HTTP/1.1\r\nHost: a\r\nConnection: close\r\nOrigin: http://evil\r\nContent-Length: 0\r\n\r\n",
+    );
+    assert_eq!(r.status, 403);
+    let r = raw(
+        addr,
+        b"POST /quitquitquit HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi",
+    );
+    assert_eq!(r.status, 403);
+    assert!(!quit.load(std::sync::atomic::Ordering::SeqCst));
+
+    // As `curl -XPOST`: no content type, no body.
+    let r = call(addr, "POST", "/quitquitquit", None);
+    assert_eq!((r.status, r.body.as_str()), (200, "OK\n"));
+    assert!(quit.load(std::sync::atomic::Ordering::SeqCst));
+    admin.shutdown();
 }
