@@ -21,8 +21,10 @@
 //! | `/drain_listeners` | POST | `?inboundonly`, `?graceful`: drains the listeners |
 //! | `/quitquitquit` | POST | starts the graceful stop, as SIGTERM |
 //!
-//! State-changing (POST) endpoints refuse GET with 405, as Envoy, and refuse what a
-//! browser page could send cross-site (see [`cross_site_refusal`]).
+//! State-changing (POST) endpoints refuse GET with 405, as Envoy, and refuse with 403
+//! what a browser page could send cross-site: a POST with an `Origin` header or a form
+//! or `text/plain` content type. `curl -XPOST` and pilot-agent (no content type, no
+//! body) pass.
 
 mod clusters;
 mod config_dump;
@@ -448,24 +450,31 @@ fn apply_log_settings(log: &LogHandle, form: &Form) -> Result<(), String> {
     let mut chosen = None;
     for (key, values) in form {
         for value in values {
-            if key == "paths" {
-                for pair in value.split(',').filter(|p| !p.is_empty()) {
-                    let (name, level) = pair
-                        .split_once(':')
-                        .ok_or_else(|| format!("paths entry without a level: {pair}"))?;
-                    chosen = Some(logger_level(name, level)?);
-                }
-            } else if key == "level" {
-                chosen = Some(envoy_level(value)?);
-            } else {
-                chosen = Some(logger_level(key, value)?);
-            }
+            chosen = requested_level(key, value)?.or(chosen);
         }
     }
     match chosen {
         Some(Some(level)) => log.set_level(level).and_then(|()| log.set_enabled(true)),
         Some(None) => log.set_enabled(false),
         None => Ok(()),
+    }
+}
+
+/// The level one `key=value` of the query asks for: `level=L`, `paths=mosn:L,...` (the
+/// last entry) or `<logger>=L`; `None` for an empty `paths`.
+fn requested_level(key: &str, value: &str) -> Result<Option<EnvoyLevel>, String> {
+    match key {
+        "level" => envoy_level(value).map(Some),
+        "paths" => value
+            .split(',')
+            .filter(|p| !p.is_empty())
+            .try_fold(None, |_, pair| {
+                let (name, level) = pair
+                    .split_once(':')
+                    .ok_or_else(|| format!("paths entry without a level: {pair}"))?;
+                logger_level(name, level).map(Some)
+            }),
+        name => logger_level(name, value).map(Some),
     }
 }
 
@@ -1003,6 +1012,11 @@ mod tests {
         assert!(text.starts_with("unknown logger: http"), "{text}");
         let (status, text) = f.post("/logging?level=debug&paths=mosn:nope");
         assert_eq!((status, text.as_str()), (400, "unknown log level: nope\n"));
+        let (status, text) = f.post("/logging?paths=mosn");
+        assert_eq!(
+            (status, text.as_str()),
+            (400, "paths entry without a level: mosn\n")
+        );
         assert_eq!(f.get("/logging").1, "active loggers:\n  mosn: info\n");
     }
 
