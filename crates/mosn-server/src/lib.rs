@@ -3,6 +3,7 @@
 //! turns signals into graceful or immediate shutdown.
 #![forbid(unsafe_code)]
 
+mod envoy_admin;
 mod listeners;
 mod plane;
 mod server;

@@ -31,12 +31,16 @@ pub struct RunOptions {
 
 /// The start of a process configured by an Envoy bootstrap: `config` then carries only
 /// process settings, and this the resources and the ADS client's settings.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct XdsStart {
     /// The bootstrap's `static_resources`, converted.
     pub batch: Batch,
     /// `dynamic_resources`: the ADS stream to follow, if any.
     pub ads: Option<mosn_xds::ads::AdsSettings>,
+    /// The bootstrap as loaded, for Envoy's `/config_dump`.
+    pub bootstrap: mosn_xds::dump::DumpSource,
+    /// Envoy's `CommandLineOptions` as JSON, for `/server_info`.
+    pub command_line_options: serde_json::Value,
 }
 
 /// Why the server could not start.
@@ -119,6 +123,16 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), ServerError> {
         }
         None => None,
     };
+    let (quit_tx, quit_rx) = tokio::sync::watch::channel(false);
+    let envoy_admin = opts.xds.as_ref().map(|start| {
+        crate::envoy_admin::envoy_admin(crate::envoy_admin::EnvoyParts {
+            start,
+            ads: ads.as_ref(),
+            plane: plane.clone(),
+            workers: workers as u64,
+            quit: quit_tx.clone(),
+        })
+    });
     let config_json = Arc::new(ArcSwap::from_pointee(config.redacted_json.clone()));
     let source = opts.config_path.clone().map(|path| {
         Arc::new(FileSource::new(
@@ -141,7 +155,7 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), ServerError> {
                     version: opts.version,
                     hosts: Some(hosts_fn(&state)),
                     reload: source.map(reload_fn),
-                    envoy: None,
+                    envoy: envoy_admin,
                 },
             )
             .map_err(ServerError::Admin)?,
@@ -171,7 +185,7 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), ServerError> {
     }
     tracing::info!(workers, ?io_model, version = opts.version, "mosn started");
 
-    match signals.wait() {
+    match signals.wait(quit_rx) {
         Signal::Terminate => {
             tracing::info!(?graceful_timeout, "SIGTERM: draining");
             let _ = drain_tx.send(true);
@@ -260,11 +274,13 @@ impl Signals {
         })
     }
 
-    /// Blocks until SIGTERM (graceful) or SIGINT/SIGQUIT (immediate).
-    fn wait(mut self) -> Signal {
+    /// Blocks until SIGTERM or `quit` (Envoy's `POST /quitquitquit`) (graceful) or
+    /// SIGINT/SIGQUIT (immediate).
+    fn wait(mut self, mut quit: tokio::sync::watch::Receiver<bool>) -> Signal {
         self.rt.block_on(async {
             tokio::select! {
                 _ = self.term.recv() => Signal::Terminate,
+                Ok(_) = quit.wait_for(|q| *q) => Signal::Terminate,
                 _ = self.int.recv() => Signal::Interrupt,
                 _ = self.quit.recv() => Signal::Interrupt,
             }

@@ -165,6 +165,17 @@ impl ConfigPlane {
         dump::versions(&self.inner.lock().resources)
     }
 
+    /// Every live listener's name and address, for Envoy's `/listeners`.
+    pub fn listeners(&self) -> Vec<(String, mosn_config::Address)> {
+        let inner = self.inner.lock();
+        inner
+            .resources
+            .listeners
+            .iter()
+            .map(|(name, e)| (name.clone(), e.config.address.clone()))
+            .collect()
+    }
+
     /// Counts a batch refused whole before it reached the plane (a file that failed to
     /// parse or validate).
     pub(crate) fn count_refused(&self) {
