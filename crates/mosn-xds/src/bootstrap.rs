@@ -13,12 +13,13 @@ mod policy;
 
 use crate::ads::AdsSettings;
 use crate::convert::cluster::ClusterPlan;
+use crate::convert::endpoint::address_of;
 use crate::convert::{duration, Context, ConvertError, Result};
 use envoy_types::pb::envoy::config::bootstrap::v3::{bootstrap, Admin, Bootstrap};
 use envoy_types::pb::envoy::config::cluster::v3::Cluster;
 use envoy_types::pb::envoy::config::core::v3::{
-    address, api_config_source::ApiType, config_source, grpc_service, node, socket_address,
-    ApiConfigSource, ApiVersion, ConfigSource, Node, SocketAddress,
+    api_config_source::ApiType, config_source, grpc_service, node, ApiConfigSource, ApiVersion,
+    ConfigSource, Node,
 };
 use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::Secret;
 use envoy_types::pb::envoy::extensions::upstreams::http::v3::{
@@ -29,7 +30,7 @@ use mosn_config::model::{Address, TlsContextConfig};
 use mosn_config::resources::{Batch, Resource};
 use prost::{Message, Name};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 /// Top-level keys only MOSN's configuration has (lower case: MOSN matches keys
@@ -203,8 +204,41 @@ fn read(
     if text.trim().is_empty() {
         return Ok(Bootstrap::default());
     }
-    let document = crate::proto::parse_document(text).map_err(syntax)?;
+    let mut document = crate::proto::parse_document(text).map_err(syntax)?;
+    unwrap_typed_structs(&mut document);
     crate::proto::from_json(&document, allow_unknown).map_err(|e| syntax(e.to_string()))
+}
+
+/// The `@type`s of a `TypedStruct` (Istio's bootstrap wraps `internal_listener` in one).
+const TYPED_STRUCT_URLS: [&str; 2] = [
+    "type.googleapis.com/udpa.type.v1.TypedStruct",
+    "type.googleapis.com/xds.type.v3.TypedStruct",
+];
+
+/// Rewrites every `Any` that is a `TypedStruct` into the typed message it stands for
+/// (`{"@type": type_url, ...value}`), which is how Envoy reads one: the descriptor pool
+/// has no `TypedStruct`, and the inner message is then checked against its own type.
+fn unwrap_typed_structs(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(object) => {
+            let typed_struct = object
+                .get("@type")
+                .and_then(|t| t.as_str())
+                .is_some_and(|t| TYPED_STRUCT_URLS.contains(&t));
+            if typed_struct {
+                let inner = object.remove("type_url").unwrap_or_default();
+                let fields = match object.remove("value") {
+                    Some(serde_json::Value::Object(fields)) => fields,
+                    _ => serde_json::Map::new(),
+                };
+                *object = fields;
+                object.insert("@type".to_owned(), inner);
+            }
+            object.values_mut().for_each(unwrap_typed_structs);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(unwrap_typed_structs),
+        _ => {}
+    }
 }
 
 /// Envoy's `bootstrap.MergeFrom(config_yaml)`: protobuf's merge is exactly decoding the
@@ -299,51 +333,13 @@ fn admin_address(admin: Option<&Admin>) -> Result<Option<SocketAddr>> {
     let Some(address) = admin.and_then(|a| a.address.as_ref()) else {
         return Ok(None);
     };
-    match &address.address {
-        Some(address::Address::SocketAddress(socket)) => {
-            socket_address(socket, "admin.address.socket_address").map(Some)
-        }
-        Some(address::Address::Pipe(_)) => Err(ConvertError::unsupported(
+    match address_of(address).map_err(|e| e.within("admin.address"))? {
+        Address::Tcp(socket) => Ok(Some(socket)),
+        Address::Unix(_) => Err(ConvertError::unsupported(
             "admin.address.pipe",
             "an admin API on a Unix socket",
         )),
-        Some(address::Address::EnvoyInternalAddress(_)) => Err(ConvertError::unsupported(
-            "admin.address.envoy_internal_address",
-            "an internal admin address",
-        )),
-        None => Err(ConvertError::new("admin.address", "names no address")),
     }
-}
-
-/// A TCP `socket_address` with an IP literal and a port value.
-fn socket_address(socket: &SocketAddress, path: &str) -> Result<SocketAddr> {
-    if socket.protocol() != socket_address::Protocol::Tcp {
-        return Err(ConvertError::unsupported(format!("{path}.protocol"), "UDP"));
-    }
-    if !socket.resolver_name.is_empty() {
-        return Err(ConvertError::unsupported(
-            format!("{path}.resolver_name"),
-            "a custom resolver",
-        ));
-    }
-    let ip: IpAddr = socket.address.parse().map_err(|_| {
-        ConvertError::new(
-            format!("{path}.address"),
-            format!("{:?} is not an IP address", socket.address),
-        )
-    })?;
-    let port = match &socket.port_specifier {
-        Some(socket_address::PortSpecifier::PortValue(port)) => u16::try_from(*port)
-            .map_err(|_| ConvertError::new(format!("{path}.port_value"), "must be below 65536"))?,
-        Some(socket_address::PortSpecifier::NamedPort(_)) => {
-            return Err(ConvertError::unsupported(
-                format!("{path}.named_port"),
-                "a named port",
-            ))
-        }
-        None => 0,
-    };
-    Ok(SocketAddr::new(ip, port))
 }
 
 /// The static resources, converted.
@@ -460,6 +456,7 @@ fn ads_settings(
     };
     let lds = over_ads(dynamic.lds_config.as_ref(), "dynamic_resources.lds_config")?;
     let cds = over_ads(dynamic.cds_config.as_ref(), "dynamic_resources.cds_config")?;
+    let initial_fetch_timeout = initial_fetch_timeout(lds, cds)?;
     let Some(ads) = &dynamic.ads_config else {
         return match (lds, cds) {
             (Some(_), _) | (_, Some(_)) => Err(ConvertError::new(
@@ -481,7 +478,7 @@ fn ads_settings(
         node_on_first_message_only: ads.set_node_on_first_message_only,
         lds: lds.is_some(),
         cds: cds.is_some(),
-        initial_fetch_timeout: initial_fetch_timeout(lds, cds)?,
+        initial_fetch_timeout,
         connect_timeout: call_timeout.unwrap_or(source.connect_timeout),
     }))
 }
@@ -590,4 +587,61 @@ fn find_source(name: &str, clusters: &[Cluster], plans: &[ClusterPlan]) -> Resul
     };
     grpc_source(cluster, plan)
         .map_err(|why| ConvertError::new(format!("static_resources.clusters[{i}]"), why))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_mosn_only_key_in_any_case_makes_a_mosn_config() {
+        assert!(!is_bootstrap(&json!({"Servers": [], "admin": {}})));
+        assert!(!is_bootstrap(&json!({"pid": "/tmp/x", "node": {}})));
+        let mosn_clusters = json!({"cluster_manager": {"clusters": []}, "admin": {}});
+        assert!(!is_bootstrap(&mosn_clusters));
+    }
+
+    #[test]
+    fn bootstrap_fields_by_proto_or_json_name_make_a_bootstrap() {
+        assert!(is_bootstrap(&json!({"static_resources": {}})));
+        assert!(is_bootstrap(&json!({"dynamicResources": {}})));
+        let envoy_cluster_manager = json!({"cluster_manager": {"outlier_detection": {}}});
+        assert!(is_bootstrap(&envoy_cluster_manager));
+        assert!(is_bootstrap(&json!({"admin": {"address": {}}})));
+    }
+
+    #[test]
+    fn documents_neither_format_knows_are_left_to_mosn() {
+        assert!(!is_bootstrap(&json!({"foo": 1})));
+        assert!(!is_bootstrap(&json!([1])));
+        assert!(!is_bootstrap(&json!(null)));
+    }
+
+    #[test]
+    fn typed_struct_becomes_the_typed_message_it_wraps() {
+        let mut any = json!([{"typed_config": {
+            "@type": "type.googleapis.com/udpa.type.v1.TypedStruct",
+            "type_url": "type.googleapis.com/a.B",
+            "value": {"x": 1}
+        }}]);
+        unwrap_typed_structs(&mut any);
+        let expected = json!([{"typed_config": {"@type": "type.googleapis.com/a.B", "x": 1}}]);
+        assert_eq!(any, expected);
+    }
+
+    #[test]
+    fn one_initial_fetch_timeout_from_either_source_or_refused_when_they_differ() {
+        let s = Duration::from_secs;
+        assert_eq!(
+            initial_fetch_timeout(Some(Some(s(1))), Some(None)),
+            Ok(Some(s(1)))
+        );
+        assert_eq!(
+            initial_fetch_timeout(None, Some(Some(s(2)))),
+            Ok(Some(s(2)))
+        );
+        assert_eq!(initial_fetch_timeout(Some(None), None), Ok(None));
+        assert!(initial_fetch_timeout(Some(Some(s(1))), Some(Some(s(2)))).is_err());
+    }
 }
