@@ -13,7 +13,13 @@ fn main() {
     // Only this target's packages: they are all downloaded by now, so no network is needed.
     let target = std::env::var("TARGET").expect("TARGET is set for build scripts");
     let output = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--offline", "--filter-platform"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--offline",
+            "--filter-platform",
+        ])
         .arg(target)
         .current_dir(&manifest_dir)
         .output()
@@ -39,7 +45,8 @@ fn main() {
         .expect("a manifest has a directory")
         .join("src/generated/types.bin");
     println!("cargo:rerun-if-changed={}", descriptors.display());
-    let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join("envoy-descriptors.bin");
+    let out =
+        PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join("envoy-descriptors.bin");
     std::fs::copy(&descriptors, &out)
         .unwrap_or_else(|e| panic!("copy {}: {e}", descriptors.display()));
 }
