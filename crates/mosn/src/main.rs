@@ -1,10 +1,13 @@
 //! `mosn`: the command line, compatible with MOSN's (`mosn start -c mosn.json`).
 
 use clap::{Parser, Subcommand};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod bootstrap_server;
 mod control;
+mod envoy_cli;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -65,14 +68,31 @@ enum Command {
     },
     /// Print the version.
     Version,
+    /// Run with Envoy's command line (`-c BOOTSTRAP`, `--mode validate`, ...), as mosn
+    /// does when its program is named `envoy`.
+    Envoy {
+        /// Envoy's arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    if envoy_cli::invoked_as_envoy(&argv) {
+        return envoy_cli::main(argv);
+    }
+    let cli = Cli::parse_from(argv);
     match cli.command {
+        Command::Envoy { args } => envoy_cli::main(std::iter::once("envoy".into()).chain(args)),
         Command::Version => {
             println!("mosn version {VERSION}");
             ExitCode::SUCCESS
+        }
+        Command::Validate { config } if envoy_cli::is_bootstrap_file(&config) => {
+            let args =
+                envoy_cli::EnvoyArgs::for_file(&config, envoy_cli::Mode::Validate, None, None);
+            envoy_cli::run(&args)
         }
         Command::Validate { config } => match load(&config) {
             Some(_) => {
@@ -83,6 +103,16 @@ fn main() -> ExitCode {
         },
         Command::Reload { config } => control::reload(&config),
         Command::Stop { config } => control::stop(&config),
+        Command::Start {
+            config,
+            service_cluster,
+            service_node,
+            ..
+        } if envoy_cli::is_bootstrap_file(&config) => {
+            let mode = envoy_cli::Mode::Serve;
+            let args = envoy_cli::EnvoyArgs::for_file(&config, mode, service_cluster, service_node);
+            envoy_cli::run(&args)
+        }
         Command::Start { config, .. } => {
             let Some(cfg) = load(&config) else {
                 return ExitCode::FAILURE;
