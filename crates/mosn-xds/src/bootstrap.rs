@@ -274,16 +274,23 @@ fn set_node(bootstrap: &mut Bootstrap, options: &LoadOptions) {
 
 /// The plan of a merged bootstrap.
 fn plan(bootstrap: Bootstrap) -> Result<BootstrapPlan> {
-    let statics = bootstrap.static_resources.clone().unwrap_or_default();
+    let no_statics = bootstrap::StaticResources::default();
+    let statics = bootstrap.static_resources.as_ref().unwrap_or(&no_statics);
     let secrets = static_secrets(&statics.secrets)?;
     let mut ctx = Context::with_secrets(&secrets);
     policy::check(&bootstrap, &mut ctx)?;
     let admin = admin_address(bootstrap.admin.as_ref())?;
-    let converted = convert_statics(&statics, &mut ctx)?;
+    let converted = convert_statics(statics, &mut ctx)?;
     let node = bootstrap.node.clone().unwrap_or_default();
     let sds = grpc_sources(&statics.clusters, &converted.clusters);
     let dynamic = bootstrap.dynamic_resources.as_ref();
     let ads = ads_settings(dynamic, &statics.clusters, &converted.clusters, &node)?;
+    if let (None, Some(path)) = (&ads, &converted.needs_ads) {
+        return Err(ConvertError::new(
+            path.as_str(),
+            "its EDS or RDS comes over ADS, but there is no dynamic_resources.ads_config",
+        ));
+    }
     let Context {
         ignored,
         missing_secrets,
@@ -352,6 +359,8 @@ struct Statics {
     eds: BTreeSet<String>,
     /// Route configurations the listeners name over RDS.
     rds: BTreeSet<String>,
+    /// The first resource whose EDS or RDS needs the ADS stream, by its path.
+    needs_ads: Option<String>,
 }
 
 /// Converts the static clusters and listeners; an error names its resource by its index.
@@ -365,10 +374,14 @@ fn convert_statics(statics: &bootstrap::StaticResources, ctx: &mut Context<'_>) 
         clusters: Vec::new(),
         eds: BTreeSet::new(),
         rds: BTreeSet::new(),
+        needs_ads: None,
     };
     for (i, cluster) in statics.clusters.iter().enumerate() {
-        let plan = crate::convert::cluster::cluster(cluster, ctx)
-            .map_err(|e| e.within(format!("static_resources.clusters[{i}]")))?;
+        let path = format!("static_resources.clusters[{i}]");
+        let plan = crate::convert::cluster::cluster(cluster, ctx).map_err(|e| e.within(&path))?;
+        if plan.eds.is_some() {
+            out.needs_ads.get_or_insert(path);
+        }
         out.eds.extend(plan.eds.clone());
         out.batch
             .upserts
@@ -376,8 +389,12 @@ fn convert_statics(statics: &bootstrap::StaticResources, ctx: &mut Context<'_>) 
         out.clusters.push(plan);
     }
     for (i, listener) in statics.listeners.iter().enumerate() {
-        let plan = crate::convert::listener::listener(listener, ctx)
-            .map_err(|e| e.within(format!("static_resources.listeners[{i}]")))?;
+        let path = format!("static_resources.listeners[{i}]");
+        let plan =
+            crate::convert::listener::listener(listener, ctx).map_err(|e| e.within(&path))?;
+        if !plan.rds.is_empty() {
+            out.needs_ads.get_or_insert(path);
+        }
         out.rds.extend(plan.rds);
         let routes = plan.inline_routes.into_iter().map(Resource::Router);
         out.batch.upserts.extend(routes);

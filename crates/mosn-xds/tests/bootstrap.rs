@@ -341,6 +341,20 @@ static_resources:
 }
 
 #[test]
+fn a_static_eds_cluster_without_ads_is_refused() {
+    let yaml = r#"
+static_resources:
+  clusters:
+  - {name: e, type: EDS, eds_cluster_config: {eds_config: {ads: {}}}}
+"#;
+    assert_eq!(
+        refusal(yaml),
+        "static_resources.clusters[0]: its EDS or RDS comes over ADS, but there is no \
+         dynamic_resources.ads_config"
+    );
+}
+
+#[test]
 fn every_mosn_sample_is_told_from_every_envoy_bootstrap() {
     let samples = std::fs::read_dir(shared("testdata/mosn-configs")).expect("samples");
     for entry in samples {
