@@ -285,12 +285,7 @@ fn plan(bootstrap: Bootstrap) -> Result<BootstrapPlan> {
     let sds = grpc_sources(&statics.clusters, &converted.clusters);
     let dynamic = bootstrap.dynamic_resources.as_ref();
     let ads = ads_settings(dynamic, &statics.clusters, &converted.clusters, &node)?;
-    if let (None, Some(path)) = (&ads, &converted.needs_ads) {
-        return Err(ConvertError::new(
-            path.as_str(),
-            "its EDS or RDS comes over ADS, but there is no dynamic_resources.ads_config",
-        ));
-    }
+    require_ads(ads.as_ref(), &converted)?;
     let Context {
         ignored,
         missing_secrets,
@@ -309,6 +304,17 @@ fn plan(bootstrap: Bootstrap) -> Result<BootstrapPlan> {
         missing_secrets,
         ignored,
     })
+}
+
+/// Static EDS clusters and RDS listeners get their hosts and routes over ADS only.
+fn require_ads(ads: Option<&AdsSettings>, statics: &Statics) -> Result<()> {
+    match (ads, &statics.needs_ads) {
+        (None, Some(path)) => Err(ConvertError::new(
+            path.as_str(),
+            "its EDS or RDS comes over ADS, but there is no dynamic_resources.ads_config",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Refuses the second of two resources of one kind with the same name, at its `name`.
