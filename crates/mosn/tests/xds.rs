@@ -1,0 +1,218 @@
+//! xDS end to end: mosn started from an Envoy bootstrap follows the test control plane
+//! (`tests/peers/xds/ads_server.py`, SotW and Delta), serves gRPC traffic from a grpcio
+//! client through a listener, route and cluster it only knows from ADS, NACKs a bad
+//! resource by name while traffic continues, and keeps serving through a control-plane
+//! outage, resynchronizing after it.
+
+mod support;
+
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::time::Duration;
+use support::*;
+
+/// The pieces of one scenario: the backend, the control plane, and mosn.
+struct Mesh {
+    _backend: Peer,
+    backend_port: u16,
+    control: ControlPlane,
+    mosn: Mosn,
+    ingress: SocketAddr,
+    _dir: TempDir,
+}
+
+fn echo_args(backend_port: u16, ingress_port: u16) -> Vec<String> {
+    vec![
+        "--resources".into(),
+        "echo".into(),
+        "--backend-port".into(),
+        backend_port.to_string(),
+        "--ingress-port".into(),
+        ingress_port.to_string(),
+    ]
+}
+
+/// Starts the echo set (listener `ingress_<port>` → RDS `echo_route` → EDS
+/// `echo_cluster` (h2) → a grpcio backend named `A`) and mosn following it.
+fn mesh(delta: bool) -> Mesh {
+    let dir = TempDir::new("xds");
+    let backend_port = free_port();
+    let ingress_port = free_port();
+    let backend = grpc_backend(backend_port, "A", &dir);
+    let control = ControlPlane::start(&echo_args(backend_port, ingress_port), &dir);
+    let admin = local(free_port());
+    let bootstrap = ads_bootstrap(control.port, admin.port(), delta);
+    let mut mosn = Mosn::spawn_file(
+        "bootstrap.yaml",
+        bootstrap.as_bytes(),
+        Vec::new(),
+        Some(admin),
+    );
+    mosn.wait_ready(true);
+    Mesh {
+        _backend: backend,
+        backend_port,
+        control,
+        mosn,
+        ingress: local(ingress_port),
+        _dir: dir,
+    }
+}
+
+/// The type of a logged request (`Cluster`, `ClusterLoadAssignment`, `Listener`,
+/// `RouteConfiguration`).
+fn short(r: &Value) -> &str {
+    r["type"].as_str().unwrap_or_default()
+}
+
+fn assert_call(m: &Mesh, expect: &str) {
+    let (ok, out) = grpc_call(m.ingress, expect, 10);
+    assert!(
+        ok,
+        "gRPC call through mosn: {out}\nmosn log:\n{}",
+        m.mosn.log()
+    );
+}
+
+fn every_type_acked(m: &Mesh) {
+    for ty in [
+        "Cluster",
+        "ClusterLoadAssignment",
+        "Listener",
+        "RouteConfiguration",
+    ] {
+        m.control
+            .wait_request(Duration::from_secs(10), &format!("ACK of {ty}"), |r| {
+                short(r) == ty && r["kind"] == "ACK"
+            });
+    }
+}
+
+#[test]
+fn sotw_serves_grpc_through_a_listener_route_and_cluster_from_ads() {
+    let m = mesh(false);
+    assert_call(&m, "A:");
+    every_type_acked(&m);
+    let first = m.control.requests()[0].clone();
+    assert_eq!(first["mode"], "sotw", "{first}");
+    assert_eq!(short(&first), "Cluster", "CDS is asked for first: {first}");
+}
+
+#[test]
+fn delta_serves_grpc_through_a_listener_route_and_cluster_from_ads() {
+    let m = mesh(true);
+    assert_call(&m, "A:");
+    every_type_acked(&m);
+    assert_eq!(m.control.requests()[0]["mode"], "delta");
+}
+
+/// A bad cluster is NACKed naming it, with the last accepted version; traffic goes on;
+/// a later good version is ACKed.
+fn nack_then_ack(delta: bool) {
+    let m = mesh(delta);
+    assert_call(&m, "A:");
+    m.control
+        .post("bad", &json!({"type": "Cluster", "name": "bad_cluster"}));
+    let nack = m
+        .control
+        .wait_request(Duration::from_secs(10), "NACK of the bad cluster", |r| {
+            r["kind"] == "NACK" && short(r) == "Cluster"
+        });
+    let detail = nack["error_detail"]["message"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("bad_cluster"),
+        "NACK detail names the cluster: {nack}"
+    );
+    assert!(
+        detail.contains("connect_timeout"),
+        "NACK detail names the field: {nack}"
+    );
+    assert_call(&m, "A:");
+    // The server heals after the NACK (drops the bad cluster); a later good version of
+    // the clusters is ACKed.
+    m.control.post(
+        "upsert",
+        &json!({"@type": "type.googleapis.com/envoy.config.cluster.v3.Cluster",
+            "name": "extra_cluster", "type": "STATIC", "connect_timeout": "1s",
+            "load_assignment": {"cluster_name": "extra_cluster", "endpoints": [{"lb_endpoints": [
+                {"endpoint": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 9}}}}]}]}}),
+    );
+    let nacks = m
+        .control
+        .requests()
+        .iter()
+        .filter(|r| r["kind"] == "NACK")
+        .count();
+    m.control
+        .wait_request(Duration::from_secs(10), "ACK of a later version", |r| {
+            r["kind"] == "ACK"
+                && short(r) == "Cluster"
+                && r["t"].as_f64() > nack["t"].as_f64()
+                && r["acked"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|n| n == "extra_cluster"))
+        });
+    assert_eq!(
+        nacks,
+        m.control
+            .requests()
+            .iter()
+            .filter(|r| r["kind"] == "NACK")
+            .count(),
+        "one NACK only"
+    );
+    assert_call(&m, "A:");
+}
+
+#[test]
+fn sotw_nacks_a_bad_cluster_by_name_while_traffic_continues() {
+    nack_then_ack(false);
+}
+
+#[test]
+fn delta_nacks_a_bad_cluster_by_name_while_traffic_continues() {
+    nack_then_ack(true);
+}
+
+/// The control plane dies: traffic goes on with the last configuration; it comes back
+/// on the same address: mosn reconnects (with the versions it holds, in Delta) and
+/// follows changes again.
+fn outage(delta: bool) {
+    let mut m = mesh(delta);
+    assert_call(&m, "A:");
+    every_type_acked(&m);
+    m.control.kill();
+    assert_call(&m, "A:");
+    let restarted = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default();
+    let port = m.control.port;
+    m.control = ControlPlane::start_on(port, &echo_args(m.backend_port, m.ingress.port()), &m._dir);
+    let again = m
+        .control
+        .wait_request(Duration::from_secs(20), "a request on a new stream", |r| {
+            short(r) == "Cluster" && r["t"].as_f64() > Some(restarted)
+        });
+    if delta {
+        let held = again["initial_resource_versions"]
+            .as_object()
+            .map_or(0, |v| v.len());
+        assert_eq!(held, 1, "Delta says which clusters it holds: {again}");
+    }
+    assert_call(&m, "A:");
+    m.control
+        .wait_request(Duration::from_secs(10), "the listener ACKed again", |r| {
+            short(r) == "Listener" && r["kind"] == "ACK" && r["t"].as_f64() > Some(restarted)
+        });
+}
+
+#[test]
+fn sotw_keeps_serving_through_a_control_plane_outage_and_resynchronizes() {
+    outage(false);
+}
+
+#[test]
+fn delta_keeps_serving_through_a_control_plane_outage_and_resynchronizes() {
+    outage(true);
+}
