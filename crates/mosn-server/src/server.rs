@@ -37,6 +37,8 @@ pub struct XdsStart {
     pub batch: Batch,
     /// `dynamic_resources`: the ADS stream to follow, if any.
     pub ads: Option<mosn_xds::ads::AdsSettings>,
+    /// The SDS stream beside it (Istio's agent), if any.
+    pub sds: Option<mosn_xds::ads::SdsSource>,
     /// The bootstrap as loaded, for Envoy's `/config_dump`.
     pub bootstrap: mosn_xds::dump::DumpSource,
     /// Envoy's `CommandLineOptions` as JSON, for `/server_info`.
@@ -99,10 +101,10 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), ServerError> {
         workers: listener_commands,
     }));
     let mut first_batch = Batch::from_config(&config);
-    let (static_xds, ads_settings) = opts
+    let (static_xds, ads_settings, sds_source) = opts
         .xds
         .clone()
-        .map_or((None, None), |x| (Some(x.batch), x.ads));
+        .map_or((None, None, None), |x| (Some(x.batch), x.ads, x.sds));
     if let Some(batch) = static_xds {
         first_batch.upserts.extend(batch.upserts);
     }
@@ -119,7 +121,7 @@ pub fn run(config: Config, opts: RunOptions) -> Result<(), ServerError> {
     let ads = match ads_settings {
         Some(settings) => {
             let sink: Arc<dyn mosn_xds::ads::ConfigSink> = plane.clone();
-            Some(mosn_xds::ads::spawn(settings, sink).map_err(ServerError::Runtime)?)
+            Some(mosn_xds::ads::spawn(settings, sds_source, sink).map_err(ServerError::Runtime)?)
         }
         None => None,
     };

@@ -30,6 +30,7 @@ pub(crate) fn start_from_bootstrap(
         "drain_time": format!("{}s", process.graceful_timeout.as_secs()),
         "log_level": process.default_log_level.map(|l| format!("{l:?}").to_lowercase()),
     });
+    let sds = sds_source(&plan);
     let dump = mosn_xds::dump::DumpSource {
         bootstrap: plan.bootstrap,
         loaded: std::time::SystemTime::now(),
@@ -48,9 +49,36 @@ pub(crate) fn start_from_bootstrap(
     run.config_path = None;
     run.xds = Some(mosn_server::XdsStart {
         batch: plan.resources,
+        sds,
         ads: plan.ads,
         bootstrap: dump,
         command_line_options,
     });
     mosn_server::run(config, run).map_err(|e| e.to_string())
+}
+
+/// The SDS stream to open beside ADS: the static gRPC cluster the bootstrap's SDS
+/// `api_config_source`s may name that is not the ADS cluster — Istio's `sds-grpc` when
+/// there are several (the converters do not record which cluster each secret names).
+fn sds_source(plan: &BootstrapPlan) -> Option<mosn_xds::ads::SdsSource> {
+    let ads_cluster = plan.ads.as_ref().map(|a| a.cluster_name.as_str());
+    let candidates: Vec<_> = plan
+        .sds
+        .values()
+        .filter(|s| Some(s.cluster.as_str()) != ads_cluster)
+        .collect();
+    let source = match candidates.as_slice() {
+        [] => return None,
+        [one] => *one,
+        several => several
+            .iter()
+            .find(|s| s.cluster == "sds-grpc")
+            .copied()
+            .unwrap_or(several[0]),
+    };
+    Some(mosn_xds::ads::SdsSource {
+        cluster: source.cluster.clone(),
+        addresses: source.addresses.clone(),
+        connect_timeout: source.connect_timeout,
+    })
 }

@@ -216,3 +216,89 @@ fn sotw_keeps_serving_through_a_control_plane_outage_and_resynchronizes() {
 fn delta_keeps_serving_through_a_control_plane_outage_and_resynchronizes() {
     outage(true);
 }
+
+/// Istio's way with certificates: a listener from ADS names its certificate (`default`)
+/// and CA (`ROOTCA`) over SDS, served on a stream of their own by an agent-like SDS
+/// server on a Unix socket. The listener warms until they arrive, then requires client
+/// certificates from that CA; a rotated certificate is served without a restart.
+#[test]
+fn sds_secrets_from_their_own_stream_serve_mtls_and_rotate() {
+    let dir = TempDir::new("xds-sds");
+    let sds = SdsServer::start(&dir);
+    let port = free_port();
+    let sds_config = json!({"api_config_source": {"api_type": "GRPC", "transport_api_version": "V3",
+        "grpc_services": [{"envoy_grpc": {"cluster_name": "sds-grpc"}}]}, "resource_api_version": "V3"});
+    let listener = json!({
+        "@type": "type.googleapis.com/envoy.config.listener.v3.Listener",
+        "name": "mtls_in",
+        "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}},
+        "filter_chains": [{
+            "transport_socket": {"name": "envoy.transport_sockets.tls", "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+                "require_client_certificate": true,
+                "common_tls_context": {
+                    "tls_certificate_sds_secret_configs": [{"name": "default", "sds_config": sds_config}],
+                    "validation_context_sds_secret_config": {"name": "ROOTCA", "sds_config": sds_config},
+                }}},
+            "filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                "stat_prefix": "mtls_in",
+                "http_filters": [{"name": "envoy.filters.http.router", "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}],
+                "route_config": {"name": "local", "virtual_hosts": [{"name": "all", "domains": ["*"],
+                    "routes": [{"match": {"prefix": "/"},
+                        "direct_response": {"status": 200, "body": {"inline_string": "sds-ok"}}}]}]},
+            }}],
+        }],
+    });
+    let resources = dir.write(
+        "resources.json",
+        serde_json::to_vec(&json!([listener])).expect("json"),
+    );
+    let control = ControlPlane::start(
+        &["--resources".into(), resources.display().to_string()],
+        &dir,
+    );
+    let admin = local(free_port());
+    let bootstrap = ads_bootstrap_with_sds(control.port, admin.port(), false, &sds.socket);
+    let mut mosn = Mosn::spawn_file(
+        "bootstrap.yaml",
+        bootstrap.as_bytes(),
+        vec![local(port)],
+        Some(admin),
+    );
+    mosn.wait_ready(false);
+
+    let (_ca, cert, key) = sds.files();
+    let (cert, key) = (cert.display().to_string(), key.display().to_string());
+    let url = format!("https://127.0.0.1:{port}/");
+    let ok = curl(&["-k", "--cert", &cert, "--key", &key, &url]);
+    assert_eq!(ok.status, 200, "{ok:?}\nmosn log:\n{}", mosn.log());
+    assert_eq!(ok.text(), "sds-ok");
+    let anonymous = curl(&["-k", &url]);
+    assert_ne!(
+        anonymous.status, 200,
+        "a client without a certificate is refused"
+    );
+    let first = sds.fingerprint();
+    assert_eq!(
+        served_fingerprint(port),
+        first,
+        "the SDS certificate is served"
+    );
+
+    sds.rotate();
+    let rotated = sds.fingerprint();
+    assert_ne!(rotated, first);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while served_fingerprint(port) != rotated {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the rotated certificate is not served; mosn log:\n{}",
+            mosn.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let again = curl(&["-k", "--cert", &cert, "--key", &key, &url]);
+    assert_eq!(again.status, 200, "{again:?}");
+}

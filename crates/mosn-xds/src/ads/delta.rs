@@ -53,6 +53,7 @@ pub(crate) async fn run(
         // Read before select!: a guard in a branch expression would live through the
         // whole select.
         let deadline = session.state.lock().next_deadline();
+        let changed = session.changed.clone();
         tokio::select! {
             message = responses.message() => match message {
                 Ok(Some(response)) => {
@@ -66,6 +67,8 @@ pub(crate) async fn run(
                 session.expire();
                 stream.follow_subscriptions(session);
             }
+            // The other stream changed what is referred to.
+            () = changed.notified() => stream.follow_subscriptions(session),
         }
     }
 }
@@ -128,7 +131,7 @@ impl Stream {
     /// Subscribes to names newly referred to and unsubscribes from those no longer
     /// referred to; asks for listeners once the clusters are warm.
     fn follow_subscriptions(&mut self, session: &Session) {
-        for ty in [XdsType::Endpoint, XdsType::Route] {
+        for &ty in session.followed() {
             let want = session.state.lock().subscriptions(ty);
             let first = !self.subscribed.contains_key(&ty);
             let have = self.subscribed.entry(ty).or_default();

@@ -65,7 +65,7 @@ pub struct AdsHandle {
     pub stats: Arc<XdsStats>,
     /// What the control plane sent (for the config dump).
     pub state: Arc<parking_lot::Mutex<state::XdsState>>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    stop: Option<tokio::sync::watch::Sender<bool>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -77,7 +77,7 @@ impl AdsHandle {
 
     fn stop_thread(&mut self) {
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            let _ = stop.send(true);
         }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
@@ -91,20 +91,47 @@ impl Drop for AdsHandle {
     }
 }
 
-/// Starts the client on its own thread (`mosn-xds`): it connects, streams, applies what
-/// it receives through `sink`, and reconnects with backoff, keeping the last good
-/// configuration, until shut down.
-pub fn spawn(settings: AdsSettings, sink: Arc<dyn ConfigSink>) -> std::io::Result<AdsHandle> {
+/// Where SDS secrets come from when they have a stream of their own (Istio's agent:
+/// `StreamSecrets` on a Unix socket).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SdsSource {
+    /// The static cluster's name (Istio's `sds-grpc`).
+    pub cluster: String,
+    /// Its addresses, tried in order.
+    pub addresses: Vec<Address>,
+    /// Its `connect_timeout`.
+    pub connect_timeout: Duration,
+}
+
+/// Starts the client on its own thread (`mosn-xds`): it connects, streams (ADS, and SDS
+/// beside it when `sds` is given), applies what it receives through `sink`, and
+/// reconnects with backoff, keeping the last good configuration, until shut down.
+pub fn spawn(
+    settings: AdsSettings,
+    sds: Option<SdsSource>,
+    sink: Arc<dyn ConfigSink>,
+) -> std::io::Result<AdsHandle> {
     let stats = Arc::new(XdsStats::default());
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let session = Session::new(settings, sink, stats.clone());
+    let sds = sds.map(|source| session.sds_sibling(&source));
     let state = session.state.clone();
     let thread = std::thread::Builder::new()
         .name("mosn-xds".into())
-        .spawn(move || runtime.block_on(run(session, stop_rx)))?;
+        .spawn(move || {
+            runtime.block_on(async move {
+                let ads = run(session, stop_rx.clone());
+                match sds {
+                    Some(sds) => {
+                        tokio::join!(ads, run(sds, stop_rx));
+                    }
+                    None => ads.await,
+                }
+            });
+        })?;
     Ok(AdsHandle {
         stats,
         state,
@@ -114,7 +141,7 @@ pub fn spawn(settings: AdsSettings, sink: Arc<dyn ConfigSink>) -> std::io::Resul
 }
 
 /// Streams, reconnecting, until `stop`.
-async fn run(mut session: Session, mut stop: tokio::sync::oneshot::Receiver<()>) {
+async fn run(mut session: Session, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
     let mut next_address = 0;
     loop {
@@ -124,7 +151,7 @@ async fn run(mut session: Session, mut stop: tokio::sync::oneshot::Receiver<()>)
             .cloned()
         else {
             tracing::error!("the xDS cluster has no address; not connecting");
-            let _ = stop.await;
+            let _ = stop.wait_for(|s| *s).await;
             return;
         };
         let stats = session.stats.clone();
@@ -132,7 +159,12 @@ async fn run(mut session: Session, mut stop: tokio::sync::oneshot::Receiver<()>)
             let channel = connect::channel(&address, session.settings.connect_timeout).await?;
             stats.streams.fetch_add(1, Ordering::Relaxed);
             stats.connected.store(1, Ordering::Relaxed);
-            tracing::info!(?address, delta = session.settings.delta, "xDS stream open");
+            tracing::info!(
+                ?address,
+                delta = session.settings.delta,
+                sds = session.sds,
+                "xDS stream open"
+            );
             if session.settings.delta {
                 delta::run(&mut session, channel, &mut backoff).await
             } else {
@@ -140,7 +172,7 @@ async fn run(mut session: Session, mut stop: tokio::sync::oneshot::Receiver<()>)
             }
         };
         tokio::select! {
-            _ = &mut stop => return,
+            _ = stop.wait_for(|s| *s) => return,
             result = attempt => {
                 stats.connected.store(0, Ordering::Relaxed);
                 stats.stream_failures.fetch_add(1, Ordering::Relaxed);
@@ -155,7 +187,7 @@ async fn run(mut session: Session, mut stop: tokio::sync::oneshot::Receiver<()>)
         loop {
             let deadline = session.state.lock().next_deadline();
             tokio::select! {
-                _ = &mut stop => return,
+                _ = stop.wait_for(|s| *s) => return,
                 () = &mut wait => break,
                 () = until(deadline) => session.expire(),
             }

@@ -4,7 +4,7 @@
 use super::state::{Incoming, XdsState};
 use super::stats::XdsStats;
 use super::types::XdsType;
-use super::{AdsSettings, ConfigSink};
+use super::{AdsSettings, ConfigSink, SdsSource};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -25,9 +25,15 @@ pub(crate) struct Session {
     /// SotW: the last version accepted per type, echoed in every request (also after a
     /// reconnect).
     pub sotw_versions: HashMap<XdsType, String>,
+    /// This session's stream is SDS (`StreamSecrets`), not ADS.
+    pub sds: bool,
+    /// Woken when a response changed the state, so the other stream (ADS or SDS) checks
+    /// its subscriptions.
+    pub changed: Arc<tokio::sync::Notify>,
     /// Whether a listener response has been handled (the initial fetch is over when it
-    /// has and nothing warms).
-    listeners_seen: bool,
+    /// has and nothing warms); shared with the SDS sibling, whose secrets may be what the
+    /// last warming resources wait for.
+    listeners_seen: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Session {
@@ -39,8 +45,10 @@ impl Session {
             state,
             sink,
             stats,
+            sds: false,
+            changed: Arc::new(tokio::sync::Notify::new()),
             sotw_versions: HashMap::new(),
-            listeners_seen: false,
+            listeners_seen: Arc::default(),
         }
     }
 
@@ -69,9 +77,10 @@ impl Session {
             lines.push(rejection.to_string());
         }
         if ty == XdsType::Listener {
-            self.listeners_seen = true;
+            self.listeners_seen.store(true, Ordering::Relaxed);
         }
         self.check_initialized();
+        self.changed.notify_waiters();
         if lines.is_empty() {
             stats.update_success.fetch_add(1, Ordering::Relaxed);
             return None;
@@ -84,6 +93,35 @@ impl Session {
             tracing::warn!(type_url = %ty.url(), "xDS resource refused: {line}");
         }
         Some(lines.join("\n"))
+    }
+
+    /// An SDS session beside this one: the same state, sink and counters, its own stream
+    /// to `source`'s addresses.
+    pub fn sds_sibling(&self, source: &SdsSource) -> Self {
+        let mut settings = self.settings.clone();
+        settings.delta = false;
+        settings.cluster_name.clone_from(&source.cluster);
+        settings.addresses.clone_from(&source.addresses);
+        settings.connect_timeout = source.connect_timeout;
+        Self {
+            settings,
+            state: self.state.clone(),
+            sink: self.sink.clone(),
+            stats: self.stats.clone(),
+            sds: true,
+            changed: self.changed.clone(),
+            sotw_versions: HashMap::new(),
+            listeners_seen: self.listeners_seen.clone(),
+        }
+    }
+
+    /// The non-wildcard types this session's stream subscribes to by name.
+    pub fn followed(&self) -> &'static [XdsType] {
+        if self.sds {
+            &[XdsType::Secret]
+        } else {
+            &[XdsType::Endpoint, XdsType::Route]
+        }
     }
 
     /// Lets warming resources whose `initial_fetch_timeout` passed go live.
@@ -102,12 +140,14 @@ impl Session {
     /// True when the listeners may be asked for: Envoy waits for the clusters it starts
     /// with (and their endpoints) first.
     pub fn listeners_due(&self) -> bool {
-        self.settings.lds && (!self.settings.cds || !self.state.lock().clusters_warming())
+        !self.sds
+            && self.settings.lds
+            && (!self.settings.cds || !self.state.lock().clusters_warming())
     }
 
     /// Marks the initial fetch done once the clusters and listeners are in and warm.
     fn check_initialized(&self) {
-        let listeners_in = !self.settings.lds || self.listeners_seen;
+        let listeners_in = !self.settings.lds || self.listeners_seen.load(Ordering::Relaxed);
         if listeners_in && !self.state.lock().warming() {
             self.stats.initialized.store(true, Ordering::Relaxed);
         }

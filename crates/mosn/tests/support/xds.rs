@@ -118,6 +118,113 @@ impl ControlPlane {
     }
 }
 
+/// A running `sds_server.py` (Istio's agent's SDS: `StreamSecrets` on a Unix socket,
+/// secrets `default` and `ROOTCA` from certificates `mkcerts.sh` mints).
+#[derive(Debug)]
+pub struct SdsServer {
+    peer: Peer,
+    /// Its Unix socket.
+    pub socket: PathBuf,
+    control: SocketAddr,
+    out: PathBuf,
+}
+
+impl SdsServer {
+    /// Starts the server with its socket, certificates and logs in `dir`.
+    pub fn start(dir: &TempDir) -> SdsServer {
+        let socket = dir.file("sds.sock");
+        let out = dir.file("sds-out");
+        let control = local(free_port());
+        let mut peer = Peer::spawn(
+            "sds_server.py",
+            Command::new(peer_python())
+                .arg(peer_script("xds/sds_server.py"))
+                .arg("--listen")
+                .arg(format!("unix:{}", socket.display()))
+                .arg("--control")
+                .arg(control.to_string())
+                .arg("--out-dir")
+                .arg(&out)
+                .args(["--sa", "test"])
+                .env("MAX_SECONDS", "240"),
+            dir.file("sds.log"),
+        );
+        peer.wait_ready("listening", || {
+            wait_for_port(control, START_TIMEOUT) && socket.exists()
+        });
+        SdsServer {
+            peer,
+            socket,
+            control,
+            out,
+        }
+    }
+
+    /// The current workload certificate's SHA-256 fingerprint (openssl's `AB:CD:…`).
+    pub fn fingerprint(&self) -> String {
+        let current = read_json(&self.out.join("sds_current.json"));
+        current["fingerprint"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// The CA and the workload certificate and key files.
+    pub fn files(&self) -> (PathBuf, PathBuf, PathBuf) {
+        let certs = self.out.join("certs");
+        (
+            certs.join("ca.pem"),
+            certs.join("default.test.pem"),
+            certs.join("default.test.key"),
+        )
+    }
+
+    /// Mints a new workload certificate and pushes it.
+    pub fn rotate(&self) {
+        let req = "POST /rotate HTTP/1.1\r\nHost: control\r\nConnection: close\r\n\
+                   Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+        let resp = http_exchange(self.control, req.as_bytes())
+            .unwrap_or_else(|e| panic!("SDS rotate: {e}; log:\n{}", self.peer.log()));
+        assert_eq!(resp.status, 200, "SDS rotate: {}", resp.text());
+    }
+}
+
+/// The SHA-256 fingerprint (openssl's `AB:CD:…`) of the certificate a TLS server on
+/// `port` presents.
+pub fn served_fingerprint(port: u16) -> String {
+    let out = run_bounded(
+        Command::new(tool("openssl"))
+            .args(["s_client", "-connect"])
+            .arg(format!("127.0.0.1:{port}"))
+            .stdin(Stdio::null()),
+        Duration::from_secs(15),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (Some(start), Some(end)) = (
+        text.find("-----BEGIN CERTIFICATE-----"),
+        text.find("-----END CERTIFICATE-----"),
+    ) else {
+        return String::new();
+    };
+    let dir = TempDir::new("fp");
+    let pem = dir.write(
+        "cert.pem",
+        &text[start..end + "-----END CERTIFICATE-----".len()],
+    );
+    let fp = run_bounded(
+        Command::new(tool("openssl"))
+            .args(["x509", "-noout", "-fingerprint", "-sha256", "-in"])
+            .arg(&pem),
+        Duration::from_secs(15),
+    );
+    String::from_utf8_lossy(&fp.stdout)
+        .trim()
+        .rsplit('=')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// `backend.py serve`: a grpcio echo server answering `/echo.Echo/Echo` with `NAME:<request>`.
 pub fn grpc_backend(port: u16, name: &str, dir: &TempDir) -> Peer {
     let mut peer = Peer::spawn(
@@ -153,6 +260,25 @@ pub fn grpc_call(target: SocketAddr, expect: &str, wait: u32) -> (bool, String) 
         String::from_utf8_lossy(&out.stderr)
     );
     (out.status.success(), text)
+}
+
+/// [`ads_bootstrap`] with Istio's `sds-grpc` cluster to an SDS server's Unix socket.
+pub fn ads_bootstrap_with_sds(ads_port: u16, admin: u16, delta: bool, sds: &Path) -> String {
+    format!(
+        r#"{}  - name: sds-grpc
+    type: STATIC
+    connect_timeout: 1s
+    typed_extension_protocol_options:
+      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+        explicit_http_config: {{http2_protocol_options: {{}}}}
+    load_assignment:
+      cluster_name: sds-grpc
+      endpoints: [{{lb_endpoints: [{{endpoint: {{address: {{pipe: {{path: "{}"}}}}}}}}]}}]
+"#,
+        ads_bootstrap(ads_port, admin, delta),
+        sds.display()
+    )
 }
 
 /// An Envoy bootstrap (YAML) whose listeners and clusters all come over ADS from
