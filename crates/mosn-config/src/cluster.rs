@@ -55,6 +55,7 @@ impl ClusterConfig {
             tls: None,
             original_dst: None,
             http_protocol: None,
+            tcp_keepalive: None,
         }
     }
 }
@@ -186,6 +187,7 @@ fn parse_cluster(field: &Field<'_>, names: &mut Unique<String>) -> Option<Cluste
         health_check,
         circuit_breakers: circuit_breakers?,
         http_protocol: None,
+        tcp_keepalive: None,
     })
 }
 

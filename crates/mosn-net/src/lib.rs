@@ -19,5 +19,5 @@ pub use filter::{
 pub use listener::{bind_listener, BoundListener, StdListener};
 pub use original_dst::original_dst;
 pub use rewind::Rewind;
-pub use socket::{connect, connect_with, ConnectError, Socket};
+pub use socket::{connect, connect_with, connect_with_keepalive, ConnectError, Socket};
 pub use splice::splice_one_way;

@@ -1,6 +1,6 @@
 //! One socket type for TCP, Unix and TLS-over-TCP connections, both directions.
 
-use mosn_config::Address;
+use mosn_config::{Address, TcpKeepalive};
 use mosn_tls::rustls::ConnectionCommon;
 use mosn_tls::tlcp::TlcpStream;
 use mosn_tls::tokio_rustls::{client, server};
@@ -55,11 +55,26 @@ pub async fn connect_with(
     timeout: Duration,
     tls: Option<(&ClientTls, &str)>,
 ) -> Result<Socket, ConnectError> {
+    connect_with_keepalive(addr, timeout, tls, None).await
+}
+
+/// [`connect_with`], turning TCP keepalive on (a cluster's `tcp_keepalive`) before any TLS
+/// handshake; failing to set it fails the connect, as in Envoy. A Unix socket has no TCP
+/// to probe, so `keepalive` does not apply to it.
+pub async fn connect_with_keepalive(
+    addr: &Address,
+    timeout: Duration,
+    tls: Option<(&ClientTls, &str)>,
+    keepalive: Option<&TcpKeepalive>,
+) -> Result<Socket, ConnectError> {
     let fut = async {
         let tcp = match addr {
             Address::Tcp(sa) => {
                 let s = TcpStream::connect(sa).await?;
                 s.set_nodelay(true)?;
+                if let Some(keepalive) = keepalive {
+                    set_keepalive(&s, keepalive)?;
+                }
                 s
             }
             Address::Unix(path) => return Ok(Socket::Unix(UnixStream::connect(path).await?)),
@@ -80,6 +95,21 @@ pub async fn connect_with(
         Ok(r) => r,
         Err(_) => Err(ConnectError::Timeout),
     }
+}
+
+/// `SO_KEEPALIVE` on, and the settings `keepalive` gives; the others stay the kernel's.
+fn set_keepalive(tcp: &TcpStream, keepalive: &TcpKeepalive) -> io::Result<()> {
+    let mut options = socket2::TcpKeepalive::new();
+    if let Some(time) = keepalive.time {
+        options = options.with_time(time);
+    }
+    if let Some(interval) = keepalive.interval {
+        options = options.with_interval(interval);
+    }
+    if let Some(probes) = keepalive.probes {
+        options = options.with_retries(probes);
+    }
+    socket2::SockRef::from(tcp).set_tcp_keepalive(&options)
 }
 
 impl Socket {
@@ -270,5 +300,70 @@ impl AsyncWrite for Socket {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         delegate!(self, s => Pin::new(s).poll_shutdown(cx))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::net::TcpListener;
+
+    /// A connection to a local listener with `keepalive`, as the socket's options read it.
+    async fn connected(keepalive: Option<&TcpKeepalive>) -> socket2::Socket {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = Address::Tcp(listener.local_addr().unwrap());
+        let socket = connect_with_keepalive(&addr, Duration::from_secs(5), None, keepalive)
+            .await
+            .unwrap();
+        let tcp = socket.as_tcp().expect("a TCP socket");
+        socket2::SockRef::from(tcp).try_clone().unwrap()
+    }
+
+    #[tokio::test]
+    async fn keepalive_is_on_with_the_settings_given_and_the_kernels_for_the_rest() {
+        let plain = connected(None).await;
+        assert!(!plain.keepalive().unwrap());
+        let kernel_interval = plain.keepalive_interval().unwrap();
+        let kernel_probes = plain.keepalive_retries().unwrap();
+
+        let only_time = TcpKeepalive {
+            time: Some(Duration::from_secs(300)),
+            ..TcpKeepalive::default()
+        };
+        let s = connected(Some(&only_time)).await;
+        assert!(s.keepalive().unwrap());
+        assert_eq!(s.keepalive_time().unwrap(), Duration::from_secs(300));
+        assert_eq!(s.keepalive_interval().unwrap(), kernel_interval);
+        assert_eq!(s.keepalive_retries().unwrap(), kernel_probes);
+
+        let all = TcpKeepalive {
+            time: Some(Duration::from_secs(30)),
+            interval: Some(Duration::from_secs(7)),
+            probes: Some(4),
+        };
+        let s = connected(Some(&all)).await;
+        assert_eq!(s.keepalive_time().unwrap(), Duration::from_secs(30));
+        assert_eq!(s.keepalive_interval().unwrap(), Duration::from_secs(7));
+        assert_eq!(s.keepalive_retries().unwrap(), 4);
+    }
+
+    #[tokio::test]
+    async fn keepalive_does_not_apply_to_a_unix_socket() {
+        let dir = std::env::temp_dir().join(format!("mosn-net-ka-{}", std::process::id()));
+        let _ = std::fs::remove_file(&dir);
+        let _listener = tokio::net::UnixListener::bind(&dir).unwrap();
+        let keepalive = TcpKeepalive {
+            time: Some(Duration::from_secs(300)),
+            ..TcpKeepalive::default()
+        };
+        let socket = connect_with_keepalive(
+            &Address::Unix(dir.clone()),
+            Duration::from_secs(5),
+            None,
+            Some(&keepalive),
+        )
+        .await;
+        let _ = std::fs::remove_file(&dir);
+        assert!(matches!(socket, Ok(Socket::Unix(_))));
     }
 }

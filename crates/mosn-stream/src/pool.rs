@@ -15,7 +15,7 @@ use crate::key::{client_tls, PoolKey};
 use mosn_api::stats::ClusterStats;
 use mosn_api::FastMap;
 use mosn_config::Address;
-use mosn_net::{connect_with, ConnectError, Socket};
+use mosn_net::{connect_with_keepalive, ConnectError, Socket};
 use mosn_upstream::{Cluster, Host};
 use parking_lot::Mutex;
 use std::sync::atomic::Ordering;
@@ -72,8 +72,9 @@ impl Drop for ConnTracker {
 }
 
 /// Opens a connection to `host` of `cluster` within its `connect_timeout` (with the TLS
-/// handshake when the cluster has a `tls_context` and the host no `tls_disable`), counting
-/// it (and a failure) in the cluster's and the host's stats.
+/// handshake when the cluster has a `tls_context` and the host no `tls_disable`, and its
+/// TCP keepalive when it has one), counting it (and a failure) in the cluster's and the
+/// host's stats.
 pub async fn open(
     cluster: &Cluster,
     host: &Arc<Host>,
@@ -87,7 +88,14 @@ pub async fn open(
         (None, Address::Unix(_)) => String::new(),
     };
     let tls_with_name = tls.as_deref().map(|t| (t, sni.as_str()));
-    match connect_with(&host.address, cluster.connect_timeout, tls_with_name).await {
+    let keepalive = cluster.tcp_keepalive.as_ref();
+    let connected = connect_with_keepalive(
+        &host.address,
+        cluster.connect_timeout,
+        tls_with_name,
+        keepalive,
+    );
+    match connected.await {
         Ok(socket) => {
             if tls.is_some() {
                 stats.ssl_handshake.inc();
@@ -210,6 +218,22 @@ mod tests {
     fn cluster(addr: Address) -> Cluster {
         let cfg = ClusterConfig::static_hosts("c", &[addr]);
         Cluster::from_config(&cfg, Arc::default())
+    }
+
+    #[tokio::test]
+    async fn upstream_connections_carry_the_clusters_tcp_keepalive() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut cfg =
+            ClusterConfig::static_hosts("c", &[Address::Tcp(listener.local_addr().unwrap())]);
+        cfg.tcp_keepalive = Some(mosn_config::TcpKeepalive {
+            time: Some(Duration::from_secs(300)),
+            ..Default::default()
+        });
+        let c = Cluster::from_config(&cfg, Arc::default());
+        let (socket, _tracker) = open(&c, &c.hosts()[0]).await.unwrap();
+        let tcp = socket2::SockRef::from(socket.as_tcp().expect("a TCP socket"));
+        assert!(tcp.keepalive().unwrap());
+        assert_eq!(tcp.keepalive_time().unwrap(), Duration::from_secs(300));
     }
 
     #[tokio::test]

@@ -63,6 +63,9 @@ pub struct Cluster {
     /// The HTTP protocol the cluster asks for upstream (Envoy's `HttpProtocolOptions`),
     /// over the `proxy` filter's; `None` leaves it to the filter.
     pub http_protocol: Option<mosn_config::Protocol>,
+    /// TCP keepalive for the cluster's upstream TCP connections (Envoy's
+    /// `upstream_connection_options.tcp_keepalive`); `None`: the kernel's default.
+    pub tcp_keepalive: Option<mosn_config::TcpKeepalive>,
     lb_type: LbType,
     lb_config: LbConfig,
     set: ArcSwap<HostSet>,
@@ -184,6 +187,7 @@ impl Cluster {
             circuit_breakers,
             tls: None,
             http_protocol: cfg.http_protocol,
+            tcp_keepalive: cfg.tcp_keepalive,
             lb_type: cfg.lb_type,
             lb_config: cfg.lb_config,
             set,

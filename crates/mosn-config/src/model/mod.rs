@@ -348,6 +348,24 @@ pub struct ClusterConfig {
     /// overrides the `proxy` filter's `upstream_protocol`, a route's own overrides it.
     /// MOSN's JSON has no such key (`None`): the filter decides.
     pub http_protocol: Option<Protocol>,
+    /// TCP keepalive on the cluster's upstream TCP connections (Envoy's
+    /// `upstream_connection_options.tcp_keepalive`), so a peer that vanished without a
+    /// FIN or RST is noticed on an idle pooled or long-lived connection. MOSN's JSON has
+    /// no such key (`None`: the kernel's default, no keepalive).
+    pub tcp_keepalive: Option<TcpKeepalive>,
+}
+
+/// TCP keepalive settings: `SO_KEEPALIVE` on, and each setting given replaces the
+/// kernel's (`net.ipv4.tcp_keepalive_time`/`_intvl`/`_probes`, 7200s/75s/9 unless the host
+/// changed them). An unset one keeps the kernel's, as Envoy leaves it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TcpKeepalive {
+    /// Idle time before the first probe (`TCP_KEEPIDLE`), whole seconds.
+    pub time: Option<Duration>,
+    /// Time between unanswered probes (`TCP_KEEPINTVL`), whole seconds.
+    pub interval: Option<Duration>,
+    /// Unanswered probes before the connection is dropped (`TCP_KEEPCNT`).
+    pub probes: Option<u32>,
 }
 
 /// A cluster's `slow_start`, defaults applied (MOSN's `types.SlowStart`, mode
