@@ -419,28 +419,51 @@ fn grpc_sources(clusters: &[Cluster], plans: &[ClusterPlan]) -> BTreeMap<String,
         .collect()
 }
 
-/// The static cluster `cluster` as a gRPC source; the error says why it cannot be one.
-fn grpc_source(cluster: &Cluster, plan: &ClusterPlan) -> std::result::Result<GrpcSource, String> {
+/// The static cluster `cluster` as a gRPC source; the error says why it cannot be one,
+/// its path from the cluster.
+fn grpc_source(cluster: &Cluster, plan: &ClusterPlan) -> Result<GrpcSource> {
     if !speaks_http2(cluster) {
-        return Err(format!(
-            "the gRPC cluster {:?} must speak HTTP/2: set typed_extension_protocol_options' \
-             HttpProtocolOptions explicit_http_config.http2_protocol_options",
-            cluster.name
+        return Err(ConvertError::new(
+            "",
+            format!(
+                "the gRPC cluster {:?} must speak HTTP/2: set typed_extension_protocol_options' \
+                 HttpProtocolOptions explicit_http_config.http2_protocol_options",
+                cluster.name
+            ),
         ));
     }
     let hosts = &plan.cluster.hosts;
     if plan.eds.is_some() || plan.cluster.dns.is_some() || hosts.is_empty() {
-        return Err(format!(
-            "the gRPC cluster {:?} must be STATIC with its endpoints in load_assignment",
-            cluster.name
+        return Err(ConvertError::new(
+            "",
+            format!(
+                "the gRPC cluster {:?} must be STATIC with its endpoints in load_assignment",
+                cluster.name
+            ),
         ));
     }
+    let addresses: Vec<Address> = hosts.iter().map(|h| h.address.clone()).collect();
+    keepalive_over_unix_only(plan, &addresses)?;
     Ok(GrpcSource {
         cluster: cluster.name.clone(),
-        addresses: hosts.iter().map(|h| h.address.clone()).collect(),
+        addresses,
         tls: plan.cluster.tls.clone(),
         connect_timeout: plan.cluster.connect_timeout,
     })
+}
+
+/// The gRPC streams' client (`crate::ads`) does not set TCP keepalive, so a gRPC cluster
+/// with `tcp_keepalive` is one over Unix sockets only, where it has no TCP to act on
+/// (Istio's `xds-grpc` reaches the agent over one).
+fn keepalive_over_unix_only(plan: &ClusterPlan, addresses: &[Address]) -> Result<()> {
+    let tcp = addresses.iter().any(|a| matches!(a, Address::Tcp(_)));
+    if plan.cluster.tcp_keepalive.is_some() && tcp {
+        return Err(ConvertError::unsupported(
+            "upstream_connection_options.tcp_keepalive",
+            "TCP keepalive on a gRPC stream to the control plane over TCP",
+        ));
+    }
+    Ok(())
 }
 
 /// Whether the cluster's upstream protocol is HTTP/2: `typed_extension_protocol_options`'
@@ -608,8 +631,7 @@ fn find_source(name: &str, clusters: &[Cluster], plans: &[ClusterPlan]) -> Resul
             format!("no static cluster is named {name:?}"),
         ));
     };
-    grpc_source(cluster, plan)
-        .map_err(|why| ConvertError::new(format!("static_resources.clusters[{i}]"), why))
+    grpc_source(cluster, plan).map_err(|e| e.within(format!("static_resources.clusters[{i}]")))
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@ use envoy_types::pb::envoy::config::core::v3::TransportSocket;
 use envoy_types::pb::envoy::config::endpoint::v3::ClusterLoadAssignment;
 use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::Secret;
 use mosn_config::model::{
-    Address, CircuitBreakersConfig, ClusterType, LbType, Metadata, Protocol, TlsVersion,
+    Address, CircuitBreakersConfig, ClusterType, LbType, Metadata, Protocol, TcpKeepalive,
+    TlsVersion,
 };
 use mosn_xds::convert::cluster::{cluster, SocketMatch};
 use mosn_xds::convert::endpoint::endpoints;
@@ -272,6 +273,70 @@ fn minimal_static_cluster_gets_envoys_defaults() {
     assert_eq!(c.hosts.len(), 1, "the draining host is not routed to");
     assert_eq!(c.hosts[0].weight, 7);
     assert_eq!(plan.http_protocol, None);
+    assert_eq!(c.tcp_keepalive, None);
+}
+
+#[test]
+fn tcp_keepalive_converts_and_unset_settings_stay_the_kernels() {
+    let keepalive = |text: &str| {
+        let c: Cluster = yaml(&format!(
+            "name: k\nupstream_connection_options: {{tcp_keepalive: {text}}}"
+        ));
+        cluster(&c, &mut Context::default()).map(|plan| plan.cluster.tcp_keepalive)
+    };
+    // Istio's xds-grpc cluster.
+    assert_eq!(
+        keepalive("{keepalive_time: 300}"),
+        Ok(Some(TcpKeepalive {
+            time: Some(Duration::from_secs(300)),
+            interval: None,
+            probes: None,
+        }))
+    );
+    assert_eq!(
+        keepalive("{keepalive_time: 1, keepalive_interval: 32767, keepalive_probes: 127}"),
+        Ok(Some(TcpKeepalive {
+            time: Some(Duration::from_secs(1)),
+            interval: Some(Duration::from_secs(32767)),
+            probes: Some(127),
+        }))
+    );
+    assert_eq!(keepalive("{}"), Ok(Some(TcpKeepalive::default())));
+    let refused = [
+        (
+            "{keepalive_time: 0}",
+            "keepalive_time",
+            "0 (Linux takes 1 to 32767)",
+        ),
+        (
+            "{keepalive_interval: 32768}",
+            "keepalive_interval",
+            "32768 (Linux takes 1 to 32767)",
+        ),
+        (
+            "{keepalive_probes: 128}",
+            "keepalive_probes",
+            "128 (Linux takes 1 to 127)",
+        ),
+    ];
+    for (text, field, value) in refused {
+        assert_eq!(
+            keepalive(text),
+            Err(ConvertError::new(
+                format!("upstream_connection_options.tcp_keepalive.{field}"),
+                format!("{value} is not supported by mosn"),
+            )),
+            "{text}"
+        );
+    }
+    let c: Cluster = yaml(
+        "name: k\nupstream_connection_options: {set_local_interface_name_on_upstream_connections: true}",
+    );
+    let e = cluster(&c, &mut Context::default()).unwrap_err();
+    assert_eq!(
+        e.path,
+        "upstream_connection_options.set_local_interface_name_on_upstream_connections"
+    );
 }
 
 #[test]

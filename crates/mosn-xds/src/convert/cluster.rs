@@ -2,7 +2,8 @@
 //!
 //! Envoy's defaults are written out where the model's differ: connect timeout 5s, buffer
 //! limit 1 MiB, circuit breakers 1024/1024/1024 and 3 retries, idle timeout 1h,
-//! `ROUND_ROBIN` (weighted: the model's `WeightedRoundRobin`). What cannot be expressed
+//! `ROUND_ROBIN` (weighted: the model's `WeightedRoundRobin`). TCP keepalive settings
+//! left unset stay unset: Envoy then keeps the kernel's too. What cannot be expressed
 //! is refused by its path; fields that only name stats are counted no-ops.
 //!
 //! Known difference kept (or every cluster would be refused): mosn's panic mode starts
@@ -22,11 +23,12 @@ use envoy_types::pb::envoy::config::cluster::v3::cluster::{
     LbPolicy,
 };
 use envoy_types::pb::envoy::config::cluster::v3::{CircuitBreakers, Cluster};
-use envoy_types::pb::envoy::config::core::v3::RoutingPriority;
+use envoy_types::pb::envoy::config::core::v3::{RoutingPriority, TcpKeepalive as EnvoyKeepalive};
 use envoy_types::pb::envoy::config::endpoint::v3::ClusterLoadAssignment;
+use envoy_types::pb::google::protobuf::UInt32Value;
 use mosn_config::model::{
     CircuitBreakersConfig, ClusterConfig, ClusterType, HostConfig, LbConfig, LbType, Metadata,
-    OriginalDstConfig, Protocol, RetryBudgetConfig,
+    OriginalDstConfig, Protocol, RetryBudgetConfig, TcpKeepalive,
 };
 use mosn_config::{DnsConfig, DnsLookupFamily, DnsTarget};
 use std::time::Duration;
@@ -39,6 +41,10 @@ const DEFAULT_BUFFER_LIMIT: u32 = 1024 * 1024;
 const DEFAULT_THRESHOLDS: [u32; 4] = [1024, 1024, 1024, 3];
 /// Envoy's `dns_refresh_rate` default.
 const DEFAULT_DNS_REFRESH: Duration = Duration::from_secs(5);
+/// Linux's largest `TCP_KEEPIDLE` and `TCP_KEEPINTVL`, in seconds.
+const MAX_KEEPALIVE_SECS: u32 = 32_767;
+/// Linux's largest `TCP_KEEPCNT`.
+const MAX_KEEPALIVE_PROBES: u32 = 127;
 /// The header `use_http_header` reads unless `http_header_name` says otherwise.
 const ORIGINAL_DST_HEADER: &str = "x-envoy-original-dst-host";
 
@@ -111,6 +117,7 @@ pub fn cluster(c: &Cluster, ctx: &mut Context<'_>) -> Result<ClusterPlan> {
     let eds = discovery(&mut rest, &mut cluster)?;
     balancing(&mut rest, &mut cluster)?;
     limits(&mut rest, &mut cluster)?;
+    connection_options(&mut rest, &mut cluster)?;
     let http_protocol = protocol::http_options(&mut rest, &mut cluster)?;
     cluster.health_check = health_check::health_check(&mut rest, &name)?;
     cluster.outlier_detection = rest
@@ -374,6 +381,59 @@ fn limits(c: &mut Cluster, cluster: &mut ClusterConfig) -> Result<()> {
     cluster.circuit_breakers =
         circuit_breakers(breakers).map_err(|e| e.within("circuit_breakers"))?;
     Ok(())
+}
+
+/// `upstream_connection_options`: its `tcp_keepalive`, for the upstream TCP connections.
+fn connection_options(c: &mut Cluster, cluster: &mut ClusterConfig) -> Result<()> {
+    let Some(mut options) = c.upstream_connection_options.take() else {
+        return Ok(());
+    };
+    let path = "upstream_connection_options";
+    if let Some(keepalive) = options.tcp_keepalive.take() {
+        let converted =
+            tcp_keepalive(keepalive).map_err(|e| e.within(format!("{path}.tcp_keepalive")))?;
+        cluster.tcp_keepalive = Some(converted);
+    }
+    refuse_leftover(&options, path)
+}
+
+/// One `TcpKeepalive`. An unset setting keeps the kernel's, as in Envoy; a set one must be
+/// one Linux accepts (`setsockopt` refuses 0 and values above its maximum, which would
+/// fail every one of Envoy's connections).
+fn tcp_keepalive(mut k: EnvoyKeepalive) -> Result<TcpKeepalive> {
+    let seconds = |v: Option<u32>| v.map(|s| Duration::from_secs(s.into()));
+    let time = keepalive_setting(
+        k.keepalive_time.take(),
+        "keepalive_time",
+        MAX_KEEPALIVE_SECS,
+    )?;
+    let interval = keepalive_setting(
+        k.keepalive_interval.take(),
+        "keepalive_interval",
+        MAX_KEEPALIVE_SECS,
+    )?;
+    let probes = keepalive_setting(
+        k.keepalive_probes.take(),
+        "keepalive_probes",
+        MAX_KEEPALIVE_PROBES,
+    )?;
+    refuse_leftover(&k, "")?;
+    Ok(TcpKeepalive {
+        time: seconds(time),
+        interval: seconds(interval),
+        probes,
+    })
+}
+
+/// One keepalive setting, if set, within `1..=max`.
+fn keepalive_setting(value: Option<UInt32Value>, field: &str, max: u32) -> Result<Option<u32>> {
+    match value.map(|v| v.value) {
+        Some(n) if n == 0 || n > max => Err(ConvertError::unsupported(
+            field,
+            format!("{n} (Linux takes 1 to {max})"),
+        )),
+        n => Ok(n),
+    }
 }
 
 /// The `DEFAULT` priority's thresholds with Envoy's defaults; `HIGH` ones are refused
