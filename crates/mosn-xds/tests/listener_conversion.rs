@@ -929,6 +929,61 @@ fn http_filters_without_the_router_last_or_of_unknown_type_are_refused() {
     ]);
 }
 
+/// An RDS connection manager with one compressor filter of `library` before the router,
+/// set up as far as its configuration goes.
+fn compressing_hcm(library: &str) -> String {
+    rds_hcm("r", "").replace(
+        "            http_filters:\n",
+        &format!(
+            r#"            http_filters:
+            - name: envoy.filters.http.compressor
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.filters.http.compressor.v3.Compressor
+                compressor_library: {{name: c, typed_config: {{"@type": {library}}}}}
+                request_direction_config: {{common_config: {{enabled: {{default_value: true, runtime_key: k}}}}}}
+                response_direction_config:
+                  common_config: {{min_content_length: 10, content_type: [text/plain]}}
+                  remove_accept_encoding_header: true
+                choose_first: true
+"#
+        ),
+    )
+}
+
+#[test]
+fn compressors_are_counted_no_ops_and_an_unknown_library_is_refused() {
+    for library in ["gzip", "brotli", "zstd"] {
+        let capital = format!("{}{}", library[..1].to_uppercase(), &library[1..]);
+        let url = format!(
+            "type.googleapis.com/envoy.extensions.compression.{library}.compressor.v3.{capital}"
+        );
+        let (_, ignored) = converts(&one_chain(&compressing_hcm(&url)));
+        assert!(
+            ignored.contains(&("http.compressor", 1)),
+            "{library}: {ignored:?}"
+        );
+    }
+    let other = "type.googleapis.com/envoy.extensions.compression.gzip.decompressor.v3.Gzip";
+    assert_eq!(
+        refused(&one_chain(&compressing_hcm(other))),
+        format!(
+            "filter_chains[0].filters[0].typed_config.http_filters[0].typed_config.\
+             compressor_library.typed_config: compressor library {other} is not supported by mosn"
+        )
+    );
+}
+
+#[test]
+fn exemptions_from_a_global_connection_limit_and_the_overload_manager_are_accepted() {
+    let mut l = one_chain(&tcp("c"));
+    let (plain, plain_ignored) = converts(&l);
+    l.ignore_global_conn_limit = true;
+    l.bypass_overload_manager = true;
+    let (exempt, exempt_ignored) = converts(&l);
+    assert_eq!(exempt, plain);
+    assert_eq!(exempt_ignored, plain_ignored);
+}
+
 #[test]
 fn http_chains_with_different_idle_timeouts_are_refused() {
     let l = yaml(&format!(

@@ -9,8 +9,11 @@ use envoy_types::pb::envoy::config::core::v3::{
     config_source::ConfigSourceSpecifier, http_protocol_options::HeadersWithUnderscoresAction,
     Http2ProtocolOptions, HttpProtocolOptions,
 };
+use envoy_types::pb::envoy::extensions::compression::{
+    brotli::compressor::v3::Brotli, gzip::compressor::v3::Gzip, zstd::compressor::v3::Zstd,
+};
 use envoy_types::pb::envoy::extensions::filters::http::{
-    cors::v3::Cors, fault::v3::HttpFault, router::v3::Router,
+    compressor::v3::Compressor, cors::v3::Cors, fault::v3::HttpFault, router::v3::Router,
 };
 use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::{
     http_connection_manager::{
@@ -20,6 +23,7 @@ use envoy_types::pb::envoy::extensions::filters::network::http_connection_manage
 };
 use envoy_types::pb::google::protobuf::{Any, BoolValue};
 use mosn_config::model::{Protocol, ProxyConfig, RouterConfig};
+use std::sync::Once;
 use std::time::Duration;
 
 /// Envoy's default `common_http_protocol_options.idle_timeout`.
@@ -491,8 +495,9 @@ fn http_filter(f: &HttpFilter, last: bool, ctx: &mut Context<'_>) -> Result<()> 
     inert_filter(any, ctx).map_err(|e| e.within("typed_config"))
 }
 
-/// A filter before the router: telemetry (counted), or `fault`/`cors` with nothing set
-/// (they act only through per-route configuration, which the route conversion refuses).
+/// A filter before the router: telemetry (counted), `fault`/`cors` with nothing set
+/// (they act only through per-route configuration, which the route conversion refuses),
+/// or a compressor (counted, see [`compressor`]).
 fn inert_filter(any: &Any, ctx: &mut Context<'_>) -> Result<()> {
     if let Some(feature) = observability_feature(any) {
         ctx.ignore(feature);
@@ -512,10 +517,55 @@ fn inert_filter(any: &Any, ctx: &mut Context<'_>) -> Result<()> {
         ctx.ignore("http.cors");
         return Ok(());
     }
+    if type_url == crate::convert::type_url::<Compressor>() {
+        return compressor(any, ctx);
+    }
     Err(ConvertError::unsupported(
         "",
         format!("HTTP filter {type_url}"),
     ))
+}
+
+/// `envoy.filters.http.compressor`, accepted as a counted no-op (`http.compressor`): mosn
+/// sends each body in the encoding the upstream gave it.
+///
+/// That changes bandwidth, not meaning. Identity is always a valid answer to
+/// `Accept-Encoding` (content negotiation lets a server ignore it), and every setting of
+/// the filter only decides whether Envoy compresses: `content_type`, `min_content_length`,
+/// `disable_on_etag_header`/`weaken_etag_on_compress` (ETags change only on a body Envoy
+/// compressed), `choose_first`, `enabled`. Two settings reach further, and stay within
+/// encodings the peer accepts: `request_direction_config` compresses request bodies
+/// (without it the upstream reads them as sent, in identity), and
+/// `remove_accept_encoding_header` hides the client's `Accept-Encoding` from the upstream
+/// so that only Envoy compresses (without it the upstream may compress, in an encoding
+/// that client listed). The library must be one Envoy ships (gzip, brotli, zstd), as
+/// Envoy refuses others.
+fn compressor(any: &Any, ctx: &mut Context<'_>) -> Result<()> {
+    let config: Compressor = unpack(any, "")?;
+    let library = config.compressor_library.as_ref();
+    let Some(library) = library.and_then(|l| l.typed_config.as_ref()) else {
+        return Err(ConvertError::new(
+            "compressor_library.typed_config",
+            "is required",
+        ));
+    };
+    let kind = config_type(library);
+    let known = [type_url::<Gzip>(), type_url::<Brotli>(), type_url::<Zstd>()];
+    if !known.contains(&kind) {
+        return Err(ConvertError::unsupported(
+            "compressor_library.typed_config",
+            format!("compressor library {kind}"),
+        ));
+    }
+    static NOTED: Once = Once::new();
+    NOTED.call_once(|| {
+        tracing::info!(
+            "envoy.filters.http.compressor is accepted without effect: mosn sends \
+             responses in the encoding the upstream gave them, uncompressed by mosn"
+        );
+    });
+    ctx.ignore("http.compressor");
+    Ok(())
 }
 
 /// The router's own settings: only those that change observability may be set.

@@ -7,6 +7,11 @@
 //! follows its `transport_socket` and is checked before the other criteria, and there is
 //! no default chain; a listener is only converted where that selects exactly the chain
 //! Envoy would.
+//!
+//! `ignore_global_conn_limit` and `bypass_overload_manager` are accepted as they are:
+//! mosn has no global downstream connection limit (the bootstrap refuses a real one) and
+//! no overload manager (its actions are refused), so a listener exempt from them behaves
+//! exactly as one that is not.
 
 #[path = "hcm.rs"]
 mod hcm;
@@ -82,8 +87,8 @@ pub fn listener(l: &Listener, ctx: &mut Context<'_>) -> Result<ListenerPlan> {
         max_connections_to_accept_per_socket_event,
         bind_to_port,
         enable_mptcp,
-        ignore_global_conn_limit,
-        bypass_overload_manager,
+        ignore_global_conn_limit: _, // nothing to be exempt from (module doc)
+        bypass_overload_manager: _,  // nothing to be exempt from (module doc)
         tcp_keepalive,
         listener_specifier,
         deprecated_v1,
@@ -125,8 +130,6 @@ pub fn listener(l: &Listener, ctx: &mut Context<'_>) -> Result<ListenerPlan> {
         max_connections_to_accept_per_socket_event,
     )?;
     unset("enable_mptcp", enable_mptcp)?;
-    unset("ignore_global_conn_limit", ignore_global_conn_limit)?;
-    unset("bypass_overload_manager", bypass_overload_manager)?;
     unset("tcp_keepalive", tcp_keepalive)?;
     unset("listener_specifier", listener_specifier)?;
     unset("deprecated_v1", deprecated_v1)?;
