@@ -361,20 +361,38 @@ fn refusals_name_the_field_and_the_reason() {
 }
 
 #[test]
-fn istio_inbound_downstream_tls_refuses_static_rsa_suites_and_waits_for_secrets() {
+fn istio_inbound_downstream_tls_keeps_its_ecdhe_suites_counts_the_static_rsa_ones_and_waits_for_secrets(
+) {
     let dump = shared("testdata/istio/01-sidecar-listeners-configdump.json");
     let listener = &dump["configs"][0]["dynamic_listeners"][23]["active_state"]["listener"];
     let socket: TransportSocket =
         from_json(&listener["filter_chains"][1]["transport_socket"], false).unwrap();
-    let e = tls::downstream(&socket, &mut Context::default()).unwrap_err();
+    let mut ctx = Context::default();
+    let t = tls::downstream(&socket, &mut ctx).unwrap().unwrap();
     assert_eq!(
-        e.path,
-        "typed_config.common_tls_context.tls_params.cipher_suites[4]"
+        t.cipher_suites,
+        [
+            "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+            "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+            "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+            "TLS13_AES_128_GCM_SHA256",
+            "TLS13_AES_256_GCM_SHA384",
+            "TLS13_CHACHA20_POLY1305_SHA256",
+        ]
     );
-    assert!(
-        e.reason.starts_with("cipher suite \"AES256-GCM-SHA384\""),
-        "{e}"
+    // AES256-GCM-SHA384 and AES128-GCM-SHA256: static RSA.
+    assert_eq!(ctx.ignored.get("tls.cipher_suites.unsupported"), Some(&2));
+    assert_eq!(
+        (t.min_version, t.max_version),
+        (Some(TlsVersion::Tls12), Some(TlsVersion::Tls13))
     );
+    assert!(t.verify_client && t.require_client_cert);
+    assert_eq!(t.spiffe_ids, ["spiffe://cluster.local/"]);
+    assert_eq!(t.alpn, ["h2", "http/1.1"]);
+    assert_eq!(t.ecdh_curves, ["x25519", "p256"]);
+    let missing: Vec<&str> = ctx.missing_secrets.iter().map(String::as_str).collect();
+    assert_eq!(missing, ["ROOTCA", "default"]);
     let listener = &dump["configs"][0]["dynamic_listeners"][24]["active_state"]["listener"];
     let socket: TransportSocket =
         from_json(&listener["filter_chains"][0]["transport_socket"], false).unwrap();
@@ -388,6 +406,32 @@ fn istio_inbound_downstream_tls_refuses_static_rsa_suites_and_waits_for_secrets(
     );
     assert_eq!(t.ecdh_curves, ["x25519", "p256"]);
     assert_eq!(ctx.missing_secrets.len(), 2);
+}
+
+#[test]
+fn a_cipher_list_without_a_suite_mosn_offers_or_with_an_unknown_name_is_refused() {
+    let refusal = |suites: &str| {
+        let socket: TransportSocket = yaml(&format!(
+            "name: tls\ntyped_config:\n  '@type': type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext\n  common_tls_context: {{tls_params: {{cipher_suites: {suites}}}}}\n"
+        ));
+        tls::downstream(&socket, &mut Context::default()).unwrap_err()
+    };
+    assert_eq!(
+        refusal("[AES256-GCM-SHA384, ECDHE-RSA-AES128-SHA]"),
+        ConvertError::new(
+            "typed_config.common_tls_context.tls_params.cipher_suites",
+            "a list without any suite mosn offers (ECDHE with AES-GCM or ChaCha20-Poly1305) \
+             is not supported by mosn"
+        )
+    );
+    assert_eq!(
+        refusal("[ECDHE-RSA-AES128-GCM-SHA256, NOT-A-SUITE]"),
+        ConvertError::new(
+            "typed_config.common_tls_context.tls_params.cipher_suites[1]",
+            "cipher suite \"NOT-A-SUITE\" (mosn offers only ECDHE suites with AES-GCM or \
+             ChaCha20-Poly1305, without equal-preference groups) is not supported by mosn"
+        )
+    );
 }
 
 #[test]

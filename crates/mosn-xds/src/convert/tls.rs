@@ -9,10 +9,18 @@
 //! names but never the server's name, which the model expresses only together with SAN
 //! matchers (`spiffe_ids`), so a trusted CA without them is refused.
 //!
-//! One deviation is kept and documented rather than refused, or no downstream context
-//! without `cipher_suites` would convert: Envoy's *default* server cipher list also has
-//! CBC and static-RSA suites, which mosn never offers (only ECDHE AEAD suites); clients
-//! that speak nothing else are refused by mosn. Naming such a suite is refused.
+//! One deviation is kept and documented rather than refused, or no Istio or default
+//! context would convert: mosn (rustls) offers only ECDHE suites with AES-GCM or
+//! ChaCha20-Poly1305 for TLS 1.2, while Envoy's *default* lists and Istio's own
+//! `cipher_suites` also have static-RSA suites (`AES256-GCM-SHA384`, `AES128-GCM-SHA256`,
+//! no forward secrecy) and CBC ones. An explicit list that has at least one suite mosn
+//! offers converts to those, and each other suite of Envoy's default lists in it is
+//! dropped, counted (`tls.cipher_suites.unsupported`) and logged at info by name; a list
+//! with none that mosn offers is refused naming `cipher_suites`, and a name outside
+//! Envoy's default lists is refused by its index. No peer that can talk to Envoy with
+//! these lists is refused for this in practice: every peer that offers the legacy suites
+//! also offers ECDHE ones (Envoy's and Istio's own lists lead with ECDHE), and TLS 1.3,
+//! which Istio's mTLS uses, does not read the list at all.
 //!
 //! SDS: a secret that has not arrived is recorded by [`Context::secret`] in
 //! `missing_secrets` and leaves its part of the context empty, without an error: the
@@ -48,6 +56,19 @@ const TLS12_SUITES: [&str; 6] = [
     "ECDHE-RSA-AES256-GCM-SHA384",
     "ECDHE-ECDSA-CHACHA20-POLY1305",
     "ECDHE-RSA-CHACHA20-POLY1305",
+];
+
+/// The suites of Envoy's default TLS 1.2 lists that mosn does not offer: CBC and
+/// static-RSA key exchange. Named in a list, they are dropped and counted.
+const LEGACY_TLS12_SUITES: [&str; 8] = [
+    "ECDHE-ECDSA-AES128-SHA",
+    "ECDHE-RSA-AES128-SHA",
+    "AES128-GCM-SHA256",
+    "AES128-SHA",
+    "ECDHE-ECDSA-AES256-SHA",
+    "ECDHE-RSA-AES256-SHA",
+    "AES256-GCM-SHA384",
+    "AES256-SHA",
 ];
 
 /// The TLS 1.3 suites, which Envoy (BoringSSL) always enables.
@@ -223,7 +244,7 @@ fn common_context(
 ) -> Result<(TlsContextConfig, Validation)> {
     let mut config = TlsContextConfig::default();
     let params = c.tls_params.take().unwrap_or_default();
-    tls_params(params, side, &mut config).map_err(|e| e.within("tls_params"))?;
+    tls_params(params, side, &mut config, ctx).map_err(|e| e.within("tls_params"))?;
     let certificates = std::mem::take(&mut c.tls_certificates);
     let sds_certificates = std::mem::take(&mut c.tls_certificate_sds_secret_configs);
     if let Some((chain, key)) = one_certificate(certificates, sds_certificates, ctx)? {
@@ -240,7 +261,12 @@ fn common_context(
 }
 
 /// `tls_params`, Envoy's defaults applied.
-fn tls_params(mut p: TlsParameters, side: Side, config: &mut TlsContextConfig) -> Result<()> {
+fn tls_params(
+    mut p: TlsParameters,
+    side: Side,
+    config: &mut TlsContextConfig,
+    ctx: &mut Context<'_>,
+) -> Result<()> {
     let min = version(p.tls_minimum_protocol_version, TlsVersion::Tls12)
         .map_err(|e| e.within("tls_minimum_protocol_version"))?;
     let default_max = match side {
@@ -257,7 +283,7 @@ fn tls_params(mut p: TlsParameters, side: Side, config: &mut TlsContextConfig) -
     }
     config.min_version = Some(min);
     config.max_version = Some(max);
-    config.cipher_suites = cipher_suites(&std::mem::take(&mut p.cipher_suites))?;
+    config.cipher_suites = cipher_suites(&std::mem::take(&mut p.cipher_suites), ctx)?;
     config.ecdh_curves = curves(&std::mem::take(&mut p.ecdh_curves))?;
     p.tls_minimum_protocol_version = 0;
     p.tls_maximum_protocol_version = 0;
@@ -282,14 +308,20 @@ fn version(value: i32, default: TlsVersion) -> Result<TlsVersion> {
 }
 
 /// `cipher_suites`: empty keeps mosn's defaults (Envoy's default client list, and its
-/// server list without the legacy suites); a list gets the TLS 1.3 suites added.
-fn cipher_suites(names: &[String]) -> Result<Vec<String>> {
+/// server list without the legacy suites); a list keeps the suites mosn offers, drops
+/// (and counts) Envoy's legacy ones, and gets the TLS 1.3 suites added.
+fn cipher_suites(names: &[String], ctx: &mut Context<'_>) -> Result<Vec<String>> {
     if names.is_empty() {
         return Ok(Vec::new());
     }
     let mut out = Vec::with_capacity(names.len() + TLS13_SUITES.len());
     for (i, name) in names.iter().enumerate() {
-        if !TLS12_SUITES.contains(&name.as_str()) {
+        if TLS12_SUITES.contains(&name.as_str()) {
+            out.push(canonical_suite(name)?);
+        } else if LEGACY_TLS12_SUITES.contains(&name.as_str()) {
+            ctx.ignore("tls.cipher_suites.unsupported");
+            tracing::info!(suite = %name, "cipher suite not offered by mosn (CBC or static RSA): left out");
+        } else {
             return Err(ConvertError::unsupported(
                 format!("cipher_suites[{i}]"),
                 format!(
@@ -298,7 +330,12 @@ fn cipher_suites(names: &[String]) -> Result<Vec<String>> {
                 ),
             ));
         }
-        out.push(canonical_suite(name)?);
+    }
+    if out.is_empty() {
+        return Err(ConvertError::unsupported(
+            "cipher_suites",
+            "a list without any suite mosn offers (ECDHE with AES-GCM or ChaCha20-Poly1305)",
+        ));
     }
     for name in TLS13_SUITES {
         out.push(canonical_suite(name)?);
