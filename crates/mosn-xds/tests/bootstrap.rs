@@ -2,7 +2,7 @@
 //! `bootstrap::load`: the node, the admin address, the ADS stream, the SDS sources, the
 //! static resources, `--config-yaml` merged over a file, and each refusal's message.
 
-use mosn_config::model::Address;
+use mosn_config::model::{Address, TcpKeepalive};
 use mosn_config::resources::{Resource, ResourceKind};
 use mosn_xds::bootstrap::{is_bootstrap, load, BootstrapPlan, LoadOptions};
 use std::net::SocketAddr;
@@ -105,52 +105,34 @@ fn istio_like_bootstrap_reaches_ads_and_sds_over_unix_sockets_and_counts_interna
     );
 }
 
-/// Istio's rendered bootstrap with what mosn cannot honour yet taken out: TCP keepalive
-/// on the xds-grpc cluster, the listeners' global-limit and overload-manager bypasses,
-/// and the 15090 listener's response compressors (see the next test for the refusal).
-fn istio_bootstrap_without_gaps() -> BootstrapPlan {
-    let mut doc: serde_json::Value =
-        serde_json::from_str(&text("testdata/istio/08-default-bootstrap-rendered.json")).unwrap();
-    let statics = &mut doc["static_resources"];
-    for cluster in statics["clusters"].as_array_mut().unwrap() {
-        cluster
-            .as_object_mut()
-            .unwrap()
-            .remove("upstream_connection_options");
-    }
-    for listener in statics["listeners"].as_array_mut().unwrap() {
-        let listener = listener.as_object_mut().unwrap();
-        listener.remove("ignore_global_conn_limit");
-        listener.remove("bypass_overload_manager");
-        for chain in listener["filter_chains"].as_array_mut().unwrap() {
-            for filter in chain["filters"].as_array_mut().unwrap() {
-                if let Some(filters) = filter["typed_config"]["http_filters"].as_array_mut() {
-                    filters.retain(|f| !f["name"].as_str().unwrap_or("").contains("compressor"));
-                }
-            }
-        }
-    }
-    load(&doc.to_string(), &LoadOptions::default()).unwrap_or_else(|e| panic!("08: {e}"))
+/// Istio's rendered bootstrap, as pilot-agent writes it.
+fn istio_bootstrap() -> BootstrapPlan {
+    plan("testdata/istio/08-default-bootstrap-rendered.json")
+}
+
+/// Its first gap was the xds-grpc cluster's `upstream_connection_options`: now its
+/// keepalive time reaches the cluster, the others stay the kernel's.
+#[test]
+fn istio_rendered_bootstrap_keeps_the_xds_grpc_clusters_tcp_keepalive() {
+    let plan = istio_bootstrap();
+    let keepalive = plan.resources.upserts.iter().find_map(|r| match r {
+        Resource::Cluster(c) if c.name == "xds-grpc" => Some(c.tcp_keepalive),
+        _ => None,
+    });
+    let expected = TcpKeepalive {
+        time: Some(Duration::from_secs(300)),
+        interval: None,
+        probes: None,
+    };
+    assert_eq!(keepalive, Some(Some(expected)));
+    // The ADS stream reaches the agent over a Unix socket: no TCP for keepalive to act on.
+    let ads = plan.ads.as_ref().expect("ads settings");
+    assert_eq!(ads.addresses, vec![Address::Unix("/tmp/XDS".into())]);
 }
 
 #[test]
-fn istio_rendered_bootstrap_is_refused_at_the_first_field_mosn_lacks() {
-    let error = load(
-        &text("testdata/istio/08-default-bootstrap-rendered.json"),
-        &LoadOptions::default(),
-    )
-    .map(|_| ())
-    .unwrap_err()
-    .to_string();
-    assert!(
-        error.contains("static_resources.clusters[3].upstream_connection_options"),
-        "{error}"
-    );
-}
-
-#[test]
-fn istio_rendered_bootstrap_loads_with_its_observability_fields_counted() {
-    let plan = istio_bootstrap_without_gaps();
+fn istio_rendered_bootstrap_loads_as_is_with_its_observability_fields_counted() {
+    let plan = istio_bootstrap();
     assert_eq!(plan.node.id, "sidecar~1.2.3.4~foo~bar");
     assert_eq!(plan.admin, Some("127.0.0.1:15000".parse().unwrap()));
     let ads = plan.ads.as_ref().expect("ads settings");
@@ -188,6 +170,8 @@ fn istio_rendered_bootstrap_loads_with_its_observability_fields_counted() {
             plan.ignored
         );
     }
+    // The 15090 listener's brotli, zstd and gzip compressors.
+    assert_eq!(plan.ignored.get("http.compressor"), Some(&3));
 }
 
 #[test]
@@ -368,6 +352,31 @@ static_resources:
         "static_resources.clusters[0]: the gRPC cluster \"xds\" must speak HTTP/2: set \
          typed_extension_protocol_options' HttpProtocolOptions \
          explicit_http_config.http2_protocol_options"
+    );
+}
+
+#[test]
+fn tcp_keepalive_on_an_ads_cluster_over_tcp_is_refused_by_its_path() {
+    let yaml = r#"
+dynamic_resources:
+  ads_config: {api_type: GRPC, grpc_services: [{envoy_grpc: {cluster_name: xds}}]}
+static_resources:
+  clusters:
+  - name: xds
+    type: STATIC
+    upstream_connection_options: {tcp_keepalive: {keepalive_time: 300}}
+    typed_extension_protocol_options:
+      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+        explicit_http_config: {http2_protocol_options: {}}
+    load_assignment:
+      cluster_name: xds
+      endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: 1}}}}]}]
+"#;
+    assert_eq!(
+        refusal(yaml),
+        "static_resources.clusters[0].upstream_connection_options.tcp_keepalive: TCP \
+         keepalive on a gRPC stream to the control plane over TCP is not supported by mosn"
     );
 }
 
