@@ -35,6 +35,7 @@ pub(crate) fn parse_retry_policy(obj: &Obj<'_>) -> Option<RetryPolicy> {
         status_codes: codes,
         backoff_base,
         backoff_max,
+        host_reselect_attempts: default.host_reselect_attempts,
     })
 }
 
@@ -66,10 +67,14 @@ fn retry_on(field: &Field<'_>) -> Option<RetryOn> {
             "connect-failure" => on.connect_failure = true,
             "reset" | "reset-before-request" => on.reset = true,
             "retriable-status-codes" => on.retriable_status_codes = true,
+            "refused-stream" => on.refused_stream = true,
+            other if on.grpc.set(other) => {}
             other => {
                 field.error(format!(
                     "retry condition {other:?} is not supported; expected 5xx, \
-                     gateway-error, connect-failure, reset or retriable-status-codes"
+                     gateway-error, connect-failure, reset, retriable-status-codes, \
+                     refused-stream, cancelled, deadline-exceeded, internal, \
+                     resource-exhausted or unavailable"
                 ));
                 return None;
             }

@@ -68,6 +68,7 @@ fn parse_virtual_host(
         .map(|r| parse_route(r, clusters))
         .collect();
     let headers = parse_header_edits(&obj);
+    let include_request_attempt_count = obj.bool("include_request_attempt_count").unwrap_or(false);
     obj.refuse(
         "per_filter_config",
         "per-virtual-host filter config (per_filter_config) is not supported yet",
@@ -79,6 +80,7 @@ fn parse_virtual_host(
         domains: parsed_domains.into_iter().collect::<Option<_>>()?,
         routes: routes.into_iter().collect::<Option<_>>()?,
         headers,
+        include_request_attempt_count,
     })
 }
 

@@ -23,6 +23,9 @@ pub struct RouteTable {
 pub struct VirtualHost {
     /// `name`.
     pub name: String,
+    /// Whether each upstream attempt carries `x-envoy-attempt-count` (Envoy's
+    /// `include_request_attempt_count`); the forwarding paths read it per request.
+    pub include_request_attempt_count: bool,
     routes: Vec<Route>,
     edits: LevelEdits,
 }
@@ -64,6 +67,7 @@ impl RouteTable {
                 .collect::<Result<_, _>>()?;
             virtual_hosts.push(VirtualHost {
                 name: vh.name.clone(),
+                include_request_attempt_count: vh.include_request_attempt_count,
                 routes,
                 edits: LevelEdits::compile(&vh.headers)?,
             });
@@ -293,6 +297,7 @@ mod tests {
                 ),
             ],
             headers: HeaderEdits::default(),
+            include_request_attempt_count: false,
         };
         RouteTable::from_config(&RouterConfig {
             name: "r".into(),
@@ -342,6 +347,7 @@ mod tests {
                 forward(cluster, None),
             )],
             headers: HeaderEdits::default(),
+            include_request_attempt_count: false,
         };
         RouteTable::from_config(&RouterConfig {
             name: "r".into(),

@@ -146,6 +146,7 @@ fn router(n: usize) -> RouterConfig {
                     ))),
                 }],
                 headers: HeaderEdits::default(),
+                include_request_attempt_count: false,
             })
             .collect(),
         headers: HeaderEdits::default(),

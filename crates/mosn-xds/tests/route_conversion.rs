@@ -3,8 +3,9 @@
 
 use envoy_types::pb::envoy::config::route::v3::RouteConfiguration;
 use mosn_config::model::{
-    ClusterTarget, ForwardAction, HashPolicy, HeaderMatch, HeaderToAdd, Metadata, PathMatch,
-    RedirectAction, RetryOn, RetryPolicy, RouteAction, RouterConfig, ValueMatch, WeightedCluster,
+    ClusterTarget, ForwardAction, GrpcRetryOn, HashPolicy, HeaderMatch, HeaderToAdd, Metadata,
+    PathMatch, RedirectAction, RetryOn, RetryPolicy, RouteAction, RouterConfig, ValueMatch,
+    WeightedCluster,
 };
 use mosn_config::resources::Resource;
 use mosn_xds::convert::route::route_configuration;
@@ -122,115 +123,82 @@ fn no_retries() -> RetryPolicy {
         status_codes: vec![],
         backoff_base: Duration::from_millis(25),
         backoff_max: Duration::from_millis(250),
+        host_reselect_attempts: 0,
     }
 }
 
 // ---- Istio's route configurations ----
 
 #[test]
-fn istio_productpage_rds_is_refused_for_include_request_attempt_count() {
-    for file in [
-        "04-bookinfo-productpage-rds-cds-configdump.json",
-        "07-productpage-tls-configdump.json",
+fn istio_productpage_routes_convert_with_istios_default_retry_policy() {
+    for (file, name) in [
+        (
+            "04-bookinfo-productpage-rds-cds-configdump.json",
+            "http.8080",
+        ),
+        (
+            "07-productpage-tls-configdump.json",
+            "https.443.https.bookinfo-gateway.default",
+        ),
     ] {
         let configs = route_configs(&istio(file));
         assert_eq!(configs.len(), 1, "{file}");
+        let (cfg, ignored) = convert(&configs[0]);
+        let cfg = cfg.unwrap_or_else(|e| panic!("{file}: {e:?}"));
+        assert_eq!(cfg.name, name, "{file}");
+        let vhost = &cfg.virtual_hosts[0];
+        assert_eq!(vhost.domains, ["*"], "{file}");
+        assert!(vhost.include_request_attempt_count, "{file}");
+        let paths: Vec<&PathMatch> = vhost.routes.iter().map(|r| &r.matcher.path).collect();
         assert_eq!(
-            refused(&configs[0]),
-            (
-                "virtual_hosts[0].include_request_attempt_count".into(),
-                "VirtualHost.include_request_attempt_count is not supported by mosn".into()
-            ),
+            paths,
+            [
+                &PathMatch::Exact("/productpage".into()),
+                &PathMatch::Prefix("/static".into()),
+                &PathMatch::Exact("/login".into()),
+                &PathMatch::Exact("/logout".into()),
+                &PathMatch::Prefix("/api/v1/products".into()),
+            ],
             "{file}"
         );
-    }
-}
-
-#[test]
-fn istio_default_retry_policy_is_refused_for_its_grpc_conditions() {
-    let mut r = route_configs(&istio("04-bookinfo-productpage-rds-cds-configdump.json")).remove(0);
-    r.virtual_hosts[0].include_request_attempt_count = false;
-    assert_eq!(
-        refused(&r),
-        (
-            "virtual_hosts[0].routes[0].route.retry_policy.retry_on".into(),
-            "retry condition \"unavailable\" is not supported by mosn".into()
-        )
-    );
-    for route in &mut r.virtual_hosts[0].routes {
-        let Some(envoy_types::pb::envoy::config::route::v3::route::Action::Route(a)) =
-            &mut route.action
-        else {
-            unreachable!()
-        };
-        a.retry_policy.as_mut().unwrap().retry_on =
-            "connect-failure,refused-stream,retriable-status-codes".into();
-    }
-    assert_eq!(
-        refused(&r),
-        (
-            "virtual_hosts[0].routes[0].route.retry_policy.retry_on".into(),
-            "retry condition \"refused-stream\" without reset, 5xx or gateway-error (mosn tells \
-             no reset from another) is not supported by mosn"
-                .into()
-        )
-    );
-}
-
-#[test]
-fn istio_productpage_routes_convert_once_the_retry_gaps_are_removed() {
-    let mut r = route_configs(&istio("04-bookinfo-productpage-rds-cds-configdump.json")).remove(0);
-    r.virtual_hosts[0].include_request_attempt_count = false;
-    for route in &mut r.virtual_hosts[0].routes {
-        let Some(envoy_types::pb::envoy::config::route::v3::route::Action::Route(a)) =
-            &mut route.action
-        else {
-            unreachable!()
-        };
-        a.retry_policy.as_mut().unwrap().retry_on = "connect-failure,retriable-status-codes".into();
-    }
-    let (cfg, ignored) = convert(&r);
-    let cfg = cfg.unwrap();
-    assert_eq!(cfg.name, "http.8080");
-    assert_eq!(cfg.virtual_hosts[0].domains, ["*"]);
-    let paths: Vec<&PathMatch> = cfg.virtual_hosts[0]
-        .routes
-        .iter()
-        .map(|r| &r.matcher.path)
-        .collect();
-    assert_eq!(
-        paths,
-        [
-            &PathMatch::Exact("/productpage".into()),
-            &PathMatch::Prefix("/static".into()),
-            &PathMatch::Exact("/login".into()),
-            &PathMatch::Exact("/logout".into()),
-            &PathMatch::Prefix("/api/v1/products".into()),
-        ]
-    );
-    let fwd = forward_of(&cfg, 0, 0);
-    assert_eq!(
-        fwd.target,
-        ClusterTarget::Single("outbound|9080||productpage.default.svc.cluster.local".into())
-    );
-    assert_eq!(fwd.timeout, Some(NO_TIMEOUT));
-    assert_eq!(
-        fwd.retry_policy,
-        Some(RetryPolicy {
+        let fwd = forward_of(&cfg, 0, 0);
+        assert_eq!(
+            fwd.target,
+            ClusterTarget::Single("outbound|9080||productpage.default.svc.cluster.local".into())
+        );
+        assert_eq!(fwd.timeout, Some(NO_TIMEOUT));
+        // connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes
+        // with previous_hosts and host_selection_retry_max_attempts: 5.
+        let istio_default = RetryPolicy {
             retry_on: RetryOn {
                 connect_failure: true,
+                refused_stream: true,
                 retriable_status_codes: true,
+                grpc: GrpcRetryOn {
+                    unavailable: true,
+                    cancelled: true,
+                    ..GrpcRetryOn::default()
+                },
                 ..RetryOn::default()
             },
             num_retries: 2,
             status_codes: vec![503],
+            host_reselect_attempts: 5,
             ..no_retries()
-        })
-    );
-    assert_eq!(
-        ignored,
-        BTreeMap::from([("route.decorator", 5), ("route.metadata", 5)])
-    );
+        };
+        for route in 0..vhost.routes.len() {
+            assert_eq!(
+                forward_of(&cfg, 0, route).retry_policy.as_ref(),
+                Some(&istio_default),
+                "{file} route {route}"
+            );
+        }
+        assert_eq!(
+            ignored,
+            BTreeMap::from([("route.decorator", 5), ("route.metadata", 5)]),
+            "{file}"
+        );
+    }
 }
 
 #[test]
@@ -339,11 +307,41 @@ fn previous_hosts_predicate_is_accepted_by_name_and_by_typed_config() {
          retry_host_predicate: [{name: envoy.retry_host_predicates.previous_hosts, typed_config: \
          {'@type': type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate}}]}}}",
     ]));
-    for route in 0..2 {
+    for (route, reselects) in [(0, 5), (1, 1)] {
         let policy = forward_of(&cfg, 0, route).retry_policy.clone().unwrap();
         assert!(policy.retry_on.connect_failure);
         assert_eq!(policy.num_retries, 1, "Envoy's default num_retries");
+        assert_eq!(
+            policy.host_reselect_attempts, reselects,
+            "host_selection_retry_max_attempts, once when unset"
+        );
     }
+    let without = converted(&with_routes(&[
+        "{match: {prefix: /}, route: {cluster: c, retry_policy: {retry_on: connect-failure, \
+         host_selection_retry_max_attempts: 5}}}",
+    ]));
+    assert_eq!(
+        forward_of(&without, 0, 0)
+            .retry_policy
+            .as_ref()
+            .unwrap()
+            .host_reselect_attempts,
+        0,
+        "without the predicate a retry takes whatever host the balancer picks"
+    );
+    let huge = converted(&with_routes(&[
+        "{match: {prefix: /}, route: {cluster: c, retry_policy: {retry_on: connect-failure, \
+         retry_host_predicate: [{name: envoy.retry_host_predicates.previous_hosts}], \
+         host_selection_retry_max_attempts: 1000000}}}",
+    ]));
+    assert_eq!(
+        forward_of(&huge, 0, 0)
+            .retry_policy
+            .as_ref()
+            .unwrap()
+            .host_reselect_attempts,
+        16
+    );
     assert_eq!(
         refused(&with_routes(&[
             "{match: {prefix: /}, route: {cluster: c, retry_policy: {retry_host_predicate: \
@@ -497,6 +495,7 @@ fn forward_action_fields_convert() {
             status_codes: vec![409, 429, 503],
             backoff_base: Duration::from_millis(100),
             backoff_max: Duration::from_secs(2),
+            host_reselect_attempts: 0,
         })
     );
     assert_eq!(
@@ -538,7 +537,42 @@ fn retry_conditions_map_to_the_failures_envoy_retries() {
         ..RetryOn::default()
     };
     assert_eq!(policy("reset").retry_on, resets);
-    assert_eq!(policy("reset,refused-stream").retry_on, resets);
+    assert_eq!(
+        policy("reset,refused-stream").retry_on,
+        RetryOn {
+            refused_stream: true,
+            ..resets
+        }
+    );
+    assert_eq!(
+        policy("refused-stream").retry_on,
+        RetryOn {
+            refused_stream: true,
+            ..RetryOn::default()
+        }
+    );
+    assert_eq!(
+        policy("cancelled,deadline-exceeded,internal,resource-exhausted,unavailable").retry_on,
+        RetryOn {
+            grpc: GrpcRetryOn {
+                cancelled: true,
+                deadline_exceeded: true,
+                internal: true,
+                resource_exhausted: true,
+                unavailable: true,
+            },
+            ..RetryOn::default()
+        }
+    );
+    assert_eq!(
+        refused(&with_routes(&[
+            "{match: {prefix: /}, route: {cluster: c, retry_policy: {retry_on: 'reset-before-request'}}}"
+        ])),
+        (
+            "virtual_hosts[0].routes[0].route.retry_policy.retry_on".into(),
+            "retry condition \"reset-before-request\" is not supported by mosn".into()
+        )
+    );
     assert_eq!(
         policy("connect-failure").retry_on,
         RetryOn {
@@ -838,9 +872,9 @@ const ROUTE_REFUSALS: &[(&str, &str, &str)] = &[
         "ClusterWeight.host_rewrite_literal is not supported by mosn",
     ),
     (
-        "{match: {prefix: /}, route: {cluster: c, retry_policy: {retry_on: cancelled}}}",
+        "{match: {prefix: /}, route: {cluster: c, retry_policy: {retry_on: envoy-ratelimited}}}",
         "route.retry_policy.retry_on",
-        "retry condition \"cancelled\" is not supported by mosn",
+        "retry condition \"envoy-ratelimited\" is not supported by mosn",
     ),
     (
         "{match: {prefix: /}, route: {cluster: c, retry_policy: {retry_on: 5xx, retriable_headers: [{name: x}]}}}",

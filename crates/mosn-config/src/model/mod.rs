@@ -594,6 +594,10 @@ pub struct RetryPolicy {
     pub backoff_base: Duration,
     /// Largest backoff interval (default 10 × `backoff_base`).
     pub backoff_max: Duration,
+    /// How many times a retry re-picks a host when the balancer picked the one the last
+    /// attempt failed on (Envoy's `previous_hosts` predicate with
+    /// `host_selection_retry_max_attempts`); 0 never re-picks. MOSN's default is 3.
+    pub host_reselect_attempts: u32,
 }
 
 /// Which failures a [`RetryPolicy`] retries.
@@ -611,7 +615,69 @@ pub struct RetryOn {
     pub per_try_timeout: bool,
     /// Responses whose status is in `status_codes` (Envoy's `retriable-status-codes`).
     pub retriable_status_codes: bool,
+    /// The HTTP/2 upstream reset the stream with `REFUSED_STREAM` (Envoy's
+    /// `refused-stream`): it provably did not process the request.
+    pub refused_stream: bool,
+    /// gRPC status codes in a trailers-only response's head that are retried (Envoy's
+    /// `cancelled`, `deadline-exceeded`, `internal`, `resource-exhausted`, `unavailable`).
+    pub grpc: GrpcRetryOn,
 }
+
+/// The gRPC statuses a [`RetryPolicy`] retries, read from the `grpc-status` header of a
+/// trailers-only response (one that ends in its HEADERS frame), as Envoy's router does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GrpcRetryOn {
+    /// `CANCELLED` (1).
+    pub cancelled: bool,
+    /// `DEADLINE_EXCEEDED` (4).
+    pub deadline_exceeded: bool,
+    /// `RESOURCE_EXHAUSTED` (8).
+    pub resource_exhausted: bool,
+    /// `INTERNAL` (13).
+    pub internal: bool,
+    /// `UNAVAILABLE` (14).
+    pub unavailable: bool,
+}
+
+impl GrpcRetryOn {
+    /// True when any status is retried: the proxy reads `grpc-status` only then.
+    pub fn any(&self) -> bool {
+        self.cancelled
+            || self.deadline_exceeded
+            || self.resource_exhausted
+            || self.internal
+            || self.unavailable
+    }
+
+    /// True when gRPC status `code` is retried.
+    pub fn retries(&self, code: u32) -> bool {
+        match code {
+            1 => self.cancelled,
+            4 => self.deadline_exceeded,
+            8 => self.resource_exhausted,
+            13 => self.internal,
+            14 => self.unavailable,
+            _ => false,
+        }
+    }
+
+    /// Sets the condition Envoy's `retry_on` names `name`; false for any other name.
+    pub fn set(&mut self, name: &str) -> bool {
+        let flag = match name {
+            "cancelled" => &mut self.cancelled,
+            "deadline-exceeded" => &mut self.deadline_exceeded,
+            "resource-exhausted" => &mut self.resource_exhausted,
+            "internal" => &mut self.internal,
+            "unavailable" => &mut self.unavailable,
+            _ => return false,
+        };
+        *flag = true;
+        true
+    }
+}
+
+/// MOSN's re-picks of a host on a retry when the balancer picks the failed one again.
+pub const DEFAULT_HOST_RESELECT_ATTEMPTS: u32 = 3;
 
 impl Default for RetryPolicy {
     /// MOSN's behaviour for a route without a policy: connection failures retried 3 times.
@@ -626,6 +692,7 @@ impl Default for RetryPolicy {
             status_codes: Vec::new(),
             backoff_base: Duration::from_millis(25),
             backoff_max: Duration::from_millis(250),
+            host_reselect_attempts: DEFAULT_HOST_RESELECT_ATTEMPTS,
         }
     }
 }

@@ -51,6 +51,9 @@ pub struct VirtualHostConfig {
     pub routes: Vec<RouteConfig>,
     /// Header edits for this virtual host.
     pub headers: HeaderEdits,
+    /// `include_request_attempt_count` (Envoy's): every upstream attempt carries
+    /// `x-envoy-attempt-count: N`, 1 for the first, so upstreams can tell retries apart.
+    pub include_request_attempt_count: bool,
 }
 
 /// One entry of `virtual_hosts[].routers[]`.

@@ -16,6 +16,9 @@ pub(super) enum AttemptError {
     /// Failed before the upstream could have seen the request (or sent any response byte):
     /// safe to retry on a fresh connection when the request has no body.
     Retryable(ProxyErrorKind),
+    /// The HTTP/2 upstream refused the stream (`REFUSED_STREAM`): it did not process the
+    /// request, whatever of its body was sent. Answered as the kind when not retried.
+    Refused(ProxyErrorKind),
     /// Failed in a way that must be answered, not retried.
     Fatal(ProxyErrorKind),
     /// The client went away or sent a bad body: close without a reply.
@@ -24,17 +27,18 @@ pub(super) enum AttemptError {
 
 /// A host for the next attempt of a request to the route's subset (`labels`, its
 /// `metadata_match`), avoiding the one that just failed when the cluster has another
-/// (Envoy's `previous_hosts` predicate, bounded to a few picks).
+/// (Envoy's `previous_hosts` predicate): up to `reselects` more picks.
 pub(super) fn choose_other_host(
     cluster: &Cluster,
     ctx: &LbContext,
     labels: &Metadata,
     attempt: u32,
     previous: Option<&Arc<Host>>,
+    reselects: u32,
 ) -> Option<Arc<Host>> {
     let mut host = cluster.choose_host_in_subset(ctx, attempt, labels)?;
     if let Some(prev) = previous {
-        for _ in 0..3 {
+        for _ in 0..reselects {
             if !Arc::ptr_eq(&host, prev) {
                 break;
             }

@@ -7,7 +7,8 @@ use super::attempt::{
     before_retry, choose_other_host, connect, count_failure, outcome_of, AttemptError,
 };
 use super::local_reply::{self, LocalReply};
-use super::retry::{route_policy, Failure, RetryState};
+use super::replay::RequestBody;
+use super::retry::{route_policy, Failure, RetryState, ATTEMPT_COUNT};
 use super::DEFAULT_ROUTE_TIMEOUT;
 use super::{
     forwarding_headers, grpc, upstream_bolt, upstream_h1, upstream_h2, websocket, HttpProxyFilter,
@@ -16,12 +17,11 @@ use crate::state::ProxyState;
 use http::header::HOST;
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{request, HeaderMap, HeaderValue, Request, Response, Uri};
-use hyper::body::Body;
 use mosn_api::error::ProxyErrorKind;
 use mosn_config::{ForwardAction, Protocol, RouteAction};
 use mosn_net::ConnectionInfo;
 use mosn_router::{apply_header_edits, hash_key, pick_cluster, Matched};
-use mosn_stream::{empty_body, full_body, PoolKey, ProxyBody};
+use mosn_stream::{full_body, PoolKey, ProxyBody};
 use mosn_upstream::{Cluster, Host, LbContext, Outcome};
 use std::sync::Arc;
 use tokio::time::Instant;
@@ -175,10 +175,10 @@ pub(super) async fn forward(
     let policy = route_policy(target.action);
     let mut retry = RetryState::new(policy);
     let mut retry_slot = None;
-    // An empty body can be sent again as often as needed; another only while unsent.
-    let replayable = body.is_end_stream();
-    let mut body = Some(body);
+    let mut body = RequestBody::new(body, retry.retries_after_sending());
+    let count_attempts = target.matched.vhost.include_request_attempt_count;
     let mut attempt = 0u32;
+    let mut sent_attempts = 0u32;
     let mut previous: Option<Arc<Host>> = None;
     let mut free_retry_used = false;
 
@@ -189,14 +189,21 @@ pub(super) async fn forward(
             &target.action.metadata_match,
             attempt,
             previous.as_ref(),
+            policy.host_reselect_attempts,
         ) else {
             return error_reply(filter, ProxyErrorKind::NoHealthyUpstream, grpc);
         };
         let _host_active = host.track_request();
-        let Some(attempt_body) = body.take().or_else(|| replayable.then(empty_body)) else {
+        let Some(attempt_body) = body.take() else {
             count_failure(cluster, ProxyErrorKind::UpstreamReset);
             return error_reply(filter, ProxyErrorKind::UpstreamReset, grpc);
         };
+        sent_attempts += 1;
+        if count_attempts {
+            parts
+                .headers
+                .insert(ATTEMPT_COUNT, HeaderValue::from(sent_attempts));
+        }
         let try_deadline = policy
             .per_try_timeout
             .map_or(deadline, |t| (Instant::now() + t).min(deadline));
@@ -238,10 +245,10 @@ pub(super) async fn forward(
                 let status = resp.status().as_u16();
                 stats.count_response(status);
                 cluster.report_outcome(&host, Outcome::Status(status));
-                if !replayable {
+                if !body.available() {
                     retry.body_sent();
                 }
-                if retry.should_retry(Failure::Status(status))
+                if retry.should_retry(retry.response(status, resp.headers()))
                     && before_retry(cluster, &retry, &mut retry_slot).await
                 {
                     previous = Some(host.clone());
@@ -252,9 +259,8 @@ pub(super) async fn forward(
             }
             Err(e) => e,
         };
-        let sent = unsent.is_none();
-        body = unsent;
-        if sent && !replayable {
+        body.unsent(unsent);
+        if !body.available() {
             retry.body_sent();
         }
         let (failure, kind) = match error {
@@ -267,18 +273,8 @@ pub(super) async fn forward(
                 cluster.report_outcome(&host, Outcome::ConnectFailure);
                 (Failure::Connect, kind)
             }
-            AttemptError::Retryable(kind) => {
-                // A pooled connection the upstream had closed, or a stream it refused
-                // unprocessed, is not the host's failure: one free retry.
-                if !free_retry_used && (body.is_some() || replayable) {
-                    free_retry_used = true;
-                    stats.upstream_rq_retry.inc();
-                    previous = None;
-                    continue;
-                }
-                cluster.report_outcome(&host, Outcome::Reset);
-                (Failure::Reset, kind)
-            }
+            AttemptError::Retryable(kind) => (Failure::Reset, kind),
+            AttemptError::Refused(kind) => (Failure::RefusedStream, kind),
             AttemptError::Fatal(ProxyErrorKind::UpstreamTimeout) if Instant::now() < deadline => {
                 cluster.report_outcome(&host, Outcome::Timeout);
                 (Failure::PerTryTimeout, ProxyErrorKind::UpstreamTimeout)
@@ -291,6 +287,23 @@ pub(super) async fn forward(
                 return error_reply(filter, kind, grpc);
             }
         };
+        if matches!(failure, Failure::Reset | Failure::RefusedStream) {
+            // A pooled connection the upstream had closed, or a stream it refused
+            // unprocessed, is not the host's failure: one free retry. A refused stream
+            // may resend the kept copy of its body; another reset only a body it never
+            // sent (or an empty one), as the proxy always has.
+            let resendable = match failure {
+                Failure::RefusedStream => body.available(),
+                _ => body.unsent_or_empty(),
+            };
+            if !free_retry_used && resendable {
+                free_retry_used = true;
+                stats.upstream_rq_retry.inc();
+                previous = None;
+                continue;
+            }
+            cluster.report_outcome(&host, Outcome::Reset);
+        }
         if retry.should_retry(failure) && before_retry(cluster, &retry, &mut retry_slot).await {
             previous = Some(host.clone());
             attempt += 1;

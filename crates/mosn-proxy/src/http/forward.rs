@@ -6,7 +6,7 @@ use super::attempt::{
 };
 use super::connection::{Flow, Http1Connection};
 use super::forwarding_headers;
-use super::retry::{route_policy, Failure, RetryState};
+use super::retry::{route_policy, Failure, RetryState, ATTEMPT_COUNT};
 use super::upstream_h1::{read_head, Upgrade};
 use super::DEFAULT_ROUTE_TIMEOUT;
 use crate::state::ProxyState;
@@ -35,6 +35,15 @@ const ZERO_COPY_MIN: usize = 4 * 1024;
 
 /// Read size while streaming a response body: large bodies take fewer syscalls.
 const BODY_READ_BUF: usize = 64 * 1024;
+
+/// Ends an encoded request head, whose final blank line starts at `head_end`, with
+/// `x-envoy-attempt-count: n` (replacing the previous attempt's count).
+fn end_head_with_attempt_count(out: &mut BytesMut, head_end: usize, n: u32) {
+    use std::fmt::Write;
+    out.truncate(head_end);
+    // Writing into a BytesMut cannot fail.
+    let _ = write!(out, "{ATTEMPT_COUNT}: {n}\r\n\r\n");
+}
 
 /// One request being forwarded.
 pub(super) struct Forward<'a, 'c> {
@@ -87,11 +96,17 @@ impl Forward<'_, '_> {
         if let Some(path) = self.matched.rewritten_path(head.path()) {
             head.set_path(&path);
         }
+        let count_attempts = self.matched.vhost.include_request_attempt_count;
+        if count_attempts {
+            head.headers.remove(ATTEMPT_COUNT);
+        }
         let method = head.method.clone();
         head.version = Version::HTTP_11;
         let mut out = BytesMut::with_capacity(1024);
         encode_request_head(&head, &body, &mut out);
         drop(head);
+        // Where the head's final blank line starts: each attempt's count goes there.
+        let head_end = out.len().saturating_sub(2);
 
         let stats = &cluster.stats;
         let breakers = &cluster.circuit_breakers;
@@ -107,6 +122,7 @@ impl Forward<'_, '_> {
         let policy = route_policy(self.action);
         let mut retry = RetryState::new(policy);
         let mut attempt = 0u32;
+        let mut sent_attempts = 0u32;
         let mut previous: Option<Arc<Host>> = None;
         // One free retry on a fresh connection when a pooled one turns out dead.
         let mut stale_retry_used = false;
@@ -118,6 +134,7 @@ impl Forward<'_, '_> {
                 &self.action.metadata_match,
                 attempt,
                 previous.as_ref(),
+                policy.host_reselect_attempts,
             ) else {
                 return self.fail(ProxyErrorKind::NoHealthyUpstream).await;
             };
@@ -146,6 +163,10 @@ impl Forward<'_, '_> {
             let try_deadline = policy
                 .per_try_timeout
                 .map_or(deadline, |t| (Instant::now() + t).min(deadline));
+            if count_attempts {
+                sent_attempts += 1;
+                end_head_with_attempt_count(&mut out, head_end, sent_attempts);
+            }
             let started = Instant::now();
             let sent = self
                 .send_request(&mut upstream, &out, body, expect_continue, cluster)
@@ -168,7 +189,7 @@ impl Forward<'_, '_> {
                     let status = resp.status.as_u16();
                     cluster.stats.count_response(status);
                     cluster.report_outcome(&host, Outcome::Status(status));
-                    if retry.should_retry(Failure::Status(status))
+                    if retry.should_retry(retry.response(status, &resp.headers))
                         && before_retry(cluster, &retry, &mut retry_slot).await
                     {
                         // The body is left unread: the connection cannot be reused.
@@ -206,7 +227,7 @@ impl Forward<'_, '_> {
                     };
                 }
                 Err(AttemptError::Downstream) => return Flow::Close,
-                Err(AttemptError::Retryable(kind)) => {
+                Err(AttemptError::Retryable(kind) | AttemptError::Refused(kind)) => {
                     // A pooled connection the upstream had closed is not the host's
                     // failure: retried for free and not reported to outlier detection.
                     if upstream.reused && matches!(body, BodyKind::Empty) && !stale_retry_used {

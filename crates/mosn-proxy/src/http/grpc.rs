@@ -36,6 +36,15 @@ pub(super) enum GrpcStatus {
     Unauthenticated = 16,
 }
 
+/// The `grpc-status` of a response head: set in a trailers-only response (a call that
+/// failed before any message), which is what gRPC retry conditions look at.
+pub(super) fn status_in_head(headers: &HeaderMap) -> Option<u32> {
+    std::str::from_utf8(headers.get(&GRPC_STATUS)?.as_bytes())
+        .ok()?
+        .parse()
+        .ok()
+}
+
 /// True when the request is a gRPC call (`content-type: application/grpc[+proto|...]`).
 pub(super) fn is_grpc(headers: &HeaderMap) -> bool {
     headers

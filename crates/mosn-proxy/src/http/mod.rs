@@ -21,6 +21,7 @@ mod h1_bridge;
 mod h2_connection;
 mod local_reply;
 mod parked;
+mod replay;
 mod retry;
 mod upstream_bolt;
 mod upstream_h1;

@@ -53,7 +53,10 @@ pub(super) async fn exchange(
         }
         Ok(Err(mut e)) => {
             let unsent = e.take_message().map(Request::into_body);
-            let kind = if unsent.is_some() || was_refused(e.error()) {
+            let kind = if is_refused_stream(e.error()) {
+                stream.retire_connection();
+                AttemptError::Refused(ProxyErrorKind::UpstreamReset)
+            } else if unsent.is_some() || was_dropped_unprocessed(e.error()) {
                 stream.retire_connection();
                 AttemptError::Retryable(ProxyErrorKind::UpstreamReset)
             } else {
@@ -85,17 +88,79 @@ async fn open(
     }
 }
 
-/// True when the upstream refused the stream without processing it: `REFUSED_STREAM`,
-/// a graceful GOAWAY that did not include it, or a connection that closed before the
-/// stream was dispatched (hyper reports those as canceled). Such a request is safe to
-/// send again.
-fn was_refused(e: &hyper::Error) -> bool {
-    if e.is_canceled() {
-        return true;
+/// The HTTP/2 error behind a request error, found along its source chain (hyper wraps
+/// the `h2::Error`).
+fn h2_error<'e>(e: &'e (dyn std::error::Error + 'static)) -> Option<&'e h2::Error> {
+    let mut source = Some(e);
+    while let Some(s) = source {
+        if let Some(h2) = s.downcast_ref::<h2::Error>() {
+            return Some(h2);
+        }
+        source = s.source();
     }
-    let Some(h2) = std::error::Error::source(e).and_then(|s| s.downcast_ref::<h2::Error>()) else {
-        return false;
-    };
-    h2.reason() == Some(h2::Reason::REFUSED_STREAM)
-        || (h2.is_go_away() && h2.reason() == Some(h2::Reason::NO_ERROR))
+    None
+}
+
+/// True when the upstream reset the stream with `REFUSED_STREAM`: by HTTP/2's rules it
+/// did not process the request (RFC 9113 §8.7), so sending it again is safe.
+fn is_refused_stream(e: &hyper::Error) -> bool {
+    h2_error(e).is_some_and(|h2| h2.is_reset() && h2.reason() == Some(h2::Reason::REFUSED_STREAM))
+}
+
+/// True when the upstream dropped the stream unprocessed otherwise: a graceful GOAWAY
+/// that did not include it, or a connection that closed before the stream was
+/// dispatched (hyper reports those as canceled). Such a request is safe to send again.
+fn was_dropped_unprocessed(e: &hyper::Error) -> bool {
+    e.is_canceled()
+        || h2_error(e)
+            .is_some_and(|h2| h2.is_go_away() && h2.reason() == Some(h2::Reason::NO_ERROR))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use http_body_util::Empty;
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use tokio::net::{TcpListener, TcpStream};
+
+    /// The error hyper's client reports when a real HTTP/2 server (the `h2` crate's)
+    /// resets the request's stream with `reason`.
+    async fn error_when_reset_with(reason: h2::Reason) -> hyper::Error {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (socket, _) = listener.accept().await.unwrap();
+            let mut conn = h2::server::handshake(socket).await.unwrap();
+            if let Some(Ok((_req, mut respond))) = conn.accept().await {
+                respond.send_reset(reason);
+            }
+            // Keep the connection up until the client has read the reset.
+            while conn.accept().await.is_some() {}
+        });
+        let io = TokioIo::new(TcpStream::connect(addr).await.unwrap());
+        let (mut sender, conn) = hyper::client::conn::http2::handshake(TokioExecutor::new(), io)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        let req = Request::post("http://test/")
+            .body(Empty::<Bytes>::new())
+            .unwrap();
+        let err = sender
+            .send_request(req)
+            .await
+            .expect_err("the server reset the stream");
+        server.abort();
+        err
+    }
+
+    #[tokio::test]
+    async fn a_refused_stream_is_told_from_other_resets() {
+        let refused = error_when_reset_with(h2::Reason::REFUSED_STREAM).await;
+        assert!(is_refused_stream(&refused), "{refused:?}");
+        assert!(!was_dropped_unprocessed(&refused));
+        let internal = error_when_reset_with(h2::Reason::INTERNAL_ERROR).await;
+        assert!(!is_refused_stream(&internal), "{internal:?}");
+        assert!(!was_dropped_unprocessed(&internal));
+    }
 }

@@ -259,7 +259,11 @@ async fn upgrade_upstream(
         match read.await {
             Ok(head) if head.status.is_informational() && head.status != 101 => continue,
             Ok(head) => break head,
-            Err(AttemptError::Retryable(kind) | AttemptError::Fatal(kind)) => {
+            Err(
+                AttemptError::Retryable(kind)
+                | AttemptError::Refused(kind)
+                | AttemptError::Fatal(kind),
+            ) => {
                 cluster.report_outcome(&host, outcome_of(kind));
                 count_failure(cluster, kind);
                 return Upgraded::Failed(kind);
@@ -315,6 +319,7 @@ async fn connect_with_retries(
             &target.action.metadata_match,
             attempt,
             previous.as_ref(),
+            policy.host_reselect_attempts,
         ) else {
             return Err(ProxyErrorKind::NoHealthyUpstream);
         };

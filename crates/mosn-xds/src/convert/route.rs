@@ -89,6 +89,7 @@ fn virtual_host(
     let edit_lists = take_edits!(v);
     let per_filter = std::mem::take(&mut v.typed_per_filter_config);
     let retry_policy = v.retry_policy.take();
+    let include_request_attempt_count = std::mem::take(&mut v.include_request_attempt_count);
     if !std::mem::take(&mut v.virtual_clusters).is_empty() {
         ctx.ignore("virtual_host.virtual_clusters");
     }
@@ -124,6 +125,7 @@ fn virtual_host(
         domains: domains.iter().map(|d| d.to_ascii_lowercase()).collect(),
         routes,
         headers,
+        include_request_attempt_count,
     })
 }
 

@@ -6,10 +6,16 @@
 //! `retriable-4xx` is status 409. A route without a policy retries nothing (MOSN's own
 //! default, connect failures 3 times, is not Envoy's).
 //!
-//! Refused: the gRPC conditions and the others the model has no failure kind for, and
-//! `refused-stream` unless a condition that includes every reset is listed too.
-//! `previous_hosts` is accepted: mosn's retries always pick another host than the last
-//! one tried (up to 3 picks), whatever the policy says.
+//! `refused-stream` and the gRPC conditions (`cancelled`, `deadline-exceeded`,
+//! `internal`, `resource-exhausted`, `unavailable`, read from a trailers-only response's
+//! `grpc-status`) convert to the model's flags of the same meaning. Refused: the
+//! conditions the model has no failure kind for (`envoy-ratelimited`,
+//! `retriable-headers`, `reset-before-request`, `http3-post-connect-failure`).
+//!
+//! `previous_hosts` makes a retry re-pick a host the balancer chose again, up to
+//! `host_selection_retry_max_attempts` times (Envoy's default, when unset, is once; at
+//! most [`MAX_HOST_RESELECTS`]); without the predicate a retry takes whatever host the
+//! balancer picks, as in Envoy.
 
 use super::super::{config_type, duration, refuse_leftover, type_url, ConvertError, Result};
 use super::action::NO_TIMEOUT;
@@ -24,6 +30,10 @@ use std::time::Duration;
 /// Envoy's name of the `previous_hosts` predicate, which Istio sent without a typed
 /// config before the typed form existed.
 const PREVIOUS_HOSTS: &str = "envoy.retry_host_predicates.previous_hosts";
+
+/// The most host re-picks a retry makes: beyond a few, more picks of a balancer that
+/// keeps choosing the failed host only delay the request.
+pub(super) const MAX_HOST_RESELECTS: u32 = 16;
 
 /// Envoy's default first backoff interval.
 const BACKOFF_BASE: Duration = Duration::from_millis(25);
@@ -40,19 +50,22 @@ pub(super) fn no_retries() -> RetryPolicy {
         status_codes: Vec::new(),
         backoff_base: BACKOFF_BASE,
         backoff_max: BACKOFF_BASE * BACKOFF_MAX_FACTOR,
+        host_reselect_attempts: 0,
     }
 }
 
 /// Converts one `retry_policy`.
 pub(super) fn retry_policy(mut p: EnvoyPolicy) -> Result<RetryPolicy> {
-    for (i, predicate) in std::mem::take(&mut p.retry_host_predicate)
-        .into_iter()
-        .enumerate()
-    {
+    let predicates = std::mem::take(&mut p.retry_host_predicate);
+    let reselects = std::mem::take(&mut p.host_selection_retry_max_attempts);
+    let host_reselect_attempts = if predicates.is_empty() {
+        0
+    } else {
+        host_reselects(reselects)
+    };
+    for (i, predicate) in predicates.into_iter().enumerate() {
         previous_hosts(predicate).map_err(|e| e.within(format!("retry_host_predicate[{i}]")))?;
     }
-    // Only meaningful with a host predicate; mosn's re-picks are its own (see above).
-    p.host_selection_retry_max_attempts = 0;
     let codes = std::mem::take(&mut p.retriable_status_codes);
     let (retry_on, status_codes) = conditions(&std::mem::take(&mut p.retry_on), &codes)?;
     let num_retries = p.num_retries.take().map_or(1, |n| n.value);
@@ -72,7 +85,17 @@ pub(super) fn retry_policy(mut p: EnvoyPolicy) -> Result<RetryPolicy> {
         status_codes,
         backoff_base,
         backoff_max,
+        host_reselect_attempts,
     })
+}
+
+/// `host_selection_retry_max_attempts` with the `previous_hosts` predicate: unset (0)
+/// is Envoy's default of one re-pick; bounded by [`MAX_HOST_RESELECTS`].
+fn host_reselects(max_attempts: i64) -> u32 {
+    if max_attempts <= 0 {
+        return 1;
+    }
+    u32::try_from(max_attempts).map_or(MAX_HOST_RESELECTS, |n| n.min(MAX_HOST_RESELECTS))
 }
 
 /// Accepts the `previous_hosts` predicate, by name or by typed config.
@@ -104,7 +127,6 @@ fn conditions(retry_on: &str, codes: &[u32]) -> Result<(RetryOn, Vec<u16>)> {
     let mut on = RetryOn::default();
     let mut statuses = Vec::new();
     let mut listed_codes = false;
-    let mut refused_stream = false;
     for condition in retry_on.split(',').map(str::trim) {
         match condition {
             "5xx" => {
@@ -123,16 +145,12 @@ fn conditions(retry_on: &str, codes: &[u32]) -> Result<(RetryOn, Vec<u16>)> {
             "connect-failure" => on.connect_failure = true,
             "retriable-status-codes" => listed_codes = true,
             "retriable-4xx" => statuses.push(409),
-            "refused-stream" => refused_stream = true,
+            "refused-stream" => on.refused_stream = true,
+            grpc if on.grpc.set(grpc) => {}
             "envoy-ratelimited"
             | "retriable-headers"
             | "reset-before-request"
-            | "http3-post-connect-failure"
-            | "cancelled"
-            | "deadline-exceeded"
-            | "internal"
-            | "resource-exhausted"
-            | "unavailable" => {
+            | "http3-post-connect-failure" => {
                 return Err(ConvertError::unsupported(
                     "retry_on",
                     format!("retry condition {condition:?}"),
@@ -140,13 +158,6 @@ fn conditions(retry_on: &str, codes: &[u32]) -> Result<(RetryOn, Vec<u16>)> {
             }
             _ => {}
         }
-    }
-    if refused_stream && !on.reset {
-        return Err(ConvertError::unsupported(
-            "retry_on",
-            "retry condition \"refused-stream\" without reset, 5xx or gateway-error \
-             (mosn tells no reset from another)",
-        ));
     }
     if listed_codes {
         statuses.extend(codes.iter().filter_map(|&c| u16::try_from(c).ok()));
