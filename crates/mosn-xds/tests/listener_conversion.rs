@@ -220,6 +220,27 @@ fn every_istio_sidecar_listener_converts_or_is_refused_with_the_field_named() {
 }
 
 #[test]
+fn istio_inbound_mtls_chain_gets_past_its_tls_to_istios_authn_filter() {
+    let mut l = istio_listeners()
+        .into_iter()
+        .find(|l| l.name == "virtualInbound")
+        .unwrap();
+    l.listener_filters.clear();
+    l.default_filter_chain = None;
+    l.filter_chains = vec![l.filter_chains[1].clone()];
+    assert!(l.filter_chains[0].transport_socket.is_some());
+    let mut ctx = Context::default();
+    let e = listener(&l, &mut ctx).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "filter_chains[0].filters[0].typed_config: network filter \
+         type.googleapis.com/io.istio.network.authn.Config is not supported by mosn"
+    );
+    // Its TLS context converted first, leaving out the two static-RSA suites.
+    assert_eq!(ctx.ignored.get("tls.cipher_suites.unsupported"), Some(&2));
+}
+
+#[test]
 fn istio_outbound_tcp_listener_is_a_virtual_tcp_proxy_with_its_telemetry_counted() {
     let l = istio_listeners()
         .into_iter()
