@@ -442,21 +442,24 @@ fn grpc_source(cluster: &Cluster, plan: &ClusterPlan) -> Result<GrpcSource> {
             ),
         ));
     }
-    let addresses: Vec<Address> = hosts.iter().map(|h| h.address.clone()).collect();
-    keepalive_over_unix_only(plan, &addresses)?;
     Ok(GrpcSource {
         cluster: cluster.name.clone(),
-        addresses,
+        addresses: hosts.iter().map(|h| h.address.clone()).collect(),
         tls: plan.cluster.tls.clone(),
         connect_timeout: plan.cluster.connect_timeout,
     })
 }
 
-/// The gRPC streams' client (`crate::ads`) does not set TCP keepalive, so a gRPC cluster
-/// with `tcp_keepalive` is one over Unix sockets only, where it has no TCP to act on
-/// (Istio's `xds-grpc` reaches the agent over one).
-fn keepalive_over_unix_only(plan: &ClusterPlan, addresses: &[Address]) -> Result<()> {
-    let tcp = addresses.iter().any(|a| matches!(a, Address::Tcp(_)));
+/// The ADS client (`crate::ads`) does not set TCP keepalive, so the ADS cluster may have
+/// `tcp_keepalive` only over Unix sockets, where it has no TCP to act on (Istio's
+/// `xds-grpc` reaches the agent over one). The SDS client sets none either, and which
+/// source it uses is chosen after loading: an SDS cluster over TCP with keepalive streams
+/// without it (Istio's `sds-grpc` is a Unix socket).
+fn keepalive_over_unix_only(source: &GrpcSource, plan: &ClusterPlan) -> Result<()> {
+    let tcp = source
+        .addresses
+        .iter()
+        .any(|a| matches!(a, Address::Tcp(_)));
     if plan.cluster.tcp_keepalive.is_some() && tcp {
         return Err(ConvertError::unsupported(
             "upstream_connection_options.tcp_keepalive",
@@ -631,7 +634,9 @@ fn find_source(name: &str, clusters: &[Cluster], plans: &[ClusterPlan]) -> Resul
             format!("no static cluster is named {name:?}"),
         ));
     };
-    grpc_source(cluster, plan).map_err(|e| e.within(format!("static_resources.clusters[{i}]")))
+    grpc_source(cluster, plan)
+        .and_then(|source| keepalive_over_unix_only(&source, plan).map(|()| source))
+        .map_err(|e| e.within(format!("static_resources.clusters[{i}]")))
 }
 
 #[cfg(test)]
