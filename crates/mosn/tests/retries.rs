@@ -2,11 +2,17 @@
 //! (nginx), and a slow host (the python mock sleeping) with a per-try timeout. With a
 //! retry policy every client request succeeds; the retries show in the cluster's stats.
 //! Under a wrk load, one of three upstreams is killed: retries and the health check
-//! together keep every request successful.
+//! together keep every request successful. Istio's conditions: a grpcio server answering
+//! UNAVAILABLE is retried under `retry_on: unavailable` (and not without it), and the
+//! virtual host's `include_request_attempt_count` numbers each attempt, over HTTP/2 and
+//! on the HTTP/1 fast path. (REFUSED_STREAM is covered by mosn-proxy's unit test against
+//! the `h2` crate's server: no peer here refuses streams on demand, and hyper's client
+//! never exceeds a server's `max_concurrent_streams`.)
 
 mod support;
 
-use serde_json::json;
+use serde_json::{json, Value};
+use std::process::Command;
 use std::time::Duration;
 use support::*;
 
@@ -19,6 +25,132 @@ fn retry_route(cluster: &str, policy: serde_json::Value) -> serde_json::Value {
             "route": { "cluster_name": cluster, "timeout": "5s", "retry_policy": policy }
         }]
     }])
+}
+
+/// `virtual_hosts` with Envoy's `include_request_attempt_count` set on the first.
+fn counting_attempts(mut virtual_hosts: Value) -> Value {
+    virtual_hosts[0]["include_request_attempt_count"] = json!(true);
+    virtual_hosts
+}
+
+/// Unary calls of the grpcio server's scripted `Flaky` method through the proxy on
+/// `port`, one per payload: what each returned.
+fn flaky_calls(port: u16, payloads: &[&str]) -> Value {
+    run_json_peer(
+        Command::new(peer_python())
+            .arg(peer_script("grpc_unary.py"))
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("/test.Echo/Flaky")
+            .args(payloads),
+    )
+}
+
+/// A proxy speaking HTTP/2 on both sides to the grpcio server on `grpc_port`.
+fn grpc_proxy(grpc_port: u16, virtual_hosts: Value) -> (Mosn, u16) {
+    let listen = free_port();
+    let cfg = http_config(
+        local(listen),
+        Some(free_port()),
+        virtual_hosts,
+        json!([cluster("grpc", &[local(grpc_port)])]),
+        json!({ "downstream_protocol": "Http2", "upstream_protocol": "Http2" }),
+        json!({}),
+    );
+    (Mosn::start(&cfg), listen)
+}
+
+#[test]
+fn grpc_unavailable_is_retried_under_its_condition_with_each_attempt_numbered() {
+    let dir = TempDir::new("retry-grpc");
+    let grpc_port = free_port();
+    let _server = grpc_echo_server(grpc_port, "flaky", &dir);
+    let policy = json!({ "retry_on": "connect-failure,unavailable", "num_retries": 2 });
+    let (mosn, port) = grpc_proxy(grpc_port, counting_attempts(retry_route("grpc", policy)));
+    assert_eq!(
+        flaky_calls(port, &["a", "b"]),
+        json!([{ "ok": "ok:a attempt=2" }, { "ok": "ok:b attempt=2" }]),
+        "the UNAVAILABLE first attempt was retried with its body, numbered 2"
+    );
+    assert!(mosn.stat("cluster", "grpc", "upstream_rq_retry") >= 2);
+
+    // Without the condition (and without the count) the client gets the UNAVAILABLE.
+    let policy = json!({ "retry_on": "connect-failure", "num_retries": 2 });
+    let (_mosn2, port2) = grpc_proxy(grpc_port, retry_route("grpc", policy));
+    assert_eq!(
+        flaky_calls(port2, &["c", "c"]),
+        json!([
+            { "code": "UNAVAILABLE", "details": "first attempt of c" },
+            { "ok": "ok:c attempt=none" }
+        ])
+    );
+}
+
+#[test]
+fn the_http1_fast_path_numbers_each_attempt() {
+    let (listen, admin, bad, mock) = (free_port(), free_port(), free_port(), free_port());
+    let dir = TempDir::new("retry-attempt-count");
+    let _mock = python_mock(mock, &dir);
+    let _nginx = Nginx::start(&[(
+        bad,
+        "location / { return 503 \"overloaded\\n\"; }".to_owned(),
+    )]);
+    let cfg = http_config(
+        local(listen),
+        Some(admin),
+        counting_attempts(retry_route(
+            "c",
+            json!({ "retry_on": "5xx", "num_retries": 2 }),
+        )),
+        json!([cluster("c", &[local(bad), local(mock)])]),
+        json!({}),
+        json!({}),
+    );
+    let _mosn = Mosn::start(&cfg);
+    let attempt_counts = |listen: u16, host: &str| {
+        // A count the client sent is replaced, not repeated.
+        let r = curl(&[
+            "-H",
+            "x-envoy-attempt-count: 9",
+            "-H",
+            &format!("host: {host}"),
+            &format!("http://127.0.0.1:{listen}/headers"),
+        ]);
+        assert_eq!(r.status, 200, "a 503 reached the client: {}", r.text());
+        r.text()
+            .lines()
+            .filter_map(|l| l.strip_prefix("x-envoy-attempt-count: "))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let mut retried = 0;
+    for _ in 0..8 {
+        let seen = attempt_counts(listen, "any.test");
+        assert!(seen == ["1"] || seen == ["2"], "{seen:?}");
+        retried += usize::from(seen == ["2"]);
+    }
+    assert!(
+        retried > 0,
+        "some first attempts met the 503 and were retried"
+    );
+
+    // One host that answers at once: attempt 1; a virtual host without the flag adds
+    // nothing and passes the client's header on.
+    let (listen2, admin2) = (free_port(), free_port());
+    let mut vhosts = retry_route("m", json!({ "retry_on": "5xx", "num_retries": 2 }));
+    let mut counted = counting_attempts(vhosts.clone())[0].clone();
+    counted["domains"] = json!(["counted.test"]);
+    vhosts.as_array_mut().unwrap().insert(0, counted);
+    let cfg = http_config(
+        local(listen2),
+        Some(admin2),
+        vhosts,
+        json!([cluster("m", &[local(mock)])]),
+        json!({}),
+        json!({}),
+    );
+    let _mosn2 = Mosn::start(&cfg);
+    assert_eq!(attempt_counts(listen2, "counted.test"), ["1"]);
+    assert_eq!(attempt_counts(listen2, "other.test"), ["9"]);
 }
 
 #[test]

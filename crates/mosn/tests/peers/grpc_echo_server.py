@@ -1,6 +1,7 @@
 """A grpcio echo server for the end-to-end tests: the four call kinds, a failing method,
-a slow one, an endless stream that records its cancellation, and the standard
-grpc.health.v1 service. Messages are raw bytes (no codegen),
+a slow one, an endless stream that records its cancellation, a flaky one (scripted:
+UNAVAILABLE the first time it sees a payload, for the retry tests, since no real
+server fails on demand), and the standard grpc.health.v1 service. Messages are raw bytes (no codegen),
 so the test checks the proxy's HTTP/2 and gRPC handling, not protobuf.
 
 usage: grpc_echo_server.py PORT NAME MAX_SECONDS [ECHO_HEALTH]
@@ -65,6 +66,19 @@ def was_cancelled(req, ctx):
     return b"yes" if req in cancelled else b"no"
 
 
+seen = set()
+
+
+def flaky(req, ctx):
+    """UNAVAILABLE (a trailers-only response) the first time `req` arrives, then an
+    answer naming the x-envoy-attempt-count the call carried."""
+    attempt = dict(ctx.invocation_metadata()).get("x-envoy-attempt-count", "none")
+    if req not in seen:
+        seen.add(req)
+        ctx.abort(grpc.StatusCode.UNAVAILABLE, "first attempt of %s" % req.decode())
+    return b"ok:" + req + b" attempt=" + attempt.encode()
+
+
 def big(req, ctx):
     return bytes(i % 251 for i in range(int(req)))
 
@@ -79,6 +93,7 @@ handlers = grpc.method_handlers_generic_handler(
         "Fail": grpc.unary_unary_rpc_method_handler(fail, **raw),
         "Slow": grpc.unary_unary_rpc_method_handler(slow, **raw),
         "Big": grpc.unary_unary_rpc_method_handler(big, **raw),
+        "Flaky": grpc.unary_unary_rpc_method_handler(flaky, **raw),
         "Watch": grpc.unary_stream_rpc_method_handler(watch, **raw),
         "WasCancelled": grpc.unary_unary_rpc_method_handler(was_cancelled, **raw),
     },
