@@ -123,6 +123,7 @@ impl XdsState {
         full_set: bool,
         now: Instant,
     ) -> Outcome {
+        let _pool = crate::proto::PoolHold::new();
         let mut out = Outcome::default();
         let mut present = BTreeSet::new();
         for resource in incoming {
@@ -162,6 +163,7 @@ impl XdsState {
     /// Resources that waited longer than `initial_fetch_timeout` go live without what
     /// they wait for (a cluster with no hosts, a listener whose routes answer 404).
     pub fn expire_warming(&mut self, now: Instant) -> Batch {
+        let _pool = crate::proto::PoolHold::new();
         let mut out = Outcome::default();
         let Some(timeout) = self.initial_fetch_timeout else {
             return out.batch;
@@ -208,6 +210,21 @@ impl XdsState {
     /// until the clusters it starts with are warm).
     pub fn clusters_warming(&self) -> bool {
         self.clusters.values().any(|e| e.warming_since.is_some())
+    }
+
+    /// How many clusters and listeners wait for what they depend on (Envoy's
+    /// `cluster_manager.warming_clusters`, `listener_manager.total_listeners_warming`).
+    pub fn warming_counts(&self) -> (usize, usize) {
+        (
+            self.clusters
+                .values()
+                .filter(|e| e.warming_since.is_some())
+                .count(),
+            self.listeners
+                .values()
+                .filter(|e| e.warming_since.is_some())
+                .count(),
+        )
     }
 
     /// True while any cluster or listener waits for what it depends on.

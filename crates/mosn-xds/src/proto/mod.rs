@@ -3,19 +3,82 @@
 //! `/config_dump`), so a JSON or YAML document becomes the same typed message an ADS
 //! response decodes to.
 
+use parking_lot::Mutex;
 use prost::{Message, Name};
 use prost_reflect::{DescriptorPool, DeserializeOptions, DynamicMessage, SerializeOptions};
-use std::sync::LazyLock;
+use std::cell::{Cell, RefCell};
+use std::sync::{Arc, Weak};
 
-/// Every message type `envoy-types` has, by full name; decoded on first use.
-static POOL: LazyLock<DescriptorPool> = LazyLock::new(|| {
-    DescriptorPool::decode(&include_bytes!(concat!(env!("OUT_DIR"), "/envoy-descriptors.bin"))[..])
-        .expect("envoy-types' descriptor set decodes")
-});
+/// The pool while someone holds it: decoded it takes about 50 MiB, which a sidecar should
+/// not keep for the rare moments it is needed (reading the bootstrap, a config dump).
+static POOL: Mutex<Weak<DescriptorPool>> = Mutex::new(Weak::new());
 
-/// The descriptor pool of every Envoy, xDS, UDPA and well-known type.
-pub fn pool() -> &'static DescriptorPool {
-    &POOL
+thread_local! {
+    /// The pool kept on this thread while a [`PoolHold`] lives.
+    static HELD: RefCell<Option<Arc<DescriptorPool>>> = const { RefCell::new(None) };
+    /// How many [`PoolHold`]s live on this thread.
+    static HOLDS: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Keeps the pool, once something on this thread decodes it, until the hold is dropped:
+/// work that may need it many times (a response of 10,000 resources with errors to name,
+/// a bootstrap, a config dump) decodes it once, not once per use.
+#[derive(Debug)]
+pub struct PoolHold(());
+
+impl PoolHold {
+    /// Starts holding.
+    pub fn new() -> Self {
+        HOLDS.with(|h| h.set(h.get() + 1));
+        Self(())
+    }
+}
+
+impl Default for PoolHold {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for PoolHold {
+    fn drop(&mut self) {
+        let left = HOLDS.with(|h| {
+            let left = h.get().saturating_sub(1);
+            h.set(left);
+            left
+        });
+        if left == 0 {
+            HELD.with(|held| held.borrow_mut().take());
+        }
+    }
+}
+
+/// The descriptor pool of every Envoy, xDS, UDPA and well-known type: decoded when no one
+/// holds it, shared while someone does, freed when the last holder lets go.
+pub fn pool() -> Arc<DescriptorPool> {
+    if let Some(held) = HELD.with(|held| held.borrow().clone()) {
+        return held;
+    }
+    let pool = shared_pool();
+    if HOLDS.with(Cell::get) > 0 {
+        HELD.with(|held| *held.borrow_mut() = Some(pool.clone()));
+    }
+    pool
+}
+
+fn shared_pool() -> Arc<DescriptorPool> {
+    let mut cached = POOL.lock();
+    if let Some(pool) = cached.upgrade() {
+        return pool;
+    }
+    let pool = Arc::new(
+        DescriptorPool::decode(
+            &include_bytes!(concat!(env!("OUT_DIR"), "/envoy-descriptors.bin"))[..],
+        )
+        .expect("envoy-types' descriptor set decodes"),
+    );
+    *cached = Arc::downgrade(&pool);
+    pool
 }
 
 /// Why a document is not a valid message of the type asked for.
