@@ -30,7 +30,8 @@ pub(crate) struct EnvoyParts<'a> {
 pub(crate) fn envoy_admin(parts: EnvoyParts<'_>) -> EnvoyAdmin {
     let mut dump = parts.start.bootstrap.clone();
     dump.ads = parts.ads.map(|a| a.state.clone());
-    let xds_stats = parts.ads.map(|a| a.stats.clone());
+    let xds_stats = parts.ads.map(|a| (a.stats.clone(), a.state.clone()));
+    let counted = parts.plane.clone();
     let initialized = xds_stats.clone();
     let node = parts
         .start
@@ -45,13 +46,33 @@ pub(crate) fn envoy_admin(parts: EnvoyParts<'_>) -> EnvoyAdmin {
     EnvoyAdmin {
         config_dump: Arc::new(move |include_eds| dump.to_json(include_eds)),
         extra_stats: Arc::new(move || {
-            xds_stats
-                .as_ref()
-                .map(|s| s.envoy_stats())
-                .unwrap_or_default()
+            let (listeners, clusters) = counted.counts();
+            let mut stats = vec![
+                (
+                    "listener_manager.total_listeners_active".to_owned(),
+                    listeners as u64,
+                ),
+                (
+                    "cluster_manager.active_clusters".to_owned(),
+                    clusters as u64,
+                ),
+            ];
+            if let Some((xds, state)) = &xds_stats {
+                let (warming_clusters, warming_listeners) = state.lock().warming_counts();
+                stats.push((
+                    "cluster_manager.warming_clusters".to_owned(),
+                    warming_clusters as u64,
+                ));
+                stats.push((
+                    "listener_manager.total_listeners_warming".to_owned(),
+                    warming_listeners as u64,
+                ));
+                stats.extend(xds.envoy_stats());
+            }
+            stats
         }),
         state: Arc::new(move || match &initialized {
-            Some(s) if !s.initialized.load(Ordering::Relaxed) => ServerState::Initializing,
+            Some((s, _)) if !s.initialized.load(Ordering::Relaxed) => ServerState::Initializing,
             _ => ServerState::Live,
         }),
         started: Instant::now(),

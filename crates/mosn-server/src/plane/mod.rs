@@ -165,6 +165,16 @@ impl ConfigPlane {
         dump::versions(&self.inner.lock().resources)
     }
 
+    /// How many listeners and clusters are live (Envoy's
+    /// `listener_manager.total_listeners_active`, `cluster_manager.active_clusters`).
+    pub fn counts(&self) -> (usize, usize) {
+        let inner = self.inner.lock();
+        (
+            inner.resources.listeners.len(),
+            inner.resources.clusters.len(),
+        )
+    }
+
     /// Every live listener's name and address, for Envoy's `/listeners`.
     pub fn listeners(&self) -> Vec<(String, mosn_config::Address)> {
         let inner = self.inner.lock();
