@@ -560,8 +560,12 @@ fn over_ads(source: Option<&ConfigSource>, path: &str) -> Result<Option<Option<D
     Ok(Some(timeout))
 }
 
+/// Envoy's `initial_fetch_timeout` when a config source sets none.
+const DEFAULT_INITIAL_FETCH_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// mosn has one initial fetch timeout for the stream: `lds_config` and `cds_config` may
-/// set it, but not to different values.
+/// set it, but not to different values. Unset is Envoy's 15 s; `0s` is no timeout
+/// (`None`: warming resources wait for as long as it takes).
 fn initial_fetch_timeout(
     lds: Option<Option<Duration>>,
     cds: Option<Option<Duration>>,
@@ -571,7 +575,11 @@ fn initial_fetch_timeout(
             "dynamic_resources.lds_config.initial_fetch_timeout",
             "differs from cds_config's: mosn has one initial fetch timeout for ADS",
         )),
-        (l, c) => Ok(c.or(l)),
+        (l, c) => Ok(match c.or(l) {
+            None => Some(DEFAULT_INITIAL_FETCH_TIMEOUT),
+            Some(Duration::ZERO) => None,
+            Some(timeout) => Some(timeout),
+        }),
     }
 }
 
@@ -693,7 +701,16 @@ mod tests {
             initial_fetch_timeout(None, Some(Some(s(2)))),
             Ok(Some(s(2)))
         );
-        assert_eq!(initial_fetch_timeout(Some(None), None), Ok(None));
+        assert_eq!(
+            initial_fetch_timeout(Some(None), None),
+            Ok(Some(DEFAULT_INITIAL_FETCH_TIMEOUT)),
+            "unset is Envoy's 15 s"
+        );
+        assert_eq!(
+            initial_fetch_timeout(Some(Some(s(0))), Some(Some(s(0)))),
+            Ok(None),
+            "0s waits forever"
+        );
         assert!(initial_fetch_timeout(Some(Some(s(1))), Some(Some(s(2)))).is_err());
     }
 }

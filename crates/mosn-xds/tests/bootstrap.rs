@@ -67,7 +67,11 @@ fn sotw_bootstrap_plans_its_node_admin_and_a_sotw_ads_stream_to_the_static_xds_c
     assert_eq!(ads.addresses, vec![tcp("127.0.0.1:18710")]);
     assert_eq!(ads.tls, None);
     assert!(ads.node_on_first_message_only && ads.lds && ads.cds);
-    assert_eq!(ads.initial_fetch_timeout, None);
+    assert_eq!(
+        ads.initial_fetch_timeout,
+        Some(Duration::from_secs(15)),
+        "unset is Envoy's default"
+    );
     assert_eq!(ads.connect_timeout, Duration::from_secs(1));
     assert_eq!(ads.node, plan.node);
     assert_eq!(names(&plan, ResourceKind::Cluster), ["xds-grpc"]);
@@ -92,7 +96,10 @@ fn istio_like_bootstrap_reaches_ads_and_sds_over_unix_sockets_and_counts_interna
         ads.addresses,
         vec![Address::Unix("out/istio/xds.sock".into())]
     );
-    assert_eq!(ads.initial_fetch_timeout, Some(Duration::ZERO));
+    assert_eq!(
+        ads.initial_fetch_timeout, None,
+        "0s: no timeout, as in Envoy"
+    );
     let sds = plan.sds.get("sds-grpc").expect("the sds-grpc source");
     assert_eq!(
         sds.addresses,

@@ -154,6 +154,21 @@ async fn run(mut session: Session, mut stop: tokio::sync::watch::Receiver<bool>)
             let _ = stop.wait_for(|s| *s).await;
             return;
         };
+        // An SDS stream has nothing to ask before some resource names a secret: do not
+        // dial (and retry) a socket that may not even exist until then.
+        while session.sds
+            && session
+                .state
+                .lock()
+                .subscriptions(types::XdsType::Secret)
+                .is_empty()
+        {
+            let changed = session.changed.clone();
+            tokio::select! {
+                _ = stop.wait_for(|s| *s) => return,
+                () = changed.notified() => {}
+            }
+        }
         let stats = session.stats.clone();
         let attempt = async {
             let channel = connect::channel(&address, session.settings.connect_timeout).await?;
