@@ -73,7 +73,6 @@ const MOSN_CLUSTER_MANAGER_KEYS: &[&str] = &[
 /// A document with only keys both share (`admin`, `tracing`) is read as a bootstrap:
 /// both mean the same process with an admin API and no listeners.
 pub fn is_bootstrap(document: &serde_json::Value) -> bool {
-    let _pool = crate::proto::PoolHold::new();
     let Some(object) = document.as_object() else {
         return false;
     };
@@ -185,7 +184,6 @@ pub fn load(
     text: &str,
     options: &LoadOptions,
 ) -> std::result::Result<BootstrapPlan, BootstrapError> {
-    let _pool = crate::proto::PoolHold::new();
     let allow_unknown = options.allow_unknown_static_fields;
     let mut bootstrap = read(text, "bootstrap", allow_unknown)?;
     if let Some(yaml) = &options.config_yaml {

@@ -29,7 +29,6 @@ impl DumpSource {
     /// The dump in Envoy's JSON; load assignments only with `include_eds` (Envoy's
     /// `?include_eds`).
     pub fn to_json(&self, include_eds: bool) -> serde_json::Value {
-        let _pool = crate::proto::PoolHold::new();
         crate::proto::to_json(&self.config_dump(include_eds))
     }
 

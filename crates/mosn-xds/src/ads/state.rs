@@ -11,12 +11,11 @@ use super::types::XdsType;
 use crate::convert::cluster::{cluster, ClusterPlan};
 use crate::convert::endpoint::endpoints;
 use crate::convert::listener::{listener, ListenerPlan};
-use crate::convert::route::route_configuration;
+use crate::convert::route::route_configuration_from_bytes;
 use crate::convert::{Context, ConvertError};
 use envoy_types::pb::envoy::config::cluster::v3::Cluster;
 use envoy_types::pb::envoy::config::endpoint::v3::ClusterLoadAssignment;
 use envoy_types::pb::envoy::config::listener::v3::Listener;
-use envoy_types::pb::envoy::config::route::v3::RouteConfiguration;
 use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::Secret;
 use envoy_types::pb::google::protobuf::Any;
 use mosn_config::model::{ClusterConfig, HostConfig, RouterConfig};
@@ -123,7 +122,6 @@ impl XdsState {
         full_set: bool,
         now: Instant,
     ) -> Outcome {
-        let _pool = crate::proto::PoolHold::new();
         let mut out = Outcome::default();
         let mut present = BTreeSet::new();
         for resource in incoming {
@@ -163,7 +161,6 @@ impl XdsState {
     /// Resources that waited longer than `initial_fetch_timeout` go live without what
     /// they wait for (a cluster with no hosts, a listener whose routes answer 404).
     pub fn expire_warming(&mut self, now: Instant) -> Batch {
-        let _pool = crate::proto::PoolHold::new();
         let mut out = Outcome::default();
         let Some(timeout) = self.initial_fetch_timeout else {
             return out.batch;
@@ -563,9 +560,8 @@ impl XdsState {
         _now: Instant,
         out: &mut Outcome,
     ) -> Result<(), ConvertError> {
-        let proto = RouteConfiguration::decode(body.as_slice()).map_err(decode_error)?;
         let mut ctx = Context::with_secrets(&self.secrets);
-        let config = route_configuration(&proto, &mut ctx)?;
+        let config = route_configuration_from_bytes(&body, &mut ctx)?;
         merge_ignored(&mut self.ignored, ctx);
         out.batch.upserts.push(Resource::Router(config.clone()));
         self.routes.insert(

@@ -182,6 +182,38 @@ fn typed_struct(any: &Any) -> Option<Result<(String, serde_json::Value)>> {
     )
 }
 
+/// Splits the encoded message `bytes` into the encodings of its repeated message field
+/// `tag` and the rest of the message (still a valid encoding of it without that field),
+/// so a large repeated field can be decoded one element at a time.
+pub(crate) fn split_repeated(
+    bytes: &[u8],
+    tag: u32,
+) -> std::result::Result<(Vec<u8>, Vec<&[u8]>), String> {
+    use prost::encoding::{decode_key, decode_varint, skip_field, DecodeContext, WireType};
+    let mut rest = Vec::with_capacity(bytes.len().min(4096));
+    let mut items = Vec::new();
+    let mut buf = bytes;
+    while !buf.is_empty() {
+        let field_start = buf;
+        let (field, wire_type) = decode_key(&mut buf).map_err(|e| e.to_string())?;
+        if field == tag && wire_type == WireType::LengthDelimited {
+            let len = decode_varint(&mut buf).map_err(|e| e.to_string())?;
+            let len = usize::try_from(len)
+                .ok()
+                .filter(|len| *len <= buf.len())
+                .ok_or("a field is longer than the message")?;
+            items.push(&buf[..len]);
+            buf = &buf[len..];
+        } else {
+            skip_field(wire_type, field, &mut buf, DecodeContext::default())
+                .map_err(|e| e.to_string())?;
+            let used = field_start.len() - buf.len();
+            rest.extend_from_slice(&field_start[..used]);
+        }
+    }
+    Ok((rest, items))
+}
+
 /// A `google.protobuf.Duration` as a `std` one; negative durations are refused at `path`.
 pub fn duration(
     d: &envoy_types::pb::google::protobuf::Duration,
@@ -208,6 +240,39 @@ mod tests {
             }
             .encode_to_vec(),
         }
+    }
+
+    #[test]
+    fn split_repeated_separates_one_field_and_keeps_the_rest_decodable() {
+        use envoy_types::pb::envoy::config::route::v3::{RouteConfiguration, VirtualHost};
+        let config = RouteConfiguration {
+            name: "r".into(),
+            virtual_hosts: vec![
+                VirtualHost {
+                    name: "a".into(),
+                    ..Default::default()
+                },
+                VirtualHost {
+                    name: "b".into(),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        let bytes = config.encode_to_vec();
+        let (rest, hosts) = split_repeated(&bytes, 2).expect("splits");
+        let names: Vec<String> = hosts
+            .iter()
+            .map(|h| VirtualHost::decode(*h).expect("a host").name)
+            .collect();
+        assert_eq!(names, ["a", "b"]);
+        let outer = RouteConfiguration::decode(rest.as_slice()).expect("the rest decodes");
+        assert_eq!(outer.name, "r");
+        assert!(outer.virtual_hosts.is_empty());
+        assert!(
+            split_repeated(&bytes[..bytes.len() - 1], 2).is_err(),
+            "truncated"
+        );
     }
 
     #[test]

@@ -23,13 +23,39 @@ use envoy_types::pb::envoy::config::route::v3::{Route, RouteConfiguration, Virtu
 use envoy_types::pb::google::protobuf::Any;
 use headers::{edits, edits_responses, take_edits};
 use mosn_config::model::{HeaderEdits, RouteAction, RouteConfig, RouterConfig, VirtualHostConfig};
+use prost::Message;
 use std::collections::HashMap;
 
 /// Converts one route configuration (from RDS, or inline in an `HttpConnectionManager`).
 pub fn route_configuration(r: &RouteConfiguration, ctx: &mut Context<'_>) -> Result<RouterConfig> {
     let mut r = r.clone();
-    let name = std::mem::take(&mut r.name);
     let virtual_hosts = std::mem::take(&mut r.virtual_hosts);
+    convert(r, virtual_hosts.into_iter().map(Ok), ctx)
+}
+
+/// Converts a route configuration from its encoded bytes, decoding one virtual host at a
+/// time: Envoy's `Route` decodes to a few KiB, so a table of 10,000 virtual hosts would
+/// otherwise take hundreds of MiB at once (RDS pushes of that size are what Istio sends).
+pub fn route_configuration_from_bytes(bytes: &[u8], ctx: &mut Context<'_>) -> Result<RouterConfig> {
+    /// `RouteConfiguration.virtual_hosts`.
+    const VIRTUAL_HOSTS: u32 = 2;
+    let undecodable = |e: String| ConvertError::new("", format!("cannot decode: {e}"));
+    let (rest, hosts) = super::split_repeated(bytes, VIRTUAL_HOSTS).map_err(undecodable)?;
+    let outer =
+        RouteConfiguration::decode(rest.as_slice()).map_err(|e| undecodable(e.to_string()))?;
+    let hosts = hosts
+        .into_iter()
+        .map(move |h| VirtualHost::decode(h).map_err(|e| undecodable(e.to_string())));
+    convert(outer, hosts, ctx)
+}
+
+/// The conversion, over the configuration without its virtual hosts and those one by one.
+fn convert(
+    mut r: RouteConfiguration,
+    virtual_hosts: impl Iterator<Item = Result<VirtualHost>>,
+    ctx: &mut Context<'_>,
+) -> Result<RouterConfig> {
+    let name = std::mem::take(&mut r.name);
     let edit_lists = take_edits!(r);
     let per_filter = std::mem::take(&mut r.typed_per_filter_config);
     let body_limit = r
@@ -54,10 +80,10 @@ pub fn route_configuration(r: &RouteConfiguration, ctx: &mut Context<'_>) -> Res
         retry_policy: None,
     };
     let virtual_hosts = virtual_hosts
-        .into_iter()
         .enumerate()
         .map(|(i, v)| {
-            virtual_host(v, &outer, ctx).map_err(|e| e.within(format!("virtual_hosts[{i}]")))
+            v.and_then(|v| virtual_host(v, &outer, ctx))
+                .map_err(|e| e.within(format!("virtual_hosts[{i}]")))
         })
         .collect::<Result<_>>()?;
     Ok(RouterConfig {

@@ -6,69 +6,39 @@
 use parking_lot::Mutex;
 use prost::{Message, Name};
 use prost_reflect::{DescriptorPool, DeserializeOptions, DynamicMessage, SerializeOptions};
-use std::cell::{Cell, RefCell};
+use std::time::{Duration, Instant};
 use std::sync::{Arc, Weak};
 
-/// The pool while someone holds it: decoded it takes about 50 MiB, which a sidecar should
-/// not keep for the rare moments it is needed (reading the bootstrap, a config dump).
-static POOL: Mutex<Weak<DescriptorPool>> = Mutex::new(Weak::new());
+/// How long the pool stays decoded after its last use.
+const POOL_IDLE: Duration = Duration::from_secs(10);
 
-thread_local! {
-    /// The pool kept on this thread while a [`PoolHold`] lives.
-    static HELD: RefCell<Option<Arc<DescriptorPool>>> = const { RefCell::new(None) };
-    /// How many [`PoolHold`]s live on this thread.
-    static HOLDS: Cell<usize> = const { Cell::new(0) };
+/// The decoded pool, kept while in use: decoded it takes about 50 MiB, which a sidecar
+/// should not keep for the rare moments it is needed (reading the bootstrap, a config
+/// dump, naming a refused field), yet decoding it per use would make a burst of such
+/// uses slow.
+struct Cached {
+    /// Kept until [`POOL_IDLE`] after the last use (a reaper thread lets go of it).
+    strong: Option<Arc<DescriptorPool>>,
+    /// Still reachable while a caller holds it after the reaper let go.
+    weak: Weak<DescriptorPool>,
+    last_used: Option<Instant>,
+    reaper: bool,
 }
 
-/// Keeps the pool, once something on this thread decodes it, until the hold is dropped:
-/// work that may need it many times (a response of 10,000 resources with errors to name,
-/// a bootstrap, a config dump) decodes it once, not once per use.
-#[derive(Debug)]
-pub struct PoolHold(());
+static POOL: Mutex<Cached> = Mutex::new(Cached {
+    strong: None,
+    weak: Weak::new(),
+    last_used: None,
+    reaper: false,
+});
 
-impl PoolHold {
-    /// Starts holding.
-    pub fn new() -> Self {
-        HOLDS.with(|h| h.set(h.get() + 1));
-        Self(())
-    }
-}
-
-impl Default for PoolHold {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Drop for PoolHold {
-    fn drop(&mut self) {
-        let left = HOLDS.with(|h| {
-            let left = h.get().saturating_sub(1);
-            h.set(left);
-            left
-        });
-        if left == 0 {
-            HELD.with(|held| held.borrow_mut().take());
-        }
-    }
-}
-
-/// The descriptor pool of every Envoy, xDS, UDPA and well-known type: decoded when no one
-/// holds it, shared while someone does, freed when the last holder lets go.
+/// The descriptor pool of every Envoy, xDS, UDPA and well-known type: decoded on demand,
+/// shared while in use, freed [`POOL_IDLE`] after the last use.
 pub fn pool() -> Arc<DescriptorPool> {
-    if let Some(held) = HELD.with(|held| held.borrow().clone()) {
-        return held;
-    }
-    let pool = shared_pool();
-    if HOLDS.with(Cell::get) > 0 {
-        HELD.with(|held| *held.borrow_mut() = Some(pool.clone()));
-    }
-    pool
-}
-
-fn shared_pool() -> Arc<DescriptorPool> {
     let mut cached = POOL.lock();
-    if let Some(pool) = cached.upgrade() {
+    cached.last_used = Some(Instant::now());
+    if let Some(pool) = cached.strong.clone().or_else(|| cached.weak.upgrade()) {
+        cached.strong = Some(pool.clone());
         return pool;
     }
     let pool = Arc::new(
@@ -77,8 +47,28 @@ fn shared_pool() -> Arc<DescriptorPool> {
         )
         .expect("envoy-types' descriptor set decodes"),
     );
-    *cached = Arc::downgrade(&pool);
+    cached.weak = Arc::downgrade(&pool);
+    cached.strong = Some(pool.clone());
+    if !cached.reaper {
+        cached.reaper = std::thread::Builder::new()
+            .name("mosn-xds-pool".into())
+            .spawn(reap)
+            .is_ok();
+    }
     pool
+}
+
+/// Lets go of the pool once it has not been used for [`POOL_IDLE`].
+fn reap() {
+    loop {
+        std::thread::sleep(POOL_IDLE);
+        let mut cached = POOL.lock();
+        if cached.last_used.is_none_or(|at| at.elapsed() >= POOL_IDLE) {
+            cached.strong = None;
+            cached.reaper = false;
+            return;
+        }
+    }
 }
 
 /// Why a document is not a valid message of the type asked for.
@@ -180,6 +170,14 @@ static_resources:
         let error = from_json::<Cluster>(&doc, false).unwrap_err().to_string();
         assert!(error.contains("conect_timeout"), "{error}");
         assert_eq!(from_json::<Cluster>(&doc, true).unwrap().name, "a");
+    }
+
+    #[test]
+    fn the_pool_is_decoded_once_while_in_use() {
+        let first = pool();
+        assert!(Arc::ptr_eq(&first, &pool()));
+        drop(first);
+        assert!(Arc::ptr_eq(&pool(), &pool()), "kept between uses");
     }
 
     #[test]
