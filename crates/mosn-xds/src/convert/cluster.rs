@@ -86,10 +86,13 @@ impl ClusterPlan {
         cla: &ClusterLoadAssignment,
         ctx: &mut Context<'_>,
     ) -> Result<Vec<HostConfig>> {
-        Ok(lb_endpoints(cla, ctx)?
+        let mut hosts: Vec<HostConfig> = lb_endpoints(cla, ctx)?
             .into_iter()
             .map(|e| self.host(e))
-            .collect())
+            .collect();
+        // Collected in place, the vector would keep the endpoints' larger allocation.
+        hosts.shrink_to_fit();
+        Ok(hosts)
     }
 
     /// One endpoint's host with the transport socket its labels choose.

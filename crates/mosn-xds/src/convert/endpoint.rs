@@ -43,10 +43,13 @@ pub(crate) struct Endpoint {
 /// with the cluster's transport socket: for a cluster with `transport_socket_matches`
 /// use [`super::cluster::ClusterPlan::hosts`], which also sets `tls_disable`.
 pub fn endpoints(cla: &ClusterLoadAssignment, ctx: &mut Context<'_>) -> Result<Vec<HostConfig>> {
-    Ok(lb_endpoints(cla, ctx)?
+    let mut hosts: Vec<HostConfig> = lb_endpoints(cla, ctx)?
         .into_iter()
         .map(|e| e.host)
-        .collect())
+        .collect();
+    // Collected in place, the vector would keep the endpoints' larger allocation.
+    hosts.shrink_to_fit();
+    Ok(hosts)
 }
 
 /// The endpoints Envoy would route to, in order.

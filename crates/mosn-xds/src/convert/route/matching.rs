@@ -25,6 +25,7 @@ pub(super) fn route_match(mut m: EnvoyMatch) -> Result<RouteMatch> {
         .enumerate()
         .map(|(i, h)| header_match(h).map_err(|e| e.within(format!("headers[{i}]"))))
         .collect::<Result<Vec<_>>>()?;
+    headers.shrink_to_fit();
     if m.grpc.take().is_some() {
         headers.push(grpc_content_type()?);
     }
