@@ -2,6 +2,7 @@
 //! xDS, UDPA and Google proto it has) into `OUT_DIR`, so the crate can read and write
 //! Envoy's JSON/YAML (proto3 JSON mapping, `Any` by `@type`) for exactly the types it
 //! decodes. The crate ships the file but does not export it; `cargo metadata` finds it.
+//! Comments and source positions are dropped on the way.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -47,6 +48,19 @@ fn main() {
     println!("cargo:rerun-if-changed={}", descriptors.display());
     let out =
         PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join("envoy-descriptors.bin");
-    std::fs::copy(&descriptors, &out)
-        .unwrap_or_else(|e| panic!("copy {}: {e}", descriptors.display()));
+    let bytes = std::fs::read(&descriptors)
+        .unwrap_or_else(|e| panic!("read {}: {e}", descriptors.display()));
+    std::fs::write(&out, without_source_info(&bytes))
+        .unwrap_or_else(|e| panic!("write {}: {e}", out.display()));
+}
+
+/// The set without its comments and source positions (`source_code_info`): they are most
+/// of its size decoded, and mosn never shows them.
+fn without_source_info(bytes: &[u8]) -> Vec<u8> {
+    use prost::Message;
+    let mut set = prost_types::FileDescriptorSet::decode(bytes).expect("a FileDescriptorSet");
+    for file in &mut set.file {
+        file.source_code_info = None;
+    }
+    set.encode_to_vec()
 }
