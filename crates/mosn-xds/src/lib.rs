@@ -8,11 +8,3 @@ pub mod bootstrap;
 pub mod convert;
 pub mod dump;
 pub mod proto;
-#[doc(hidden)]
-pub use envoy_types::pb::envoy::config::cluster::v3::Cluster as ClusterProto;
-#[doc(hidden)]
-pub use envoy_types::pb::envoy::config::endpoint::v3::ClusterLoadAssignment as ClaProto;
-#[doc(hidden)]
-pub use envoy_types::pb::google::protobuf::Any as AnyProto;
-#[doc(hidden)]
-pub use envoy_types::pb::envoy::config::route::v3::RouteConfiguration as RouteProto;
