@@ -6,8 +6,8 @@
 use parking_lot::Mutex;
 use prost::{Message, Name};
 use prost_reflect::{DescriptorPool, DeserializeOptions, DynamicMessage, SerializeOptions};
-use std::time::{Duration, Instant};
 use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 
 /// How long the pool stays decoded after its last use.
 const POOL_IDLE: Duration = Duration::from_secs(10);
