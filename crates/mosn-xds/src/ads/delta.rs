@@ -4,10 +4,11 @@
 //! sent again.
 
 use super::backoff::Backoff;
+use super::drive::{drive, Shape};
 use super::session::Session;
 use super::state::Incoming;
 use super::types::XdsType;
-use super::{nack_status, until, MAX_MESSAGE_BYTES};
+use super::{nack_status, MAX_MESSAGE_BYTES};
 use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service_client::AggregatedDiscoveryServiceClient;
 use envoy_types::pb::envoy::service::discovery::v3::{
     DeltaDiscoveryRequest, DeltaDiscoveryResponse,
@@ -49,31 +50,12 @@ pub(crate) async fn run(
         .await
         .map_err(|s| format!("stream refused: {s}"))?
         .into_inner();
-    loop {
-        // Read before select!: a guard in a branch expression would live through the
-        // whole select.
-        let deadline = session.state.lock().next_deadline();
-        let changed = session.changed.clone();
-        tokio::select! {
-            message = responses.message() => match message {
-                Ok(Some(response)) => {
-                    backoff.reset();
-                    stream.on_response(session, response);
-                }
-                Ok(None) => return Err("the control plane closed the stream".into()),
-                Err(status) => return Err(format!("stream failed: {status}")),
-            },
-            () = until(deadline) => {
-                session.expire();
-                stream.follow_subscriptions(session);
-            }
-            // The other stream changed what is referred to.
-            () = changed.notified() => stream.follow_subscriptions(session),
-        }
-    }
+    drive(session, backoff, &mut stream, &mut responses).await
 }
 
-impl Stream {
+impl Shape for Stream {
+    type Response = DeltaDiscoveryResponse;
+
     fn on_response(&mut self, session: &mut Session, response: DeltaDiscoveryResponse) {
         let Some(ty) = XdsType::from_url(&response.type_url) else {
             tracing::warn!(type_url = %response.type_url, "xDS response of an unknown type");
@@ -113,21 +95,6 @@ impl Stream {
         self.follow_subscriptions(session);
     }
 
-    /// The first request of a wildcard type, with the versions held (after a reconnect).
-    fn subscribe_wildcard(&mut self, session: &Session, ty: XdsType) {
-        if ty == XdsType::Listener {
-            self.listeners_requested = true;
-        }
-        self.send(
-            session,
-            DeltaDiscoveryRequest {
-                type_url: ty.url(),
-                initial_resource_versions: session.state.lock().versions(ty),
-                ..Default::default()
-            },
-        );
-    }
-
     /// Subscribes to names newly referred to and unsubscribes from those no longer
     /// referred to; asks for listeners once the clusters are warm.
     fn follow_subscriptions(&mut self, session: &Session) {
@@ -160,6 +127,23 @@ impl Stream {
         if !self.listeners_requested && session.listeners_due() {
             self.subscribe_wildcard(session, XdsType::Listener);
         }
+    }
+}
+
+impl Stream {
+    /// The first request of a wildcard type, with the versions held (after a reconnect).
+    fn subscribe_wildcard(&mut self, session: &Session, ty: XdsType) {
+        if ty == XdsType::Listener {
+            self.listeners_requested = true;
+        }
+        self.send(
+            session,
+            DeltaDiscoveryRequest {
+                type_url: ty.url(),
+                initial_resource_versions: session.state.lock().versions(ty),
+                ..Default::default()
+            },
+        );
     }
 
     fn send(&mut self, session: &Session, mut request: DeltaDiscoveryRequest) {

@@ -3,6 +3,7 @@
 mod backoff;
 mod connect;
 mod delta;
+mod drive;
 mod session;
 mod sotw;
 pub mod state;

@@ -5,10 +5,11 @@
 //! version.
 
 use super::backoff::Backoff;
+use super::drive::{drive, Shape};
 use super::session::Session;
 use super::state::Incoming;
 use super::types::XdsType;
-use super::{nack_status, until, MAX_MESSAGE_BYTES};
+use super::{nack_status, MAX_MESSAGE_BYTES};
 use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service_client::AggregatedDiscoveryServiceClient;
 use envoy_types::pb::envoy::service::discovery::v3::{DiscoveryRequest, DiscoveryResponse};
 use envoy_types::pb::envoy::service::secret::v3::secret_discovery_service_client::SecretDiscoveryServiceClient;
@@ -69,31 +70,12 @@ pub(crate) async fn run(
     let mut responses = opened
         .map_err(|s| format!("stream refused: {s}"))?
         .into_inner();
-    loop {
-        // Read before select!: a guard in a branch expression would live through the
-        // whole select.
-        let deadline = session.state.lock().next_deadline();
-        let changed = session.changed.clone();
-        tokio::select! {
-            message = responses.message() => match message {
-                Ok(Some(response)) => {
-                    backoff.reset();
-                    stream.on_response(session, response);
-                }
-                Ok(None) => return Err("the control plane closed the stream".into()),
-                Err(status) => return Err(format!("stream failed: {status}")),
-            },
-            () = until(deadline) => {
-                session.expire();
-                stream.follow_subscriptions(session);
-            }
-            // The other stream changed what is referred to (new SDS names, say).
-            () = changed.notified() => stream.follow_subscriptions(session),
-        }
-    }
+    drive(session, backoff, &mut stream, &mut responses).await
 }
 
-impl Stream {
+impl Shape for Stream {
+    type Response = DiscoveryResponse;
+
     fn on_response(&mut self, session: &mut Session, response: DiscoveryResponse) {
         let Some(ty) = XdsType::from_url(&response.type_url) else {
             tracing::warn!(type_url = %response.type_url, "xDS response of an unknown type");
@@ -128,6 +110,27 @@ impl Stream {
         self.follow_subscriptions(session);
     }
 
+    /// Sends a new request for each type whose subscription changed (new clusters name
+    /// new load assignments, new listeners new route configurations), and the first
+    /// listener request once the clusters are warm.
+    fn follow_subscriptions(&mut self, session: &Session) {
+        for &ty in session.followed() {
+            let names = session.state.lock().subscriptions(ty);
+            let changed = match self.sent.get(&ty) {
+                Some(sent) => *sent != names,
+                None => !names.is_empty(),
+            };
+            if changed && !names.is_empty() {
+                self.request(session, ty, None);
+            }
+        }
+        if !self.listeners_requested && session.listeners_due() {
+            self.request(session, XdsType::Listener, None);
+        }
+    }
+}
+
+impl Stream {
     /// Asks for `ty` (or ACKs/NACKs its last response): the last accepted version, the
     /// last nonce, the names subscribed.
     fn request(&mut self, session: &Session, ty: XdsType, nack: Option<String>) {
@@ -149,25 +152,6 @@ impl Stream {
         }
         self.sent.insert(ty, names);
         self.send(session, request);
-    }
-
-    /// Sends a new request for each type whose subscription changed (new clusters name
-    /// new load assignments, new listeners new route configurations), and the first
-    /// listener request once the clusters are warm.
-    fn follow_subscriptions(&mut self, session: &Session) {
-        for &ty in session.followed() {
-            let names = session.state.lock().subscriptions(ty);
-            let changed = match self.sent.get(&ty) {
-                Some(sent) => *sent != names,
-                None => !names.is_empty(),
-            };
-            if changed && !names.is_empty() {
-                self.request(session, ty, None);
-            }
-        }
-        if !self.listeners_requested && session.listeners_due() {
-            self.request(session, XdsType::Listener, None);
-        }
     }
 
     fn send(&mut self, session: &Session, mut request: DiscoveryRequest) {
