@@ -391,12 +391,9 @@ impl XdsState {
         self.clusters.insert(
             name.to_owned(),
             Entry {
-                version,
-                body,
-                plan,
                 warming_since: Some(now),
                 secrets,
-                updated: std::time::SystemTime::now(),
+                ..Entry::new(version, body, plan)
             },
         );
         if !missing {
@@ -440,17 +437,8 @@ impl XdsState {
         let mut ctx = Context::with_secrets(&self.secrets);
         let hosts = endpoints(&proto, &mut ctx)?;
         merge_ignored(&mut self.ignored, ctx);
-        self.endpoints.insert(
-            name.to_owned(),
-            Entry {
-                version,
-                body,
-                plan: hosts,
-                warming_since: None,
-                secrets: BTreeSet::new(),
-                updated: std::time::SystemTime::now(),
-            },
-        );
+        self.endpoints
+            .insert(name.to_owned(), Entry::new(version, body, hosts));
         for cluster in self.eds_users.get(name).cloned().unwrap_or_default() {
             if self
                 .clusters
@@ -514,12 +502,9 @@ impl XdsState {
         self.listeners.insert(
             name.to_owned(),
             Entry {
-                version,
-                body,
-                plan,
                 warming_since: Some(now),
                 secrets,
-                updated: std::time::SystemTime::now(),
+                ..Entry::new(version, body, plan)
             },
         );
         self.emit_listener(name, false, out);
@@ -564,17 +549,8 @@ impl XdsState {
         let config = route_configuration_from_bytes(&body, &mut ctx)?;
         merge_ignored(&mut self.ignored, ctx);
         out.batch.upserts.push(Resource::Router(config.clone()));
-        self.routes.insert(
-            name.to_owned(),
-            Entry {
-                version,
-                body,
-                plan: config,
-                warming_since: None,
-                secrets: BTreeSet::new(),
-                updated: std::time::SystemTime::now(),
-            },
-        );
+        self.routes
+            .insert(name.to_owned(), Entry::new(version, body, config));
         for listener in self.rds_users.get(name).cloned().unwrap_or_default() {
             if self
                 .listeners
@@ -597,17 +573,8 @@ impl XdsState {
     ) -> Result<(), ConvertError> {
         let proto = Secret::decode(body.as_slice()).map_err(decode_error)?;
         self.secrets.insert(name.to_owned(), proto);
-        self.secret_entries.insert(
-            name.to_owned(),
-            Entry {
-                version,
-                body,
-                plan: (),
-                warming_since: None,
-                secrets: BTreeSet::new(),
-                updated: std::time::SystemTime::now(),
-            },
-        );
+        self.secret_entries
+            .insert(name.to_owned(), Entry::new(version, body, ()));
         // Everything that uses the secret is converted again with it.
         for (ty, user) in self.secret_users.get(name).cloned().unwrap_or_default() {
             let stored = match ty {
@@ -727,6 +694,18 @@ impl XdsState {
 }
 
 impl<P> Entry<P> {
+    /// A resource just stored: live (not warming), using no secret.
+    fn new(version: String, body: Vec<u8>, plan: P) -> Self {
+        Self {
+            version,
+            body,
+            plan,
+            warming_since: None,
+            secrets: BTreeSet::new(),
+            updated: std::time::SystemTime::now(),
+        }
+    }
+
     fn secrets_ready(&self, secrets: &HashMap<String, Secret>) -> bool {
         self.secrets.iter().all(|s| secrets.contains_key(s))
     }
