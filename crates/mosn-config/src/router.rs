@@ -41,6 +41,7 @@ pub(crate) fn parse_router(
             name: name.to_owned(),
             virtual_hosts: virtual_hosts.into_iter().collect::<Option<_>>()?,
             headers,
+            host_port: Default::default(),
         })
     });
     (name.map(str::to_owned), router)

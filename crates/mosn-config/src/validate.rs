@@ -158,6 +158,7 @@ mod tests {
             name: String::new(),
             virtual_hosts: Vec::new(),
             headers: Default::default(),
+            host_port: Default::default(),
         };
         let problems = validate(&Resource::Router(router));
         assert_eq!(problems[0].to_string(), r#"router "": the name is empty"#);

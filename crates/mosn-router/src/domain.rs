@@ -1,12 +1,14 @@
 //! Virtual host selection by the request's host, with Envoy/MOSN wildcard rules.
 
+use mosn_config::HostPortMatching;
 use std::collections::HashMap;
 
 /// Maps a request host to a virtual host index: exact names first, then the longest
 /// suffix wildcard (`*.example.com`), then the longest prefix wildcard (`example.*`),
-/// then the catch-all `*`.
+/// then the catch-all `*`. A port in the host counts as `host_port` says.
 #[derive(Debug, Default)]
 pub(crate) struct DomainIndex {
+    host_port: HostPortMatching,
     exact: HashMap<String, usize>,
     /// `(suffix, vhost)`, longest suffix first; `*.a.com` is stored as `.a.com`.
     suffixes: Vec<(String, usize)>,
@@ -16,6 +18,13 @@ pub(crate) struct DomainIndex {
 }
 
 impl DomainIndex {
+    pub(crate) fn new(host_port: HostPortMatching) -> Self {
+        Self {
+            host_port,
+            ..Self::default()
+        }
+    }
+
     /// Adds one domain pattern (already validated and lower-cased by the config layer).
     pub(crate) fn insert(&mut self, domain: &str, vhost: usize) {
         if domain == "*" {
@@ -39,13 +48,19 @@ impl DomainIndex {
             return self.default;
         }
         let host = host.to_ascii_lowercase();
-        // A domain may be configured with its port (`a.com:8080`); otherwise the port is
-        // not part of the name.
-        if let Some(&v) = self.exact.get(&host) {
-            return Some(v);
-        }
-        self.find_lowercase(strip_port(&host).unwrap_or(&host))
-            .or(self.default)
+        let name = match self.host_port {
+            // A domain may be configured with its port (`a.com:8080`); otherwise the
+            // port is not part of the name.
+            HostPortMatching::Lenient => {
+                if let Some(&v) = self.exact.get(&host) {
+                    return Some(v);
+                }
+                strip_port(&host).unwrap_or(&host)
+            }
+            HostPortMatching::Exact => &host,
+            HostPortMatching::Ignored => strip_port(&host).unwrap_or(&host),
+        };
+        self.find_lowercase(name).or(self.default)
     }
 
     fn find_lowercase(&self, host: &str) -> Option<usize> {
@@ -83,7 +98,11 @@ mod tests {
     use super::*;
 
     fn index(domains: &[(&str, usize)]) -> DomainIndex {
-        let mut idx = DomainIndex::default();
+        index_with(HostPortMatching::Lenient, domains)
+    }
+
+    fn index_with(host_port: HostPortMatching, domains: &[(&str, usize)]) -> DomainIndex {
+        let mut idx = DomainIndex::new(host_port);
         for (d, v) in domains {
             idx.insert(d, *v);
         }
@@ -107,6 +126,34 @@ mod tests {
         assert_eq!(idx.find("x.b.com"), Some(0));
         assert_eq!(idx.find(".a.com"), Some(0));
         assert_eq!(idx.find("com"), None);
+    }
+
+    /// Envoy's default: `a.com:8080` is a name of its own, which only a domain naming
+    /// the port, a prefix wildcard or `*` matches; with `ignore_port_in_host_matching`
+    /// the port goes first, and a domain naming one never matches.
+    #[test]
+    fn envoy_matches_the_port_as_part_of_the_name_unless_told_to_ignore_it() {
+        let domains = [
+            ("a.com", 0),
+            ("*.b.com", 1),
+            ("c.com:8080", 2),
+            ("*", 3),
+            ("d.*", 4),
+        ];
+        let exact = index_with(HostPortMatching::Exact, &domains);
+        assert_eq!(exact.find("a.com"), Some(0));
+        assert_eq!(exact.find("A.com:8080"), Some(3));
+        assert_eq!(exact.find("x.b.com:9"), Some(3));
+        assert_eq!(exact.find("c.com:8080"), Some(2));
+        assert_eq!(exact.find("c.com"), Some(3));
+        assert_eq!(exact.find("d.com:80"), Some(4));
+        let ignored = index_with(HostPortMatching::Ignored, &domains);
+        assert_eq!(ignored.find("a.com:8080"), Some(0));
+        assert_eq!(ignored.find("x.b.com:9"), Some(1));
+        assert_eq!(ignored.find("c.com:8080"), Some(3));
+        let lenient = index(&domains);
+        assert_eq!(lenient.find("a.com:8080"), Some(0));
+        assert_eq!(lenient.find("c.com:8080"), Some(2));
     }
 
     #[test]

@@ -54,7 +54,7 @@ impl RouteTable {
     /// Compiles a validated router config; fails only on header edits that are not valid
     /// HTTP (the config layer checks everything else).
     pub fn from_config(cfg: &RouterConfig) -> Result<Self, String> {
-        let mut domains = DomainIndex::default();
+        let mut domains = DomainIndex::new(cfg.host_port);
         let mut virtual_hosts = Vec::with_capacity(cfg.virtual_hosts.len());
         for (i, vh) in cfg.virtual_hosts.iter().enumerate() {
             for d in &vh.domains {
@@ -303,6 +303,7 @@ mod tests {
             name: "r".into(),
             virtual_hosts: vec![vh],
             headers: HeaderEdits::default(),
+            host_port: Default::default(),
         })
         .unwrap()
     }
@@ -353,6 +354,7 @@ mod tests {
             name: "r".into(),
             virtual_hosts: vec![vh],
             headers: HeaderEdits::default(),
+            host_port: Default::default(),
         })
         .unwrap()
     }

@@ -150,6 +150,7 @@ fn router(n: usize) -> RouterConfig {
             })
             .collect(),
         headers: HeaderEdits::default(),
+        host_port: Default::default(),
     }
 }
 

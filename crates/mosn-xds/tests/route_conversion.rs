@@ -3,9 +3,9 @@
 
 use envoy_types::pb::envoy::config::route::v3::RouteConfiguration;
 use mosn_config::model::{
-    ClusterTarget, ForwardAction, GrpcRetryOn, HashPolicy, HeaderMatch, HeaderToAdd, Metadata,
-    PathMatch, RedirectAction, RetryOn, RetryPolicy, RouteAction, RouterConfig, ValueMatch,
-    WeightedCluster,
+    ClusterTarget, ForwardAction, GrpcRetryOn, HashPolicy, HeaderMatch, HeaderToAdd,
+    HostPortMatching, Metadata, PathMatch, RedirectAction, RetryOn, RetryPolicy, RouteAction,
+    RouterConfig, ValueMatch, WeightedCluster,
 };
 use mosn_config::resources::Resource;
 use mosn_xds::convert::route::route_configuration;
@@ -766,6 +766,18 @@ virtual_hosts:
             ("virtual_host.virtual_clusters", 1),
         ])
     );
+}
+
+/// Envoy matches a host's port as part of its name (`a.com:8080` is not `a.com`) unless
+/// `ignore_port_in_host_matching`; MOSN's own configs keep their lenient rule.
+#[test]
+fn the_port_in_the_host_counts_as_envoy_says() {
+    let cfg = converted(&yaml("name: r\nvirtual_hosts: []\n"));
+    assert_eq!(cfg.host_port, HostPortMatching::Exact);
+    let cfg = converted(&yaml(
+        "name: r\nignore_port_in_host_matching: true\nvirtual_hosts: []\n",
+    ));
+    assert_eq!(cfg.host_port, HostPortMatching::Ignored);
 }
 
 #[test]

@@ -12,6 +12,21 @@ pub struct RouterConfig {
     pub virtual_hosts: Vec<VirtualHostConfig>,
     /// Header edits applied to every route of this table.
     pub headers: HeaderEdits,
+    /// How a request's host that carries a port meets `domains`.
+    pub host_port: HostPortMatching,
+}
+
+/// How a request's host with a port (`a.com:8080`) is matched against `domains`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HostPortMatching {
+    /// MOSN's: a domain naming the port matches exactly, otherwise the port is removed.
+    #[default]
+    Lenient,
+    /// Envoy's default: the port is part of the name (`a.com` does not match
+    /// `a.com:8080`, nor does `*.com`).
+    Exact,
+    /// Envoy's `ignore_port_in_host_matching`: the port is removed before matching.
+    Ignored,
 }
 
 /// Header additions and removals, at router, virtual host or route level.

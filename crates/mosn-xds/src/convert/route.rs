@@ -22,7 +22,9 @@ use envoy_types::pb::envoy::config::route::v3::route::Action;
 use envoy_types::pb::envoy::config::route::v3::{Route, RouteConfiguration, VirtualHost};
 use envoy_types::pb::google::protobuf::Any;
 use headers::{edits, edits_responses, take_edits};
-use mosn_config::model::{HeaderEdits, RouteAction, RouteConfig, RouterConfig, VirtualHostConfig};
+use mosn_config::model::{
+    HeaderEdits, HostPortMatching, RouteAction, RouteConfig, RouterConfig, VirtualHostConfig,
+};
 use prost::Message;
 use std::collections::HashMap;
 
@@ -58,6 +60,12 @@ fn convert(
     let name = std::mem::take(&mut r.name);
     let edit_lists = take_edits!(r);
     let per_filter = std::mem::take(&mut r.typed_per_filter_config);
+    // Envoy matches `a.com:8080` as a name of its own unless told to drop the port.
+    let host_port = if std::mem::take(&mut r.ignore_port_in_host_matching) {
+        HostPortMatching::Ignored
+    } else {
+        HostPortMatching::Exact
+    };
     let body_limit = r
         .max_direct_response_body_size_bytes
         .take()
@@ -90,6 +98,7 @@ fn convert(
         name,
         virtual_hosts,
         headers,
+        host_port,
     })
 }
 
