@@ -3,6 +3,8 @@
 //! `/config_dump`), so a JSON or YAML document becomes the same typed message an ADS
 //! response decodes to.
 
+mod opaque;
+
 use parking_lot::Mutex;
 use prost::{Message, Name};
 use prost_reflect::{DescriptorPool, DeserializeOptions, DynamicMessage, SerializeOptions};
@@ -107,19 +109,26 @@ pub fn from_json<T: Message + Name + Default>(
 }
 
 /// Writes a message in Envoy's JSON form (`snake_case` field names, `Any` with `@type`,
-/// defaults left out), as `/config_dump` shows it.
+/// defaults left out), as `/config_dump` shows it; an `Any` of a type the pool lacks is
+/// written as its type and bytes (see `opaque`).
 pub fn to_json<T: Message + Name>(message: &T) -> serde_json::Value {
-    let Some(descriptor) = pool().get_message_by_name(&T::full_name()) else {
+    let pool = pool();
+    let Some(descriptor) = pool.get_message_by_name(&T::full_name()) else {
         return serde_json::Value::Null;
     };
     let mut dynamic = DynamicMessage::new(descriptor);
     if dynamic.transcode_from(message).is_err() {
         return serde_json::Value::Null;
     }
+    let opaque = opaque::stand_in(&pool, &mut dynamic);
     let options = SerializeOptions::new().use_proto_field_name(true);
-    dynamic
+    let mut json = dynamic
         .serialize_with_options(serde_json::value::Serializer, &options)
-        .unwrap_or(serde_json::Value::Null)
+        .unwrap_or(serde_json::Value::Null);
+    if !opaque.is_empty() {
+        opaque::restore(&mut json, &opaque);
+    }
+    json
 }
 
 /// Parses a document that is JSON or YAML (JSON is YAML, but the JSON parser gives better
@@ -187,5 +196,59 @@ static_resources:
             ..Default::default()
         };
         assert_eq!(to_json(&cluster), serde_json::json!({"name": "a"}));
+    }
+
+    #[test]
+    fn any_of_a_type_the_pool_lacks_is_written_as_its_type_and_bytes() {
+        use envoy_types::pb::envoy::config::cluster::v3::Filter;
+        use envoy_types::pb::envoy::extensions::filters::http::wasm::v3::Wasm;
+        use envoy_types::pb::envoy::extensions::wasm::v3::PluginConfig;
+        use envoy_types::pb::google::protobuf::Any;
+        // Istio's metadata exchange as a cluster filter, and inside a Wasm config (an
+        // `Any` in an `Any`), as Istio's sidecars get them.
+        let exchange = Any {
+            type_url: "type.googleapis.com/envoy.tcp.metadataexchange.config.MetadataExchange"
+                .into(),
+            value: vec![0x0a, 0x03, b'a', b'b', b'c'],
+        };
+        let wasm = Wasm {
+            config: Some(PluginConfig {
+                configuration: Some(exchange.clone()),
+                ..Default::default()
+            }),
+        };
+        let cluster = Cluster {
+            name: "a".into(),
+            filters: vec![
+                Filter {
+                    name: "istio.metadata_exchange".into(),
+                    typed_config: Some(exchange),
+                    ..Default::default()
+                },
+                Filter {
+                    name: "wasm".into(),
+                    typed_config: Some(Any {
+                        type_url: "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm"
+                            .into(),
+                        value: wasm.encode_to_vec(),
+                    }),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        let opaque = serde_json::json!({
+            "@type": "type.googleapis.com/envoy.tcp.metadataexchange.config.MetadataExchange",
+            "@value": "CgNhYmM=",
+        });
+        assert_eq!(
+            to_json(&cluster),
+            serde_json::json!({"name": "a", "filters": [
+                {"name": "istio.metadata_exchange", "typed_config": opaque},
+                {"name": "wasm", "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+                    "config": {"configuration": opaque}}},
+            ]})
+        );
     }
 }
