@@ -497,6 +497,8 @@ fn http_connection_manager_converts_its_protocol_limits_timeouts_and_rds_name() 
     assert_eq!(p.max_request_headers, 50);
     assert_eq!(p.max_concurrent_streams, 77);
     assert!(!p.fallback_for_unknown_protocol);
+    // Envoy's router answers connect failures and resets with 503 (MOSN: 502).
+    assert_eq!(p.upstream_failure_status, Some(503));
     assert_eq!(
         ignored,
         [

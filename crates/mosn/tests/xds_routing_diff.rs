@@ -147,6 +147,16 @@ fn serve(conn: TcpStream, name: &str, tries: &Mutex<HashMap<String, u32>>) {
         if let Some(ms) = get("x-delay-ms").and_then(|v| v.parse().ok()) {
             thread::sleep(Duration::from_millis(ms));
         }
+        match get("x-misbehave").as_deref() {
+            // Closes the connection without an answer.
+            Some("close") => return,
+            // Answers with bytes that are no HTTP response.
+            Some("garbage") => {
+                let _ = writer.write_all(b"NOT HTTP AT ALL\r\n\r\n");
+                return;
+            }
+            _ => {}
+        }
         let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (k, v) in &headers {
             seen.entry(k.clone()).or_default().push(v.clone());
@@ -616,6 +626,9 @@ fn matrix() -> Vec<Case> {
         case("weighted 7/0 with total_weight", "main.test", "/w/gamma"),
         case("unknown cluster", "main.test", "/nocluster"),
         case("cluster with no listening host", "main.test", "/deadport"),
+        case("upstream closes without answering", "main.test", "/exact")
+            .header("x-misbehave", "close"),
+        case("upstream answers garbage", "main.test", "/exact").header("x-misbehave", "garbage"),
         // Rewrites.
         case("prefix_rewrite", "main.test", "/rewrite/a/b?c=d"),
         case(

@@ -232,6 +232,10 @@ pub struct ProxyConfig {
     /// handed (bytes read so far included) to the chain's next filter, `tcp_proxy`,
     /// instead of being closed.
     pub fallback_for_unknown_protocol: bool,
+    /// The status of the reply to a request whose upstream could not be connected to, or
+    /// closed or reset the connection before a response: `None` is MOSN's (502, 504 for a
+    /// connect timeout); Envoy's configurations answer 503 for all three.
+    pub upstream_failure_status: Option<u16>,
 }
 
 /// The `tcp_proxy` network filter's `config`.

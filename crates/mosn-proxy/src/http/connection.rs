@@ -337,7 +337,8 @@ impl Http1Connection {
     /// Sends the local reply for `kind`.
     pub(super) async fn reply_error(&mut self, kind: ProxyErrorKind, close: bool) -> Flow {
         self.filter.stats.count_error(kind);
-        self.reply(kind.status(), kind.reason(), close).await
+        self.reply(self.filter.error_status(kind), kind.reason(), close)
+            .await
     }
 
     /// Sends a plain-text local reply with a one-line body.

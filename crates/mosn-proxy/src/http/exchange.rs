@@ -436,7 +436,8 @@ pub(super) fn error_reply(
         filter.stats.count_response(200);
         return grpc::trailers_only(grpc::status_for_error(kind), kind.reason());
     }
-    finish_local(filter, LocalReply::text(kind.status(), kind.reason()))
+    let status = filter.error_status(kind);
+    finish_local(filter, LocalReply::text(status, kind.reason()))
 }
 
 /// A local reply with `status` and `reason` (a stream filter's refusal).

@@ -4,6 +4,7 @@
 use bytes::{Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
 use http::{HeaderMap, HeaderValue, Response, StatusCode, Version};
+use mosn_api::error::ProxyErrorKind;
 use mosn_config::RedirectAction;
 use mosn_protocol::http1::{encode_response_head, BodyKind, ResponseHead};
 use mosn_stream::{full_body, ProxyBody};
@@ -102,5 +103,46 @@ pub(super) fn redirect(
         status,
         headers,
         body: Bytes::new(),
+    }
+}
+
+/// The status of the local reply for `kind`: its own, or `upstream_failure` (the
+/// listener's `upstream_failure_status`) for connect failures and resets.
+pub(super) fn error_status(kind: ProxyErrorKind, upstream_failure: Option<u16>) -> u16 {
+    match (kind, upstream_failure) {
+        (
+            ProxyErrorKind::ConnectFailure
+            | ProxyErrorKind::ConnectTimeout
+            | ProxyErrorKind::UpstreamReset,
+            Some(status),
+        ) => status,
+        _ => kind.status(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Envoy answers 503 where MOSN answers 502 (504 for a connect timeout); an
+    /// upstream's malformed response stays 502 and a route timeout 504 in both.
+    #[test]
+    fn upstream_failure_status_replaces_connect_failures_and_resets_only() {
+        use ProxyErrorKind::*;
+        for kind in [ConnectFailure, ConnectTimeout, UpstreamReset] {
+            assert_eq!(error_status(kind, Some(503)), 503, "{kind:?}");
+            assert_eq!(error_status(kind, None), kind.status(), "{kind:?}");
+        }
+        assert_eq!(error_status(ConnectFailure, None), 502);
+        assert_eq!(error_status(ConnectTimeout, None), 504);
+        for kind in [
+            UpstreamProtocolError,
+            UpstreamTimeout,
+            NoRoute,
+            NoCluster,
+            Overflow,
+        ] {
+            assert_eq!(error_status(kind, Some(503)), kind.status(), "{kind:?}");
+        }
     }
 }

@@ -34,6 +34,8 @@ use bytes::BytesMut;
 use connection::Http1Connection;
 use exchange::Upstream;
 use http::{HeaderMap, Method};
+use local_reply::error_status;
+use mosn_api::error::ProxyErrorKind;
 use mosn_api::filter::{FilterStatus, RequestInfo, StreamFilter};
 use mosn_api::stats::ListenerStats;
 use mosn_config::{ClusterTarget, ForwardAction, Protocol, ProxyConfig, TranscoderConfig};
@@ -69,6 +71,8 @@ pub struct HttpProxyFilter {
     fallback: Option<Arc<TcpProxyFilter>>,
     /// The listener's `transcoder`: every request goes upstream as Bolt.
     transcoder: Option<BoltTranscoder>,
+    /// `upstream_failure_status`: replaces the status of connect failures and resets.
+    upstream_failure_status: Option<u16>,
 }
 
 /// Limits offered to HTTP/2 clients in SETTINGS.
@@ -113,7 +117,13 @@ impl HttpProxyFilter {
             },
             fallback: None,
             transcoder: None,
+            upstream_failure_status: cfg.upstream_failure_status,
         }
+    }
+
+    /// The status of the local reply for `kind`.
+    fn error_status(&self, kind: ProxyErrorKind) -> u16 {
+        error_status(kind, self.upstream_failure_status)
     }
 
     /// The filter with `fallback` taking connections whose protocol `Auto` does not know.

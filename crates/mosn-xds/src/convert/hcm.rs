@@ -38,6 +38,10 @@ const ENVOY_MAX_HEADERS_COUNT: u32 = 100;
 const MOSN_REQUEST_HEADER_TIMEOUT: Duration = Duration::from_secs(60);
 /// The HTTP filter that forwards: Envoy's last filter, mosn's proxy itself.
 const ROUTER: &str = "envoy.filters.http.router";
+/// Envoy's router answers 503 when the upstream cannot be connected to, or closes or
+/// resets the connection before a response (mosn's own rule is 502, 504 on a connect
+/// timeout).
+const ENVOY_UPSTREAM_FAILURE_STATUS: u16 = 503;
 
 /// Where a connection manager's routes come from.
 #[derive(Debug)]
@@ -252,6 +256,7 @@ pub(super) fn convert(
             max_request_headers: usize::try_from(common.max_headers).unwrap_or(usize::MAX),
             max_concurrent_streams,
             fallback_for_unknown_protocol: false,
+            upstream_failure_status: Some(ENVOY_UPSTREAM_FAILURE_STATUS),
         },
         idle_timeout: common.idle_timeout,
         route,
