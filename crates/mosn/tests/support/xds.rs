@@ -314,3 +314,15 @@ static_resources:
 "#
     )
 }
+
+impl ControlPlane {
+    /// Every push the server sent (`stream`, `type`, `nonce`, `version_info` or
+    /// `system_version_info`, `resources {name: version}`, Delta's `removed`), oldest
+    /// first.
+    pub fn responses(&self) -> Vec<Value> {
+        let text = fs::read_to_string(self.out.join("responses.jsonl")).unwrap_or_default();
+        text.lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+}
