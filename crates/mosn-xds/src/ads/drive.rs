@@ -25,7 +25,7 @@ pub(crate) async fn drive<S: Shape>(
     loop {
         // Read before select!: a guard in a branch expression would live through the
         // whole select.
-        let deadline = session.state.lock().next_deadline();
+        let deadline = session.next_deadline();
         let changed = session.changed.clone();
         tokio::select! {
             message = responses.message() => match message {

@@ -34,12 +34,19 @@ pub(crate) struct Session {
     /// has and nothing warms); shared with the SDS sibling, whose secrets may be what the
     /// last warming resources wait for.
     listeners_seen: Arc<std::sync::atomic::AtomicBool>,
+    /// Whether a cluster response has been handled: Envoy asks for the listeners only
+    /// once the clusters' initial fetch is over.
+    clusters_seen: bool,
+    /// When the clusters' initial fetch gives up waiting for a response
+    /// (`initial_fetch_timeout` after start; `None`: never).
+    clusters_deadline: Option<Instant>,
 }
 
 impl Session {
     /// A session with nothing received yet.
     pub fn new(settings: AdsSettings, sink: Arc<dyn ConfigSink>, stats: Arc<XdsStats>) -> Self {
         let state = Arc::new(Mutex::new(XdsState::new(settings.initial_fetch_timeout)));
+        let clusters_deadline = settings.initial_fetch_timeout.map(|t| Instant::now() + t);
         Self {
             settings,
             state,
@@ -49,6 +56,8 @@ impl Session {
             changed: Arc::new(tokio::sync::Notify::new()),
             sotw_versions: HashMap::new(),
             listeners_seen: Arc::default(),
+            clusters_seen: false,
+            clusters_deadline,
         }
     }
 
@@ -78,6 +87,9 @@ impl Session {
         }
         if ty == XdsType::Listener {
             self.listeners_seen.store(true, Ordering::Relaxed);
+        }
+        if ty == XdsType::Cluster {
+            self.clusters_seen = true;
         }
         self.check_initialized();
         self.changed.notify_waiters();
@@ -112,6 +124,8 @@ impl Session {
             changed: self.changed.clone(),
             sotw_versions: HashMap::new(),
             listeners_seen: self.listeners_seen.clone(),
+            clusters_seen: self.clusters_seen,
+            clusters_deadline: None,
         }
     }
 
@@ -137,12 +151,29 @@ impl Session {
         self.check_initialized();
     }
 
-    /// True when the listeners may be asked for: Envoy waits for the clusters it starts
-    /// with (and their endpoints) first.
+    /// True when the listeners may be asked for: Envoy waits for the first cluster
+    /// response (or its `initial_fetch_timeout`) and for the clusters it brings (and
+    /// their endpoints) first.
     pub fn listeners_due(&self) -> bool {
+        self.listeners_due_at(Instant::now())
+    }
+
+    fn listeners_due_at(&self, now: Instant) -> bool {
+        let clusters_fetched =
+            self.clusters_seen || self.clusters_deadline.is_some_and(|d| now >= d);
         !self.sds
             && self.settings.lds
-            && (!self.settings.cds || !self.state.lock().clusters_warming())
+            && (!self.settings.cds || (clusters_fetched && !self.state.lock().clusters_warming()))
+    }
+
+    /// When something must happen without a response: a warming resource times out, or
+    /// the clusters' initial fetch gives up (so the listeners are asked for anyway).
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let warming = self.state.lock().next_deadline();
+        let clusters = self
+            .clusters_deadline
+            .filter(|d| !self.clusters_seen && *d > Instant::now());
+        warming.into_iter().chain(clusters).min()
     }
 
     /// Marks the initial fetch done once the clusters and listeners are in and warm.
@@ -151,5 +182,57 @@ impl Session {
         if listeners_in && !self.state.lock().warming() {
             self.stats.initialized.store(true, Ordering::Relaxed);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mosn_config::resources::{Batch, Rejection};
+    use std::time::Duration;
+
+    struct AcceptAll;
+
+    impl ConfigSink for AcceptAll {
+        fn apply(&self, _batch: Batch) -> Vec<Rejection> {
+            Vec::new()
+        }
+    }
+
+    fn session(initial_fetch_timeout: Option<Duration>) -> Session {
+        let settings = AdsSettings {
+            delta: false,
+            cluster_name: "xds-grpc".into(),
+            addresses: Vec::new(),
+            tls: None,
+            node: Default::default(),
+            node_on_first_message_only: true,
+            lds: true,
+            cds: true,
+            initial_fetch_timeout,
+            connect_timeout: Duration::from_secs(1),
+        };
+        Session::new(settings, Arc::new(AcceptAll), Arc::default())
+    }
+
+    #[test]
+    fn listeners_wait_for_the_first_cluster_response() {
+        let mut s = session(Some(Duration::from_secs(15)));
+        assert!(!s.listeners_due(), "no cluster response yet");
+        assert!(s.next_deadline().is_some(), "woken when the wait gives up");
+        assert!(s.handle(XdsType::Cluster, Vec::new(), &[], true).is_none());
+        assert!(s.listeners_due(), "an empty cluster set ends the wait too");
+        assert_eq!(s.next_deadline(), None);
+    }
+
+    #[test]
+    fn listeners_are_asked_for_anyway_after_initial_fetch_timeout() {
+        let s = session(Some(Duration::from_secs(15)));
+        let later = Instant::now() + Duration::from_secs(16);
+        assert!(!s.listeners_due_at(Instant::now()));
+        assert!(s.listeners_due_at(later));
+        let forever = session(None);
+        assert!(!forever.listeners_due_at(later), "0 waits forever");
+        assert_eq!(forever.next_deadline(), None);
     }
 }

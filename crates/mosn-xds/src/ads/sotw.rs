@@ -120,7 +120,9 @@ impl Shape for Stream {
                 Some(sent) => *sent != names,
                 None => !names.is_empty(),
             };
-            if changed && !names.is_empty() {
+            // Dropping the last name is a request too (with no names: Envoy's way;
+            // these types are never wildcard).
+            if changed {
                 self.request(session, ty, None);
             }
         }
