@@ -22,7 +22,10 @@
 //!   test pushes a copy of it that binds 127.0.0.1, and points the cluster's endpoints at
 //!   the backend; the rest of the two resources is Istio's. No Istio listener can be
 //!   reached as served: the converted ones do not bind, the three that bind
-//!   (`virtualOutbound`, `virtualInbound`, `connect_terminate`) are refused.
+//!   (`virtualOutbound`, `virtualInbound`, `connect_terminate`) are refused;
+//! - an HTTP request goes through Istio's Bookinfo route configuration `http.8080` (from
+//!   a listener of the test's own on 127.0.0.1) to `outbound|9080||productpage…`, whose
+//!   endpoints the test points at a local nginx; a path the table does not route is 404.
 
 mod support;
 
@@ -661,6 +664,54 @@ fn istio_set(delta: bool) {
         "gRPC through Istio's outbound listener 10.96.0.1_443: {out}\nmosn log:\n{}",
         m.mosn.log()
     );
+
+    // HTTP through Istio's Bookinfo route configuration http.8080 (its one virtual host
+    // routes /productpage, /static, /login, /logout and /api/v1/products to
+    // outbound|9080||productpage.default.svc.cluster.local, with Istio's retry policy):
+    // the probe listener naming it now binds 127.0.0.1, and the cluster's endpoints are a
+    // local nginx.
+    let nginx = Nginx::echo(free_port());
+    let http = free_port();
+    let productpage = "outbound|9080||productpage.default.svc.cluster.local";
+    let cla = json!({
+        "@type": "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment",
+        "cluster_name": productpage,
+        "endpoints": [{"lb_endpoints": [{"endpoint": {"address": {"socket_address":
+            {"address": "127.0.0.1", "port_value": nginx.ports[0]}}}}]}],
+    });
+    m.control.post(
+        "upsert",
+        &json!([cla, rds_listener("http.8080", http, true)]),
+    );
+    assert!(
+        wait_for_port(local(http), Duration::from_secs(10)),
+        "the listener naming http.8080 does not bind; mosn log:\n{}",
+        m.mosn.log()
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let resp = http_get(local(http), "/productpage", "bookinfo.example");
+        if resp.status == 200 {
+            assert_eq!(resp.text(), "uri=/productpage\n");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "GET /productpage through Istio's route http.8080: {} {}\nmosn log:\n{}",
+            resp.status,
+            resp.text(),
+            m.mosn.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let unrouted = http_get(local(http), "/echo", "bookinfo.example");
+    assert_eq!(
+        unrouted.status,
+        404,
+        "Istio's table has no route for /echo: {}",
+        unrouted.text()
+    );
+
     // The re-sends these pushes caused (Delta re-sends a NACKed type's resources) refuse
     // nothing new.
     assert_refusals(&m);
