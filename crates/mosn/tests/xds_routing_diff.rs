@@ -163,6 +163,7 @@ fn serve(conn: TcpStream, name: &str, tries: &Mutex<HashMap<String, u32>>) {
         }
         let reply = json!({
             "backend": name, "method": method, "path": path,
+            "body": String::from_utf8_lossy(&body),
             "host": get("host"), "headers": seen,
         })
         .to_string();
@@ -419,6 +420,8 @@ struct Case {
     body: bool,
     /// Counts attempts with an `x-try-key`.
     tries: bool,
+    /// A request body: sent as a POST with `content-length`.
+    request_body: Option<&'static str>,
 }
 
 fn case(name: &str, host: &str, path: &str) -> Case {
@@ -429,6 +432,7 @@ fn case(name: &str, host: &str, path: &str) -> Case {
         headers: Vec::new(),
         body: false,
         tries: false,
+        request_body: None,
     }
 }
 
@@ -450,8 +454,8 @@ impl Case {
     fn delay(self, ms: u32) -> Case {
         self.header("x-delay-ms", &ms.to_string())
     }
-    fn counted(mut self) -> Case {
-        self.tries = true;
+    fn post(mut self, body: &'static str) -> Case {
+        self.request_body = Some(body);
         self
     }
 }
@@ -462,7 +466,7 @@ struct Outcome {
     status: u16,
     /// The backend that answered (from its reply).
     backend: String,
-    /// Path and host as the backend received them.
+    /// Method, host, path and body as the backend received them.
     upstream: String,
     /// `x-t-*` and `x-envoy-attempt-count` request headers as the backend received them.
     upstream_headers: String,
@@ -476,10 +480,18 @@ struct Outcome {
 
 fn run_case(c: &Case, proxy: SocketAddr, tag: &str, backends: &[Backend]) -> Outcome {
     let key = format!("{tag}/{}", c.name);
+    let method = if c.request_body.is_some() {
+        "POST"
+    } else {
+        "GET"
+    };
     let mut req = format!(
-        "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
+        "{method} {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
         c.path, c.host
     );
+    if let Some(body) = c.request_body {
+        let _ = write!(req, "content-length: {}\r\n", body.len());
+    }
     for (k, v) in &c.headers {
         let _ = write!(req, "{k}: {v}\r\n");
     }
@@ -487,6 +499,7 @@ fn run_case(c: &Case, proxy: SocketAddr, tag: &str, backends: &[Backend]) -> Out
         let _ = write!(req, "x-try-key: {key}\r\n");
     }
     req.push_str("\r\n");
+    req.push_str(c.request_body.unwrap_or(""));
     let resp = match http_exchange(proxy, req.as_bytes()) {
         Ok(r) => r,
         Err(e) => {
@@ -515,9 +528,11 @@ fn run_case(c: &Case, proxy: SocketAddr, tag: &str, backends: &[Backend]) -> Out
     if let Ok(seen) = serde_json::from_slice::<Value>(&resp.body) {
         out.backend = seen["backend"].as_str().unwrap_or("").to_owned();
         out.upstream = format!(
-            "{} {}",
+            "{} {} {} body={:?}",
+            seen["method"].as_str().unwrap_or("-"),
             seen["host"].as_str().unwrap_or("-"),
-            seen["path"].as_str().unwrap_or("-")
+            seen["path"].as_str().unwrap_or("-"),
+            seen["body"].as_str().unwrap_or("-"),
         );
         let mut hs = Vec::new();
         for (k, vs) in seen["headers"].as_object().into_iter().flatten() {
@@ -678,6 +693,19 @@ fn matrix() -> Vec<Case> {
         )
         .failing(2, 502),
         case("no retry policy", "main.test", "/exact").failing(1, 503),
+        case("retry of a POST with a body", "retry.test", "/5xx")
+            .post("the body")
+            .failing(1, 503),
+        case("client's x-envoy-retry-on", "main.test", "/exact")
+            .header("x-envoy-retry-on", "5xx")
+            .failing(1, 503),
+        case(
+            "client's x-envoy-upstream-rq-timeout-ms",
+            "main.test",
+            "/timeout/none",
+        )
+        .header("x-envoy-upstream-rq-timeout-ms", "200")
+        .delay(800),
         // Redirects.
         case("https_redirect", "redirect.test", "/https/x?y=z"),
         case("path_redirect strip_query", "redirect.test", "/moved?a=1"),

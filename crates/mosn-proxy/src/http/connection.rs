@@ -4,6 +4,7 @@
 use super::exchange::{Target, Upstream};
 use super::forward::Forward;
 use super::local_reply::{self, LocalReply};
+use super::retry::{route_policy, RetryState};
 use super::HttpProxyFilter;
 use super::{h1_bridge, parked, websocket};
 use crate::{IdleClock, IdleWait};
@@ -291,8 +292,13 @@ impl Http1Connection {
                 };
                 websocket::tunnel_h1(self, &target, head).await
             }
+            // The fast path streams a request body without a copy, so it cannot send it
+            // again; a route that retries after sending takes the generic path, which
+            // keeps one (as Envoy's router buffers a request for its retries).
             RouteAction::Forward(action)
-                if self.filter.upstream_for(Protocol::Http1, action, &state) != Upstream::Http1 =>
+                if self.filter.upstream_for(Protocol::Http1, action, &state) != Upstream::Http1
+                    || (!matches!(body, BodyKind::Empty)
+                        && RetryState::new(route_policy(action)).retries_after_sending()) =>
             {
                 let request = h1_bridge::Converted {
                     head,
