@@ -380,7 +380,7 @@ fn bootstrap(port: u16, route_config: Value, clusters: &[Value]) -> Value {
 
 /// Envoy on `config`, one worker, killed by its PID on drop.
 struct Envoy {
-    peer: Peer,
+    _peer: Peer,
     _dir: TempDir,
 }
 
@@ -403,7 +403,10 @@ fn envoy(config: &Value, port: u16) -> Envoy {
         dir.file("envoy.log"),
     );
     peer.wait_ready("listening", || wait_for_port(local(port), START_TIMEOUT));
-    Envoy { peer, _dir: dir }
+    Envoy {
+        _peer: peer,
+        _dir: dir,
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -822,4 +825,260 @@ fn the_same_route_configuration_routes_the_same_in_envoy_and_mosn() {
         table(&rows),
         s.mosn.log()
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Weighted clusters
+
+/// A 50/50 split: over enough requests both proxies send to both clusters, each in a
+/// share no further from half than chance allows.
+#[test]
+fn a_weighted_split_spreads_alike_in_envoy_and_mosn() {
+    const N: usize = 200;
+    let s = setup();
+    let mut shares = Vec::new();
+    for (tag, addr) in [("envoy", s.envoy_addr), ("mosn", s.mosn_addr)] {
+        let mut client = Client::connect(addr);
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for _ in 0..N {
+            let resp = client.get("/w/split", "main.test");
+            assert_eq!(resp.status, 200, "{tag}: {}", resp.text());
+            let who = resp.header("x-backend").unwrap_or("none").to_owned();
+            *counts.entry(who).or_default() += 1;
+        }
+        shares.push((tag, counts));
+    }
+    for (tag, counts) in &shares {
+        let keys: Vec<&String> = counts.keys().collect();
+        assert_eq!(keys, ["alpha", "beta"], "{tag} sent to: {shares:?}");
+        // Binomial(200, 0.5): 100 ± 30 is beyond 4 standard deviations.
+        for n in counts.values() {
+            assert!((70..=130).contains(n), "{tag}: {shares:?}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// What mosn refuses
+
+/// A route configuration whose one virtual host has `route` (and `vhost_extra` keys).
+fn one_route(route: Value, vhost_extra: Value) -> Value {
+    let mut vhost = json!({ "name": "v", "domains": ["*"], "routes": [ route ] });
+    for (k, v) in vhost_extra.as_object().into_iter().flatten() {
+        vhost[k] = v.clone();
+    }
+    json!({ "name": "refused", "virtual_hosts": [ vhost ] })
+}
+
+/// Route features Envoy accepts and mosn refuses, each with what mosn's refusal must
+/// name. Envoy must accept every one (`--mode validate`), so none of them is refused
+/// for being invalid in the first place.
+fn refusals() -> Vec<(&'static str, Value, &'static str)> {
+    let fwd = |extra: Value| {
+        let mut r = json!({ "cluster": "alpha" });
+        for (k, v) in extra.as_object().into_iter().flatten() {
+            r[k] = v.clone();
+        }
+        one_route(json!({ "match": { "prefix": "/" }, "route": r }), json!({}))
+    };
+    let matching = |m: Value| {
+        let mut mm = json!({ "prefix": "/" });
+        for (k, v) in m.as_object().into_iter().flatten() {
+            mm[k] = v.clone();
+        }
+        one_route(json!({ "match": mm, "route": to("alpha") }), json!({}))
+    };
+    let redirecting = |r: Value| {
+        one_route(
+            json!({ "match": { "prefix": "/" }, "redirect": r }),
+            json!({}),
+        )
+    };
+    vec![
+        (
+            "mirror",
+            fwd(json!({ "request_mirror_policies": [{ "cluster": "beta" }] })),
+            "request_mirror_policies",
+        ),
+        (
+            "regex_rewrite",
+            fwd(
+                json!({ "regex_rewrite": { "pattern": { "regex": "^/a" }, "substitution": "/b" } }),
+            ),
+            "regex_rewrite",
+        ),
+        (
+            "cluster_header",
+            one_route(
+                json!({ "match": { "prefix": "/" }, "route": { "cluster_header": "x-cluster" } }),
+                json!({}),
+            ),
+            "cluster_header",
+        ),
+        (
+            "host_rewrite_header",
+            fwd(json!({ "host_rewrite_header": "x-host" })),
+            "host_rewrite_header",
+        ),
+        (
+            "auto_host_rewrite",
+            fwd(json!({ "auto_host_rewrite": true })),
+            "auto_host_rewrite",
+        ),
+        (
+            "hash on a query parameter",
+            fwd(json!({ "hash_policy": [{ "query_parameter": { "name": "u" } }] })),
+            "query_parameter",
+        ),
+        (
+            "retry on retriable-headers",
+            fwd(json!({ "retry_policy": { "retry_on": "retriable-headers",
+            "retriable_headers": [{ "name": "x-retry" }] } })),
+            "retry_on",
+        ),
+        (
+            "weighted cluster's own header edits",
+            one_route(
+                json!({ "match": { "prefix": "/" }, "route": { "weighted_clusters": { "clusters": [
+            { "name": "alpha", "weight": 1, "request_headers_to_add": [ header("x-w", "1") ] } ] } } }),
+                json!({}),
+            ),
+            "request_headers_to_add",
+        ),
+        (
+            "prefix_rewrite after a case-insensitive prefix",
+            one_route(
+                json!({ "match": { "prefix": "/A", "case_sensitive": false },
+            "route": { "cluster": "alpha", "prefix_rewrite": "/b" } }),
+                json!({}),
+            ),
+            "prefix_rewrite",
+        ),
+        (
+            "query parameter matcher",
+            matching(
+                json!({ "query_parameters": [{ "name": "q", "string_match": { "exact": "1" } }] }),
+            ),
+            "query_parameters",
+        ),
+        (
+            "absent header",
+            matching(json!({ "headers": [{ "name": "x-m", "present_match": false }] })),
+            "present_match",
+        ),
+        (
+            "inverted header match",
+            matching(
+                json!({ "headers": [{ "name": "x-m", "string_match": { "exact": "a" }, "invert_match": true }] }),
+            ),
+            "invert_match",
+        ),
+        (
+            "method match",
+            matching(
+                json!({ "headers": [{ "name": ":method", "string_match": { "exact": "GET" } }] }),
+            ),
+            ":method",
+        ),
+        (
+            "redirect keeping the host",
+            redirecting(json!({ "https_redirect": true })),
+            "host_redirect",
+        ),
+        (
+            "redirect keeping the scheme",
+            redirecting(json!({ "host_redirect": "a.test" })),
+            "scheme_redirect",
+        ),
+        (
+            "redirect with prefix_rewrite",
+            redirecting(
+                json!({ "scheme_redirect": "http", "host_redirect": "a.test", "prefix_rewrite": "/x" }),
+            ),
+            "prefix_rewrite",
+        ),
+        (
+            "path_redirect keeping the query",
+            redirecting(
+                json!({ "scheme_redirect": "http", "host_redirect": "a.test", "path_redirect": "/x" }),
+            ),
+            "path_redirect",
+        ),
+        (
+            "response edits on a direct response",
+            one_route(
+                json!({ "match": { "prefix": "/" }, "direct_response": { "status": 200 } }),
+                json!({ "response_headers_to_add": [ header("x-r", "1") ] }),
+            ),
+            "response header edits",
+        ),
+        (
+            "per-filter config",
+            one_route(
+                json!({ "match": { "prefix": "/" }, "route": to("alpha"),
+            "typed_per_filter_config": { "envoy.filters.http.fault": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault" } } }),
+                json!({}),
+            ),
+            "typed_per_filter_config",
+        ),
+    ]
+}
+
+/// Runs `program args...` bounded: (exit code, stdout and stderr together).
+fn run(program: &std::path::Path, args: &[&str]) -> (i32, String) {
+    let out = run_bounded(Command::new(program).args(args), Duration::from_secs(60));
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn route_features_mosn_refuses_are_named_while_envoy_accepts_them() {
+    let dir = TempDir::new("refusals");
+    let clusters = [static_cluster("alpha", 9), static_cluster("beta", 9)];
+    let cases = refusals();
+    let checks: Vec<_> = cases
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, routes, field))| {
+            let path = dir.write(
+                &format!("refused-{i}.json"),
+                serde_json::to_vec_pretty(&bootstrap(free_port(), routes, &clusters)).unwrap(),
+            );
+            thread::spawn(move || {
+                let file = path.to_str().unwrap().to_owned();
+                let envoy = run(
+                    &tool("envoy"),
+                    &["--mode", "validate", "-c", &file, "-l", "error"],
+                );
+                let mosn = run(std::path::Path::new(MOSN), &["validate", "-c", &file]);
+                (name, field, envoy, mosn)
+            })
+        })
+        .collect();
+    let mut wrong = String::new();
+    for check in checks {
+        let (name, field, envoy, mosn) = check.join().expect("a refusal check");
+        if envoy.0 != 0 {
+            let _ = writeln!(
+                wrong,
+                "{name}: Envoy refuses it too ({}): {}",
+                envoy.0, envoy.1
+            );
+        }
+        if mosn.0 == 0 || !mosn.1.contains(field) {
+            let _ = writeln!(
+                wrong,
+                "{name}: mosn should refuse naming {field:?}, exit {}: {}",
+                mosn.0, mosn.1
+            );
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong}");
 }
