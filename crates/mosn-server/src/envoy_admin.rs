@@ -68,6 +68,11 @@ pub(crate) fn envoy_admin(parts: EnvoyParts<'_>) -> EnvoyAdmin {
                     warming_listeners as u64,
                 ));
                 stats.extend(xds.envoy_stats());
+                // The policy's counted no-ops: fields accepted without effect, by feature,
+                // over every resource converted so far.
+                for (feature, n) in state.lock().ignored() {
+                    stats.push((format!("xds_ignored.{feature}"), *n));
+                }
             }
             stats
         }),

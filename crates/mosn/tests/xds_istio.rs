@@ -10,6 +10,8 @@
 //!   is refused; each entry names the row and the item of README.md's policy table that
 //!   lists it as refused, and the table is read to check that it does. A new refusal, or
 //!   a fix, fails the test until the list (and the table) are looked at;
+//! - what is accepted without effect is counted (`xds_ignored.*` in `/stats`) and is
+//!   exactly [`NO_OPS`], each listed by the policy table as a counted no-op;
 //! - everything not refused is live in Envoy's admin `/config_dump` (active, none
 //!   warming): clusters, listeners, endpoints, the SDS secrets, and — once listeners of
 //!   the test's own name them, since every Istio listener that uses RDS is refused —
@@ -176,6 +178,41 @@ const REFUSED: &[Refusal] = &[
     ),
 ];
 
+/// What mosn accepts without effect in the Istio set, counted (`xds_ignored.<feature>` in
+/// `/stats`): (feature, README policy table row, the item of its "counted no-op" column,
+/// true for those of route configurations, counted once they are asked for). Each only
+/// changes what is observed (telemetry, stats names, tracing, metadata for telemetry).
+const NO_OPS: &[(&str, &str, &str, bool)] = &[
+    (
+        "cluster.filters.istio.metadata_exchange",
+        "Cluster",
+        "Istio's metadata exchange",
+        false,
+    ),
+    ("cluster.metadata.istio", "Cluster", "Istio metadata", false),
+    (
+        "endpoint.metadata.istio",
+        "ClusterLoadAssignment",
+        "Istio metadata",
+        false,
+    ),
+    ("istio.stats", "Listener", "`istio.stats`", false),
+    ("stat_prefix", "Listener", "`stat_prefix`", false),
+    (
+        "traffic_direction",
+        "Listener",
+        "`traffic_direction`",
+        false,
+    ),
+    ("route.decorator", "RouteConfiguration", "decorators", true),
+    (
+        "route.metadata",
+        "RouteConfiguration",
+        "Istio metadata",
+        true,
+    ),
+];
+
 /// The xDS types and their nouns in NACK lines.
 const TYPES: [(&str, &str); 4] = [
     ("Cluster", "cluster"),
@@ -208,8 +245,8 @@ fn parse_line(line: &str) -> Option<Refused> {
     })
 }
 
-/// The README policy table's "refused" column, by row.
-fn policy_table() -> BTreeMap<String, String> {
+/// A column of README.md's policy table (2: counted no-op, 3: refused), by row.
+fn policy_table(column: usize) -> BTreeMap<String, String> {
     let readme = std::fs::read_to_string(workspace_root().join("README.md")).expect("README.md");
     let mut rows = BTreeMap::new();
     let mut in_table = false;
@@ -223,7 +260,7 @@ fn policy_table() -> BTreeMap<String, String> {
         }
         let cells: Vec<&str> = line.split('|').map(str::trim).collect();
         if in_table && cells.len() == 6 && !cells[1].starts_with("---") {
-            rows.insert(cells[1].to_owned(), cells[4].to_owned());
+            rows.insert(cells[1].to_owned(), cells[1 + column].to_owned());
         }
     }
     assert!(
@@ -461,7 +498,7 @@ fn wait_live(m: &Mesh, want: &BTreeMap<&'static str, BTreeSet<String>>) {
 /// Asserts that the NACKs refuse exactly [`REFUSED`] (plus `extra`), each for its reason,
 /// and that README.md's policy table lists each as refused.
 fn assert_refusals(m: &Mesh) {
-    let table = policy_table();
+    let table = policy_table(3);
     let nacked = m.nacked();
     let mut unexpected = Vec::new();
     for line in &nacked {
@@ -501,6 +538,47 @@ fn assert_refusals(m: &Mesh) {
             r.name,
             r.path,
             r.row
+        );
+    }
+}
+
+/// Asserts that what `/stats` counts as accepted without effect is exactly [`NO_OPS`]
+/// (those of route configurations only once `routes` are in), and that README.md's
+/// policy table lists each as a counted no-op.
+fn assert_no_ops(m: &Mesh, routes: bool) {
+    let resp = m.mosn.admin_get("/stats");
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let counted: BTreeMap<String, u64> = resp
+        .text()
+        .lines()
+        .filter_map(|l| l.strip_prefix("xds_ignored."))
+        .filter_map(|l| l.split_once(": "))
+        .map(|(k, v)| (k.to_owned(), v.trim().parse().unwrap_or(0)))
+        .collect();
+    let expected: BTreeSet<&str> = NO_OPS
+        .iter()
+        .filter(|(_, _, _, of_routes)| routes || !of_routes)
+        .map(|(f, _, _, _)| *f)
+        .collect();
+    let seen: BTreeSet<&str> = counted
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(f, _)| f.as_str())
+        .collect();
+    assert_eq!(
+        seen, expected,
+        "the counted no-ops changed: look at them, then update NO_OPS and README.md's \
+         policy table ({counted:?})"
+    );
+    let table = policy_table(2);
+    for (feature, row, policy, _) in NO_OPS {
+        let column = table
+            .get(*row)
+            .unwrap_or_else(|| panic!("README.md's policy table has no row {row:?}"));
+        assert!(
+            column.contains(policy),
+            "README.md's policy table does not list {policy:?} ({feature}) as a counted \
+             no-op for {row}; it has: {column}"
         );
     }
 }
@@ -614,6 +692,7 @@ fn istio_set(delta: bool) {
             .collect(),
     );
     wait_live(&m, &want);
+    assert_no_ops(&m, false);
 
     // Listeners of the test's own name Istio's 13 route configurations: each is answered
     // and live (or refused by the list).
@@ -713,8 +792,9 @@ fn istio_set(delta: bool) {
     );
 
     // The re-sends these pushes caused (Delta re-sends a NACKed type's resources) refuse
-    // nothing new.
+    // nothing new, and the route tables and the test's listeners add no no-op.
     assert_refusals(&m);
+    assert_no_ops(&m, true);
 }
 
 #[test]
