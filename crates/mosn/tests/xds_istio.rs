@@ -495,7 +495,7 @@ fn wait_live(m: &Mesh, want: &BTreeMap<&'static str, BTreeSet<String>>) {
     }
 }
 
-/// Asserts that the NACKs refuse exactly [`REFUSED`] (plus `extra`), each for its reason,
+/// Asserts that the NACKs refuse exactly [`REFUSED`], each for its reason,
 /// and that README.md's policy table lists each as refused.
 fn assert_refusals(m: &Mesh) {
     let table = policy_table(3);
@@ -583,7 +583,7 @@ fn assert_no_ops(m: &Mesh, routes: bool) {
     }
 }
 
-/// The names of `ty` refused by [`REFUSED`].
+/// The names of the resources of kind `noun` (as NACK lines name it) in [`REFUSED`].
 fn refused_names(noun: &str) -> BTreeSet<String> {
     REFUSED
         .iter()
