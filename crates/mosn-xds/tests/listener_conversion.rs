@@ -490,7 +490,8 @@ fn http_connection_manager_converts_its_protocol_limits_timeouts_and_rds_name() 
         panic!("{plan:?}")
     };
     assert_eq!(p.downstream_protocol, Protocol::Http2);
-    assert_eq!(p.upstream_protocol, Protocol::Auto);
+    // A cluster without protocol options gets HTTP/1.1 from Envoy, even for HTTP/2 clients.
+    assert_eq!(p.upstream_protocol, Protocol::Http1);
     assert_eq!(p.router_config_name, "r1");
     assert_eq!(p.request_header_timeout, Duration::from_secs(5));
     assert_eq!(p.max_request_header_bytes, 96 * 1024);

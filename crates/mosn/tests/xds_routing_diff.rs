@@ -287,7 +287,7 @@ fn main_vhost() -> Value {
                 { "match": { "path": "/rewrite-exact" }, "route": { "cluster": "alpha", "prefix_rewrite": "/whole" } },
                 { "match": { "prefix": "/strip" }, "route": { "cluster": "alpha", "prefix_rewrite": "/" } },
                 { "match": { "prefix": "/hostrw" }, "route": { "cluster": "beta", "host_rewrite_literal": "rewritten.test" } },
-                { "match": { "prefix": "/timeout/short" }, "route": { "cluster": "alpha", "timeout": "0.3s" } },
+                { "match": { "prefix": "/timeout/short" }, "route": { "cluster": "alpha", "timeout": "1s" } },
                 { "match": { "prefix": "/timeout/none" }, "route": { "cluster": "alpha", "timeout": "0s" } },
                 { "match": { "prefix": "/nocluster" }, "route": to("no-such-cluster") },
                 { "match": { "prefix": "/deadport" }, "route": to("dead") },
@@ -330,7 +330,7 @@ fn retry_vhost() -> Value {
                 { "match": { "prefix": "/codes" }, "route": { "cluster": "alpha",
                     "retry_policy": { "retry_on": "retriable-status-codes", "retriable_status_codes": [409], "num_retries": 2 } } },
                 { "match": { "prefix": "/per-try" }, "route": { "cluster": "alpha", "timeout": "3s",
-                    "retry_policy": { "retry_on": "5xx", "num_retries": 1, "per_try_timeout": "0.3s" } } },
+                    "retry_policy": { "retry_on": "5xx", "num_retries": 1, "per_try_timeout": "0.5s" } } },
                 { "match": { "prefix": "/vhost-policy" }, "route": to("alpha") },
             ] })
 }
@@ -481,8 +481,57 @@ struct Outcome {
     body: String,
 }
 
-fn run_case(c: &Case, proxy: SocketAddr, tag: &str, backends: &[Backend]) -> Outcome {
-    let key = format!("{tag}/{}", c.name);
+/// How the matrix reaches a proxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    /// A raw HTTP/1.1 request (mosn's HTTP/1 fast path).
+    Http1,
+    /// curl with h2c prior knowledge (mosn's generic path).
+    Http2,
+}
+
+/// Sends case `c` to `proxy`; `key` is its `x-try-key`.
+fn send(c: &Case, proxy: SocketAddr, key: &str, client: Via) -> Result<HttpResponse, String> {
+    match client {
+        Via::Http1 => send_h1(c, proxy, key),
+        Via::Http2 => send_h2(c, proxy, key),
+    }
+}
+
+fn send_h2(c: &Case, proxy: SocketAddr, key: &str) -> Result<HttpResponse, String> {
+    let mut args: Vec<String> = vec!["--http2-prior-knowledge".into(), "--path-as-is".into()];
+    let mut headers = vec![("host".to_owned(), c.host.clone())];
+    headers.extend(c.headers.iter().cloned());
+    if c.tries {
+        headers.push(("x-try-key".into(), key.to_owned()));
+    }
+    for (k, v) in headers {
+        args.push("-H".into());
+        // curl sends an empty header given as `name;`.
+        args.push(if v.is_empty() {
+            format!("{k};")
+        } else {
+            format!("{k}: {v}")
+        });
+    }
+    if let Some(body) = c.request_body {
+        args.push("--data-binary".into());
+        args.push(body.into());
+    }
+    args.push(format!("http://{proxy}{}", c.path));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let got = curl(&args);
+    if got.status == 0 {
+        return Err(format!("curl exit {}: {}", got.exit, got.stderr));
+    }
+    Ok(HttpResponse {
+        status: got.status,
+        headers: got.headers.clone(),
+        body: got.body,
+    })
+}
+
+fn send_h1(c: &Case, proxy: SocketAddr, key: &str) -> Result<HttpResponse, String> {
     let method = if c.request_body.is_some() {
         "POST"
     } else {
@@ -503,7 +552,12 @@ fn run_case(c: &Case, proxy: SocketAddr, tag: &str, backends: &[Backend]) -> Out
     }
     req.push_str("\r\n");
     req.push_str(c.request_body.unwrap_or(""));
-    let resp = match http_exchange(proxy, req.as_bytes()) {
+    http_exchange(proxy, req.as_bytes()).map_err(|e| e.to_string())
+}
+
+fn run_case(c: &Case, proxy: SocketAddr, tag: &str, backends: &[Backend], client: Via) -> Outcome {
+    let key = format!("{tag}/{client:?}/{}", c.name);
+    let resp = match send(c, proxy, &key, client) {
         Ok(r) => r,
         Err(e) => {
             return Outcome {
@@ -662,7 +716,7 @@ fn matrix() -> Vec<Case> {
         ),
         case("host_rewrite_literal", "main.test", "/hostrw/x"),
         // Timeouts.
-        case("route timeout fires", "main.test", "/timeout/short").delay(1500),
+        case("route timeout fires", "main.test", "/timeout/short").delay(2500),
         case("route timeout not reached", "main.test", "/timeout/short").delay(50),
         case("timeout 0s is none", "main.test", "/timeout/none").delay(400),
         // Header edits.
@@ -685,9 +739,13 @@ fn matrix() -> Vec<Case> {
         case("retry gateway-error not on 500", "retry.test", "/gateway").failing(1, 500),
         case("retriable status 409", "retry.test", "/codes").failing(2, 409),
         case("retriable status, not 503", "retry.test", "/codes").failing(1, 503),
-        case("per-try timeout then success", "retry.test", "/per-try")
-            .failing(0, 200)
-            .delay(1000),
+        case(
+            "per-try timeouts use up the retries",
+            "retry.test",
+            "/per-try",
+        )
+        .failing(0, 200)
+        .delay(2000),
         case("virtual host retry policy", "retry.test", "/vhost-policy").failing(1, 502),
         case(
             "virtual host retry policy exhausted",
@@ -795,13 +853,24 @@ fn setup() -> Setup {
 
 #[test]
 fn the_same_route_configuration_routes_the_same_in_envoy_and_mosn() {
+    run_matrix(Via::Http1);
+}
+
+/// The same matrix from an HTTP/2 client: mosn routes, edits, retries and answers on
+/// another path than HTTP/1's.
+#[test]
+fn the_same_route_configuration_routes_the_same_over_http2() {
+    run_matrix(Via::Http2);
+}
+
+fn run_matrix(client: Via) {
     let s = setup();
     let cases = matrix();
     assert!(cases.len() >= 40);
     let mut rows = Vec::new();
     for c in &cases {
-        let e = run_case(c, s.envoy_addr, "envoy", &s.backends);
-        let m = run_case(c, s.mosn_addr, "mosn", &s.backends);
+        let e = run_case(c, s.envoy_addr, "envoy", &s.backends, client);
+        let m = run_case(c, s.mosn_addr, "mosn", &s.backends, client);
         rows.push((c.name.clone(), e, m));
     }
     let differ = rows.iter().filter(|(_, e, m)| e != m).count();
@@ -820,7 +889,7 @@ fn the_same_route_configuration_routes_the_same_in_envoy_and_mosn() {
     assert_eq!(
         differ,
         0,
-        "{differ} of {} cases differ between Envoy and mosn:\n{}\nmosn log:\n{}",
+        "{client:?}: {differ} of {} cases differ between Envoy and mosn:\n{}\nmosn log:\n{}",
         rows.len(),
         table(&rows),
         s.mosn.log()

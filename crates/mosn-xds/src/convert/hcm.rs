@@ -243,7 +243,9 @@ pub(super) fn convert(
     Ok(Http {
         proxy: ProxyConfig {
             downstream_protocol,
-            upstream_protocol: Protocol::Auto,
+            // Envoy speaks HTTP/1.1 to a cluster that names no protocol, whatever the
+            // client spoke (the cluster's own options, converted with it, come first).
+            upstream_protocol: Protocol::Http1,
             router_config_name,
             request_header_timeout: if request_header_timeout.is_zero() {
                 MOSN_REQUEST_HEADER_TIMEOUT
