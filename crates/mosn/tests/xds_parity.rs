@@ -636,6 +636,26 @@ fn traffic_scenario(which: Which, delta: bool) {
     expect_refused(&rig, side_port);
     expect_who(&rig, main, "a.test", 200, Some("A"));
 
+    // The load assignment and the route configuration removed while their cluster and
+    // listener stay: Envoy ignores both removals and keeps routing to the endpoints.
+    rig.change(
+        "remove",
+        &json!({"type": "ClusterLoadAssignment", "names": ["svc_a"]}),
+    );
+    expect_who(&rig, main, "a.test", 200, Some("A"));
+    rig.change(
+        "remove",
+        &json!({"type": "RouteConfiguration", "names": ["main_route"]}),
+    );
+    expect_who(&rig, main, "a.test", 200, Some("A"));
+    expect_who(&rig, main, "b.test", 200, Some("B"));
+    rig.change("upsert", &load_assignment("svc_a", a_port));
+    rig.change(
+        "upsert",
+        &route_config("main_route", &[("a.test", "svc_a"), ("b.test", "svc_b")]),
+    );
+    expect_who(&rig, main, "a.test", 200, Some("A"));
+
     // A removed cluster: its route answers 503.
     rig.change("remove", &json!({"type": "Cluster", "names": ["svc_b"]}));
     expect_who(&rig, main, "b.test", 503, None);

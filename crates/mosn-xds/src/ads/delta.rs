@@ -82,7 +82,8 @@ impl Shape for Stream {
                 })
             })
             .collect();
-        let nack = session.handle(ty, incoming, &response.removed_resources, false);
+        let removed = applied_removals(ty, &response.removed_resources);
+        let nack = session.handle(ty, incoming, removed, false);
         self.send(
             session,
             DeltaDiscoveryRequest {
@@ -152,5 +153,30 @@ impl Stream {
             self.node_sent = true;
         }
         let _ = self.tx.send(request);
+    }
+}
+
+/// The removals of a response that take effect. Envoy ignores the removal of a load
+/// assignment or a route configuration (its EDS and RDS subscriptions log it and keep
+/// what they have): the cluster keeps its endpoints and the listener its routes until
+/// the resource comes again or nothing uses it any more.
+fn applied_removals(ty: XdsType, removed: &[String]) -> &[String] {
+    match ty {
+        XdsType::Endpoint | XdsType::Route => &[],
+        XdsType::Cluster | XdsType::Listener | XdsType::Secret => removed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn removed_load_assignments_and_route_configurations_are_kept_as_envoy_does() {
+        let removed = vec!["a".to_owned()];
+        assert!(applied_removals(XdsType::Endpoint, &removed).is_empty());
+        assert!(applied_removals(XdsType::Route, &removed).is_empty());
+        assert_eq!(applied_removals(XdsType::Cluster, &removed), removed);
+        assert_eq!(applied_removals(XdsType::Listener, &removed), removed);
     }
 }
