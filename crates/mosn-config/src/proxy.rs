@@ -96,6 +96,7 @@ pub(crate) fn parse_proxy(config: &Obj<'_>, routers: &ServerRouters) -> Option<P
         max_concurrent_streams,
         fallback_for_unknown_protocol,
         upstream_failure_status: None,
+        free_reset_retry: true,
     })
 }
 

@@ -50,6 +50,9 @@ fn base_config_and_defaults() {
     assert_eq!(p.request_header_timeout, Duration::from_secs(60));
     assert_eq!(p.max_request_header_bytes, 61440);
     assert_eq!(p.max_request_headers, 100);
+    // MOSN's failure handling: its own statuses, one free resend after a reset.
+    assert_eq!(p.upstream_failure_status, None);
+    assert!(p.free_reset_retry);
 
     let t = tcp_proxy(&c);
     assert_eq!(t.cluster.as_deref(), Some("c"));

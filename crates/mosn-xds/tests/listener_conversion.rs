@@ -500,6 +500,8 @@ fn http_connection_manager_converts_its_protocol_limits_timeouts_and_rds_name() 
     assert!(!p.fallback_for_unknown_protocol);
     // Envoy's router answers connect failures and resets with 503 (MOSN: 502).
     assert_eq!(p.upstream_failure_status, Some(503));
+    // ... and resends a request after a reset only under the retry policy.
+    assert!(!p.free_reset_retry);
     assert_eq!(
         ignored,
         [

@@ -233,6 +233,12 @@ fn direct(p: &str, status: u16, body: Option<&str>) -> Value {
     json!({ "match": { "path": p }, "direct_response": d })
 }
 
+/// A virtual host with one route that tells the upstream its name (`x-t-vh`).
+fn named_vhost(name: &str, domains: &[&str], route: Value) -> Value {
+    json!({ "name": name, "domains": domains, "routes": [ route ],
+        "request_headers_to_add": [ header("x-t-vh", name) ] })
+}
+
 /// The route configuration under test.
 fn route_config() -> Value {
     json!({
@@ -241,14 +247,15 @@ fn route_config() -> Value {
         "request_headers_to_add": [ header("x-t-config", "cfg") ],
         "request_headers_to_remove": [ "x-t-config-rm" ],
         "virtual_hosts": [
-            { "name": "exact", "domains": ["exact.test", "port.test:8080"], "routes": [ prefix("/", "alpha") ] },
-            { "name": "suffix", "domains": ["*.suffix.test"], "routes": [ prefix("/", "beta") ] },
-            { "name": "prefix", "domains": ["prefix.*"], "routes": [ prefix("/", "gamma") ] },
+            named_vhost("exact", &["exact.test", "port.test:8080"], prefix("/", "alpha")),
+            named_vhost("suffix", &["*.suffix.test"], prefix("/", "beta")),
+            named_vhost("deeper-suffix", &["*.deep.suffix.test", "*-dash.test"], prefix("/", "beta")),
+            named_vhost("prefix", &["prefix.*", "pre-*"], prefix("/", "gamma")),
             main_vhost(),
             edits_vhost(),
             retry_vhost(),
             redirect_vhost(),
-            { "name": "default", "domains": ["*"], "routes": [ prefix("/only-default", "gamma") ] },
+            named_vhost("default", &["*"], prefix("/only-default", "gamma")),
         ]
     })
 }
@@ -291,6 +298,10 @@ fn main_vhost() -> Value {
                 { "match": { "prefix": "/timeout/none" }, "route": { "cluster": "alpha", "timeout": "0s" } },
                 { "match": { "prefix": "/nocluster" }, "route": to("no-such-cluster") },
                 { "match": { "prefix": "/deadport" }, "route": to("dead") },
+                { "match": { "prefix": "/edits/both" }, "route": to("alpha"),
+                  "request_headers_to_add": [ header("x-t-both", "added") ],
+                  "request_headers_to_remove": [ "x-t-both" ],
+                  "response_headers_to_add": [ header("x-t-backend-keep", "appended"), header("x-t-empty", "") ] },
                 { "match": { "prefix": "/edits" }, "route": to("alpha"),
                   "request_headers_to_add": [ header("x-t-route", "r1"), header_overwrite("x-t-over", "route") ],
                   "request_headers_to_remove": [ "x-t-route-rm" ],
@@ -332,6 +343,10 @@ fn retry_vhost() -> Value {
                 { "match": { "prefix": "/per-try" }, "route": { "cluster": "alpha", "timeout": "3s",
                     "retry_policy": { "retry_on": "5xx", "num_retries": 1, "per_try_timeout": "0.5s" } } },
                 { "match": { "prefix": "/vhost-policy" }, "route": to("alpha") },
+                { "match": { "prefix": "/reset" }, "route": { "cluster": "alpha",
+                    "retry_policy": { "retry_on": "reset", "num_retries": 1 } } },
+                { "match": { "prefix": "/connect-failure" }, "route": { "cluster": "dead",
+                    "retry_policy": { "retry_on": "connect-failure", "num_retries": 2 } } },
             ] })
 }
 
@@ -632,6 +647,16 @@ fn matrix() -> Vec<Case> {
             "/only-default",
         ),
         case("domain prefix wildcard", "prefix.anything", "/a"),
+        case("domain prefix wildcard with a dash", "pre-x", "/a"),
+        case("domain prefix wildcard with a port", "prefix.x:81", "/a"),
+        case("domain longest suffix wins", "x.deep.suffix.test", "/a"),
+        case("domain suffix wildcard with a dash", "a-dash.test", "/a"),
+        case(
+            "domain suffix wildcard, dash only",
+            "-dash.test",
+            "/only-default",
+        ),
+        case("domain with a trailing dot", "exact.test.", "/only-default"),
         case("domain catch-all", "unknown.test", "/only-default"),
         case("no route in the catch-all host", "unknown.test", "/other"),
         // Paths.
@@ -640,6 +665,8 @@ fn matrix() -> Vec<Case> {
         case("path exact is not a prefix", "main.test", "/exact/more"),
         case("path prefix", "main.test", "/pre/x/y"),
         case("path prefix needs its slash", "main.test", "/pre"),
+        case("path prefix, percent-encoded", "main.test", "/%70re/x"),
+        case("path exact with a trailing slash", "main.test", "/exact/"),
         case("path_separated_prefix alone", "main.test", "/sep"),
         case(
             "path_separated_prefix with a segment",
@@ -667,6 +694,23 @@ fn matrix() -> Vec<Case> {
         case("header exact", "main.test", "/h/exact").header("x-m", "yes"),
         case("header exact, other value", "main.test", "/h/exact").header("x-m", "yes!"),
         case("header exact, absent", "main.test", "/h/exact"),
+        case("header name in another case", "main.test", "/h/exact").header("X-M", "yes"),
+        case("header exact, sent twice", "main.test", "/h/exact")
+            .header("x-m", "yes")
+            .header("x-m", "yes"),
+        case(
+            "header exact, two values, one matching",
+            "main.test",
+            "/h/exact",
+        )
+        .header("x-m", "no")
+        .header("x-m", "yes"),
+        case("header present, sent twice", "main.test", "/h/present")
+            .header("x-m", "a")
+            .header("x-m", "b"),
+        case("header regex, two values", "main.test", "/h/regex")
+            .header("x-m", "v1")
+            .header("x-m", "v2"),
         case(
             "header exact_match (legacy)",
             "main.test",
@@ -699,6 +743,7 @@ fn matrix() -> Vec<Case> {
         case("unknown cluster", "main.test", "/nocluster"),
         case("cluster with no listening host", "main.test", "/deadport"),
         case("upstream closes without answering", "main.test", "/exact")
+            .failing(0, 200)
             .header("x-misbehave", "close"),
         case("upstream answers garbage", "main.test", "/exact").header("x-misbehave", "garbage"),
         // Rewrites.
@@ -731,6 +776,8 @@ fn matrix() -> Vec<Case> {
             .header("x-t-over", "client")
             .header("x-t-vhost-rm", "gone"),
         case("vhost and route edits", "edits.test", "/route").header("x-t-over", "client"),
+        case("remove and add the same header", "main.test", "/edits/both")
+            .header("x-t-both", "client"),
         // Retries.
         case("retry 5xx recovers", "retry.test", "/5xx").failing(2, 503),
         case("retry 5xx exhausted", "retry.test", "/5xx").failing(5, 503),
@@ -754,6 +801,10 @@ fn matrix() -> Vec<Case> {
         )
         .failing(2, 502),
         case("no retry policy", "main.test", "/exact").failing(1, 503),
+        case("retry on reset", "retry.test", "/reset")
+            .failing(0, 200)
+            .header("x-misbehave", "close"),
+        case("retry on connect-failure", "retry.test", "/connect-failure"),
         case("retry of a POST with a body", "retry.test", "/5xx")
             .post("the body")
             .failing(1, 503),

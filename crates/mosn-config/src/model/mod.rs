@@ -236,6 +236,11 @@ pub struct ProxyConfig {
     /// closed or reset the connection before a response: `None` is MOSN's (502, 504 for a
     /// connect timeout); Envoy's configurations answer 503 for all three.
     pub upstream_failure_status: Option<u16>,
+    /// MOSN's: a request without a body whose upstream closed or reset the connection
+    /// before any response byte is sent once more, outside the retry policy (the
+    /// connection may have been a pooled one the upstream had just closed). Envoy's
+    /// configurations retry such a request only under their retry policy.
+    pub free_reset_retry: bool,
 }
 
 /// The `tcp_proxy` network filter's `config`.

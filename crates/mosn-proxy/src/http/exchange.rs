@@ -294,7 +294,7 @@ pub(super) async fn forward(
             // sent (or an empty one), as the proxy always has.
             let resendable = match failure {
                 Failure::RefusedStream => body.available(),
-                _ => body.unsent_or_empty(),
+                _ => filter.free_reset_retry && body.unsent_or_empty(),
             };
             if !free_retry_used && resendable {
                 free_retry_used = true;

@@ -230,7 +230,11 @@ impl Forward<'_, '_> {
                 Err(AttemptError::Retryable(kind) | AttemptError::Refused(kind)) => {
                     // A pooled connection the upstream had closed is not the host's
                     // failure: retried for free and not reported to outlier detection.
-                    if upstream.reused && matches!(body, BodyKind::Empty) && !stale_retry_used {
+                    if upstream.reused
+                        && matches!(body, BodyKind::Empty)
+                        && !stale_retry_used
+                        && self.conn.filter.free_reset_retry
+                    {
                         stale_retry_used = true;
                         stats.upstream_rq_retry.inc();
                         previous = None;

@@ -73,6 +73,8 @@ pub struct HttpProxyFilter {
     transcoder: Option<BoltTranscoder>,
     /// `upstream_failure_status`: replaces the status of connect failures and resets.
     upstream_failure_status: Option<u16>,
+    /// `free_reset_retry`: a reset before any response byte is retried once for free.
+    free_reset_retry: bool,
 }
 
 /// Limits offered to HTTP/2 clients in SETTINGS.
@@ -118,6 +120,7 @@ impl HttpProxyFilter {
             fallback: None,
             transcoder: None,
             upstream_failure_status: cfg.upstream_failure_status,
+            free_reset_retry: cfg.free_reset_retry,
         }
     }
 

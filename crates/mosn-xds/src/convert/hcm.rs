@@ -259,6 +259,9 @@ pub(super) fn convert(
             max_concurrent_streams,
             fallback_for_unknown_protocol: false,
             upstream_failure_status: Some(ENVOY_UPSTREAM_FAILURE_STATUS),
+            // Envoy resends a request whose connection was reset only under the route's
+            // retry policy.
+            free_reset_retry: false,
         },
         idle_timeout: common.idle_timeout,
         route,
