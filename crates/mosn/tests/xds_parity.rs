@@ -15,7 +15,10 @@
 //!   same effect through both: a new listener serves on its port and a removed one refuses
 //!   connections, a new virtual host routes to a new cluster (HTTP backends naming
 //!   themselves), a removed cluster makes its route answer 503 and a removed virtual host
-//!   404, and the proxy stops asking for the endpoints of a removed EDS cluster.
+//!   404, and the proxy stops asking for the endpoints of a removed EDS cluster. A load
+//!   assignment or route configuration removed while in use is kept (Envoy ignores those
+//!   removals); in Delta, a cluster whose load assignment does not exist does not hold the
+//!   listeners back.
 
 mod support;
 
@@ -602,12 +605,21 @@ fn traffic_scenario(which: Which, delta: bool) {
     let (a, a_port) = named_backend("A", &dir);
     let (b, b_port) = named_backend("B", &dir);
     let main_port = free_port();
-    let resources = json!([
+    let mut resources = json!([
         rds_listener("main", main_port, "main_route"),
         route_config("main_route", &[("a.test", "svc_a")]),
         eds_cluster("svc_a"),
         load_assignment("svc_a", a_port),
     ]);
+    if delta {
+        // An EDS cluster whose load assignment does not exist: Delta says so (a removal),
+        // which ends the cluster's warming at once (SotW waits for initial_fetch_timeout,
+        // 15 s, in both).
+        resources
+            .as_array_mut()
+            .expect("list")
+            .push(eds_cluster("svc_void"));
+    }
     let file = dir.write(
         "resources.json",
         serde_json::to_vec(&resources).expect("json"),
@@ -615,6 +627,12 @@ fn traffic_scenario(which: Which, delta: bool) {
     let args = vec!["--resources".into(), file.display().to_string()];
     let rig = Rig::start(which, delta, &args, vec![a, b], dir);
     let main = local(main_port);
+    if delta {
+        rig.control
+            .wait_request(Duration::from_secs(5), "the listeners asked for", |r| {
+                short(r) == "Listener"
+            });
+    }
     rig.initial_acks();
     expect_who(&rig, main, "a.test", 200, Some("A"));
     expect_who(&rig, main, "b.test", 404, None);

@@ -9,10 +9,13 @@ use super::session::Session;
 use super::state::Incoming;
 use super::types::XdsType;
 use super::{nack_status, MAX_MESSAGE_BYTES};
+use envoy_types::pb::envoy::config::endpoint::v3::ClusterLoadAssignment;
 use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service_client::AggregatedDiscoveryServiceClient;
 use envoy_types::pb::envoy::service::discovery::v3::{
     DeltaDiscoveryRequest, DeltaDiscoveryResponse,
 };
+use envoy_types::pb::google::protobuf::Any;
+use prost::Message;
 use std::collections::{BTreeSet, HashMap};
 use tokio::sync::mpsc::UnboundedSender;
 use tonic::transport::Channel;
@@ -71,7 +74,7 @@ impl Shape for Stream {
             );
             return;
         };
-        let incoming = response
+        let mut incoming: Vec<Incoming> = response
             .resources
             .into_iter()
             .filter_map(|r| {
@@ -82,6 +85,16 @@ impl Shape for Stream {
                 })
             })
             .collect();
+        if ty == XdsType::Endpoint && !response.removed_resources.is_empty() {
+            let held = session.state.lock().versions(ty);
+            incoming.extend(
+                response
+                    .removed_resources
+                    .iter()
+                    .filter(|name| !held.contains_key(*name))
+                    .map(|name| empty_load_assignment(name)),
+            );
+        }
         let removed = applied_removals(ty, &response.removed_resources);
         let nack = session.handle(ty, incoming, removed, false);
         self.send(
@@ -167,9 +180,61 @@ fn applied_removals(ty: XdsType, removed: &[String]) -> &[String] {
     }
 }
 
+/// What Envoy's EDS makes of the removal of a load assignment it never had (the
+/// server's "does not exist"): an empty one, so its cluster stops warming, with no hosts.
+fn empty_load_assignment(name: &str) -> Incoming {
+    let cla = ClusterLoadAssignment {
+        cluster_name: name.to_owned(),
+        ..Default::default()
+    };
+    Incoming {
+        name: Some(name.to_owned()),
+        version: String::new(),
+        body: Any {
+            type_url: XdsType::Endpoint.url(),
+            value: cla.encode_to_vec(),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ads::state::XdsState;
+    use envoy_types::pb::envoy::config::cluster::v3::Cluster;
+    use std::time::Instant;
+
+    #[test]
+    fn a_load_assignment_that_does_not_exist_ends_its_clusters_warming() {
+        let cluster: Cluster = crate::proto::from_json(
+            &serde_json::json!({"name": "c", "type": "EDS", "connect_timeout": "1s",
+                "eds_cluster_config": {"eds_config": {"ads": {}}}}),
+            false,
+        )
+        .expect("cluster");
+        let cluster = Incoming {
+            name: None,
+            version: "1".into(),
+            body: Any {
+                type_url: XdsType::Cluster.url(),
+                value: cluster.encode_to_vec(),
+            },
+        };
+        let mut state = XdsState::new(None);
+        let now = Instant::now();
+        let out = state.update(XdsType::Cluster, vec![cluster], &[], true, now);
+        assert!(out.batch.upserts.is_empty() && state.clusters_warming());
+        let out = state.update(
+            XdsType::Endpoint,
+            vec![empty_load_assignment("c")],
+            &[],
+            false,
+            now,
+        );
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        assert_eq!(out.batch.upserts.len(), 1, "the cluster goes live");
+        assert!(!state.clusters_warming());
+    }
 
     #[test]
     fn removed_load_assignments_and_route_configurations_are_kept_as_envoy_does() {
