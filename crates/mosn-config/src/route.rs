@@ -2,6 +2,7 @@
 //! `match` and exactly one of `route`, `direct_response` or `redirect`.
 
 use regex::Regex;
+use std::sync::Arc;
 
 use crate::cluster::ClusterNames;
 use crate::headers::parse_header_edits;
@@ -117,7 +118,7 @@ fn parse_action(obj: &Obj<'_>, clusters: &ClusterNames) -> Option<RouteAction> {
             None
         }
         1 => route
-            .map(|f| RouteAction::Forward(Box::new(f)))
+            .map(|f| RouteAction::Forward(Arc::new(f)))
             .or(direct)
             .or(redirect.map(RouteAction::Redirect)),
         _ => {

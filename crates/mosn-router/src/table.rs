@@ -247,7 +247,7 @@ mod tests {
     use mosn_config::{HeaderEdits, VirtualHostConfig, WeightedCluster};
 
     fn forward(cluster: &str, prefix_rewrite: Option<&str>) -> RouteAction {
-        RouteAction::Forward(Box::new(ForwardAction {
+        RouteAction::Forward(std::sync::Arc::new(ForwardAction {
             target: ClusterTarget::Single(cluster.into()),
             timeout: None,
             prefix_rewrite: prefix_rewrite.map(Into::into),

@@ -141,7 +141,7 @@ fn router(n: usize) -> RouterConfig {
                         path: PathMatch::Prefix("/".into()),
                         headers: Vec::new(),
                     },
-                    action: RouteAction::Forward(Box::new(ForwardAction::to(
+                    action: RouteAction::Forward(std::sync::Arc::new(ForwardAction::to(
                         ClusterTarget::Single(format!("c{i}")),
                     ))),
                 }],

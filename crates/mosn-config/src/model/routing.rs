@@ -1,6 +1,7 @@
 //! Route configurations (`servers[].routers[]`): virtual hosts, matches and actions.
 
 use super::{Metadata, Protocol, RetryPolicy};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// One entry of `servers[].routers[]`: a named route table.
@@ -149,7 +150,7 @@ impl PartialEq for ValueMatch {
 #[derive(Debug, Clone, PartialEq)]
 pub enum RouteAction {
     /// `route`: forward upstream.
-    Forward(Box<ForwardAction>),
+    Forward(Arc<ForwardAction>),
     /// `direct_response`.
     DirectResponse {
         /// `status`.

@@ -18,7 +18,7 @@ use envoy_types::pb::envoy::config::endpoint::v3::ClusterLoadAssignment;
 use envoy_types::pb::envoy::config::listener::v3::Listener;
 use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::Secret;
 use envoy_types::pb::google::protobuf::Any;
-use mosn_config::model::{ClusterConfig, HostConfig, RouterConfig};
+use mosn_config::model::{ClusterConfig, HostConfig};
 use mosn_config::resources::{Batch, Resource, ResourceKind};
 use prost::Message;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -86,7 +86,8 @@ pub struct XdsState {
     clusters: BTreeMap<String, Entry<ClusterPlan>>,
     endpoints: HashMap<String, Entry<Vec<HostConfig>>>,
     listeners: BTreeMap<String, Entry<ListenerPlan>>,
-    routes: HashMap<String, Entry<RouterConfig>>,
+    /// Route configurations: only their bytes; the plane keeps the converted tables.
+    routes: HashMap<String, Entry<()>>,
     secret_entries: HashMap<String, Entry<()>>,
     /// Secrets by name, as the converters look them up.
     secrets: HashMap<String, Secret>,
@@ -548,9 +549,9 @@ impl XdsState {
         let mut ctx = Context::with_secrets(&self.secrets);
         let config = route_configuration_from_bytes(&body, &mut ctx)?;
         merge_ignored(&mut self.ignored, ctx);
-        out.batch.upserts.push(Resource::Router(config.clone()));
+        out.batch.upserts.push(Resource::Router(config));
         self.routes
-            .insert(name.to_owned(), Entry::new(version, body, config));
+            .insert(name.to_owned(), Entry::new(version, body, ()));
         for listener in self.rds_users.get(name).cloned().unwrap_or_default() {
             if self
                 .listeners

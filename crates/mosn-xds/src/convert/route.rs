@@ -27,6 +27,7 @@ use mosn_config::model::{
 };
 use prost::Message;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Converts one route configuration (from RDS, or inline in an `HttpConnectionManager`).
 pub fn route_configuration(r: &RouteConfiguration, ctx: &mut Context<'_>) -> Result<RouterConfig> {
@@ -181,7 +182,7 @@ fn route(mut r: Route, outer: &Outer<'_>, ctx: &mut Context<'_>) -> Result<Route
         Some(Action::Route(a)) => {
             let forward = forward(a, &matcher.path, headers, outer.retry_policy)
                 .map_err(|e| e.within("route"))?;
-            RouteAction::Forward(Box::new(forward))
+            RouteAction::Forward(Arc::new(forward))
         }
         Some(Action::Redirect(a)) => {
             no_reply_edits(&headers, outer)?;
