@@ -11,14 +11,15 @@
 //!   NACK, which pushed version each answers, the version a SotW request says it holds,
 //!   which pushed resources a NACK names), are equal; mosn's NACKs name each refused
 //!   resource; the listeners are asked for only after the clusters have been answered.
-//! - Traffic: adding and removing a listener, a route (virtual host) and clusters has the
-//!   same effect through both: a new listener serves on its port and a removed one refuses
-//!   connections, a new virtual host routes to a new cluster (HTTP backends naming
-//!   themselves), a removed cluster makes its route answer 503 and a removed virtual host
-//!   404, and the proxy stops asking for the endpoints of a removed EDS cluster. A load
-//!   assignment or route configuration removed while in use is kept (Envoy ignores those
-//!   removals); in Delta, a cluster whose load assignment does not exist does not hold the
-//!   listeners back.
+//! - Traffic: adding, updating and removing a listener, a route (virtual host) and
+//!   clusters has the same effect through both: a new listener serves on its port, one
+//!   moved to another port serves there only, a removed one refuses connections, a new
+//!   virtual host routes to a new cluster (HTTP backends naming themselves), a cluster's
+//!   new endpoint takes its traffic, a removed cluster makes its route answer 503 and a
+//!   removed virtual host 404, and the proxy stops asking for the endpoints of a removed
+//!   EDS cluster. A load assignment or route configuration removed while in use is kept
+//!   (Envoy ignores those removals); in Delta, a cluster whose load assignment does not
+//!   exist does not hold the listeners back.
 
 mod support;
 
@@ -646,13 +647,24 @@ fn traffic_scenario(which: Which, delta: bool) {
     expect_who(&rig, main, "b.test", 200, Some("B"));
     expect_who(&rig, main, "a.test", 200, Some("A"));
 
-    // A new listener serves on its port; removed, it refuses connections.
+    // A new listener serves on its port; moved to another port (an update in place), it
+    // serves there and the old port refuses connections; removed, it refuses them too.
     let side_port = free_port();
     rig.change("upsert", &rds_listener("side", side_port, "main_route"));
     expect_who(&rig, local(side_port), "b.test", 200, Some("B"));
-    rig.change("remove", &json!({"type": "Listener", "names": ["side"]}));
+    let moved_port = free_port();
+    rig.change("upsert", &rds_listener("side", moved_port, "main_route"));
+    expect_who(&rig, local(moved_port), "b.test", 200, Some("B"));
     expect_refused(&rig, side_port);
+    rig.change("remove", &json!({"type": "Listener", "names": ["side"]}));
+    expect_refused(&rig, moved_port);
     expect_who(&rig, main, "a.test", 200, Some("A"));
+
+    // A cluster updated in place: its route follows it to the other backend, and back.
+    rig.change("upsert", &static_cluster("svc_b", "127.0.0.1", a_port));
+    expect_who(&rig, main, "b.test", 200, Some("A"));
+    rig.change("upsert", &static_cluster("svc_b", "127.0.0.1", b_port));
+    expect_who(&rig, main, "b.test", 200, Some("B"));
 
     // The load assignment and the route configuration removed while their cluster and
     // listener stay: Envoy ignores both removals and keeps routing to the endpoints.
