@@ -7,7 +7,7 @@
 //!
 //! - ACK/NACK parity: the echo set; a bad cluster beside a good one (NACKed naming the bad
 //!   one, the good one applies); the fix (ACK); a cluster removed; a listener added; a bad
-//!   listener; a bad route configuration. The two request logs, normalized per type (ACK or
+//!   listener; a bad route configuration; a bad load assignment. The two request logs, normalized per type (ACK or
 //!   NACK, which pushed version each answers, the version a SotW request says it holds,
 //!   which pushed resources a NACK names), are equal; mosn's NACKs name each refused
 //!   resource; the listeners are asked for only after the clusters have been answered.
@@ -512,6 +512,12 @@ fn ack_nack_scenario(which: Which, delta: bool) -> (BTreeMap<String, Vec<Answer>
         &json!({"type": "RouteConfiguration", "name": "echo_route", "heal": false}),
     );
     assert_grpc(&rig, ingress);
+    // A bad load assignment (port 70000), left in place: the old endpoints stay.
+    rig.change(
+        "bad",
+        &json!({"type": "ClusterLoadAssignment", "name": "echo_cluster", "heal": false}),
+    );
+    assert_grpc(&rig, ingress);
 
     let requests = rig.control.requests();
     let first_cluster_answer = requests
@@ -528,6 +534,7 @@ fn ack_nack_scenario(which: Which, delta: bool) -> (BTreeMap<String, Vec<Answer>
 
 fn ack_nack_parity(delta: bool) {
     let (envoy, _) = ack_nack_scenario(Which::Envoy, delta);
+    eprintln!("Envoy's answers (delta: {delta}): {envoy:#?}");
     let nacked = |answers: &BTreeMap<String, Vec<Answer>>, ty: &str| -> Vec<BTreeSet<String>> {
         answers
             .get(ty)
@@ -554,6 +561,11 @@ fn ack_nack_parity(delta: bool) {
         [one("echo_route")],
         "{envoy:#?}"
     );
+    assert_eq!(
+        nacked(&envoy, "ClusterLoadAssignment"),
+        [one("echo_cluster")],
+        "{envoy:#?}"
+    );
 
     let (mosn, requests) = ack_nack_scenario(Which::Mosn, delta);
     assert_eq!(
@@ -571,6 +583,7 @@ fn ack_nack_parity(delta: bool) {
         let want = match short(r) {
             "Cluster" => "bad_cluster",
             "Listener" => "bad_listener",
+            "ClusterLoadAssignment" => "echo_cluster",
             _ => "echo_route",
         };
         assert!(
