@@ -645,6 +645,8 @@ fn redirect_and_direct_response_convert() {
          path_redirect: '/p?x=1'}}",
         "{match: {prefix: /d}, direct_response: {status: 418, body: {inline_string: teapot}}}",
         "{match: {prefix: /e}, direct_response: {status: 204}}",
+        "{match: {prefix: /s}, redirect: {https_redirect: true}}",
+        "{match: {prefix: /h}, redirect: {host_redirect: h.example, response_code: FOUND}}",
     ]));
     let actions: Vec<&RouteAction> = cfg.virtual_hosts[0]
         .routes
@@ -674,6 +676,17 @@ fn redirect_and_direct_response_convert() {
                 status: 204,
                 body: None
             },
+            // What is not given is the request's own.
+            &RouteAction::Redirect(RedirectAction {
+                response_code: 301,
+                scheme_redirect: Some("https".into()),
+                ..RedirectAction::default()
+            }),
+            &RouteAction::Redirect(RedirectAction {
+                response_code: 302,
+                host_redirect: Some("h.example".into()),
+                ..RedirectAction::default()
+            }),
         ]
     );
 }
@@ -964,16 +977,6 @@ const ROUTE_REFUSALS: &[(&str, &str, &str)] = &[
         "{match: {prefix: /}, route: {cluster: c}, request_headers_to_remove: [':path']}",
         "request_headers_to_remove[0]",
         ":path cannot be changed by header edits (Envoy refuses it too)",
-    ),
-    (
-        "{match: {prefix: /}, redirect: {host_redirect: a, path_redirect: /x, strip_query: true}}",
-        "redirect.scheme_redirect",
-        "a redirect keeping the request's scheme (give scheme_redirect or https_redirect) is not supported by mosn",
-    ),
-    (
-        "{match: {prefix: /}, redirect: {https_redirect: true}}",
-        "redirect.host_redirect",
-        "a redirect keeping the request's host (give host_redirect) is not supported by mosn",
     ),
     (
         "{match: {prefix: /}, redirect: {https_redirect: true, host_redirect: a, path_redirect: /x}}",

@@ -275,7 +275,8 @@ impl Http1Connection {
                 self.send_local(reply, close_local).await
             }
             RouteAction::Redirect(redirect) => {
-                let reply = local_reply::redirect(redirect, &host, head.path(), head.query());
+                let tls = self.info.tls.is_some();
+                let reply = local_reply::redirect(redirect, &host, head.path(), head.query(), tls);
                 self.send_local(reply, close_local).await
             }
             RouteAction::Forward(action) if websocket => {

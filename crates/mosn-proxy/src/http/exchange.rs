@@ -81,9 +81,13 @@ async fn route_and_forward(
         RouteAction::DirectResponse { status, body } => {
             local_reply::direct(*status, body.as_deref().unwrap_or(""))
         }
-        RouteAction::Redirect(redirect) => {
-            local_reply::redirect(redirect, &host, &path, req.uri().query())
-        }
+        RouteAction::Redirect(redirect) => local_reply::redirect(
+            redirect,
+            &host,
+            &path,
+            req.uri().query(),
+            info.tls.is_some(),
+        ),
         RouteAction::Forward(action) => {
             let mut target = Target {
                 state: &state,

@@ -76,15 +76,27 @@ pub(super) fn direct(status: u16, body: &str) -> LocalReply {
     }
 }
 
-/// A `redirect` for a request to `host` with `path` and `query`.
+/// A `redirect` for a request to `host` with `path` and `query`, which came over TLS
+/// when `tls`. What the redirect does not replace is the request's own: its scheme and
+/// its host, without the old scheme's default port when the scheme changes (MOSN's and
+/// Envoy's rule: `http://a:80` to `https://a`).
 pub(super) fn redirect(
     r: &RedirectAction,
     host: &str,
     path: &str,
     query: Option<&str>,
+    tls: bool,
 ) -> LocalReply {
-    let scheme = r.scheme_redirect.as_deref().unwrap_or("http");
-    let host = r.host_redirect.as_deref().unwrap_or(host);
+    let current = if tls { "https" } else { "http" };
+    let scheme = r.scheme_redirect.as_deref().unwrap_or(current);
+    let host = match r.host_redirect.as_deref() {
+        Some(h) => h,
+        None if scheme != current => {
+            let default_port = if tls { ":443" } else { ":80" };
+            host.strip_suffix(default_port).unwrap_or(host)
+        }
+        None => host,
+    };
     let new_path = r.path_redirect.as_deref().unwrap_or(path);
     let location = match query {
         Some(q) if r.path_redirect.is_none() => format!("{scheme}://{host}{new_path}?{q}"),
@@ -123,6 +135,65 @@ pub(super) fn error_status(kind: ProxyErrorKind, upstream_failure: Option<u16>) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn location(r: &RedirectAction, host: &str, query: Option<&str>, tls: bool) -> String {
+        let reply = redirect(r, host, "/p", query, tls);
+        reply.headers[LOCATION].to_str().unwrap().to_owned()
+    }
+
+    /// The request's scheme and host stay unless replaced; a scheme change drops the old
+    /// scheme's default port from the kept host, and only that port.
+    #[test]
+    fn redirects_keep_the_request_scheme_and_host_and_drop_a_default_port() {
+        let https = RedirectAction {
+            scheme_redirect: Some("https".into()),
+            ..RedirectAction::default()
+        };
+        assert_eq!(
+            location(&https, "a.test:80", Some("q=1"), false),
+            "https://a.test/p?q=1"
+        );
+        assert_eq!(
+            location(&https, "a.test:8080", None, false),
+            "https://a.test:8080/p"
+        );
+        assert_eq!(location(&https, "[::1]:80", None, false), "https://[::1]/p");
+        // Already https: nothing changes, the port stays.
+        assert_eq!(
+            location(&https, "a.test:443", None, true),
+            "https://a.test:443/p"
+        );
+        let http = RedirectAction {
+            scheme_redirect: Some("http".into()),
+            ..RedirectAction::default()
+        };
+        assert_eq!(location(&http, "a.test:443", None, true), "http://a.test/p");
+        assert_eq!(
+            location(&http, "a.test:80", None, true),
+            "http://a.test:80/p"
+        );
+        let path_only = RedirectAction {
+            path_redirect: Some("/new".into()),
+            ..RedirectAction::default()
+        };
+        assert_eq!(
+            location(&path_only, "a.test:80", None, false),
+            "http://a.test:80/new"
+        );
+        assert_eq!(
+            location(&path_only, "a.test", None, true),
+            "https://a.test/new"
+        );
+        let moved = RedirectAction {
+            scheme_redirect: Some("https".into()),
+            host_redirect: Some("b.test:80".into()),
+            ..RedirectAction::default()
+        };
+        assert_eq!(
+            location(&moved, "a.test", None, false),
+            "https://b.test:80/p"
+        );
+    }
 
     /// Envoy answers 503 where MOSN answers 502 (504 for a connect timeout); an
     /// upstream's malformed response stays 502 and a route timeout 504 in both.

@@ -305,28 +305,17 @@ fn metadata_match(mut m: EnvoyMetadata) -> Result<Metadata> {
     Ok(labels)
 }
 
-/// `redirect`. mosn's redirects write `scheme://host` + path and keep the query only
-/// when the path is not replaced; Envoy's keep the request's scheme and its query unless
-/// told otherwise, and drop a default port from the request's host on a scheme change.
-/// So the scheme and the host must be given, and a new path needs `strip_query` (or a
-/// query of its own).
+/// `redirect`. mosn's redirects, as Envoy's, keep the request's scheme and host unless
+/// given new ones (dropping the old scheme's default port from a kept host when the
+/// scheme changes), but keep the query only when the path is not replaced; Envoy keeps
+/// it unless told otherwise. So a new path needs `strip_query` (or a query of its own).
 pub(super) fn redirect(mut r: EnvoyRedirect) -> Result<RedirectAction> {
-    let scheme_redirect =
-        match r.scheme_rewrite_specifier.take() {
-            Some(SchemeRewriteSpecifier::HttpsRedirect(true)) => "https".to_owned(),
-            Some(SchemeRewriteSpecifier::SchemeRedirect(s)) if !s.is_empty() => s,
-            _ => return Err(ConvertError::unsupported(
-                "scheme_redirect",
-                "a redirect keeping the request's scheme (give scheme_redirect or https_redirect)",
-            )),
-        };
-    if r.host_redirect.is_empty() {
-        return Err(ConvertError::unsupported(
-            "host_redirect",
-            "a redirect keeping the request's host (give host_redirect)",
-        ));
-    }
-    let host_redirect = std::mem::take(&mut r.host_redirect);
+    let scheme_redirect = match r.scheme_rewrite_specifier.take() {
+        Some(SchemeRewriteSpecifier::HttpsRedirect(true)) => Some("https".to_owned()),
+        Some(SchemeRewriteSpecifier::SchemeRedirect(s)) if !s.is_empty() => Some(s),
+        _ => None,
+    };
+    let host_redirect = Some(std::mem::take(&mut r.host_redirect)).filter(|h| !h.is_empty());
     let strip_query = std::mem::take(&mut r.strip_query);
     let path_redirect = redirect_path(r.path_rewrite_specifier.take(), strip_query)?;
     let response_code = redirect_code(std::mem::take(&mut r.response_code))?;
@@ -334,8 +323,8 @@ pub(super) fn redirect(mut r: EnvoyRedirect) -> Result<RedirectAction> {
     Ok(RedirectAction {
         response_code,
         path_redirect,
-        host_redirect: Some(host_redirect),
-        scheme_redirect: Some(scheme_redirect),
+        host_redirect,
+        scheme_redirect,
     })
 }
 
