@@ -82,6 +82,14 @@ macro_rules! stats_struct {
                 $(map.insert(stringify!($field).to_string(), self.$field.get().into());)*
                 serde_json::Value::Object(map)
             }
+
+            /// The field called `name` as a JSON number, without building the others.
+            pub fn get(&self, name: &str) -> Option<serde_json::Value> {
+                match name {
+                    $(stringify!($field) => Some(self.$field.get().into()),)*
+                    _ => None,
+                }
+            }
         }
     };
 }
@@ -307,6 +315,19 @@ impl StatsRegistry {
     /// The stats of cluster `name`, created on first use.
     pub fn cluster(&self, name: &str) -> Arc<ClusterStats> {
         get_or_create(&self.clusters, name)
+    }
+
+    /// The stats of listener `name` if it has any (never creates them).
+    pub fn find_listener(&self, name: &str) -> Option<Arc<ListenerStats>> {
+        let map = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(name).cloned()
+    }
+
+    /// Every cluster's stats by name, sorted: a snapshot, so a reader walking 10,000
+    /// clusters neither holds the lock nor builds every value as JSON.
+    pub fn clusters(&self) -> Vec<(String, Arc<ClusterStats>)> {
+        let map = self.clusters.lock().unwrap_or_else(|e| e.into_inner());
+        map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 
     /// `{"listener": {name: {...}}, "cluster": {name: {...}}, "config": {...}}` for the

@@ -43,6 +43,7 @@
 use std::collections::BTreeMap;
 
 use http::StatusCode;
+use mosn_api::stats::ListenerStats;
 use regex::{Regex, RegexBuilder};
 use serde_json::{json, Value};
 
@@ -190,18 +191,15 @@ fn all_stats(state: &AdminState, envoy: &EnvoyAdmin, keep: &Keep<'_>) -> BTreeMa
     for (name, value) in (envoy.extra_stats)() {
         out.insert(name, value);
     }
-    let registry = state.stats.to_json();
-    if let Some(clusters) = registry.get("cluster").and_then(Value::as_object) {
-        for (name, stats) in clusters {
-            add_mapped(&mut out, &format!("cluster.{name}."), stats, CLUSTER_STATS);
-        }
+    for (name, stats) in state.stats.clusters() {
+        add_mapped(&mut out, &format!("cluster.{name}."), CLUSTER_STATS, |s| {
+            stats.get(s)
+        });
     }
-    let listeners = registry.get("listener").and_then(Value::as_object);
     for listener in (envoy.listeners)() {
-        let Some(stats) = listeners.and_then(|l| l.get(&listener.name)) else {
-            continue;
-        };
-        add_listener(&mut out, &listener, stats);
+        if let Some(stats) = state.stats.find_listener(&listener.name) {
+            add_listener(&mut out, &listener, &stats);
+        }
     }
     add_server(&mut out, envoy);
     out.map
@@ -225,22 +223,28 @@ impl Stats<'_> {
 }
 
 /// One listener's `listener.<address>.*` and, with an HTTP stat prefix, `http.<prefix>.*`.
-fn add_listener(out: &mut Stats<'_>, listener: &EnvoyListener, stats: &Value) {
+fn add_listener(out: &mut Stats<'_>, listener: &EnvoyListener, stats: &ListenerStats) {
     let address = listener.address.replace(':', "_");
-    add_mapped(out, &format!("listener.{address}."), stats, LISTENER_STATS);
+    add_mapped(out, &format!("listener.{address}."), LISTENER_STATS, |s| {
+        stats.get(s)
+    });
     if let Some(prefix) = &listener.http_stat_prefix {
-        add_mapped(out, &format!("http.{prefix}."), stats, HTTP_STATS);
+        add_mapped(out, &format!("http.{prefix}."), HTTP_STATS, |s| {
+            stats.get(s)
+        });
     }
 }
 
-/// `prefix + envoy_name` for each mapped mosn stat present in `stats`.
-fn add_mapped(out: &mut Stats<'_>, prefix: &str, stats: &Value, mapping: &[(&str, &str)]) {
-    let Some(stats) = stats.as_object() else {
-        return;
-    };
+/// `prefix + envoy_name` for each mapped mosn stat that `value` finds.
+fn add_mapped(
+    out: &mut Stats<'_>,
+    prefix: &str,
+    mapping: &[(&str, &str)],
+    value: impl Fn(&str) -> Option<Value>,
+) {
     for (mosn, envoy) in mapping {
-        if let Some(value) = stats.get(*mosn) {
-            out.insert(format!("{prefix}{envoy}"), unsigned(value));
+        if let Some(value) = value(mosn) {
+            out.insert(format!("{prefix}{envoy}"), unsigned(&value));
         }
     }
 }
@@ -279,11 +283,11 @@ mod tests {
 
     #[test]
     fn every_mapped_mosn_stat_exists_in_the_registry() {
-        let cluster = mosn_api::stats::ClusterStats::default().to_json();
+        let cluster = mosn_api::stats::ClusterStats::default();
         for (mosn, _) in CLUSTER_STATS {
-            assert!(cluster.get(*mosn).is_some(), "cluster stat {mosn}");
+            assert!(cluster.get(mosn).is_some(), "cluster stat {mosn}");
         }
-        let listener = mosn_api::stats::ListenerStats::default().to_json();
+        let listener = ListenerStats::default();
         for (mosn, _) in LISTENER_STATS.iter().chain(HTTP_STATS) {
             assert!(listener.get(*mosn).is_some(), "listener stat {mosn}");
         }
@@ -299,8 +303,10 @@ mod tests {
             map: BTreeMap::new(),
             keep: &keep,
         };
-        let stats = Value::Object(Map::from_iter([("upstream_rq_total".into(), json!(2))]));
-        add_mapped(&mut out, "cluster.c.", &stats, CLUSTER_STATS);
+        let stats = Map::from_iter([("upstream_rq_total".to_string(), json!(2))]);
+        add_mapped(&mut out, "cluster.c.", CLUSTER_STATS, |s| {
+            stats.get(s).cloned()
+        });
         assert_eq!(
             out.map.into_iter().collect::<Vec<_>>(),
             [("cluster.c.upstream_rq_total".to_string(), 2)]
