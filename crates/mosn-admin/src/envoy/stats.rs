@@ -289,7 +289,7 @@ mod tests {
         }
         let listener = ListenerStats::default();
         for (mosn, _) in LISTENER_STATS.iter().chain(HTTP_STATS) {
-            assert!(listener.get(*mosn).is_some(), "listener stat {mosn}");
+            assert!(listener.get(mosn).is_some(), "listener stat {mosn}");
         }
     }
 
