@@ -64,6 +64,7 @@ fn parse_match(m: &Obj<'_>) -> Option<RouteMatch> {
     Some(RouteMatch {
         path: path_match?,
         headers: headers.into_iter().collect::<Option<_>>()?,
+        query_parameters: Vec::new(),
     })
 }
 

@@ -4,8 +4,8 @@ use crate::domain::DomainIndex;
 use crate::headers::{CompiledEdits, LevelEdits};
 use http::HeaderMap;
 use mosn_config::{
-    ClusterTarget, ForwardAction, HeaderMatch, PathMatch, RouteAction, RouteConfig, RouteMatch,
-    RouterConfig, ValueMatch,
+    ClusterTarget, ForwardAction, HeaderMatch, PathMatch, QueryValueMatch, RouteAction,
+    RouteConfig, RouteMatch, RouterConfig, ValueMatch,
 };
 
 /// One named route table (`servers[].routers[]`), shared read-only by all workers.
@@ -87,8 +87,22 @@ impl RouteTable {
         path: &str,
         headers: &H,
     ) -> Option<Matched<'_>> {
+        self.route_with_query(host, path, None, headers)
+    }
+
+    /// Routes a request by host, path, query string (after the `?`) and headers.
+    pub fn route_with_query<H: HeaderView + ?Sized>(
+        &self,
+        host: &str,
+        path: &str,
+        query: Option<&str>,
+        headers: &H,
+    ) -> Option<Matched<'_>> {
         let vhost = &self.virtual_hosts[self.domains.find(host)?];
-        let route = vhost.routes.iter().find(|r| r.matches(path, headers))?;
+        let route = vhost
+            .routes
+            .iter()
+            .find(|r| r.matches(path, headers) && r.matches_query(query))?;
         Some(Matched {
             table: self,
             vhost,
@@ -142,6 +156,20 @@ impl Route {
         })
     }
 
+    /// Envoy's query parameter criteria: each on the first value of its parameter.
+    fn matches_query(&self, query: Option<&str>) -> bool {
+        self.matcher.query_parameters.iter().all(|m| {
+            let value = query.and_then(|q| first_query_value(q, &m.name));
+            match (&m.value, value) {
+                (QueryValueMatch::Absent, value) => value.is_none(),
+                (_, None) => false,
+                (QueryValueMatch::Present, Some(_)) => true,
+                (QueryValueMatch::Matches(ValueMatch::Exact(e)), Some(v)) => v == e,
+                (QueryValueMatch::Matches(ValueMatch::Regex(re)), Some(v)) => re.is_match(v),
+            }
+        })
+    }
+
     fn matches<H: HeaderView + ?Sized>(&self, path: &str, headers: &H) -> bool {
         if let Some(matched) = self.matches_service(headers) {
             return matched;
@@ -181,6 +209,16 @@ impl HeaderView for [(String, String)] {
         self.iter()
             .any(|(k, v)| k.eq_ignore_ascii_case(name) && pred(v))
     }
+}
+
+/// The first value of parameter `name` in `query` (`a=1&b&c=3`), as sent: Envoy's
+/// `QueryParamsMulti::parseQueryString`, which does not decode, and takes `b` alone as
+/// `b=`.
+fn first_query_value<'q>(query: &'q str, name: &str) -> Option<&'q str> {
+    query.split('&').find_map(|param| {
+        let (key, value) = param.split_once('=').unwrap_or((param, ""));
+        (key == name).then_some(value)
+    })
 }
 
 fn header_matches<H: HeaderView + ?Sized>(m: &HeaderMatch, headers: &H) -> bool {
@@ -262,7 +300,11 @@ mod tests {
 
     fn route(path: PathMatch, headers: Vec<HeaderMatch>, action: RouteAction) -> RouteConfig {
         RouteConfig {
-            matcher: RouteMatch { path, headers },
+            matcher: RouteMatch {
+                path,
+                headers,
+                query_parameters: Vec::new(),
+            },
             action,
         }
     }
@@ -381,6 +423,55 @@ mod tests {
         assert!(t.route("a", "/", &h).is_none());
         h.insert("service", "x".parse().unwrap());
         assert_eq!(cluster_of(t.route("a", "/", &h).unwrap()), "any");
+    }
+
+    /// Envoy's query parameter matching: the first value, undecoded; a bare name is an
+    /// empty value; presence alone when no value is given.
+    #[test]
+    fn query_parameters_match_the_first_value_as_sent() {
+        let mut r = route(PathMatch::Prefix("/".into()), vec![], forward("q", None));
+        r.matcher.query_parameters = vec![
+            mosn_config::QueryParameterMatch {
+                name: "q".into(),
+                value: QueryValueMatch::Matches(ValueMatch::Exact("1".into())),
+            },
+            mosn_config::QueryParameterMatch {
+                name: "p".into(),
+                value: QueryValueMatch::Present,
+            },
+            mosn_config::QueryParameterMatch {
+                name: "no".into(),
+                value: QueryValueMatch::Absent,
+            },
+        ];
+        let vh = VirtualHostConfig {
+            name: "vh".into(),
+            domains: vec!["*".into()],
+            routes: vec![r],
+            headers: HeaderEdits::default(),
+            include_request_attempt_count: false,
+        };
+        let t = RouteTable::from_config(&RouterConfig {
+            name: "r".into(),
+            virtual_hosts: vec![vh],
+            headers: HeaderEdits::default(),
+            host_port: Default::default(),
+        })
+        .unwrap();
+        let h = HeaderMap::new();
+        let hit = |q: Option<&str>| t.route_with_query("a", "/", q, &h).is_some();
+        assert!(hit(Some("q=1&p")));
+        assert!(hit(Some("p=&x=2&q=1")));
+        assert!(hit(Some("q=1&q=2&p=x")));
+        assert!(!hit(Some("q=2&q=1&p")), "only the first value counts");
+        assert!(!hit(Some("q=%31&p")), "values are not decoded");
+        assert!(!hit(Some("q=1")), "p must be present");
+        assert!(!hit(Some("q&p")), "a bare name is an empty value");
+        assert!(!hit(Some("pp=1&q=1")));
+        assert!(!hit(Some("q=1&p&no")), "no must be absent");
+        assert!(hit(Some("q=1&p&non=1")));
+        assert!(!hit(None));
+        assert!(t.route("a", "/", &h).is_none());
     }
 
     #[test]

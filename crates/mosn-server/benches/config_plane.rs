@@ -140,6 +140,7 @@ fn router(n: usize) -> RouterConfig {
                     matcher: RouteMatch {
                         path: PathMatch::Prefix("/".into()),
                         headers: Vec::new(),
+                        query_parameters: Vec::new(),
                     },
                     action: RouteAction::Forward(std::sync::Arc::new(ForwardAction::to(
                         ClusterTarget::Single(format!("c{i}")),

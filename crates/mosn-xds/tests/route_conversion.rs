@@ -4,8 +4,8 @@
 use envoy_types::pb::envoy::config::route::v3::RouteConfiguration;
 use mosn_config::model::{
     ClusterTarget, ForwardAction, GrpcRetryOn, HashPolicy, HeaderMatch, HeaderToAdd,
-    HostPortMatching, Metadata, PathMatch, RedirectAction, RetryOn, RetryPolicy, RouteAction,
-    RouterConfig, ValueMatch, WeightedCluster,
+    HostPortMatching, Metadata, PathMatch, QueryValueMatch, RedirectAction, RetryOn, RetryPolicy,
+    RouteAction, RouterConfig, ValueMatch, WeightedCluster,
 };
 use mosn_config::resources::Resource;
 use mosn_xds::convert::route::route_configuration;
@@ -443,6 +443,35 @@ fn header_matchers_convert_in_every_supported_form() {
     let grpc = re(11);
     assert!(grpc.is_match("application/grpc") && grpc.is_match("application/grpc+proto"));
     assert!(!grpc.is_match("application/grpc-web"));
+}
+
+/// `query_parameters`: a string matcher on the first value, presence (`present_match:
+/// true` or no specifier), absence (`present_match: false`).
+#[test]
+fn query_parameter_matchers_convert() {
+    let cfg = converted(&with_routes(&["{match: {prefix: /, query_parameters: [\
+         {name: q, string_match: {exact: v}}, \
+         {name: Ci, string_match: {prefix: Ab, ignore_case: true}}, \
+         {name: p, present_match: true}, \
+         {name: f, present_match: false}, \
+         {name: bare}]}, route: {cluster: c}}"]));
+    let qs = &cfg.virtual_hosts[0].routes[0].matcher.query_parameters;
+    let names: Vec<&str> = qs.iter().map(|q| q.name.as_str()).collect();
+    assert_eq!(names, ["q", "Ci", "p", "f", "bare"]);
+    assert_eq!(
+        qs[0].value,
+        QueryValueMatch::Matches(ValueMatch::Exact("v".into()))
+    );
+    match &qs[1].value {
+        QueryValueMatch::Matches(ValueMatch::Regex(re)) => {
+            assert!(re.is_match("aBc") && !re.is_match("xab"))
+        }
+        other => panic!("not a regex: {other:?}"),
+    }
+    assert_eq!(qs[2].value, QueryValueMatch::Present);
+    assert_eq!(qs[3].value, QueryValueMatch::Absent);
+    assert_eq!(qs[4].value, QueryValueMatch::Present);
+    assert!(cfg.virtual_hosts[0].routes[0].matcher.headers.is_empty());
 }
 
 // ---- actions ----
@@ -912,9 +941,9 @@ const ROUTE_REFUSALS: &[(&str, &str, &str)] = &[
         "must not be less than base_interval",
     ),
     (
-        "{match: {prefix: /, query_parameters: [{name: q, present_match: true}]}, route: {cluster: c}}",
-        "match.query_parameters",
-        "RouteMatch.query_parameters is not supported by mosn",
+        "{match: {prefix: /, query_parameters: [{name: q, string_match: {custom: {name: x}}}]}, route: {cluster: c}}",
+        "match.query_parameters[0].string_match.custom",
+        "custom string matcher x is not supported by mosn",
     ),
     (
         "{match: {prefix: /, runtime_fraction: {default_value: {numerator: 1}}}, route: {cluster: c}}",

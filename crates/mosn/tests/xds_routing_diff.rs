@@ -221,6 +221,11 @@ fn with_header(p: &str, matcher: Value, cluster: &str) -> Value {
     json!({ "match": { "prefix": p, "headers": [ matcher ] }, "route": to(cluster) })
 }
 
+/// A route matching `prefix` and `query_parameters`, to beta.
+fn with_query(p: &str, params: Value) -> Value {
+    json!({ "match": { "prefix": p, "query_parameters": params }, "route": to("beta") })
+}
+
 fn redirect(p: &str, redirect: Value) -> Value {
     json!({ "match": { "prefix": p }, "redirect": redirect })
 }
@@ -282,6 +287,13 @@ fn main_vhost() -> Value {
                     { "name": "x-m", "string_match": { "exact": "a" } },
                     { "name": "x-n", "string_match": { "exact": "b" } } ] }, "route": to("beta") },
                 prefix("/h/", "alpha"),
+                with_query("/qp/exact", json!([{ "name": "q", "string_match": { "exact": "1" } }])),
+                with_query("/qp/present", json!([{ "name": "p", "present_match": true }])),
+                with_query("/qp/present-false", json!([{ "name": "f", "present_match": false }])),
+                with_query("/qp/ci", json!([{ "name": "c", "string_match": { "prefix": "ab", "ignore_case": true } }])),
+                with_query("/qp/regex", json!([{ "name": "r", "string_match": { "safe_regex": { "regex": "[0-9]+" } } }])),
+                with_query("/qp/two", json!([{ "name": "q", "string_match": { "exact": "1" } }, { "name": "p" }])),
+                prefix("/qp/", "alpha"),
                 { "match": { "prefix": "/grpc", "grpc": {} }, "route": to("gamma") },
                 prefix("/grpc", "alpha"),
                 { "match": { "prefix": "/w/beta" }, "route": { "weighted_clusters": { "clusters": [
@@ -736,6 +748,57 @@ fn matrix() -> Vec<Case> {
             .header("x-m", "a")
             .header("x-n", "b"),
         case("two headers, one", "main.test", "/h/two").header("x-m", "a"),
+        case("query exact", "main.test", "/qp/exact?q=1"),
+        case("query exact among others", "main.test", "/qp/exact?a=2&q=1"),
+        case("query exact, other value", "main.test", "/qp/exact?q=2"),
+        case(
+            "query exact, first value other",
+            "main.test",
+            "/qp/exact?q=2&q=1",
+        ),
+        case(
+            "query exact, first value matching",
+            "main.test",
+            "/qp/exact?q=1&q=2",
+        ),
+        case(
+            "query values are not decoded",
+            "main.test",
+            "/qp/exact?q=%31",
+        ),
+        case("query absent", "main.test", "/qp/exact"),
+        case(
+            "query bare name is an empty value",
+            "main.test",
+            "/qp/exact?q",
+        ),
+        case(
+            "query names are case-sensitive",
+            "main.test",
+            "/qp/exact?Q=1",
+        ),
+        case("query present", "main.test", "/qp/present?p"),
+        case(
+            "query present with a value",
+            "main.test",
+            "/qp/present?x=1&p=v",
+        ),
+        case("query present, other name", "main.test", "/qp/present?pp=1"),
+        case(
+            "query present_match false, present",
+            "main.test",
+            "/qp/present-false?f=1",
+        ),
+        case(
+            "query present_match false, absent",
+            "main.test",
+            "/qp/present-false",
+        ),
+        case("query prefix ignore_case", "main.test", "/qp/ci?c=ABc"),
+        case("query regex is whole-value", "main.test", "/qp/regex?r=12a"),
+        case("query regex", "main.test", "/qp/regex?r=123"),
+        case("query two parameters", "main.test", "/qp/two?p&q=1"),
+        case("query two parameters, one", "main.test", "/qp/two?q=1"),
         case("grpc match", "main.test", "/grpc/S/M").header("content-type", "application/grpc"),
         case("grpc match +proto", "main.test", "/grpc/S/M")
             .header("content-type", "application/grpc+proto"),
@@ -1168,13 +1231,6 @@ fn refusals() -> Vec<(&'static str, Value, &'static str)> {
                 json!({}),
             ),
             "prefix_rewrite",
-        ),
-        (
-            "query parameter matcher",
-            matching(
-                json!({ "query_parameters": [{ "name": "q", "string_match": { "exact": "1" } }] }),
-            ),
-            "query_parameters",
         ),
         (
             "absent header",

@@ -81,13 +81,36 @@ pub struct RouteConfig {
     pub action: RouteAction,
 }
 
-/// `match`: the path criterion and every header criterion must hold.
+/// `match`: the path criterion and every header and query parameter criterion must hold.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RouteMatch {
     /// `prefix`, `path` or `regex`.
     pub path: PathMatch,
     /// `headers[]`.
     pub headers: Vec<HeaderMatch>,
+    /// Envoy's `query_parameters[]`.
+    pub query_parameters: Vec<QueryParameterMatch>,
+}
+
+/// One query parameter criterion (Envoy's `QueryParameterMatcher`) on the first value of
+/// the parameter, taken as sent (not percent-decoded; `name` alone has the value ``).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryParameterMatch {
+    /// The parameter's name, compared exactly.
+    pub name: String,
+    /// What the parameter must be.
+    pub value: QueryValueMatch,
+}
+
+/// What a query parameter criterion asks of the parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueryValueMatch {
+    /// Present, with any value.
+    Present,
+    /// Absent.
+    Absent,
+    /// Present, its first value matching.
+    Matches(ValueMatch),
 }
 
 /// How a route matches the request path (without the query string).

@@ -74,7 +74,8 @@ async fn route_and_forward(
         return error_reply(filter, ProxyErrorKind::NoRoute, grpc);
     };
     let host = host_of(req.uri(), req.headers());
-    let Some(matched) = table.route(&host, &path, req.headers()) else {
+    let Some(matched) = table.route_with_query(&host, &path, req.uri().query(), req.headers())
+    else {
         return error_reply(filter, ProxyErrorKind::NoRoute, grpc);
     };
     let reply = match &matched.route.action {

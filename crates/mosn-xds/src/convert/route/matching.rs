@@ -10,11 +10,16 @@
 use super::super::{refuse_leftover, ConvertError, Result};
 use super::re2::{compile, full_match, literal, Anchor};
 use envoy_types::pb::envoy::config::route::v3::header_matcher::HeaderMatchSpecifier;
+use envoy_types::pb::envoy::config::route::v3::query_parameter_matcher::QueryParameterMatchSpecifier;
 use envoy_types::pb::envoy::config::route::v3::route_match::PathSpecifier;
-use envoy_types::pb::envoy::config::route::v3::{HeaderMatcher, RouteMatch as EnvoyMatch};
+use envoy_types::pb::envoy::config::route::v3::{
+    HeaderMatcher, QueryParameterMatcher, RouteMatch as EnvoyMatch,
+};
 use envoy_types::pb::envoy::r#type::matcher::v3::string_matcher::MatchPattern;
 use envoy_types::pb::envoy::r#type::matcher::v3::StringMatcher;
-use mosn_config::model::{HeaderMatch, PathMatch, RouteMatch, ValueMatch};
+use mosn_config::model::{
+    HeaderMatch, PathMatch, QueryParameterMatch, QueryValueMatch, RouteMatch, ValueMatch,
+};
 
 /// Converts a route's `match`.
 pub(super) fn route_match(mut m: EnvoyMatch) -> Result<RouteMatch> {
@@ -29,8 +34,36 @@ pub(super) fn route_match(mut m: EnvoyMatch) -> Result<RouteMatch> {
     if m.grpc.take().is_some() {
         headers.push(grpc_content_type()?);
     }
+    let mut query_parameters = std::mem::take(&mut m.query_parameters)
+        .into_iter()
+        .enumerate()
+        .map(|(i, q)| query_match(q).map_err(|e| e.within(format!("query_parameters[{i}]"))))
+        .collect::<Result<Vec<_>>>()?;
+    query_parameters.shrink_to_fit();
     refuse_leftover(&m, "")?;
-    Ok(RouteMatch { path, headers })
+    Ok(RouteMatch {
+        path,
+        headers,
+        query_parameters,
+    })
+}
+
+/// One `query_parameters` entry: a string matcher on the first value, `present_match`
+/// (true: present, false: absent), or nothing (present), as Envoy 1.40 reads them.
+fn query_match(mut q: QueryParameterMatcher) -> Result<QueryParameterMatch> {
+    if q.name.is_empty() {
+        return Err(ConvertError::new("name", "must not be empty"));
+    }
+    let name = std::mem::take(&mut q.name);
+    let value = match q.query_parameter_match_specifier.take() {
+        Some(QueryParameterMatchSpecifier::StringMatch(s)) => {
+            QueryValueMatch::Matches(string_match(s).map_err(|e| e.within("string_match"))?)
+        }
+        Some(QueryParameterMatchSpecifier::PresentMatch(false)) => QueryValueMatch::Absent,
+        Some(QueryParameterMatchSpecifier::PresentMatch(true)) | None => QueryValueMatch::Present,
+    };
+    refuse_leftover(&q, "")?;
+    Ok(QueryParameterMatch { name, value })
 }
 
 fn path_match(spec: Option<PathSpecifier>, case_sensitive: bool) -> Result<PathMatch> {
