@@ -6,8 +6,9 @@
 //! what it does.
 //!
 //! - ACK/NACK parity: the echo set; a bad cluster beside a good one (NACKed naming the bad
-//!   one, the good one applies); the fix (ACK); a cluster removed; a listener added; a bad
-//!   listener; a bad route configuration; a bad load assignment. The two request logs, normalized per type (ACK or
+//!   one, the good one applies); the fix (ACK); a cluster removed; a listener added; a
+//!   listener on the address of another; a bad listener; a bad route configuration; a bad
+//!   load assignment. The two request logs, normalized per type (ACK or
 //!   NACK, which pushed version each answers, the version a SotW request says it holds,
 //!   which pushed resources a NACK names), are equal; mosn's NACKs name each refused
 //!   resource; the listeners are asked for only after the clusters have been answered.
@@ -497,6 +498,13 @@ fn ack_nack_scenario(which: Which, delta: bool) -> (BTreeMap<String, Vec<Answer>
     let new_port = free_port();
     rig.change("upsert", &direct_listener("new_listener", new_port, "new"));
     expect_who(&rig, local(new_port), "any", 200, Some("new"));
+    // A listener on the address of another: refused; then removed.
+    rig.change("upsert", &direct_listener("dup_listener", new_port, "dup"));
+    expect_who(&rig, local(new_port), "any", 200, Some("new"));
+    rig.change(
+        "remove",
+        &json!({"type": "Listener", "names": ["dup_listener"]}),
+    );
     // A bad listener: no filter chain.
     let bad_port = free_port();
     rig.change(
@@ -556,7 +564,7 @@ fn ack_nack_parity(delta: bool) {
     );
     assert_eq!(
         nacked(&envoy, "Listener"),
-        [one("bad_listener")],
+        [one("dup_listener"), one("bad_listener")],
         "{envoy:#?}"
     );
     assert_eq!(
@@ -583,16 +591,32 @@ fn ack_nack_parity(delta: bool) {
     );
     for r in requests.iter().filter(|r| r["kind"] == "NACK") {
         let message = r["error_detail"]["message"].as_str().unwrap_or_default();
-        let want = match short(r) {
-            "Cluster" => "bad_cluster",
-            "Listener" => "bad_listener",
-            "ClusterLoadAssignment" => "echo_cluster",
-            _ => "echo_route",
-        };
-        assert!(
-            message.contains(&format!("{want:?}")),
-            "mosn's NACK names the refused resource {want}: {r}"
-        );
+        // The refused resources of the scenario that this push carried.
+        let refused = [
+            ("Cluster", "bad_cluster"),
+            ("Listener", "dup_listener"),
+            ("Listener", "bad_listener"),
+            ("ClusterLoadAssignment", "echo_cluster"),
+            ("RouteConfiguration", "echo_route"),
+        ];
+        let pushed: Vec<&str> = r["acked"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let want: Vec<&str> = refused
+            .iter()
+            .filter(|(ty, name)| *ty == short(r) && pushed.contains(name))
+            .map(|(_, name)| *name)
+            .collect();
+        assert!(!want.is_empty(), "an unexpected NACK: {r}");
+        for name in want {
+            assert!(
+                message.contains(&format!("{name:?}")),
+                "mosn's NACK names the refused resource {name}: {r}"
+            );
+        }
     }
 }
 

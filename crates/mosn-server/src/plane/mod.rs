@@ -324,10 +324,25 @@ impl Inner {
         }
 
         // Listeners: contexts built and sockets bound before anything is published.
+        let mut taken = self.addresses_after(&listeners, &removed(ResourceKind::Listener));
         let mut prepared = Vec::new();
         for cfg in listeners {
             let old = self.resources.listeners.get(&cfg.name).map(|e| &e.config);
             if old == Some(&cfg) {
+                continue;
+            }
+            if taken_by_another(&mut taken, &cfg) {
+                // Envoy's rule (sockets are bound with SO_REUSEPORT, so the second
+                // listener would silently take part of the first one's connections).
+                report.rejected.push(Rejection {
+                    kind: ResourceKind::Listener,
+                    name: cfg.name.clone(),
+                    path: "address".into(),
+                    reason: format!(
+                        "{} is the address of an existing listener",
+                        address_text(&cfg.address)
+                    ),
+                });
                 continue;
             }
             match self.listeners.prepare(&cfg, old) {
@@ -390,6 +405,57 @@ impl Inner {
             }
         }
         report
+    }
+}
+
+impl Inner {
+    /// The address each live listener will have after a batch that upserts `incoming`
+    /// and removes `leaving` (by listener name), for the duplicate address check.
+    fn addresses_after(
+        &self,
+        incoming: &[ListenerConfig],
+        leaving: &[String],
+    ) -> BTreeMap<String, mosn_config::Address> {
+        let mut taken: BTreeMap<String, mosn_config::Address> = self
+            .resources
+            .listeners
+            .iter()
+            .filter(|(name, _)| !leaving.contains(name))
+            .map(|(name, e)| (name.clone(), e.config.address.clone()))
+            .collect();
+        // A listener the batch moves leaves its old address (another of the batch may
+        // take it); its new one is claimed when it is checked.
+        for cfg in incoming {
+            if taken.get(&cfg.name).is_some_and(|a| *a != cfg.address) {
+                taken.remove(&cfg.name);
+            }
+        }
+        taken
+    }
+}
+
+/// True when a listener other than `cfg` has `cfg`'s address (port 0 excepted);
+/// otherwise `cfg` claims it.
+fn taken_by_another(
+    taken: &mut BTreeMap<String, mosn_config::Address>,
+    cfg: &ListenerConfig,
+) -> bool {
+    let any_port = matches!(&cfg.address, mosn_config::Address::Tcp(a) if a.port() == 0);
+    if !any_port
+        && taken
+            .iter()
+            .any(|(name, address)| *name != cfg.name && *address == cfg.address)
+    {
+        return true;
+    }
+    taken.insert(cfg.name.clone(), cfg.address.clone());
+    false
+}
+
+fn address_text(address: &mosn_config::Address) -> String {
+    match address {
+        mosn_config::Address::Tcp(a) => a.to_string(),
+        mosn_config::Address::Unix(p) => format!("unix:{}", p.display()),
     }
 }
 
@@ -494,6 +560,47 @@ mod tests {
             v1["certificates"]["cert"]["version"]
         );
         assert_eq!(v2["clusters"]["c"], v1["clusters"]["c"]);
+    }
+
+    /// A `tcp_proxy` listener named `name` on 127.0.0.1:`port` (a detached plane binds
+    /// no socket).
+    fn listener(name: &str, port: u16) -> Resource {
+        let text = format!(
+            r#"{{"servers": [{{"listeners": [{{"name": "{name}", "address": "127.0.0.1:{port}",
+                "filter_chains": [{{"filters": [{{"type": "tcp_proxy", "config": {{"cluster": "c"}}}}]}}]}}]}}]}}"#
+        );
+        let parsed = mosn_config::parse_str(&text).expect("valid listener");
+        Resource::Listener(parsed.config.servers[0].listeners[0].clone())
+    }
+
+    #[test]
+    fn a_listener_on_the_address_of_another_is_refused_as_envoy_does() {
+        let (plane, _state) = plane();
+        let first = plane.apply(batch(vec![listener("a", 10001)], vec![]));
+        assert_eq!(changes(&first), ["added listener a"]);
+        let dup = plane.apply(batch(
+            vec![listener("a", 10001), listener("b", 10001)],
+            vec![],
+        ));
+        let rejected: Vec<String> = dup.rejected.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            rejected,
+            [r#"listener "b" address: 127.0.0.1:10001 is the address of an existing listener"#]
+        );
+        // Moved away in the same batch, or removed in it, the address is free.
+        let swap = plane.apply(batch(
+            vec![listener("b", 10001), listener("a", 10002)],
+            vec![],
+        ));
+        assert!(swap.rejected.is_empty(), "{:?}", swap.rejected);
+        let replaced = plane.apply(batch(
+            vec![listener("c", 10002)],
+            vec![(ResourceKind::Listener, "a")],
+        ));
+        assert!(replaced.rejected.is_empty(), "{:?}", replaced.rejected);
+        // Updated in place, a listener keeps its own address.
+        let again = plane.apply(batch(vec![listener("c", 10002)], vec![]));
+        assert!(again.rejected.is_empty(), "{:?}", again.rejected);
     }
 
     #[test]
