@@ -18,7 +18,8 @@
 //!   virtual host routes to a new cluster (HTTP backends naming themselves), a cluster's
 //!   new endpoint takes its traffic, a removed cluster makes its route answer 503 and a
 //!   removed virtual host 404, and the proxy stops asking for the endpoints of a removed
-//!   EDS cluster. A load assignment or route configuration removed while in use is kept
+//!   EDS cluster (and asks again when it comes back); a route to a cluster not there yet
+//!   answers 503 until it comes. A load assignment or route configuration removed while in use is kept
 //!   (Envoy ignores those removals); in Delta, a cluster whose load assignment does not
 //!   exist does not hold the listeners back.
 //! - Reconnecting: the control plane dies and comes back; the first request of each type
@@ -753,6 +754,18 @@ fn traffic_scenario(which: Which, delta: bool) {
                     r["names"].as_array().is_some_and(|n| n.is_empty())
                 }
         });
+
+    // The EDS cluster back: its endpoints are asked for again and serve.
+    rig.change("upsert", &eds_cluster("svc_a"));
+    expect_who(&rig, main, "a.test", 200, Some("A"));
+    // A route to a cluster that does not exist yet answers 503 until the cluster comes.
+    rig.change(
+        "upsert",
+        &route_config("main_route", &[("a.test", "svc_a"), ("c.test", "svc_c")]),
+    );
+    expect_who(&rig, main, "c.test", 503, None);
+    rig.change("upsert", &static_cluster("svc_c", "127.0.0.1", b_port));
+    expect_who(&rig, main, "c.test", 200, Some("B"));
 }
 
 #[test]
