@@ -8,10 +8,10 @@
 //! - ACK/NACK parity: the echo set; a bad cluster beside a good one (NACKed naming the bad
 //!   one, the good one applies); the fix (ACK); a cluster removed; a listener added; a
 //!   listener on the address of another; a bad listener; a bad route configuration; a bad
-//!   load assignment. The two request logs, normalized per type (ACK or
-//!   NACK, which pushed version each answers, the version a SotW request says it holds,
-//!   which pushed resources a NACK names), are equal; mosn's NACKs name each refused
-//!   resource; the listeners are asked for only after the clusters have been answered.
+//!   load assignment. The two request logs, normalized per type (ACK or NACK, which pushed
+//!   version each answers, the version a SotW request says it holds, which pushed
+//!   resources a NACK names), are equal; mosn's NACKs name each refused resource; the
+//!   listeners are asked for only after the clusters have been answered.
 //! - Traffic: adding, updating and removing a listener, a route (virtual host) and
 //!   clusters has the same effect through both: a new listener serves on its port, one
 //!   moved to another port serves there only, a removed one refuses connections, a new
@@ -19,9 +19,9 @@
 //!   new endpoint takes its traffic, a removed cluster makes its route answer 503 and a
 //!   removed virtual host 404, and the proxy stops asking for the endpoints of a removed
 //!   EDS cluster (and asks again when it comes back); a route to a cluster not there yet
-//!   answers 503 until it comes. A load assignment or route configuration removed while in use is kept
-//!   (Envoy ignores those removals); in Delta, a cluster whose load assignment does not
-//!   exist does not hold the listeners back.
+//!   answers 503 until it comes. A load assignment or route configuration removed while
+//!   in use is kept (Envoy ignores those removals); in Delta, a cluster whose load
+//!   assignment does not exist does not hold the listeners back.
 //! - Reconnecting: the control plane dies and comes back; the first request of each type
 //!   on the new stream says the same in both (SotW: the version last accepted and the
 //!   names; Delta: the names subscribed and the resources held).
