@@ -8,8 +8,8 @@ use crate::cluster::ClusterNames;
 use crate::headers::parse_header_edits;
 use crate::json::{Field, Obj};
 use crate::model::{
-    ClusterTarget, ForwardAction, HeaderMatch, PathMatch, RedirectAction, RouteAction, RouteConfig,
-    RouteMatch, ValueMatch, WeightedCluster,
+    ClusterTarget, ForwardAction, HeaderMatch, HeaderMatchMode, PathMatch, RedirectAction,
+    RouteAction, RouteConfig, RouteMatch, ValueMatch, WeightedCluster,
 };
 
 /// Parses one route.
@@ -83,6 +83,7 @@ fn header_match(field: &Field<'_>) -> Option<HeaderMatch> {
     Some(HeaderMatch {
         name: name?,
         value: value?,
+        mode: HeaderMatchMode::Matches,
     })
 }
 

@@ -4,8 +4,8 @@ use crate::domain::DomainIndex;
 use crate::headers::{CompiledEdits, LevelEdits};
 use http::HeaderMap;
 use mosn_config::{
-    ClusterTarget, ForwardAction, HeaderMatch, PathMatch, QueryValueMatch, RouteAction,
-    RouteConfig, RouteMatch, RouterConfig, ValueMatch,
+    ClusterTarget, ForwardAction, HeaderMatch, HeaderMatchMode, PathMatch, QueryValueMatch,
+    RouteAction, RouteConfig, RouteMatch, RouterConfig, ValueMatch,
 };
 
 /// One named route table (`servers[].routers[]`), shared read-only by all workers.
@@ -222,10 +222,18 @@ fn first_query_value<'q>(query: &'q str, name: &str) -> Option<&'q str> {
 }
 
 fn header_matches<H: HeaderView + ?Sized>(m: &HeaderMatch, headers: &H) -> bool {
-    headers.any_value(m.name.as_str(), &mut |v| match &m.value {
+    let name = m.name.as_str();
+    let mut value_matches = |v: &str| match &m.value {
         ValueMatch::Exact(e) => v == e,
         ValueMatch::Regex(re) => re.is_match(v),
-    })
+    };
+    match m.mode {
+        HeaderMatchMode::Matches => headers.any_value(name, &mut value_matches),
+        HeaderMatchMode::NotMatches => {
+            headers.any_value(name, &mut |_| true) && !headers.any_value(name, &mut value_matches)
+        }
+        HeaderMatchMode::Absent => !headers.any_value(name, &mut |_| true),
+    }
 }
 
 impl Matched<'_> {
@@ -319,6 +327,7 @@ mod tests {
                     vec![HeaderMatch {
                         name: "x-version".into(),
                         value: ValueMatch::Regex(regex::Regex::new("^v[0-9]$").unwrap()),
+                        mode: Default::default(),
                     }],
                     forward("versioned", Some("/v")),
                 ),
@@ -386,6 +395,7 @@ mod tests {
                 vec![HeaderMatch {
                     name: "service".into(),
                     value: ValueMatch::Exact(service.into()),
+                    mode: Default::default(),
                 }],
                 forward(cluster, None),
             )],
@@ -472,6 +482,27 @@ mod tests {
         assert!(hit(Some("q=1&p&non=1")));
         assert!(!hit(None));
         assert!(t.route("a", "/", &h).is_none());
+    }
+
+    /// Envoy's inverted and absent-header criteria: a missing header matches neither a
+    /// value nor its inversion; only `Absent` takes it.
+    #[test]
+    fn inverted_and_absent_header_criteria() {
+        let criterion = |mode| HeaderMatch {
+            name: "x-m".into(),
+            value: ValueMatch::Exact("yes".into()),
+            mode,
+        };
+        let mut h = HeaderMap::new();
+        let check = |m: &HeaderMatch, h: &HeaderMap| header_matches(m, h);
+        let not = criterion(HeaderMatchMode::NotMatches);
+        let absent = criterion(HeaderMatchMode::Absent);
+        assert!(!check(&not, &h) && check(&absent, &h));
+        h.insert("x-m", "no".parse().unwrap());
+        assert!(check(&not, &h) && !check(&absent, &h));
+        h.insert("x-m", "yes".parse().unwrap());
+        assert!(!check(&not, &h) && !check(&absent, &h));
+        assert!(check(&criterion(HeaderMatchMode::Matches), &h));
     }
 
     #[test]

@@ -3,9 +3,9 @@
 
 use envoy_types::pb::envoy::config::route::v3::RouteConfiguration;
 use mosn_config::model::{
-    ClusterTarget, ForwardAction, GrpcRetryOn, HashPolicy, HeaderMatch, HeaderToAdd,
-    HostPortMatching, Metadata, PathMatch, QueryValueMatch, RedirectAction, RetryOn, RetryPolicy,
-    RouteAction, RouterConfig, ValueMatch, WeightedCluster,
+    ClusterTarget, ForwardAction, GrpcRetryOn, HashPolicy, HeaderMatch, HeaderMatchMode,
+    HeaderToAdd, HostPortMatching, Metadata, PathMatch, QueryValueMatch, RedirectAction, RetryOn,
+    RetryPolicy, RouteAction, RouterConfig, ValueMatch, WeightedCluster,
 };
 use mosn_config::resources::Resource;
 use mosn_xds::convert::route::route_configuration;
@@ -443,6 +443,28 @@ fn header_matchers_convert_in_every_supported_form() {
     let grpc = re(11);
     assert!(grpc.is_match("application/grpc") && grpc.is_match("application/grpc+proto"));
     assert!(!grpc.is_match("application/grpc-web"));
+}
+
+/// `invert_match` and `present_match: false`: presence inverted is absence (and absence
+/// inverted presence); a value test inverted is "present with another value".
+#[test]
+fn inverted_and_absent_header_matchers_convert() {
+    let cfg = converted(&with_routes(&["{match: {prefix: /, headers: [\
+         {name: a, present_match: false}, \
+         {name: b, present_match: true, invert_match: true}, \
+         {name: c, present_match: false, invert_match: true}, \
+         {name: d, string_match: {exact: v}, invert_match: true}, \
+         {name: e, invert_match: true}]}, route: {cluster: c}}"]));
+    let modes: Vec<HeaderMatchMode> = cfg.virtual_hosts[0].routes[0]
+        .matcher
+        .headers
+        .iter()
+        .map(|h| h.mode)
+        .collect();
+    use HeaderMatchMode::*;
+    assert_eq!(modes, [Absent, Absent, Matches, NotMatches, Absent]);
+    let d = &cfg.virtual_hosts[0].routes[0].matcher.headers[3];
+    assert_eq!(d.value, ValueMatch::Exact("v".into()));
 }
 
 /// `query_parameters`: a string matcher on the first value, presence (`present_match:
@@ -951,14 +973,9 @@ const ROUTE_REFUSALS: &[(&str, &str, &str)] = &[
         "RouteMatch.runtime_fraction is not supported by mosn",
     ),
     (
-        "{match: {prefix: /, headers: [{name: x, exact_match: a, invert_match: true}]}, route: {cluster: c}}",
-        "match.headers[0].invert_match",
-        "HeaderMatcher.invert_match is not supported by mosn",
-    ),
-    (
-        "{match: {prefix: /, headers: [{name: x, present_match: false}]}, route: {cluster: c}}",
-        "match.headers[0].present_match",
-        "matching an absent header is not supported by mosn",
+        "{match: {prefix: /, headers: [{name: x, present_match: true, treat_missing_header_as_empty: true}]}, route: {cluster: c}}",
+        "match.headers[0].treat_missing_header_as_empty",
+        "HeaderMatcher.treat_missing_header_as_empty is not supported by mosn",
     ),
     (
         "{match: {prefix: /, headers: [{name: x, range_match: {start: 1, end: 5}}]}, route: {cluster: c}}",

@@ -276,7 +276,7 @@ fn main_vhost() -> Value {
                 { "match": { "prefix": "/CaseIns", "case_sensitive": false }, "route": to("gamma") },
                 { "match": { "path": "/CaseSens" }, "route": to("beta") },
                 with_header("/h/exact", json!({ "name": "x-m", "string_match": { "exact": "yes" } }), "beta"),
-                with_header("/h/exact-legacy", json!({ "name": "x-m", "exact_match": "yes" }), "beta"),
+                with_header("/h/legacy", json!({ "name": "x-m", "exact_match": "yes" }), "beta"),
                 with_header("/h/regex", json!({ "name": "x-m", "safe_regex_match": { "regex": "v[0-9]+" } }), "beta"),
                 with_header("/h/present", json!({ "name": "x-m", "present_match": true }), "beta"),
                 with_header("/h/prefix", json!({ "name": "x-m", "string_match": { "prefix": "ab", "ignore_case": true } }), "beta"),
@@ -286,10 +286,14 @@ fn main_vhost() -> Value {
                 { "match": { "prefix": "/h/two", "headers": [
                     { "name": "x-m", "string_match": { "exact": "a" } },
                     { "name": "x-n", "string_match": { "exact": "b" } } ] }, "route": to("beta") },
+                with_header("/h/absent", json!({ "name": "x-m", "present_match": false }), "beta"),
+                with_header("/h/inv-present/", json!({ "name": "x-m", "present_match": true, "invert_match": true }), "beta"),
+                with_header("/h/inv-regex/", json!({ "name": "x-m", "safe_regex_match": { "regex": "v[0-9]+" }, "invert_match": true }), "beta"),
+                with_header("/h/inv-exact/", json!({ "name": "x-m", "string_match": { "exact": "yes" }, "invert_match": true }), "beta"),
                 prefix("/h/", "alpha"),
                 with_query("/qp/exact", json!([{ "name": "q", "string_match": { "exact": "1" } }])),
                 with_query("/qp/present", json!([{ "name": "p", "present_match": true }])),
-                with_query("/qp/present-false", json!([{ "name": "f", "present_match": false }])),
+                with_query("/qp/absent", json!([{ "name": "f", "present_match": false }])),
                 with_query("/qp/ci", json!([{ "name": "c", "string_match": { "prefix": "ab", "ignore_case": true } }])),
                 with_query("/qp/regex", json!([{ "name": "r", "string_match": { "safe_regex": { "regex": "[0-9]+" } } }])),
                 with_query("/qp/two", json!([{ "name": "q", "string_match": { "exact": "1" } }, { "name": "p" }])),
@@ -727,12 +731,13 @@ fn matrix() -> Vec<Case> {
         case("header regex, two values", "main.test", "/h/regex")
             .header("x-m", "v1")
             .header("x-m", "v2"),
+        case("header exact_match (legacy)", "main.test", "/h/legacy").header("x-m", "yes"),
         case(
-            "header exact_match (legacy)",
+            "header exact_match (legacy), other",
             "main.test",
-            "/h/exact-legacy",
+            "/h/legacy",
         )
-        .header("x-m", "yes"),
+        .header("x-m", "no"),
         case("header regex", "main.test", "/h/regex").header("x-m", "v12"),
         case("header regex is whole-value", "main.test", "/h/regex").header("x-m", "xv12"),
         case("header present", "main.test", "/h/present").header("x-m", "anything"),
@@ -748,6 +753,33 @@ fn matrix() -> Vec<Case> {
             .header("x-m", "a")
             .header("x-n", "b"),
         case("two headers, one", "main.test", "/h/two").header("x-m", "a"),
+        case("header absent", "main.test", "/h/absent"),
+        case("header absent, present", "main.test", "/h/absent").header("x-m", "x"),
+        case("header absent, empty value", "main.test", "/h/absent").header("x-m", ""),
+        case("header inverted", "main.test", "/h/inv-exact/").header("x-m", "no"),
+        case("header inverted, matching", "main.test", "/h/inv-exact/").header("x-m", "yes"),
+        case("header inverted, absent", "main.test", "/h/inv-exact/"),
+        case("header inverted, two values", "main.test", "/h/inv-exact/")
+            .header("x-m", "no")
+            .header("x-m", "yes"),
+        case(
+            "header presence inverted, absent",
+            "main.test",
+            "/h/inv-present/",
+        ),
+        case(
+            "header presence inverted, present",
+            "main.test",
+            "/h/inv-present/",
+        )
+        .header("x-m", "1"),
+        case("header regex inverted", "main.test", "/h/inv-regex/").header("x-m", "x1"),
+        case(
+            "header regex inverted, matching",
+            "main.test",
+            "/h/inv-regex/",
+        )
+        .header("x-m", "v1"),
         case("query exact", "main.test", "/qp/exact?q=1"),
         case("query exact among others", "main.test", "/qp/exact?a=2&q=1"),
         case("query exact, other value", "main.test", "/qp/exact?q=2"),
@@ -787,12 +819,12 @@ fn matrix() -> Vec<Case> {
         case(
             "query present_match false, present",
             "main.test",
-            "/qp/present-false?f=1",
+            "/qp/absent?f=1",
         ),
         case(
             "query present_match false, absent",
             "main.test",
-            "/qp/present-false",
+            "/qp/absent",
         ),
         case("query prefix ignore_case", "main.test", "/qp/ci?c=ABc"),
         case("query regex is whole-value", "main.test", "/qp/regex?r=12a"),
@@ -1231,18 +1263,6 @@ fn refusals() -> Vec<(&'static str, Value, &'static str)> {
                 json!({}),
             ),
             "prefix_rewrite",
-        ),
-        (
-            "absent header",
-            matching(json!({ "headers": [{ "name": "x-m", "present_match": false }] })),
-            "present_match",
-        ),
-        (
-            "inverted header match",
-            matching(
-                json!({ "headers": [{ "name": "x-m", "string_match": { "exact": "a" }, "invert_match": true }] }),
-            ),
-            "invert_match",
         ),
         (
             "method match",

@@ -147,6 +147,21 @@ pub struct HeaderMatch {
     pub name: String,
     /// `value` with `regex: false` (exact) or `regex: true` (unanchored, as in MOSN).
     pub value: ValueMatch,
+    /// How `value` decides: MOSN's configs always have [`HeaderMatchMode::Matches`].
+    pub mode: HeaderMatchMode,
+}
+
+/// How a header criterion decides (Envoy's `invert_match` and `present_match: false`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HeaderMatchMode {
+    /// Some value of the header matches.
+    #[default]
+    Matches,
+    /// The header is present and none of its values matches (a missing header matches
+    /// neither way, as in Envoy).
+    NotMatches,
+    /// The header is absent (`value` is not used).
+    Absent,
 }
 
 /// How a header value is compared.

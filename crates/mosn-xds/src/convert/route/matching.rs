@@ -1,11 +1,11 @@
-//! `RouteMatch` → the model's [`RouteMatch`]: the path criterion, header criteria, and
-//! `grpc` as a header criterion on `content-type`.
+//! `RouteMatch` → the model's [`RouteMatch`]: the path criterion, header criteria,
+//! `grpc` as a header criterion on `content-type`, and query parameter criteria.
 //!
 //! The model has exact and prefix paths and unanchored regexes; Envoy's forms that have
 //! no variant (case-insensitive paths, `path_separated_prefix`, whole-text `safe_regex`,
 //! header prefix/suffix/contains, `ignore_case`) become anchored regexes with the same
-//! meaning. Header criteria that test absence or invert the match have no equivalent and
-//! are refused, as are pseudo-headers (mosn matches regular headers only).
+//! meaning. `invert_match` and `present_match: false` become the model's header match
+//! modes. Pseudo-headers are refused (mosn matches regular headers only).
 
 use super::super::{refuse_leftover, ConvertError, Result};
 use super::re2::{compile, full_match, literal, Anchor};
@@ -18,7 +18,8 @@ use envoy_types::pb::envoy::config::route::v3::{
 use envoy_types::pb::envoy::r#type::matcher::v3::string_matcher::MatchPattern;
 use envoy_types::pb::envoy::r#type::matcher::v3::StringMatcher;
 use mosn_config::model::{
-    HeaderMatch, PathMatch, QueryParameterMatch, QueryValueMatch, RouteMatch, ValueMatch,
+    HeaderMatch, HeaderMatchMode, PathMatch, QueryParameterMatch, QueryValueMatch, RouteMatch,
+    ValueMatch,
 };
 
 /// Converts a route's `match`.
@@ -122,41 +123,62 @@ fn grpc_content_type() -> Result<HeaderMatch> {
     Ok(HeaderMatch {
         name: "content-type".into(),
         value: ValueMatch::Regex(value),
+        mode: HeaderMatchMode::Matches,
     })
 }
 
-#[allow(deprecated)] // exact_match … contains_match: deprecated, but control planes send them.
 fn header_match(mut h: HeaderMatcher) -> Result<HeaderMatch> {
     let name = matchable_name(std::mem::take(&mut h.name))?;
-    let value = match h.header_match_specifier.take() {
-        None | Some(HeaderMatchSpecifier::PresentMatch(true)) => any_value(),
-        Some(HeaderMatchSpecifier::PresentMatch(false)) => Err(ConvertError::unsupported(
-            "present_match",
-            "matching an absent header",
-        )),
-        Some(HeaderMatchSpecifier::ExactMatch(v)) => Ok(ValueMatch::Exact(v)),
-        Some(HeaderMatchSpecifier::SafeRegexMatch(r)) => full_match(&r)
+    let invert = std::mem::take(&mut h.invert_match);
+    // Presence tests turn into absence tests when inverted; value tests into "present
+    // with another value" (a missing header fails both ways, as in Envoy).
+    let presence = |present: bool| {
+        let mode = if present != invert {
+            HeaderMatchMode::Matches
+        } else {
+            HeaderMatchMode::Absent
+        };
+        any_value().map(|value| (value, mode))
+    };
+    let valued = |value: Result<ValueMatch>| {
+        let mode = if invert {
+            HeaderMatchMode::NotMatches
+        } else {
+            HeaderMatchMode::Matches
+        };
+        value.map(|value| (value, mode))
+    };
+    let (value, mode) = match h.header_match_specifier.take() {
+        None | Some(HeaderMatchSpecifier::PresentMatch(true)) => presence(true),
+        Some(HeaderMatchSpecifier::PresentMatch(false)) => presence(false),
+        Some(spec) => valued(specified_value(spec)),
+    }?;
+    refuse_leftover(&h, "")?;
+    Ok(HeaderMatch { name, value, mode })
+}
+
+/// The value a header matcher's specifier (other than presence) asks for.
+#[allow(deprecated)] // exact_match … contains_match: deprecated, but control planes send them.
+fn specified_value(spec: HeaderMatchSpecifier) -> Result<ValueMatch> {
+    match spec {
+        HeaderMatchSpecifier::PresentMatch(_) => any_value(),
+        HeaderMatchSpecifier::ExactMatch(v) => Ok(ValueMatch::Exact(v)),
+        HeaderMatchSpecifier::SafeRegexMatch(r) => full_match(&r)
             .map(ValueMatch::Regex)
             .map_err(|e| e.within("safe_regex_match")),
-        Some(HeaderMatchSpecifier::PrefixMatch(v)) => {
-            anchored(&v, Anchor::Prefix, false, "prefix_match")
-        }
-        Some(HeaderMatchSpecifier::SuffixMatch(v)) => {
-            anchored(&v, Anchor::Suffix, false, "suffix_match")
-        }
-        Some(HeaderMatchSpecifier::ContainsMatch(v)) => {
+        HeaderMatchSpecifier::PrefixMatch(v) => anchored(&v, Anchor::Prefix, false, "prefix_match"),
+        HeaderMatchSpecifier::SuffixMatch(v) => anchored(&v, Anchor::Suffix, false, "suffix_match"),
+        HeaderMatchSpecifier::ContainsMatch(v) => {
             anchored(&v, Anchor::Contains, false, "contains_match")
         }
-        Some(HeaderMatchSpecifier::StringMatch(s)) => {
+        HeaderMatchSpecifier::StringMatch(s) => {
             string_match(s).map_err(|e| e.within("string_match"))
         }
-        Some(HeaderMatchSpecifier::RangeMatch(_)) => Err(ConvertError::unsupported(
+        HeaderMatchSpecifier::RangeMatch(_) => Err(ConvertError::unsupported(
             "range_match",
             "matching a header by integer range",
         )),
-    }?;
-    refuse_leftover(&h, "")?;
-    Ok(HeaderMatch { name, value })
+    }
 }
 
 /// Any value, empty included: a present-header test.
