@@ -169,12 +169,12 @@ fn parse_cluster(field: &Field<'_>, names: &mut Unique<String>) -> Option<Cluste
         return None;
     }
     Some(ClusterConfig {
-        tls: tls?,
+        tls: tls?.map(Box::new),
         slow_start: slow_start?,
         lb_subset: lb_subset?,
         original_dst: original_dst?,
-        outlier_detection,
-        dns: dns?,
+        outlier_detection: outlier_detection.map(Box::new),
+        dns: dns?.map(Box::new),
         name: name?.to_owned(),
         cluster_type: cluster_type?,
         lb_type: lb_type?,
@@ -184,7 +184,7 @@ fn parse_cluster(field: &Field<'_>, names: &mut Unique<String>) -> Option<Cluste
         idle_timeout,
         max_request_per_conn,
         conn_buffer_limit_bytes,
-        health_check,
+        health_check: health_check.map(Box::new),
         circuit_breakers: circuit_breakers?,
         http_protocol: None,
         tcp_keepalive: None,

@@ -331,7 +331,7 @@ mod tests {
     fn parse(health_check: Value) -> Result<(Option<HealthCheckConfig>, Vec<String>), Vec<String>> {
         match crate::parse_str(&config(health_check).to_string()) {
             Ok(parsed) => Ok((
-                parsed.config.clusters[0].health_check.clone(),
+                parsed.config.clusters[0].health_check.as_deref().cloned(),
                 parsed.warnings.iter().map(ToString::to_string).collect(),
             )),
             Err(errors) => Err(errors.iter().map(ToString::to_string).collect()),

@@ -169,7 +169,7 @@ mod tests {
                 "outlier_detection": {od}}}]}}}}"#
         );
         parse_str(&text)
-            .map(|p| p.config.clusters[0].outlier_detection)
+            .map(|p| p.config.clusters[0].outlier_detection.as_deref().copied())
             .map_err(|e| e.iter().map(ToString::to_string).collect())
     }
 

@@ -194,7 +194,8 @@ impl Cluster {
             writer: Mutex::new(()),
             outlier: cfg
                 .outlier_detection
-                .map(crate::outlier::OutlierDetector::new),
+                .as_deref()
+                .map(|o| crate::outlier::OutlierDetector::new(*o)),
             slow_start,
             lb_subset: cfg.lb_subset.clone(),
             original_dst: cfg.original_dst.clone(),
@@ -429,7 +430,7 @@ fn build_tls(cfg: &ClusterConfig) -> Result<Option<Arc<mosn_tls::ClusterTls>>, S
     cfg.tls
         .as_ref()
         .map(|tls| {
-            mosn_tls::cluster_tls(&cfg.name, tls.clone())
+            mosn_tls::cluster_tls(&cfg.name, (**tls).clone())
                 .map_err(|e| format!("cluster {:?}: tls_context.{}: {e}", cfg.name, e.key))
         })
         .transpose()

@@ -445,7 +445,7 @@ fn grpc_source(cluster: &Cluster, plan: &ClusterPlan) -> Result<GrpcSource> {
     Ok(GrpcSource {
         cluster: cluster.name.clone(),
         addresses: hosts.iter().map(|h| h.address.clone()).collect(),
-        tls: plan.cluster.tls.clone(),
+        tls: plan.cluster.tls.as_deref().cloned(),
         connect_timeout: plan.cluster.connect_timeout,
     })
 }

@@ -333,18 +333,18 @@ pub struct ClusterConfig {
     pub lb_config: LbConfig,
     /// `health_check`: active health checking of the hosts; `None` when absent or when it
     /// names no `service_name` (MOSN then runs no checker either).
-    pub health_check: Option<HealthCheckConfig>,
+    pub health_check: Option<Box<HealthCheckConfig>>,
     /// `circuit_breakers`: caps on connections, pending requests, requests and retries.
     pub circuit_breakers: CircuitBreakersConfig,
     /// `outlier_detection` (Envoy's key and semantics): passive ejection of hosts that
     /// fail; `None` when absent.
-    pub outlier_detection: Option<OutlierDetectionConfig>,
+    pub outlier_detection: Option<Box<OutlierDetectionConfig>>,
     /// `STRICT_DNS`/`LOGICAL_DNS` clusters: the names to resolve and how (`hosts` is then
     /// empty; the resolved hosts replace the cluster's host set at runtime).
-    pub dns: Option<crate::dns::DnsConfig>,
+    pub dns: Option<Box<crate::dns::DnsConfig>>,
     /// `tls_context` with `status: true`: upstream connections use TLS (hosts with
     /// `tls_disable` excepted).
-    pub tls: Option<TlsContextConfig>,
+    pub tls: Option<Box<TlsContextConfig>>,
     /// `slow_start` (MOSN's `SlowStartConfig`): a host's weight ramps up over a window
     /// after it joins or returns to rotation; `None` when absent or off (no `mode`).
     pub slow_start: Option<SlowStartConfig>,

@@ -26,9 +26,9 @@ impl ClusterControl {
     /// Starts (or restarts) the control work of `cluster`, built from `cfg`.
     pub(crate) fn follow(&mut self, cluster: &Arc<Cluster>, cfg: &ClusterConfig) {
         let group =
-            mosn_upstream::health::cluster_group(cluster.clone(), cfg.health_check.as_ref());
+            mosn_upstream::health::cluster_group(cluster.clone(), cfg.health_check.as_deref());
         set_group(&mut self.health, "mosn-health", &cfg.name, group);
-        let dns = cfg.dns.clone().map(|dns| {
+        let dns = cfg.dns.as_deref().cloned().map(|dns| {
             let (ready, heard) = mpsc::channel();
             self.resolving.push(heard);
             let dns = DnsCluster::new(cluster.clone(), cfg.cluster_type, dns);

@@ -353,7 +353,7 @@ mod tests {
         );
         let parsed = mosn_config::parse_str(&json).expect("valid config");
         let cfg = &parsed.config.clusters[0];
-        let hc = cfg.health_check.clone().expect("a health check");
+        let hc = *cfg.health_check.clone().expect("a health check");
         (Arc::new(Cluster::from_config(cfg, Arc::default())), hc)
     }
 

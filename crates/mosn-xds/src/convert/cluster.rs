@@ -122,12 +122,13 @@ pub fn cluster(c: &Cluster, ctx: &mut Context<'_>) -> Result<ClusterPlan> {
     limits(&mut rest, &mut cluster)?;
     connection_options(&mut rest, &mut cluster)?;
     let http_protocol = protocol::http_options(&mut rest, &mut cluster)?;
-    cluster.health_check = health_check::health_check(&mut rest, &name)?;
+    cluster.health_check = health_check::health_check(&mut rest, &name)?.map(Box::new);
     cluster.outlier_detection = rest
         .outlier_detection
         .take()
         .map(|o| outlier::outlier_detection(o).map_err(|e| e.within("outlier_detection")))
-        .transpose()?;
+        .transpose()?
+        .map(Box::new);
     let (socket_matches, default_tls) = protocol::transport_sockets(&mut rest, &mut cluster, ctx)?;
     let plan_hosts = rest.load_assignment.take();
     refuse_leftover(&rest, "")?;
@@ -192,7 +193,7 @@ fn discovery(c: &mut Cluster, cluster: &mut ClusterConfig) -> Result<Option<Stri
         DiscoveryType::OriginalDst => cluster.cluster_type = ClusterType::OriginalDst,
     }
     if matches!(kind, DiscoveryType::StrictDns | DiscoveryType::LogicalDns) {
-        cluster.dns = Some(dns_settings(c)?);
+        cluster.dns = Some(Box::new(dns_settings(c)?));
     }
     if kind == DiscoveryType::OriginalDst {
         cluster.original_dst = Some(original_dst(c)?);

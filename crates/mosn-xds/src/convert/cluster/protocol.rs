@@ -159,7 +159,7 @@ pub(super) fn transport_sockets(
             tls: found.is_some(),
         });
     }
-    cluster.tls = tls;
+    cluster.tls = tls.map(Box::new);
     filters(c, cluster, ctx)?;
     if cluster.tls.is_none() {
         matches.clear();
