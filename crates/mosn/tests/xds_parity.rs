@@ -21,7 +21,8 @@
 //!   EDS cluster (and asks again when it comes back); a route to a cluster not there yet
 //!   answers 503 until it comes. A load assignment or route configuration removed while
 //!   in use is kept (Envoy ignores those removals); in Delta, a cluster whose load
-//!   assignment does not exist does not hold the listeners back.
+//!   assignment does not exist does not hold the listeners back. The normalized answers
+//!   are equal here too.
 //! - Reconnecting: the control plane dies and comes back; the first request of each type
 //!   on the new stream says the same in both (SotW: the version last accepted and the
 //!   names; Delta: the names subscribed and the resources held).
@@ -642,7 +643,7 @@ fn named_backend(name: &str, dir: &TempDir) -> (Peer, u16) {
 }
 
 /// Adds and removes a listener, a virtual host and clusters; checks traffic after each.
-fn traffic_scenario(which: Which, delta: bool) {
+fn traffic_scenario(which: Which, delta: bool) -> BTreeMap<String, Vec<Answer>> {
     let dir = TempDir::new("xds-parity-traffic");
     let (a, a_port) = named_backend("A", &dir);
     let (b, b_port) = named_backend("B", &dir);
@@ -766,18 +767,21 @@ fn traffic_scenario(which: Which, delta: bool) {
     expect_who(&rig, main, "c.test", 503, None);
     rig.change("upsert", &static_cluster("svc_c", "127.0.0.1", b_port));
     expect_who(&rig, main, "c.test", 200, Some("B"));
+    normalized(&rig.control)
 }
 
 #[test]
 fn sotw_adding_and_removing_resources_takes_effect_like_envoy() {
-    traffic_scenario(Which::Envoy, false);
-    traffic_scenario(Which::Mosn, false);
+    let envoy = traffic_scenario(Which::Envoy, false);
+    let mosn = traffic_scenario(Which::Mosn, false);
+    assert_eq!(mosn, envoy, "mosn's answers (left), Envoy's (right)");
 }
 
 #[test]
 fn delta_adding_and_removing_resources_takes_effect_like_envoy() {
-    traffic_scenario(Which::Envoy, true);
-    traffic_scenario(Which::Mosn, true);
+    let envoy = traffic_scenario(Which::Envoy, true);
+    let mosn = traffic_scenario(Which::Mosn, true);
+    assert_eq!(mosn, envoy, "mosn's answers (left), Envoy's (right)");
 }
 
 /// What a proxy asks for of one type on a new stream, ports in names replaced.
