@@ -26,6 +26,8 @@
 //! - Reconnecting: the control plane dies and comes back; the first request of each type
 //!   on the new stream says the same in both (SotW: the version last accepted and the
 //!   names; Delta: the names subscribed and the resources held).
+//! - A cluster failing one of Envoy's proto constraints: both NACK it and keep serving
+//!   (where the two differ is said at [`proto_constraint_scenario`]).
 
 mod support;
 
@@ -888,4 +890,66 @@ fn sotw_resumes_after_a_control_plane_outage_like_envoy() {
 #[test]
 fn delta_resumes_after_a_control_plane_outage_like_envoy() {
     reconnect_parity(true);
+}
+
+/// A cluster that fails one of Envoy's proto constraints (a negative `connect_timeout`)
+/// beside a good one: both NACK the push, neither takes the bad cluster, traffic goes
+/// on, and mosn's NACK names it.
+///
+/// Not compared, as the two differ: Envoy refuses the whole push when a resource fails
+/// its proto constraints (the good cluster is not added either) and its detail does not
+/// name the resource ("Invalid duration: Expected positive duration ..."); mosn refuses
+/// the bad cluster alone and applies the good one, as it does for every other refusal
+/// (and as Envoy does for refusals past the proto constraints).
+fn proto_constraint_scenario(which: Which) -> Vec<Value> {
+    let dir = TempDir::new("xds-parity-pgv");
+    let (backend_port, ingress_port) = (free_port(), free_port());
+    let backend = grpc_backend(backend_port, "A", &dir);
+    let args: Vec<String> = vec![
+        "--resources".into(),
+        "echo".into(),
+        "--backend-port".into(),
+        backend_port.to_string(),
+        "--ingress-port".into(),
+        ingress_port.to_string(),
+    ];
+    let rig = Rig::start(which, false, &args, vec![backend], dir);
+    rig.initial_acks();
+    let mut bad = static_cluster("bad_cluster", "127.0.0.1", 9);
+    bad["connect_timeout"] = json!("-1s");
+    rig.change(
+        "upsert",
+        &json!([bad, static_cluster("extra_cluster", "127.0.0.1", 9)]),
+    );
+    let answers: Vec<Value> = rig
+        .control
+        .requests()
+        .into_iter()
+        .filter(|r| short(r) == "Cluster" && r["kind"] != "REQUEST")
+        .collect();
+    assert_eq!(
+        answers.last().map(|r| r["kind"].clone()),
+        Some(json!("NACK")),
+        "{}",
+        rig.context()
+    );
+    assert!(
+        !rig.proxy.has_cluster("bad_cluster"),
+        "{}",
+        rig.proxy.clusters()
+    );
+    assert_grpc(&rig, local(ingress_port));
+    answers
+}
+
+#[test]
+fn a_cluster_failing_envoys_proto_constraints_is_nacked_by_both() {
+    proto_constraint_scenario(Which::Envoy);
+    let mosn = proto_constraint_scenario(Which::Mosn);
+    let nack = mosn.last().expect("a NACK");
+    let detail = nack["error_detail"]["message"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("\"bad_cluster\"") && detail.contains("connect_timeout"),
+        "mosn's NACK names the cluster and the field: {nack}"
+    );
 }
