@@ -467,6 +467,24 @@ fn inverted_and_absent_header_matchers_convert() {
     assert_eq!(d.value, ValueMatch::Exact("v".into()));
 }
 
+/// Redirects and direct responses under response edits of their virtual host or route
+/// configuration convert: the proxy applies those to the replies it makes, as Envoy does.
+#[test]
+fn outer_response_edits_do_not_keep_replies_the_proxy_makes_from_converting() {
+    let cfg = converted(&yaml(
+        "name: r\nresponse_headers_to_add: [{header: {key: x, value: y}}]\nvirtual_hosts: [{name: v, \
+         domains: ['*'], response_headers_to_remove: [z], routes: [\
+         {match: {prefix: /r}, redirect: {https_redirect: true}}, \
+         {match: {prefix: /d}, direct_response: {status: 204}}]}]",
+    ));
+    assert_eq!(cfg.headers.response_headers_to_add[0].name, "x");
+    assert_eq!(
+        cfg.virtual_hosts[0].headers.response_headers_to_remove,
+        ["z"]
+    );
+    assert_eq!(cfg.virtual_hosts[0].routes.len(), 2);
+}
+
 /// `query_parameters`: a string matcher on the first value, presence (`present_match:
 /// true` or no specifier), absence (`present_match: false`).
 #[test]
@@ -1042,7 +1060,7 @@ const ROUTE_REFUSALS: &[(&str, &str, &str)] = &[
     (
         "{match: {prefix: /}, direct_response: {status: 200}, response_headers_to_add: [{header: {key: x, value: y}}]}",
         "",
-        "response header edits on a redirect or direct response is not supported by mosn",
+        "a redirect's or direct response's own response header edits (its virtual host's and route configuration's apply) is not supported by mosn",
     ),
 ];
 
@@ -1106,10 +1124,10 @@ fn each_unsupported_configuration_or_virtual_host_field_refuses_by_path() {
             "longer than max_direct_response_body_size_bytes (3)",
         ),
         (
-            "name: r\nresponse_headers_to_add: [{header: {key: x, value: y}}]\nvirtual_hosts: [{name: v, \
-             domains: ['*'], routes: [{match: {prefix: /}, redirect: {https_redirect: true, host_redirect: a}}]}]",
+            "name: r\nvirtual_hosts: [{name: v, domains: ['*'], routes: [{match: {prefix: /}, \
+             redirect: {https_redirect: true}, response_headers_to_remove: [x]}]}]",
             "virtual_hosts[0].routes[0]",
-            "response header edits on a redirect or direct response is not supported by mosn",
+            "a redirect's or direct response's own response header edits (its virtual host's and route configuration's apply) is not supported by mosn",
         ),
     ];
     for (doc, path, reason) in cases {

@@ -251,6 +251,7 @@ fn route_config() -> Value {
         "validate_clusters": false,
         "request_headers_to_add": [ header("x-t-config", "cfg") ],
         "request_headers_to_remove": [ "x-t-config-rm" ],
+        "response_headers_to_add": [ header("x-t-config-resp", "cfg") ],
         "virtual_hosts": [
             named_vhost("exact", &["exact.test", "port.test:8080"], prefix("/", "alpha")),
             named_vhost("suffix", &["*.suffix.test"], prefix("/", "beta")),
@@ -368,7 +369,9 @@ fn retry_vhost() -> Value {
 
 /// Redirects (a virtual host without response edits).
 fn redirect_vhost() -> Value {
-    json!({ "name": "redirects", "domains": ["redirect.test", "redirect.test:80", "redirect.test:8080"], "routes": [
+    json!({ "name": "redirects", "domains": ["redirect.test", "redirect.test:80", "redirect.test:8080"],
+        "response_headers_to_add": [ header("x-t-redirect-vh", "r") ],
+        "routes": [
                 redirect("/keep-host", json!({ "https_redirect": true })),
                 redirect("/keep-scheme", json!({ "host_redirect": "o.test" })),
                 redirect("/keep-both", json!({ "path_redirect": "/both", "strip_query": true, "response_code": "FOUND" })),
@@ -1286,10 +1289,11 @@ fn refusals() -> Vec<(&'static str, Value, &'static str)> {
             "path_redirect",
         ),
         (
-            "response edits on a direct response",
+            "a direct response's own response edits",
             one_route(
-                json!({ "match": { "prefix": "/" }, "direct_response": { "status": 200 } }),
-                json!({ "response_headers_to_add": [ header("x-r", "1") ] }),
+                json!({ "match": { "prefix": "/" }, "direct_response": { "status": 200 },
+                    "response_headers_to_add": [ header("x-r", "1") ] }),
+                json!({}),
             ),
             "response header edits",
         ),

@@ -16,6 +16,7 @@ use mosn_protocol::http1::{
     parse_request_head, request_body_kind, strip_hop_by_hop, wants_keep_alive, BodyKind,
     ParseError, RequestHead,
 };
+use mosn_router::{apply_header_edits, Matched};
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -272,12 +273,16 @@ impl Http1Connection {
         };
         match &matched.route.action {
             RouteAction::DirectResponse { status, body } => {
-                let reply = local_reply::direct(*status, body.as_deref().unwrap_or(""));
+                let mut reply = local_reply::direct(*status, body.as_deref().unwrap_or(""));
+                // The route's levels edit the replies it makes itself too, as Envoy's do.
+                apply_header_edits(matched.response_edits(), &mut reply.headers);
                 self.send_local(reply, close_local).await
             }
             RouteAction::Redirect(redirect) => {
                 let tls = self.info.tls.is_some();
-                let reply = local_reply::redirect(redirect, &host, head.path(), head.query(), tls);
+                let mut reply =
+                    local_reply::redirect(redirect, &host, head.path(), head.query(), tls);
+                apply_header_edits(matched.response_edits(), &mut reply.headers);
                 self.send_local(reply, close_local).await
             }
             RouteAction::Forward(action) if websocket => {
@@ -347,6 +352,20 @@ impl Http1Connection {
         self.filter.stats.count_error(kind);
         self.reply(self.filter.error_status(kind), kind.reason(), close)
             .await
+    }
+
+    /// Sends the local reply for `kind` to a routed request: the route's levels edit its
+    /// headers, as Envoy's router does to the replies it makes.
+    pub(super) async fn reply_routed_error(
+        &mut self,
+        kind: ProxyErrorKind,
+        matched: &Matched<'_>,
+        close: bool,
+    ) -> Flow {
+        self.filter.stats.count_error(kind);
+        let mut reply = LocalReply::text(self.filter.error_status(kind), kind.reason());
+        apply_header_edits(matched.response_edits(), &mut reply.headers);
+        self.send_local(reply, close).await
     }
 
     /// Sends a plain-text local reply with a one-line body.

@@ -78,7 +78,7 @@ async fn route_and_forward(
     else {
         return error_reply(filter, ProxyErrorKind::NoRoute, grpc);
     };
-    let reply = match &matched.route.action {
+    let mut reply = match &matched.route.action {
         RouteAction::DirectResponse { status, body } => {
             local_reply::direct(*status, body.as_deref().unwrap_or(""))
         }
@@ -107,6 +107,8 @@ async fn route_and_forward(
             return forward(filter, info, &target, req).await;
         }
     };
+    // The route's levels edit the replies it makes itself too, as Envoy's do.
+    apply_header_edits(matched.response_edits(), &mut reply.headers);
     finish_local(filter, reply)
 }
 
@@ -134,7 +136,7 @@ pub(super) async fn forward(
 ) -> Response<ProxyBody> {
     let grpc = target.grpc;
     let Some(cluster) = target.state.clusters.get(pick_cluster(target.action)) else {
-        return error_reply(filter, ProxyErrorKind::NoCluster, grpc);
+        return routed_error(filter, target, ProxyErrorKind::NoCluster, grpc);
     };
     let (mut parts, body) = req.into_parts();
     let lb_ctx = LbContext {
@@ -165,7 +167,7 @@ pub(super) async fn forward(
     let body = if target.upstream == Upstream::Bolt {
         match upstream_bolt::buffer_body(body, deadline).await {
             Ok(bytes) => full_body(bytes),
-            Err(kind) => return error_reply(filter, kind, grpc),
+            Err(kind) => return routed_error(filter, target, kind, grpc),
         }
     } else {
         body
@@ -173,7 +175,7 @@ pub(super) async fn forward(
     let stats = &cluster.stats;
     let Some(_request_slot) = cluster.circuit_breakers.requests.try_acquire() else {
         stats.upstream_rq_pending_overflow.inc();
-        return error_reply(filter, ProxyErrorKind::Overflow, grpc);
+        return routed_error(filter, target, ProxyErrorKind::Overflow, grpc);
     };
     stats.upstream_rq_total.inc();
     let _active = stats.upstream_rq_active.track();
@@ -196,12 +198,12 @@ pub(super) async fn forward(
             previous.as_ref(),
             policy.host_reselect_attempts,
         ) else {
-            return error_reply(filter, ProxyErrorKind::NoHealthyUpstream, grpc);
+            return routed_error(filter, target, ProxyErrorKind::NoHealthyUpstream, grpc);
         };
         let _host_active = host.track_request();
         let Some(attempt_body) = body.take() else {
             count_failure(cluster, ProxyErrorKind::UpstreamReset);
-            return error_reply(filter, ProxyErrorKind::UpstreamReset, grpc);
+            return routed_error(filter, target, ProxyErrorKind::UpstreamReset, grpc);
         };
         sent_attempts += 1;
         if count_attempts {
@@ -270,7 +272,7 @@ pub(super) async fn forward(
         }
         let (failure, kind) = match error {
             AttemptError::Downstream => {
-                return error_reply(filter, ProxyErrorKind::BadRequest, grpc);
+                return routed_error(filter, target, ProxyErrorKind::BadRequest, grpc);
             }
             AttemptError::Retryable(
                 kind @ (ProxyErrorKind::ConnectFailure | ProxyErrorKind::ConnectTimeout),
@@ -289,7 +291,7 @@ pub(super) async fn forward(
                     cluster.report_outcome(&host, outcome_of(kind));
                     count_failure(cluster, kind);
                 }
-                return error_reply(filter, kind, grpc);
+                return routed_error(filter, target, kind, grpc);
             }
         };
         if matches!(failure, Failure::Reset | Failure::RefusedStream) {
@@ -315,7 +317,7 @@ pub(super) async fn forward(
             continue;
         }
         count_failure(cluster, kind);
-        return error_reply(filter, kind, grpc);
+        return routed_error(filter, target, kind, grpc);
     }
 }
 
@@ -431,6 +433,19 @@ fn host_of(uri: &Uri, headers: &HeaderMap) -> String {
 }
 
 /// The proxy's reply for `kind`: a gRPC status for gRPC calls, else the plain one.
+/// The local reply for `kind` to a routed request: the route's levels edit its headers,
+/// as Envoy's router does to the replies it makes.
+fn routed_error(
+    filter: &HttpProxyFilter,
+    target: &Target<'_>,
+    kind: ProxyErrorKind,
+    grpc: bool,
+) -> Response<ProxyBody> {
+    let mut resp = error_reply(filter, kind, grpc);
+    apply_header_edits(target.matched.response_edits(), resp.headers_mut());
+    resp
+}
+
 pub(super) fn error_reply(
     filter: &HttpProxyFilter,
     kind: ProxyErrorKind,

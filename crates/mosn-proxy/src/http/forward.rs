@@ -507,6 +507,8 @@ impl Forward<'_, '_> {
 
     async fn fail(&mut self, kind: ProxyErrorKind) -> Flow {
         let close = !self.keep_alive || !self.body_done;
-        self.conn.reply_error(kind, close).await
+        self.conn
+            .reply_routed_error(kind, &self.matched, close)
+            .await
     }
 }

@@ -84,7 +84,6 @@ fn convert(
     no_per_filter_config(per_filter)?;
     let headers = edits(edit_lists)?;
     let outer = Outer {
-        response_edits: edits_responses(&headers),
         body_limit,
         retry_policy: None,
     };
@@ -105,9 +104,6 @@ fn convert(
 
 /// What the levels above a route decide for it.
 struct Outer<'a> {
-    /// Some level above edits response headers (which mosn does not apply to the replies
-    /// it makes itself, redirects and direct responses).
-    response_edits: bool,
     /// `max_direct_response_body_size_bytes`.
     body_limit: u32,
     /// Its virtual host's retry policy, converted.
@@ -146,7 +142,6 @@ fn virtual_host(
         .transpose()
         .map_err(|e| e.within("retry_policy"))?;
     let inner = Outer {
-        response_edits: outer.response_edits || edits_responses(&headers),
         body_limit: outer.body_limit,
         retry_policy: retry_policy.as_ref(),
     };
@@ -185,11 +180,11 @@ fn route(mut r: Route, outer: &Outer<'_>, ctx: &mut Context<'_>) -> Result<Route
             RouteAction::Forward(Arc::new(forward))
         }
         Some(Action::Redirect(a)) => {
-            no_reply_edits(&headers, outer)?;
+            no_reply_edits(&headers)?;
             RouteAction::Redirect(redirect(a).map_err(|e| e.within("redirect"))?)
         }
         Some(Action::DirectResponse(d)) => {
-            no_reply_edits(&headers, outer)?;
+            no_reply_edits(&headers)?;
             let (status, body) =
                 direct_response(d, outer.body_limit).map_err(|e| e.within("direct_response"))?;
             RouteAction::DirectResponse { status, body }
@@ -234,13 +229,15 @@ fn observability_only(r: &mut Route, ctx: &mut Context<'_>) {
     }
 }
 
-/// Redirects and direct responses are replies mosn makes itself, to which it applies no
-/// header edits; Envoy applies the response edits of every level to them.
-fn no_reply_edits(route_edits: &HeaderEdits, outer: &Outer<'_>) -> Result<()> {
-    if edits_responses(route_edits) || outer.response_edits {
+/// Redirects and direct responses get the response edits of their virtual host and
+/// route configuration, as in Envoy; the model has no place for a redirect's or direct
+/// response's own (Envoy applies those too).
+fn no_reply_edits(route_edits: &HeaderEdits) -> Result<()> {
+    if edits_responses(route_edits) {
         return Err(ConvertError::unsupported(
             "",
-            "response header edits on a redirect or direct response",
+            "a redirect's or direct response's own response header edits (its virtual host's \
+             and route configuration's apply)",
         ));
     }
     Ok(())
