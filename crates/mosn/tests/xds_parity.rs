@@ -769,6 +769,13 @@ fn traffic_scenario(which: Which, delta: bool) -> BTreeMap<String, Vec<Answer>> 
     expect_who(&rig, main, "c.test", 503, None);
     rig.change("upsert", &static_cluster("svc_c", "127.0.0.1", b_port));
     expect_who(&rig, main, "c.test", 200, Some("B"));
+
+    // The last listener using the route configuration removed: it refuses connections.
+    // (Not compared: Envoy keeps the route configuration, subscribed, while the listener
+    // drains, and answers a request on a connection it had with the old routes; mosn
+    // drops it at once, and such a request gets 404 with `connection: close`.)
+    rig.change("remove", &json!({"type": "Listener", "names": ["main"]}));
+    expect_refused(&rig, main_port);
     normalized(&rig.control)
 }
 
