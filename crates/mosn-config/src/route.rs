@@ -292,5 +292,6 @@ fn parse_redirect(r: &Obj<'_>) -> Option<RedirectAction> {
         path_redirect: text("path_redirect"),
         host_redirect: text("host_redirect"),
         scheme_redirect: scheme.unwrap_or(None),
+        strip_query: false,
     })
 }

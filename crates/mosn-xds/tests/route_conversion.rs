@@ -716,6 +716,8 @@ fn redirect_and_direct_response_convert() {
         "{match: {prefix: /e}, direct_response: {status: 204}}",
         "{match: {prefix: /s}, redirect: {https_redirect: true}}",
         "{match: {prefix: /h}, redirect: {host_redirect: h.example, response_code: FOUND}}",
+        "{match: {prefix: /k}, redirect: {path_redirect: /kept}}",
+        "{match: {prefix: /s}, redirect: {strip_query: true}}",
     ]));
     let actions: Vec<&RouteAction> = cfg.virtual_hosts[0]
         .routes
@@ -730,12 +732,14 @@ fn redirect_and_direct_response_convert() {
                 path_redirect: Some("/new".into()),
                 host_redirect: Some("example.com".into()),
                 scheme_redirect: Some("https".into()),
+                strip_query: true,
             }),
             &RouteAction::Redirect(RedirectAction {
                 response_code: 301,
                 path_redirect: Some("/p?x=1".into()),
                 host_redirect: Some("b.example".into()),
                 scheme_redirect: Some("http".into()),
+                strip_query: false,
             }),
             &RouteAction::DirectResponse {
                 status: 418,
@@ -754,6 +758,17 @@ fn redirect_and_direct_response_convert() {
             &RouteAction::Redirect(RedirectAction {
                 response_code: 302,
                 host_redirect: Some("h.example".into()),
+                ..RedirectAction::default()
+            }),
+            // The request's query is kept unless stripped.
+            &RouteAction::Redirect(RedirectAction {
+                response_code: 301,
+                path_redirect: Some("/kept".into()),
+                ..RedirectAction::default()
+            }),
+            &RouteAction::Redirect(RedirectAction {
+                response_code: 301,
+                strip_query: true,
                 ..RedirectAction::default()
             }),
         ]
@@ -1041,11 +1056,6 @@ const ROUTE_REFUSALS: &[(&str, &str, &str)] = &[
         "{match: {prefix: /}, route: {cluster: c}, request_headers_to_remove: [':path']}",
         "request_headers_to_remove[0]",
         ":path cannot be changed by header edits (Envoy refuses it too)",
-    ),
-    (
-        "{match: {prefix: /}, redirect: {https_redirect: true, host_redirect: a, path_redirect: /x}}",
-        "redirect.path_redirect",
-        "path_redirect keeping the request's query (set strip_query) is not supported by mosn",
     ),
     (
         "{match: {prefix: /}, redirect: {https_redirect: true, host_redirect: a, port_redirect: 8443}}",

@@ -376,6 +376,8 @@ fn redirect_vhost() -> Value {
                 redirect("/keep-scheme", json!({ "host_redirect": "o.test" })),
                 redirect("/keep-both", json!({ "path_redirect": "/both", "strip_query": true, "response_code": "FOUND" })),
                 redirect("/to-http", json!({ "scheme_redirect": "http" })),
+                redirect("/path-keeps-query", json!({ "path_redirect": "/kept" })),
+                redirect("/strip-only", json!({ "strip_query": true, "response_code": "TEMPORARY_REDIRECT" })),
                 redirect("/https", json!({ "https_redirect": true, "host_redirect": "secure.test" })),
                 redirect("/moved", json!({ "scheme_redirect": "http", "host_redirect": "other.test",
                     "path_redirect": "/new", "strip_query": true })),
@@ -952,6 +954,12 @@ fn matrix() -> Vec<Case> {
             "redirect.test:80",
             "/to-http",
         ),
+        case(
+            "path_redirect keeps the query",
+            "redirect.test",
+            "/path-keeps-query?x=1&y",
+        ),
+        case("strip_query alone", "redirect.test", "/strip-only/a?x=1"),
         case("path_redirect strip_query", "redirect.test", "/moved?a=1"),
         case(
             "redirect FOUND keeps path and query",
@@ -1015,6 +1023,8 @@ const NOT_200: &[(&str, u16)] = &[
     ("redirect keeping the scheme", 301),
     ("redirect keeping scheme and host", 302),
     ("redirect to the same scheme keeps port 80", 301),
+    ("path_redirect keeps the query", 301),
+    ("strip_query alone", 307),
     ("path_redirect strip_query", 301),
     ("redirect FOUND keeps path and query", 302),
     ("redirect SEE_OTHER", 303),
@@ -1280,13 +1290,6 @@ fn refusals() -> Vec<(&'static str, Value, &'static str)> {
                 json!({ "scheme_redirect": "http", "host_redirect": "a.test", "prefix_rewrite": "/x" }),
             ),
             "prefix_rewrite",
-        ),
-        (
-            "path_redirect keeping the query",
-            redirecting(
-                json!({ "scheme_redirect": "http", "host_redirect": "a.test", "path_redirect": "/x" }),
-            ),
-            "path_redirect",
         ),
         (
             "a direct response's own response edits",

@@ -286,4 +286,7 @@ pub struct RedirectAction {
     pub host_redirect: Option<String>,
     /// `scheme_redirect`.
     pub scheme_redirect: Option<String>,
+    /// Envoy's `strip_query`: the request's query is not kept. (It is not kept either
+    /// when `path_redirect` has a query of its own.)
+    pub strip_query: bool,
 }

@@ -77,9 +77,9 @@ pub(super) fn direct(status: u16, body: &str) -> LocalReply {
 }
 
 /// A `redirect` for a request to `host` with `path` and `query`, which came over TLS
-/// when `tls`. What the redirect does not replace is the request's own: its scheme and
-/// its host, without the old scheme's default port when the scheme changes (MOSN's and
-/// Envoy's rule: `http://a:80` to `https://a`).
+/// when `tls`. What the redirect does not replace is the request's own: its scheme, its
+/// host (without the old scheme's default port when the scheme changes: MOSN's and
+/// Envoy's rule, `http://a:80` to `https://a`) and its query.
 pub(super) fn redirect(
     r: &RedirectAction,
     host: &str,
@@ -98,8 +98,10 @@ pub(super) fn redirect(
         None => host,
     };
     let new_path = r.path_redirect.as_deref().unwrap_or(path);
+    // A path_redirect's own query replaces the request's; `strip_query` drops it.
+    let own_query = r.path_redirect.as_deref().is_some_and(|p| p.contains('?'));
     let location = match query {
-        Some(q) if r.path_redirect.is_none() => format!("{scheme}://{host}{new_path}?{q}"),
+        Some(q) if !own_query && !r.strip_query => format!("{scheme}://{host}{new_path}?{q}"),
         _ => format!("{scheme}://{host}{new_path}"),
     };
     let mut headers = HeaderMap::new();

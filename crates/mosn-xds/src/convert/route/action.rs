@@ -305,10 +305,10 @@ fn metadata_match(mut m: EnvoyMetadata) -> Result<Metadata> {
     Ok(labels)
 }
 
-/// `redirect`. mosn's redirects, as Envoy's, keep the request's scheme and host unless
-/// given new ones (dropping the old scheme's default port from a kept host when the
-/// scheme changes), but keep the query only when the path is not replaced; Envoy keeps
-/// it unless told otherwise. So a new path needs `strip_query` (or a query of its own).
+/// `redirect`. mosn's redirects, as Envoy's, keep the request's scheme, host and query
+/// unless given new ones (dropping the old scheme's default port from a kept host when
+/// the scheme changes; a `path_redirect` with a query of its own, or `strip_query`,
+/// drops the request's query).
 pub(super) fn redirect(mut r: EnvoyRedirect) -> Result<RedirectAction> {
     let scheme_redirect = match r.scheme_rewrite_specifier.take() {
         Some(SchemeRewriteSpecifier::HttpsRedirect(true)) => Some("https".to_owned()),
@@ -317,7 +317,7 @@ pub(super) fn redirect(mut r: EnvoyRedirect) -> Result<RedirectAction> {
     };
     let host_redirect = Some(std::mem::take(&mut r.host_redirect)).filter(|h| !h.is_empty());
     let strip_query = std::mem::take(&mut r.strip_query);
-    let path_redirect = redirect_path(r.path_rewrite_specifier.take(), strip_query)?;
+    let path_redirect = redirect_path(r.path_rewrite_specifier.take())?;
     let response_code = redirect_code(std::mem::take(&mut r.response_code))?;
     refuse_leftover(&r, "")?;
     Ok(RedirectAction {
@@ -325,27 +325,18 @@ pub(super) fn redirect(mut r: EnvoyRedirect) -> Result<RedirectAction> {
         path_redirect,
         host_redirect,
         scheme_redirect,
+        strip_query,
     })
 }
 
-fn redirect_path(spec: Option<PathRewriteSpecifier>, strip_query: bool) -> Result<Option<String>> {
+fn redirect_path(spec: Option<PathRewriteSpecifier>) -> Result<Option<String>> {
     match spec {
-        None if strip_query => Err(ConvertError::unsupported(
-            "strip_query",
-            "strip_query without path_redirect",
-        )),
         None => Ok(None),
-        Some(PathRewriteSpecifier::PathRedirect(p)) if p.contains('?') || strip_query => {
-            Ok(Some(if p.starts_with('/') {
-                p
-            } else {
-                format!("/{p}")
-            }))
-        }
-        Some(PathRewriteSpecifier::PathRedirect(_)) => Err(ConvertError::unsupported(
-            "path_redirect",
-            "path_redirect keeping the request's query (set strip_query)",
-        )),
+        Some(PathRewriteSpecifier::PathRedirect(p)) => Ok(Some(if p.starts_with('/') {
+            p
+        } else {
+            format!("/{p}")
+        })),
         Some(PathRewriteSpecifier::PrefixRewrite(_)) => Err(ConvertError::unsupported(
             "prefix_rewrite",
             "redirecting with a rewritten prefix",
