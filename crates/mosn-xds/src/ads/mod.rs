@@ -1,6 +1,7 @@
 //! The ADS client: one gRPC stream to the control plane (SotW or Delta), on its own thread.
 
 mod backoff;
+mod body;
 mod connect;
 mod delta;
 mod drive;

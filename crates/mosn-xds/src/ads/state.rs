@@ -7,6 +7,7 @@
 //! warming: a cluster waits for its endpoints, a listener for its route configurations,
 //! either for the SDS secrets it names, until they arrive or `initial_fetch_timeout` passes.
 
+use super::body::Body;
 use super::types::XdsType;
 use crate::convert::cluster::{cluster, ClusterPlan};
 use crate::convert::endpoint::endpoints;
@@ -55,7 +56,7 @@ impl Outcome {
 #[derive(Debug)]
 struct Entry<P> {
     version: String,
-    body: Vec<u8>,
+    body: Body,
     plan: P,
     /// Since when it waits for what it depends on; `None` once live.
     warming_since: Option<Instant>,
@@ -269,7 +270,7 @@ impl XdsState {
             ResourceKind::Certificate => None,
         };
         if let Some(body) = body {
-            body.clear();
+            body.forget();
         }
     }
 
@@ -285,7 +286,7 @@ impl XdsState {
                 .map(|(name, e)| Stored {
                     name: name.clone(),
                     version: e.version.clone(),
-                    body: e.body.clone(),
+                    body: e.body.bytes(),
                     updated: e.updated,
                     warming: e.warming_since.is_some(),
                 })
@@ -328,7 +329,7 @@ impl XdsState {
             return Err((given, why));
         }
         let name = decoded;
-        if self.stored_body(ty, &name) == Some(bytes.as_slice()) {
+        if self.stored_body(ty, &name).is_some_and(|b| b.is(&bytes)) {
             return Ok(name);
         }
         self.convert_and_store(ty, &name, resource.version, bytes, now, out)
@@ -336,7 +337,7 @@ impl XdsState {
         Ok(name)
     }
 
-    fn stored_body(&self, ty: XdsType, name: &str) -> Option<&[u8]> {
+    fn stored_body(&self, ty: XdsType, name: &str) -> Option<&Body> {
         let body = match ty {
             XdsType::Cluster => self.clusters.get(name).map(|e| &e.body),
             XdsType::Endpoint => self.endpoints.get(name).map(|e| &e.body),
@@ -344,7 +345,7 @@ impl XdsState {
             XdsType::Route => self.routes.get(name).map(|e| &e.body),
             XdsType::Secret => self.secret_entries.get(name).map(|e| &e.body),
         };
-        body.map(Vec::as_slice)
+        body
     }
 
     fn convert_and_store(
@@ -394,7 +395,7 @@ impl XdsState {
             Entry {
                 warming_since: Some(now),
                 secrets,
-                ..Entry::new(version, body, plan)
+                ..Entry::new(version, &body, plan)
             },
         );
         if !missing {
@@ -439,7 +440,7 @@ impl XdsState {
         let hosts = endpoints(&proto, &mut ctx)?;
         merge_ignored(&mut self.ignored, ctx);
         self.endpoints
-            .insert(name.to_owned(), Entry::new(version, body, hosts));
+            .insert(name.to_owned(), Entry::new(version, &body, hosts));
         for cluster in self.eds_users.get(name).cloned().unwrap_or_default() {
             if self
                 .clusters
@@ -505,7 +506,7 @@ impl XdsState {
             Entry {
                 warming_since: Some(now),
                 secrets,
-                ..Entry::new(version, body, plan)
+                ..Entry::new(version, &body, plan)
             },
         );
         self.emit_listener(name, false, out);
@@ -551,7 +552,7 @@ impl XdsState {
         merge_ignored(&mut self.ignored, ctx);
         out.batch.upserts.push(Resource::Router(config));
         self.routes
-            .insert(name.to_owned(), Entry::new(version, body, ()));
+            .insert(name.to_owned(), Entry::new(version, &body, ()));
         for listener in self.rds_users.get(name).cloned().unwrap_or_default() {
             if self
                 .listeners
@@ -575,18 +576,18 @@ impl XdsState {
         let proto = Secret::decode(body.as_slice()).map_err(decode_error)?;
         self.secrets.insert(name.to_owned(), proto);
         self.secret_entries
-            .insert(name.to_owned(), Entry::new(version, body, ()));
+            .insert(name.to_owned(), Entry::new(version, &body, ()));
         // Everything that uses the secret is converted again with it.
         for (ty, user) in self.secret_users.get(name).cloned().unwrap_or_default() {
             let stored = match ty {
                 XdsType::Cluster => self
                     .clusters
                     .get(&user)
-                    .map(|e| (e.version.clone(), e.body.clone())),
+                    .map(|e| (e.version.clone(), e.body.bytes())),
                 XdsType::Listener => self
                     .listeners
                     .get(&user)
-                    .map(|e| (e.version.clone(), e.body.clone())),
+                    .map(|e| (e.version.clone(), e.body.bytes())),
                 _ => None,
             };
             if let Some((version, body)) = stored {
@@ -696,10 +697,10 @@ impl XdsState {
 
 impl<P> Entry<P> {
     /// A resource just stored: live (not warming), using no secret.
-    fn new(version: String, body: Vec<u8>, plan: P) -> Self {
+    fn new(version: String, body: &[u8], plan: P) -> Self {
         Self {
             version,
-            body,
+            body: Body::new(body),
             plan,
             warming_since: None,
             secrets: BTreeSet::new(),
@@ -728,7 +729,7 @@ fn cluster_hosts(plan: &ClusterPlan, endpoints: &Entry<Vec<HostConfig>>) -> Vec<
     if plan.socket_matches.is_empty() {
         return endpoints.plan.clone();
     }
-    let hosts = ClusterLoadAssignment::decode(endpoints.body.as_slice())
+    let hosts = ClusterLoadAssignment::decode(endpoints.body.bytes().as_slice())
         .map_err(decode_error)
         .and_then(|cla| plan.hosts(&cla, &mut Context::default()));
     hosts.unwrap_or_else(|e| {
