@@ -80,6 +80,21 @@ pub struct Batch {
 }
 
 impl Batch {
+    /// How much the batch holds: its resources plus the virtual hosts of its route
+    /// configurations (one route configuration can carry 10,000); what the plane goes by
+    /// to tell a bulk push from a small change.
+    pub fn weight(&self) -> usize {
+        let vhosts: usize = self
+            .upserts
+            .iter()
+            .map(|r| match r {
+                Resource::Router(router) => router.virtual_hosts.len(),
+                _ => 0,
+            })
+            .sum();
+        self.upserts.len() + self.removals.len() + vhosts
+    }
+
     /// Every certificate, cluster, route configuration and listener of `config`, as
     /// upserts.
     pub fn from_config(config: &Config) -> Self {

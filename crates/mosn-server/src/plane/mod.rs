@@ -34,6 +34,10 @@ use std::sync::Arc;
 use std::time::SystemTime;
 use tokio::sync::mpsc::UnboundedSender;
 
+/// A batch this heavy (resources plus virtual hosts) is a bulk push: once applied, the
+/// heap it churned through is handed back to the kernel.
+const LARGE_BATCH: usize = 1000;
+
 /// One resource as applied: its config, the version it got and when.
 #[derive(Debug, Clone)]
 pub(crate) struct Entry<T> {
@@ -139,8 +143,12 @@ impl ConfigPlane {
 
     /// Applies one batch (see the module doc); batches are applied one at a time.
     pub fn apply(&self, batch: Batch) -> ApplyReport {
+        let large = batch.weight() >= LARGE_BATCH;
         let mut inner = self.inner.lock();
         let report = inner.apply(batch, &self.state, &self.stats);
+        if large {
+            crate::sys::release_free_memory_soon();
+        }
         let stats = &self.stats.config;
         stats.update_attempt.inc();
         if report.rejected.is_empty() {
