@@ -20,6 +20,11 @@ pub struct LevelEdits {
 }
 
 impl LevelEdits {
+    /// Whether neither direction edits anything.
+    pub fn is_empty(&self) -> bool {
+        self.request.is_empty() && self.response.is_empty()
+    }
+
     /// Compiles the config's edits, naming the first header that is not a valid HTTP header.
     pub fn compile(edits: &HeaderEdits) -> Result<Self, String> {
         Ok(Self {
@@ -36,6 +41,12 @@ impl LevelEdits {
 }
 
 impl CompiledEdits {
+    /// No edits.
+    pub const NONE: Self = Self {
+        add: Vec::new(),
+        remove: Vec::new(),
+    };
+
     fn compile(add: &[HeaderToAdd], remove: &[String]) -> Result<Self, String> {
         let name = |n: &str| {
             HeaderName::from_bytes(n.as_bytes()).map_err(|_| format!("invalid header name {n:?}"))

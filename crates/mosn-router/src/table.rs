@@ -36,7 +36,9 @@ pub struct Route {
     matcher: RouteMatch,
     /// What to do with a matching request.
     pub action: RouteAction,
-    edits: LevelEdits,
+    /// The route's own header edits; `None` (most routes) costs one word, not four
+    /// empty lists, across a table of 50,000 routes.
+    edits: Option<Box<LevelEdits>>,
 }
 
 /// The result of routing one request.
@@ -146,9 +148,11 @@ impl Route {
 
     fn from_config(cfg: &RouteConfig) -> Result<Self, String> {
         let edits = match &cfg.action {
-            RouteAction::Forward(fwd) => LevelEdits::compile(&fwd.headers)?,
-            _ => LevelEdits::default(),
-        };
+            RouteAction::Forward(fwd) => Some(LevelEdits::compile(&fwd.headers)?),
+            _ => None,
+        }
+        .filter(|e| !e.is_empty())
+        .map(Box::new);
         Ok(Self {
             matcher: cfg.matcher.clone(),
             action: cfg.action.clone(),
@@ -236,11 +240,14 @@ fn header_matches<H: HeaderView + ?Sized>(m: &HeaderMatch, headers: &H) -> bool 
     }
 }
 
+/// What a route without edits of its own applies.
+static NO_EDITS: CompiledEdits = CompiledEdits::NONE;
+
 impl Matched<'_> {
     /// Request header edits from the most specific level to the least.
     pub fn request_edits(&self) -> [&CompiledEdits; 3] {
         [
-            &self.route.edits.request,
+            self.route.edits.as_ref().map_or(&NO_EDITS, |e| &e.request),
             &self.vhost.edits.request,
             &self.table.edits.request,
         ]
@@ -249,7 +256,7 @@ impl Matched<'_> {
     /// Response header edits from the most specific level to the least.
     pub fn response_edits(&self) -> [&CompiledEdits; 3] {
         [
-            &self.route.edits.response,
+            self.route.edits.as_ref().map_or(&NO_EDITS, |e| &e.response),
             &self.vhost.edits.response,
             &self.table.edits.response,
         ]
