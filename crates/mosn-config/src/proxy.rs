@@ -97,6 +97,7 @@ pub(crate) fn parse_proxy(config: &Obj<'_>, routers: &ServerRouters) -> Option<P
         fallback_for_unknown_protocol,
         upstream_failure_status: None,
         free_reset_retry: true,
+        envoy_headers: Default::default(),
     })
 }
 

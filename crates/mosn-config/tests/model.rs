@@ -53,6 +53,7 @@ fn base_config_and_defaults() {
     // MOSN's failure handling: its own statuses, one free resend after a reset.
     assert_eq!(p.upstream_failure_status, None);
     assert!(p.free_reset_retry);
+    assert_eq!(p.envoy_headers, Default::default());
 
     let t = tcp_proxy(&c);
     assert_eq!(t.cluster.as_deref(), Some("c"));

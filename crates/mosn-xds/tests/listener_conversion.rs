@@ -502,6 +502,8 @@ fn http_connection_manager_converts_its_protocol_limits_timeouts_and_rds_name() 
     assert_eq!(p.upstream_failure_status, Some(503));
     // ... and resends a request after a reset only under the retry policy.
     assert!(!p.free_reset_retry);
+    // ... strips the x-envoy-* headers clients must not set, and adds its own.
+    assert!(p.envoy_headers.strip_internal && p.envoy_headers.add);
     assert_eq!(
         ignored,
         [

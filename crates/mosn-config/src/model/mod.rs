@@ -241,6 +241,22 @@ pub struct ProxyConfig {
     /// connection may have been a pooled one the upstream had just closed). Envoy's
     /// configurations retry such a request only under their retry policy.
     pub free_reset_retry: bool,
+    /// What Envoy does with its own `x-envoy-*` request headers (Envoy's configurations;
+    /// MOSN's do neither).
+    pub envoy_headers: EnvoyHeaders,
+}
+
+/// Envoy's handling of its `x-envoy-*` request headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EnvoyHeaders {
+    /// The connection manager removes the ones a client must not set
+    /// (`x-envoy-retry-on`, `x-envoy-upstream-rq-timeout-ms`, ...): Envoy takes every
+    /// request for external without an `internal_address_config`.
+    pub strip_internal: bool,
+    /// The router tells the upstream `x-envoy-expected-rq-timeout-ms` and, after a path
+    /// rewrite, `x-envoy-original-path` or `x-envoy-original-host` (unless its
+    /// `suppress_envoy_headers`).
+    pub add: bool,
 }
 
 /// The `tcp_proxy` network filter's `config`.

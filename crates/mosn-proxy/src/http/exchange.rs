@@ -6,6 +6,7 @@
 use super::attempt::{
     before_retry, choose_other_host, connect, count_failure, outcome_of, AttemptError,
 };
+use super::envoy_headers;
 use super::local_reply::{self, LocalReply};
 use super::replay::RequestBody;
 use super::retry::{route_policy, Failure, RetryState, ATTEMPT_COUNT};
@@ -18,6 +19,7 @@ use http::header::HOST;
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{request, HeaderMap, HeaderValue, Request, Response, Uri};
 use mosn_api::error::ProxyErrorKind;
+use mosn_config::EnvoyHeaders;
 use mosn_config::{ForwardAction, Protocol, RouteAction};
 use mosn_net::ConnectionInfo;
 use mosn_router::{apply_header_edits, hash_key, pick_cluster, Matched};
@@ -153,7 +155,7 @@ pub(super) async fn forward(
             timeout = timeout.min(t);
         }
     }
-    prepare_request(&mut parts, info, target);
+    prepare_request(&mut parts, info, target, filter.envoy_headers);
     if target.upstream == Upstream::Http2 && cluster.tls.is_some() {
         // HTTP/2's `:scheme` names the upstream connection's security.
         let mut uri = std::mem::take(&mut parts.uri).into_parts();
@@ -161,7 +163,8 @@ pub(super) async fn forward(
         parts.uri = Uri::from_parts(uri).unwrap_or_default();
     }
 
-    let deadline = Instant::now() + timeout;
+    let request_start = Instant::now();
+    let deadline = request_start + timeout;
     // A Bolt frame carries the body whole: read it before the request counts upstream (its
     // failures are the client's), and it can be sent again on a retry.
     let body = if target.upstream == Upstream::Bolt {
@@ -210,6 +213,15 @@ pub(super) async fn forward(
             parts
                 .headers
                 .insert(ATTEMPT_COUNT, HeaderValue::from(sent_attempts));
+        }
+        if filter.envoy_headers.add {
+            let elapsed = request_start.elapsed();
+            let per_try = policy.per_try_timeout;
+            if let Some(v) = envoy_headers::expected_timeout(timeout, per_try, elapsed) {
+                parts
+                    .headers
+                    .insert(envoy_headers::EXPECTED_TIMEOUT.clone(), v);
+            }
         }
         let try_deadline = policy
             .per_try_timeout
@@ -354,9 +366,21 @@ pub(super) fn prepare_request(
     parts: &mut request::Parts,
     info: &ConnectionInfo,
     target: &Target<'_>,
+    envoy: EnvoyHeaders,
 ) {
     forwarding_headers::add(&mut parts.headers, info);
+    if envoy.strip_internal {
+        envoy_headers::strip_internal(&mut parts.headers);
+    }
     apply_header_edits(target.matched.request_edits(), &mut parts.headers);
+    if envoy.add && target.action.host_rewrite.is_some() {
+        let original = host_of(&parts.uri, &parts.headers);
+        if let Ok(v) = HeaderValue::from_str(&original) {
+            parts
+                .headers
+                .insert(envoy_headers::ORIGINAL_HOST.clone(), v);
+        }
+    }
     let mut authority = target
         .action
         .host_rewrite
@@ -366,7 +390,16 @@ pub(super) fn prepare_request(
         authority = "localhost".to_owned();
     }
     let path = parts.uri.path();
-    let path_and_query = match (target.matched.rewritten_path(path), parts.uri.query()) {
+    let rewritten = target.matched.rewritten_path(path);
+    if envoy.add && rewritten.is_some() {
+        let original = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+        if let Ok(v) = HeaderValue::from_str(original) {
+            parts
+                .headers
+                .insert(envoy_headers::ORIGINAL_PATH.clone(), v);
+        }
+    }
+    let path_and_query = match (rewritten, parts.uri.query()) {
         (Some(p), Some(q)) => format!("{p}?{q}"),
         (Some(p), None) => p,
         (None, _) => parts

@@ -5,10 +5,10 @@ use super::attempt::{
     AttemptError,
 };
 use super::connection::{Flow, Http1Connection};
-use super::forwarding_headers;
 use super::retry::{route_policy, Failure, RetryState, ATTEMPT_COUNT};
 use super::upstream_h1::{read_head, Upgrade};
 use super::DEFAULT_ROUTE_TIMEOUT;
+use super::{envoy_headers, forwarding_headers};
 use crate::state::ProxyState;
 use bytes::BytesMut;
 use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, HOST};
@@ -37,12 +37,27 @@ const ZERO_COPY_MIN: usize = 4 * 1024;
 const BODY_READ_BUF: usize = 64 * 1024;
 
 /// Ends an encoded request head, whose final blank line starts at `head_end`, with
-/// `x-envoy-attempt-count: n` (replacing the previous attempt's count).
-fn end_head_with_attempt_count(out: &mut BytesMut, head_end: usize, n: u32) {
+/// this attempt's `x-envoy-attempt-count: n` and `x-envoy-expected-rq-timeout-ms`
+/// (replacing the previous attempt's).
+fn end_head_for_attempt(
+    out: &mut BytesMut,
+    head_end: usize,
+    n: Option<u32>,
+    expected_timeout: Option<&HeaderValue>,
+) {
     use std::fmt::Write;
     out.truncate(head_end);
     // Writing into a BytesMut cannot fail.
-    let _ = write!(out, "{ATTEMPT_COUNT}: {n}\r\n\r\n");
+    if let Some(n) = n {
+        let _ = write!(out, "{ATTEMPT_COUNT}: {n}\r\n");
+    }
+    if let Some(v) = expected_timeout {
+        out.extend_from_slice(envoy_headers::EXPECTED_TIMEOUT.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(v.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
 }
 
 /// One request being forwarded.
@@ -87,19 +102,33 @@ impl Forward<'_, '_> {
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
         head.headers.remove(EXPECT);
         forwarding_headers::add(&mut head.headers, &self.conn.info);
+        let envoy = self.conn.filter.envoy_headers;
+        if envoy.strip_internal {
+            envoy_headers::strip_internal(&mut head.headers);
+        }
         apply_header_edits(self.matched.request_edits(), &mut head.headers);
         if let Some(h) = &self.action.host_rewrite {
             if let Ok(v) = HeaderValue::from_str(h) {
-                head.headers.insert(HOST, v);
+                let old = head.headers.insert(HOST, v);
+                if let Some(old) = old.filter(|_| envoy.add) {
+                    head.headers
+                        .insert(envoy_headers::ORIGINAL_HOST.clone(), old);
+                }
             }
         }
         if let Some(path) = self.matched.rewritten_path(head.path()) {
+            if envoy.add {
+                if let Ok(v) = HeaderValue::from_maybe_shared(head.target.clone()) {
+                    head.headers.insert(envoy_headers::ORIGINAL_PATH.clone(), v);
+                }
+            }
             head.set_path(&path);
         }
         let count_attempts = self.matched.vhost.include_request_attempt_count;
         if count_attempts {
             head.headers.remove(ATTEMPT_COUNT);
         }
+        let request_start = Instant::now();
         let method = head.method.clone();
         head.version = Version::HTTP_11;
         let mut out = BytesMut::with_capacity(1024);
@@ -163,9 +192,20 @@ impl Forward<'_, '_> {
             let try_deadline = policy
                 .per_try_timeout
                 .map_or(deadline, |t| (Instant::now() + t).min(deadline));
-            if count_attempts {
+            if count_attempts || envoy.add {
                 sent_attempts += 1;
-                end_head_with_attempt_count(&mut out, head_end, sent_attempts);
+                let expected = envoy
+                    .add
+                    .then(|| {
+                        envoy_headers::expected_timeout(
+                            timeout,
+                            policy.per_try_timeout,
+                            request_start.elapsed(),
+                        )
+                    })
+                    .flatten();
+                let n = count_attempts.then_some(sent_attempts);
+                end_head_for_attempt(&mut out, head_end, n, expected.as_ref());
             }
             let started = Instant::now();
             let sent = self

@@ -12,6 +12,7 @@
 pub(crate) mod attempt;
 mod connection;
 mod detect;
+mod envoy_headers;
 mod exchange;
 mod forward;
 mod forwarding_headers;
@@ -75,6 +76,8 @@ pub struct HttpProxyFilter {
     upstream_failure_status: Option<u16>,
     /// `free_reset_retry`: a reset before any response byte is retried once for free.
     free_reset_retry: bool,
+    /// `envoy_headers`: Envoy's handling of its `x-envoy-*` request headers.
+    envoy_headers: mosn_config::EnvoyHeaders,
 }
 
 /// Limits offered to HTTP/2 clients in SETTINGS.
@@ -121,6 +124,7 @@ impl HttpProxyFilter {
             transcoder: None,
             upstream_failure_status: cfg.upstream_failure_status,
             free_reset_retry: cfg.free_reset_retry,
+            envoy_headers: cfg.envoy_headers,
         }
     }
 

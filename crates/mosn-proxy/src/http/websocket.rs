@@ -83,7 +83,7 @@ pub(super) async fn tunnel_h1(
         .unwrap_or_else(|| http::Uri::from_static("/"));
     *req.headers_mut() = head.headers;
     let (mut parts, ()) = req.into_parts();
-    exchange::prepare_request(&mut parts, &conn.info, target);
+    exchange::prepare_request(&mut parts, &conn.info, target, filter.envoy_headers);
     // Bytes the client sent after its request head belong to the new protocol.
     let early = conn.rbuf.split().freeze();
     let info = conn.info.clone();
@@ -139,7 +139,7 @@ pub(super) async fn tunnel_h2(
     let (mut parts, _) = req.into_parts();
     parts.method = Method::GET;
     parts.version = Version::HTTP_11;
-    exchange::prepare_request(&mut parts, info, target);
+    exchange::prepare_request(&mut parts, info, target, filter.envoy_headers);
     // HTTP/1.1's handshake needs a key; HTTP/2's has none (RFC 8441 §5).
     let key: [u8; 16] = fastrand::u128(..).to_be_bytes();
     let key = base64::engine::general_purpose::STANDARD.encode(key);

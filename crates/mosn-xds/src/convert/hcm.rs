@@ -22,7 +22,7 @@ use envoy_types::pb::envoy::extensions::filters::network::http_connection_manage
     http_filter, HttpConnectionManager, HttpFilter, Rds,
 };
 use envoy_types::pb::google::protobuf::{Any, BoolValue};
-use mosn_config::model::{Protocol, ProxyConfig, RouterConfig};
+use mosn_config::model::{EnvoyHeaders, Protocol, ProxyConfig, RouterConfig};
 use std::sync::Once;
 use std::time::Duration;
 
@@ -262,6 +262,10 @@ pub(super) fn convert(
             // Envoy resends a request whose connection was reset only under the route's
             // retry policy.
             free_reset_retry: false,
+            envoy_headers: EnvoyHeaders {
+                strip_internal: true,
+                add: !suppresses_envoy_headers(http_filters),
+            },
         },
         idle_timeout: common.idle_timeout,
         route,
@@ -578,6 +582,15 @@ fn compressor(any: &Any, ctx: &mut Context<'_>) -> Result<()> {
     Ok(())
 }
 
+/// The router's `suppress_envoy_headers` (the router is the last filter, checked before).
+fn suppresses_envoy_headers(filters: &[HttpFilter]) -> bool {
+    let router = filters.last().and_then(|f| match &f.config_type {
+        Some(http_filter::ConfigType::TypedConfig(any)) => unpack::<Router>(any, "").ok(),
+        _ => None,
+    });
+    router.is_some_and(|r| r.suppress_envoy_headers)
+}
+
 /// The router's own settings: only those that change observability may be set.
 fn router(any: Option<&Any>, ctx: &mut Context<'_>) -> Result<()> {
     let Some(any) = any else { return Ok(()) };
@@ -588,7 +601,7 @@ fn router(any: Option<&Any>, ctx: &mut Context<'_>) -> Result<()> {
         start_child_span,
         upstream_log,
         upstream_log_options,
-        suppress_envoy_headers: _, // mosn adds no x-envoy-* headers either way
+        suppress_envoy_headers: _, // see suppresses_envoy_headers
         strict_check_headers,
         respect_expected_rq_timeout,
         suppress_grpc_request_failure_code_stats,
