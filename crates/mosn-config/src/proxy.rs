@@ -98,6 +98,7 @@ pub(crate) fn parse_proxy(config: &Obj<'_>, routers: &ServerRouters) -> Option<P
         upstream_failure_status: None,
         free_reset_retry: true,
         envoy_headers: Default::default(),
+        server_name: None,
     })
 }
 

@@ -54,6 +54,7 @@ fn base_config_and_defaults() {
     assert_eq!(p.upstream_failure_status, None);
     assert!(p.free_reset_retry);
     assert_eq!(p.envoy_headers, Default::default());
+    assert_eq!(p.server_name, None);
 
     let t = tcp_proxy(&c);
     assert_eq!(t.cluster.as_deref(), Some("c"));

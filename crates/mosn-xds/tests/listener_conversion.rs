@@ -504,6 +504,8 @@ fn http_connection_manager_converts_its_protocol_limits_timeouts_and_rds_name() 
     assert!(!p.free_reset_retry);
     // ... strips the x-envoy-* headers clients must not set, and adds its own.
     assert!(p.envoy_headers.strip_internal && p.envoy_headers.add);
+    // Every response says `server: envoy` (the default server_name).
+    assert_eq!(p.server_name.as_deref(), Some("envoy"));
     assert_eq!(
         ignored,
         [

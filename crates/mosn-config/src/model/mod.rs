@@ -244,6 +244,9 @@ pub struct ProxyConfig {
     /// What Envoy does with its own `x-envoy-*` request headers (Envoy's configurations;
     /// MOSN's do neither).
     pub envoy_headers: EnvoyHeaders,
+    /// The `server` header every response gets, replacing the upstream's (Envoy's
+    /// `server_name`, `envoy` unless set); `None`, MOSN's: responses keep the upstream's.
+    pub server_name: Option<String>,
 }
 
 /// Envoy's handling of its `x-envoy-*` request headers.
@@ -254,8 +257,8 @@ pub struct EnvoyHeaders {
     /// request for external without an `internal_address_config`.
     pub strip_internal: bool,
     /// The router tells the upstream `x-envoy-expected-rq-timeout-ms` and, after a path
-    /// rewrite, `x-envoy-original-path` or `x-envoy-original-host` (unless its
-    /// `suppress_envoy_headers`).
+    /// rewrite, `x-envoy-original-path` or `x-envoy-original-host`, and the client
+    /// `x-envoy-upstream-service-time` (unless its `suppress_envoy_headers`).
     pub add: bool,
 }
 

@@ -340,7 +340,8 @@ impl Http1Connection {
             .run_request_filters(self.info.remote, &head.method, &path, &mut head.headers)
     }
 
-    async fn send_local(&mut self, reply: LocalReply, close: bool) -> Flow {
+    async fn send_local(&mut self, mut reply: LocalReply, close: bool) -> Flow {
+        self.filter.stamp_server(&mut reply.headers);
         let status = reply.status;
         self.wbuf.clear();
         reply.encode_h1(close, &mut self.wbuf);
@@ -370,6 +371,9 @@ impl Http1Connection {
 
     /// Sends a plain-text local reply with a one-line body.
     pub(super) async fn reply(&mut self, status: u16, msg: &str, close: bool) -> Flow {
+        if self.filter.server.is_some() {
+            return self.send_local(LocalReply::text(status, msg), close).await;
+        }
         self.wbuf.clear();
         mosn_protocol::http1::encode_local_reply(status, msg, close, &mut self.wbuf);
         self.finish_local(status, close).await

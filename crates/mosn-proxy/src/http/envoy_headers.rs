@@ -36,6 +36,10 @@ pub(super) static EXPECTED_TIMEOUT: HeaderName =
 /// The path (and query) before a rewrite.
 pub(super) static ORIGINAL_PATH: HeaderName = HeaderName::from_static("x-envoy-original-path");
 
+/// How long the upstream took to answer, in milliseconds (a response header).
+pub(super) static UPSTREAM_SERVICE_TIME: HeaderName =
+    HeaderName::from_static("x-envoy-upstream-service-time");
+
 /// The host before a rewrite.
 pub(super) static ORIGINAL_HOST: HeaderName = HeaderName::from_static("x-envoy-original-host");
 

@@ -260,7 +260,7 @@ pub(super) async fn forward(
         };
         host.record_latency(started.elapsed());
         let (error, unsent) = match result {
-            Ok(resp) => {
+            Ok(mut resp) => {
                 let status = resp.status().as_u16();
                 stats.count_response(status);
                 cluster.report_outcome(&host, Outcome::Status(status));
@@ -273,6 +273,13 @@ pub(super) async fn forward(
                     previous = Some(host.clone());
                     attempt += 1;
                     continue;
+                }
+                if filter.envoy_headers.add {
+                    let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                    resp.headers_mut().insert(
+                        envoy_headers::UPSTREAM_SERVICE_TIME.clone(),
+                        HeaderValue::from(ms),
+                    );
                 }
                 return finish_response(filter, target, resp);
             }
@@ -449,6 +456,7 @@ pub(super) fn finish_response(
         f.on_response_headers(status, resp.headers_mut());
     }
     apply_header_edits(target.matched.response_edits(), resp.headers_mut());
+    filter.stamp_server(resp.headers_mut());
     filter.stats.count_response(status);
     resp
 }
@@ -487,7 +495,9 @@ pub(super) fn error_reply(
     filter.stats.count_error(kind);
     if grpc {
         filter.stats.count_response(200);
-        return grpc::trailers_only(grpc::status_for_error(kind), kind.reason());
+        let mut resp = grpc::trailers_only(grpc::status_for_error(kind), kind.reason());
+        filter.stamp_server(resp.headers_mut());
+        return resp;
     }
     let status = filter.error_status(kind);
     finish_local(filter, LocalReply::text(status, kind.reason()))
@@ -497,12 +507,15 @@ pub(super) fn error_reply(
 fn local(filter: &HttpProxyFilter, status: u16, reason: &str, grpc: bool) -> Response<ProxyBody> {
     if grpc {
         filter.stats.count_response(200);
-        return grpc::trailers_only(grpc::status_for_http(status), reason);
+        let mut resp = grpc::trailers_only(grpc::status_for_http(status), reason);
+        filter.stamp_server(resp.headers_mut());
+        return resp;
     }
     finish_local(filter, LocalReply::text(status, reason))
 }
 
-fn finish_local(filter: &HttpProxyFilter, reply: LocalReply) -> Response<ProxyBody> {
+fn finish_local(filter: &HttpProxyFilter, mut reply: LocalReply) -> Response<ProxyBody> {
+    filter.stamp_server(&mut reply.headers);
     filter.stats.count_response(reply.status);
     reply.into_response()
 }

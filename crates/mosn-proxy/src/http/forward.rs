@@ -237,6 +237,13 @@ impl Forward<'_, '_> {
                         attempt += 1;
                         continue;
                     }
+                    if envoy.add {
+                        let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                        resp.headers.insert(
+                            envoy_headers::UPSTREAM_SERVICE_TIME.clone(),
+                            HeaderValue::from(ms),
+                        );
+                    }
                     let relayed = self
                         .relay_response(
                             &mut upstream,
@@ -460,6 +467,7 @@ impl Forward<'_, '_> {
             f.on_response_headers(status, &mut resp.headers);
         }
         apply_header_edits(self.matched.response_edits(), &mut resp.headers);
+        self.conn.filter.stamp_server(&mut resp.headers);
         if let Some(len) = declared_length {
             resp.headers.insert(CONTENT_LENGTH, len);
         }

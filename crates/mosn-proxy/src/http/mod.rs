@@ -78,6 +78,8 @@ pub struct HttpProxyFilter {
     free_reset_retry: bool,
     /// `envoy_headers`: Envoy's handling of its `x-envoy-*` request headers.
     envoy_headers: mosn_config::EnvoyHeaders,
+    /// `server_name`: the `server` header of every response.
+    server: Option<http::HeaderValue>,
 }
 
 /// Limits offered to HTTP/2 clients in SETTINGS.
@@ -125,6 +127,17 @@ impl HttpProxyFilter {
             upstream_failure_status: cfg.upstream_failure_status,
             free_reset_retry: cfg.free_reset_retry,
             envoy_headers: cfg.envoy_headers,
+            server: cfg
+                .server_name
+                .as_deref()
+                .and_then(|s| http::HeaderValue::from_str(s).ok()),
+        }
+    }
+
+    /// Gives a response the listener's `server` header, when it has one.
+    fn stamp_server(&self, headers: &mut HeaderMap) {
+        if let Some(v) = &self.server {
+            headers.insert(http::header::SERVER, v.clone());
         }
     }
 

@@ -42,6 +42,8 @@ const ROUTER: &str = "envoy.filters.http.router";
 /// resets the connection before a response (mosn's own rule is 502, 504 on a connect
 /// timeout).
 const ENVOY_UPSTREAM_FAILURE_STATUS: u16 = 503;
+/// Envoy's default `server_name`: every response's `server` header.
+const ENVOY_SERVER_NAME: &str = "envoy";
 
 /// Where a connection manager's routes come from.
 #[derive(Debug)]
@@ -143,7 +145,6 @@ pub(super) fn convert(
     )?;
     unset("http_protocol_options", http_protocol_options)?;
     unset("http3_protocol_options", http3_protocol_options)?;
-    unset("server_name", server_name)?;
     unset("server_header_transformation", server_header_transformation)?;
     unset("scheme_header_transformation", scheme_header_transformation)?;
     disabled_timeout("stream_idle_timeout", stream_idle_timeout)?;
@@ -262,6 +263,11 @@ pub(super) fn convert(
             // Envoy resends a request whose connection was reset only under the route's
             // retry policy.
             free_reset_retry: false,
+            server_name: Some(if server_name.is_empty() {
+                ENVOY_SERVER_NAME.to_owned()
+            } else {
+                server_name.clone()
+            }),
             envoy_headers: EnvoyHeaders {
                 strip_internal: true,
                 add: !suppresses_envoy_headers(http_filters),
