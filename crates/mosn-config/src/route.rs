@@ -171,6 +171,7 @@ fn parse_forward(r: &Obj<'_>, clusters: &ClusterNames) -> Option<ForwardAction> 
         target: target?,
         timeout,
         prefix_rewrite,
+        regex_rewrite: None,
         host_rewrite,
         headers,
         hash_policy: hash_policy?,

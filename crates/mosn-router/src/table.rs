@@ -262,11 +262,19 @@ impl Matched<'_> {
         ]
     }
 
-    /// The path after `prefix_rewrite`, or `None` when the route does not rewrite it.
+    /// The path (without its query) after `prefix_rewrite` or `regex_rewrite`, or `None`
+    /// when the route does not rewrite it.
     pub fn rewritten_path(&self, path: &str) -> Option<String> {
         let RouteAction::Forward(fwd) = &self.route.action else {
             return None;
         };
+        if let Some(r) = &fwd.regex_rewrite {
+            return Some(
+                r.pattern
+                    .replace_all(path, r.substitution.as_str())
+                    .into_owned(),
+            );
+        }
         let rewrite = fwd.prefix_rewrite.as_deref()?;
         let rest = match &self.route.matcher.path {
             PathMatch::Prefix(p) => path.get(p.len()..).unwrap_or(""),
@@ -304,6 +312,7 @@ mod tests {
             target: ClusterTarget::Single(cluster.into()),
             timeout: None,
             prefix_rewrite: prefix_rewrite.map(Into::into),
+            regex_rewrite: None,
             host_rewrite: None,
             headers: HeaderEdits::default(),
             hash_policy: Vec::new(),
@@ -510,6 +519,41 @@ mod tests {
         h.insert("x-m", "yes".parse().unwrap());
         assert!(!check(&not, &h) && !check(&absent, &h));
         assert!(check(&criterion(HeaderMatchMode::Matches), &h));
+    }
+
+    /// Envoy's `regex_rewrite`: every match replaced, groups substituted.
+    #[test]
+    fn regex_rewrite_replaces_every_match_in_the_path() {
+        let mut fwd = ForwardAction::to(ClusterTarget::Single("c".into()));
+        fwd.regex_rewrite = Some(Box::new(mosn_config::RegexRewrite {
+            pattern: regex::Regex::new("/v([0-9]+)/").unwrap(),
+            substitution: "/version-${1}/".into(),
+        }));
+        let vh = VirtualHostConfig {
+            name: "vh".into(),
+            domains: vec!["*".into()],
+            routes: vec![route(
+                PathMatch::Prefix("/".into()),
+                vec![],
+                RouteAction::Forward(std::sync::Arc::new(fwd)),
+            )],
+            headers: HeaderEdits::default(),
+            include_request_attempt_count: false,
+        };
+        let t = RouteTable::from_config(&RouterConfig {
+            name: "r".into(),
+            virtual_hosts: vec![vh],
+            headers: HeaderEdits::default(),
+            host_port: Default::default(),
+        })
+        .unwrap();
+        let h = HeaderMap::new();
+        let m = t.route("a", "/v1/x/v22/y", &h).unwrap();
+        assert_eq!(
+            m.rewritten_path("/v1/x/v22/y").as_deref(),
+            Some("/version-1/x/version-22/y")
+        );
+        assert_eq!(m.rewritten_path("/none").as_deref(), Some("/none"));
     }
 
     #[test]

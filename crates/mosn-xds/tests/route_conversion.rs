@@ -467,6 +467,25 @@ fn inverted_and_absent_header_matchers_convert() {
     assert_eq!(d.value, ValueMatch::Exact("v".into()));
 }
 
+/// `regex_rewrite`: an unanchored pattern and RE2's substitution in the `regex` crate's
+/// syntax (`\1` → `${1}`, `$` literal).
+#[test]
+fn regex_rewrite_converts() {
+    let cfg = converted(&with_routes(&[
+        "{match: {prefix: /}, route: {cluster: c, regex_rewrite: \
+         {pattern: {regex: '^/v(\\d+)/(.*)$'}, substitution: '/api/\\2?v=\\1$\\\\'}}}",
+    ]));
+    let r = forward_of(&cfg, 0, 0)
+        .regex_rewrite
+        .as_ref()
+        .expect("a rewrite");
+    assert_eq!(r.substitution, "/api/${2}?v=${1}$$\\");
+    assert_eq!(
+        r.pattern.replace_all("/v3/a/b", r.substitution.as_str()),
+        "/api/a/b?v=3$\\"
+    );
+}
+
 /// Redirects and direct responses under response edits of their virtual host or route
 /// configuration convert: the proxy applies those to the replies it makes, as Envoy does.
 #[test]
@@ -911,9 +930,19 @@ const ROUTE_REFUSALS: &[(&str, &str, &str)] = &[
         "RouteAction.request_mirror_policies is not supported by mosn",
     ),
     (
-        "{match: {prefix: /}, route: {cluster: c, regex_rewrite: {pattern: {regex: a}, substitution: b}}}",
+        "{match: {prefix: /}, route: {cluster: c, regex_rewrite: {pattern: {regex: a}, substitution: '\\1'}}}",
+        "route.regex_rewrite.substitution",
+        "\\1 names a group the pattern does not have (0)",
+    ),
+    (
+        "{match: {prefix: /}, route: {cluster: c, regex_rewrite: {pattern: {regex: '(a)'}, substitution: '\\x'}}}",
+        "route.regex_rewrite.substitution",
+        "a backslash must be followed by a digit or a backslash",
+    ),
+    (
+        "{match: {prefix: /}, route: {cluster: c, prefix_rewrite: /x, regex_rewrite: {pattern: {regex: a}, substitution: b}}}",
         "route.regex_rewrite",
-        "RouteAction.regex_rewrite is not supported by mosn",
+        "prefix_rewrite and regex_rewrite must not both be set (Envoy refuses it too)",
     ),
     (
         "{match: {prefix: /}, route: {cluster: c, upgrade_configs: [{upgrade_type: websocket}]}}",

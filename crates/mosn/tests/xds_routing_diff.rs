@@ -312,6 +312,12 @@ fn main_vhost() -> Value {
                     { "name": "alpha", "weight": 50 }, { "name": "beta", "weight": 50 } ] } } },
                 { "match": { "prefix": "/rewrite/" }, "route": { "cluster": "alpha", "prefix_rewrite": "/backend/" } },
                 { "match": { "path": "/rewrite-exact" }, "route": { "cluster": "alpha", "prefix_rewrite": "/whole" } },
+                { "match": { "prefix": "/rx/" }, "route": { "cluster": "alpha", "regex_rewrite": {
+                    "pattern": { "regex": "^/rx/v([0-9]+)/" }, "substitution": "/api/\\1/" } } },
+                { "match": { "prefix": "/rxall/" }, "route": { "cluster": "alpha", "regex_rewrite": {
+                    "pattern": { "regex": "o" }, "substitution": "0" } } },
+                { "match": { "prefix": "/rxdollar/" }, "route": { "cluster": "alpha", "regex_rewrite": {
+                    "pattern": { "regex": "dollar" }, "substitution": "$1x" } } },
                 { "match": { "prefix": "/strip" }, "route": { "cluster": "alpha", "prefix_rewrite": "/" } },
                 { "match": { "prefix": "/hostrw" }, "route": { "cluster": "beta", "host_rewrite_literal": "rewritten.test" } },
                 { "match": { "prefix": "/timeout/short" }, "route": { "cluster": "alpha", "timeout": "1s" } },
@@ -904,6 +910,22 @@ fn matrix() -> Vec<Case> {
             "main.test",
             "/strip",
         ),
+        case(
+            "regex_rewrite with a group",
+            "main.test",
+            "/rx/v2/items?q=1",
+        ),
+        case("regex_rewrite not matching", "main.test", "/rx/other"),
+        case(
+            "regex_rewrite of every match",
+            "main.test",
+            "/rxall/foo/boo",
+        ),
+        case(
+            "regex_rewrite with a literal dollar",
+            "main.test",
+            "/rxdollar/a",
+        ),
         case("host_rewrite_literal", "main.test", "/hostrw/x"),
         // Timeouts.
         case("route timeout fires", "main.test", "/timeout/short").delay(2500),
@@ -1283,9 +1305,9 @@ fn refusals() -> Vec<(&'static str, Value, &'static str)> {
             "request_mirror_policies",
         ),
         (
-            "regex_rewrite",
-            fwd(
-                json!({ "regex_rewrite": { "pattern": { "regex": "^/a" }, "substitution": "/b" } }),
+            "redirect with regex_rewrite",
+            redirecting(
+                json!({ "regex_rewrite": { "pattern": { "regex": "a" }, "substitution": "b" } }),
             ),
             "regex_rewrite",
         ),

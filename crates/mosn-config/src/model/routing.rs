@@ -210,6 +210,8 @@ pub struct ForwardAction {
     pub timeout: Option<Duration>,
     /// `prefix_rewrite`: replaces the matched prefix (or the whole path for exact matches).
     pub prefix_rewrite: Option<String>,
+    /// Envoy's `regex_rewrite` (boxed: few routes have one).
+    pub regex_rewrite: Option<Box<RegexRewrite>>,
     /// `host_rewrite`: new Host header.
     pub host_rewrite: Option<String>,
     /// Route-level header edits.
@@ -227,6 +229,23 @@ pub struct ForwardAction {
     pub metadata_match: Metadata,
 }
 
+/// Envoy's `regex_rewrite`: every match of `pattern` in the path (not the query) is
+/// replaced by `substitution`, whose `${n}` are the match's groups.
+#[derive(Debug, Clone)]
+pub struct RegexRewrite {
+    /// The pattern, unanchored.
+    pub pattern: regex::Regex,
+    /// The replacement, in the `regex` crate's syntax.
+    pub substitution: String,
+}
+
+/// Rewrites compare by pattern text and substitution, as [`PathMatch`] does.
+impl PartialEq for RegexRewrite {
+    fn eq(&self, other: &Self) -> bool {
+        self.pattern.as_str() == other.pattern.as_str() && self.substitution == other.substitution
+    }
+}
+
 impl ForwardAction {
     /// Forwarding to `target` with MOSN's defaults for everything else: what a source
     /// that only names the cluster makes (benchmarks, tests).
@@ -235,6 +254,7 @@ impl ForwardAction {
             target,
             timeout: None,
             prefix_rewrite: None,
+            regex_rewrite: None,
             host_rewrite: None,
             headers: HeaderEdits::default(),
             hash_policy: Vec::new(),

@@ -6,6 +6,7 @@
 
 use super::super::endpoint::string_labels;
 use super::super::{duration, refuse_leftover, ConvertError, Result};
+use super::re2::unanchored;
 use super::retry::{no_retries, retry_policy};
 use envoy_types::pb::envoy::config::core::v3::data_source::Specifier;
 use envoy_types::pb::envoy::config::core::v3::{DataSource, Metadata as EnvoyMetadata};
@@ -20,9 +21,10 @@ use envoy_types::pb::envoy::config::route::v3::{
     DirectResponseAction, RedirectAction as EnvoyRedirect, RouteAction,
     WeightedCluster as EnvoyWeighted,
 };
+use envoy_types::pb::envoy::r#type::matcher::v3::RegexMatchAndSubstitute;
 use mosn_config::model::{
     ClusterTarget, ForwardAction, HashPolicy, HeaderEdits, Metadata, PathMatch, RedirectAction,
-    RetryPolicy, WeightedCluster,
+    RegexRewrite, RetryPolicy, WeightedCluster,
 };
 use std::time::Duration;
 
@@ -52,6 +54,18 @@ pub(super) fn forward(
     let timeout = route_timeout(a.timeout.take())?;
     grpc_timeout_caps(&mut a, timeout == NO_TIMEOUT)?;
     let prefix_rewrite = prefix_rewrite(std::mem::take(&mut a.prefix_rewrite), path)?;
+    let regex_rewrite = match a.regex_rewrite.take() {
+        Some(_) if prefix_rewrite.is_some() => {
+            return Err(ConvertError::new(
+                "regex_rewrite",
+                "prefix_rewrite and regex_rewrite must not both be set (Envoy refuses it too)",
+            ))
+        }
+        Some(r) => Some(Box::new(
+            regex_rewrite(r).map_err(|e| e.within("regex_rewrite"))?,
+        )),
+        None => None,
+    };
     let host_rewrite = host_rewrite(a.host_rewrite_specifier.take())?;
     let hash_policy = hash_policies(std::mem::take(&mut a.hash_policy))?;
     let retry_policy = match a.retry_policy.take() {
@@ -67,6 +81,7 @@ pub(super) fn forward(
         target,
         timeout: Some(timeout),
         prefix_rewrite,
+        regex_rewrite,
         host_rewrite,
         headers,
         hash_policy,
@@ -207,6 +222,54 @@ fn prefix_rewrite(rewrite: String, path: &PathMatch) -> Result<Option<String>> {
             "prefix_rewrite after a safe_regex, path_separated_prefix or case-insensitive match",
         )),
     }
+}
+
+/// `regex_rewrite`: RE2's `GlobalReplace` on the path, as a model regex and a
+/// replacement in the `regex` crate's syntax.
+fn regex_rewrite(mut r: RegexMatchAndSubstitute) -> Result<RegexRewrite> {
+    let pattern = r
+        .pattern
+        .take()
+        .ok_or_else(|| ConvertError::new("pattern", "is required"))?;
+    let pattern = unanchored(&pattern).map_err(|e| e.within("pattern"))?;
+    let substitution = re2_substitution(&std::mem::take(&mut r.substitution), &pattern)
+        .map_err(|reason| ConvertError::new("substitution", reason))?;
+    refuse_leftover(&r, "")?;
+    Ok(RegexRewrite {
+        pattern,
+        substitution,
+    })
+}
+
+/// An RE2 rewrite string (`\1` for a group, `\\` for a backslash, anything else
+/// literal) in the `regex` crate's syntax (`${1}`, `$$` for a dollar). RE2 refuses, and so
+/// Envoy, another escape or a group the pattern does not have.
+fn re2_substitution(s: &str, pattern: &regex::Regex) -> std::result::Result<String, String> {
+    let groups = pattern.captures_len() - 1;
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(d) if d.is_ascii_digit() => {
+                    let n = usize::from(d as u8 - b'0');
+                    if n > groups {
+                        return Err(format!(
+                            "\\{n} names a group the pattern does not have ({groups})"
+                        ));
+                    }
+                    out.push_str("${");
+                    out.push(d);
+                    out.push('}');
+                }
+                Some('\\') => out.push('\\'),
+                _ => return Err("a backslash must be followed by a digit or a backslash".into()),
+            },
+            '$' => out.push_str("$$"),
+            c => out.push(c),
+        }
+    }
+    Ok(out)
 }
 
 fn host_rewrite(spec: Option<HostRewriteSpecifier>) -> Result<Option<String>> {

@@ -37,6 +37,14 @@ pub(super) fn full_match(m: &RegexMatcher) -> Result<Regex> {
     compile(&format!("^(?:{pattern})$")).map_err(error)
 }
 
+/// A `RegexMatcher` as an unanchored model regex (for `regex_rewrite`, which replaces
+/// every match), rewritten to RE2's meaning as [`full_match`] does.
+pub(super) fn unanchored(m: &RegexMatcher) -> Result<Regex> {
+    let error = |reason: String| ConvertError::new("regex", reason);
+    let pattern = from_re2(&m.regex).map_err(error)?;
+    compile(&pattern).map_err(error)
+}
+
 /// Where a literal must occur in the text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Anchor {
