@@ -6,6 +6,7 @@ use crate::expiry;
 use crate::keys::{load_certified_key, load_roots, TlsError};
 use crate::provider::{provider_for, versions};
 use crate::reload::Reloadable;
+use crate::shared::WeakMap;
 use crate::verify::ServerCheck;
 use rustls::client::{
     ClientSessionMemoryCache, ResolvesClientCert, Resumption, WebPkiServerVerifier,
@@ -14,12 +15,12 @@ use rustls::pki_types::ServerName;
 use rustls::sign::CertifiedKey;
 use rustls::SignatureScheme;
 use rustls::{ClientConfig, RootCertStore};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
-/// Sessions remembered per cluster for resumption.
+/// Sessions remembered per context for resumption.
 const SESSION_CACHE: usize = 1024;
 
 #[derive(Debug)]
@@ -53,7 +54,7 @@ impl std::fmt::Debug for ClientTls {
 /// What a new upstream connection runs.
 enum Handshake {
     Tls {
-        config: Arc<ClientConfig>,
+        context: Arc<ClientContext>,
         server_name: Option<ServerName<'static>>,
     },
     Tlcp {
@@ -70,9 +71,12 @@ pub enum ClientStream {
     Tlcp(Box<tlcp::TlcpStream<TcpStream>>),
 }
 
+/// Builds a cluster's context; `cache` is the cluster's own session cache when its PEMs
+/// come from files (the context is then rebuilt when they change), `None` when they are
+/// inline (the context is then shared).
 fn build(
     cfg: &TlsContextConfig,
-    cache: &Arc<ClientSessionMemoryCache>,
+    cache: Option<&Arc<ClientSessionMemoryCache>>,
 ) -> Result<ClientTls, TlsError> {
     if cfg.tlcp {
         let built = crate::tlcp_context::client(cfg)?;
@@ -84,6 +88,52 @@ fn build(
             not_after: built.not_after,
         });
     }
+    let server_name = match &cfg.server_name {
+        Some(name) => Some(
+            ServerName::try_from(name.clone())
+                .map_err(|e| TlsError::new("server_name", format!("{name:?}: {e}")))?,
+        ),
+        None => None,
+    };
+    let context = match cache {
+        Some(cache) => Arc::new(client_context(cfg, cache.clone())?),
+        None => {
+            // Inline PEMs only: one context for every cluster whose settings differ at
+            // most in SNI, which is given per connection.
+            let key = TlsContextConfig {
+                server_name: None,
+                ..cfg.clone()
+            };
+            SHARED_CONTEXTS.get_or_insert(key, || {
+                let cache = Arc::new(ClientSessionMemoryCache::new(SESSION_CACHE));
+                client_context(cfg, cache).map(Arc::new)
+            })?
+        }
+    };
+    Ok(ClientTls {
+        not_after: context.not_after,
+        handshake: Handshake::Tls {
+            context,
+            server_name,
+        },
+    })
+}
+
+/// A rustls client config and its certificate's expiry: what clusters share.
+struct ClientContext {
+    config: Arc<ClientConfig>,
+    not_after: Option<i64>,
+}
+
+/// Contexts built from inline PEMs, by their settings without SNI.
+static SHARED_CONTEXTS: LazyLock<WeakMap<TlsContextConfig, ClientContext>> =
+    LazyLock::new(WeakMap::new);
+
+/// Builds the rustls side of `cfg`, resuming sessions through `cache`.
+fn client_context(
+    cfg: &TlsContextConfig,
+    cache: Arc<ClientSessionMemoryCache>,
+) -> Result<ClientContext, TlsError> {
     let provider = provider_for(cfg)?;
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&versions(cfg))
@@ -133,26 +183,16 @@ fn build(
         (None, None) => builder.with_no_client_auth(),
     };
     config.alpn_protocols = cfg.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
-    config.resumption = Resumption::store(cache.clone());
-    let server_name = match &cfg.server_name {
-        Some(name) => Some(
-            ServerName::try_from(name.clone())
-                .map_err(|e| TlsError::new("server_name", format!("{name:?}: {e}")))?,
-        ),
-        None => None,
-    };
-    Ok(ClientTls {
-        handshake: Handshake::Tls {
-            config: Arc::new(config),
-            server_name,
-        },
+    config.resumption = Resumption::store(cache);
+    Ok(ClientContext {
+        config: Arc::new(config),
         not_after,
     })
 }
 
 /// Checks that a cluster context can be built, for config validation.
 pub fn check_client_context(cfg: &TlsContextConfig) -> Result<(), TlsError> {
-    build(cfg, &Arc::new(ClientSessionMemoryCache::new(1))).map(drop)
+    build(cfg, Some(&Arc::new(ClientSessionMemoryCache::new(1)))).map(drop)
 }
 
 impl ClientTls {
@@ -162,7 +202,7 @@ impl ClientTls {
     pub async fn connect(&self, tcp: TcpStream, host_name: &str) -> std::io::Result<ClientStream> {
         match &self.handshake {
             Handshake::Tls {
-                config,
+                context,
                 server_name,
             } => {
                 let name = match server_name {
@@ -170,7 +210,7 @@ impl ClientTls {
                     None => ServerName::try_from(host_name.to_owned())
                         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
                 };
-                TlsConnector::from(config.clone())
+                TlsConnector::from(context.config.clone())
                     .connect(name, tcp)
                     .await
                     .map(|s| ClientStream::Tls(Box::new(s)))
@@ -199,7 +239,7 @@ pub type ClusterTls = Reloadable<ClientTls>;
 
 /// Builds a cluster's context and arranges its reload; `name` labels logs.
 pub fn cluster_tls(name: &str, cfg: TlsContextConfig) -> Result<Arc<ClusterTls>, TlsError> {
-    let cache = Arc::new(ClientSessionMemoryCache::new(SESSION_CACHE));
     let files = cfg.files();
-    Reloadable::new(name, files, move || build(&cfg, &cache))
+    let cache = (!files.is_empty()).then(|| Arc::new(ClientSessionMemoryCache::new(SESSION_CACHE)));
+    Reloadable::new(name, files, move || build(&cfg, cache.as_ref()))
 }

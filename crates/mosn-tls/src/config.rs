@@ -2,6 +2,7 @@
 //! produces it and every builder in this crate reads it.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Where PEM text comes from: MOSN accepts a file path or the PEM itself in the same key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -9,16 +10,22 @@ pub enum PemSource {
     /// A file, re-read when its modification time changes.
     File(PathBuf),
     /// PEM given inline in the config.
-    Inline(String),
+    Inline(Arc<str>),
 }
 
 impl PemSource {
+    /// Inline PEM `text`, sharing one copy with every other source of equal text (a
+    /// mesh's clusters all carry the same workload certificate).
+    pub fn inline(text: &str) -> Self {
+        PemSource::Inline(crate::shared::pem_text(text))
+    }
+
     /// Inline PEM when `text` holds a PEM header, otherwise a path. A relative path is
     /// looked up in the process CWD (as MOSN does) and, when nothing is there, next to the
     /// config file (`base_dir`), so configs that name `../certs/x.pem` work from anywhere.
     pub fn from_config(text: &str, base_dir: Option<&Path>) -> Self {
         if text.contains("-----BEGIN") {
-            return PemSource::Inline(text.to_owned());
+            return PemSource::inline(text);
         }
         let path = PathBuf::from(text);
         match base_dir {
@@ -53,7 +60,7 @@ impl PemSource {
 }
 
 /// A TLS protocol version rustls offers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum TlsVersion {
     /// TLS 1.2.
     Tls12,
@@ -63,7 +70,7 @@ pub enum TlsVersion {
 
 /// One `tls_context` with `status: true` (MOSN's `v2.TLSConfig`), names already checked
 /// against the crypto provider (see [`crate::provider`]).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct TlsContextConfig {
     /// `server_name`: on a cluster the SNI sent (and the name the server certificate must
     /// carry); on a listener one more name this context answers for in a `tls_context_set`.

@@ -14,6 +14,7 @@ pub mod provider;
 mod reload;
 mod server;
 mod shangmi;
+mod shared;
 mod spiffe;
 pub mod tlcp_context;
 mod verify;

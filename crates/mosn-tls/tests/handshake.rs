@@ -48,8 +48,8 @@ fn time_in_days(days: i64) -> time::OffsetDateTime {
 
 fn server_ctx((cert, key): &(String, String), alpn: &[&str]) -> TlsContextConfig {
     TlsContextConfig {
-        cert_chain: Some(PemSource::Inline(cert.clone())),
-        private_key: Some(PemSource::Inline(key.clone())),
+        cert_chain: Some(PemSource::inline(cert)),
+        private_key: Some(PemSource::inline(key)),
         alpn: alpn.iter().map(|s| s.to_string()).collect(),
         ..Default::default()
     }
@@ -58,7 +58,7 @@ fn server_ctx((cert, key): &(String, String), alpn: &[&str]) -> TlsContextConfig
 fn client_ctx(ca: &Ca, server_name: &str, alpn: &[&str], spiffe: &[&str]) -> TlsContextConfig {
     TlsContextConfig {
         server_name: Some(server_name.to_owned()),
-        ca_cert: Some(PemSource::Inline(ca.cert.pem())),
+        ca_cert: Some(PemSource::inline(&ca.cert.pem())),
         alpn: alpn.iter().map(|s| s.to_string()).collect(),
         spiffe_ids: spiffe.iter().map(|s| s.to_string()).collect(),
         ..Default::default()

@@ -449,9 +449,9 @@ fn pem(source: DataSource) -> Result<PemSource> {
     }
     match source.specifier {
         Some(Specifier::Filename(path)) => Ok(PemSource::File(path.into())),
-        Some(Specifier::InlineString(text)) => Ok(PemSource::Inline(text)),
+        Some(Specifier::InlineString(text)) => Ok(PemSource::inline(&text)),
         Some(Specifier::InlineBytes(bytes)) => String::from_utf8(bytes)
-            .map(PemSource::Inline)
+            .map(|text| PemSource::inline(&text))
             .map_err(|_| ConvertError::new("inline_bytes", "is not PEM text (not UTF-8)")),
         Some(Specifier::EnvironmentVariable(_)) => Err(ConvertError::unsupported(
             "environment_variable",
