@@ -182,7 +182,7 @@ impl Route {
             PathMatch::Any => true,
             PathMatch::Prefix(p) => path.starts_with(p.as_str()),
             PathMatch::Exact(p) => path == p,
-            PathMatch::Regex(re) => re.is_match(path),
+            PathMatch::Regex(re) | PathMatch::RegexPrefix { regex: re, .. } => re.is_match(path),
         };
         path_ok
             && self
@@ -278,6 +278,7 @@ impl Matched<'_> {
         let rewrite = fwd.prefix_rewrite.as_deref()?;
         let rest = match &self.route.matcher.path {
             PathMatch::Prefix(p) => path.get(p.len()..).unwrap_or(""),
+            PathMatch::RegexPrefix { len, .. } => path.get(*len..).unwrap_or(""),
             _ => "",
         };
         Some(format!("{rewrite}{rest}"))

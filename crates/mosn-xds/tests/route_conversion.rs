@@ -103,7 +103,7 @@ fn forward_of(cfg: &RouterConfig, vh: usize, route: usize) -> &ForwardAction {
 
 fn regex_of(m: &PathMatch) -> &regex::Regex {
     match m {
-        PathMatch::Regex(re) => re,
+        PathMatch::Regex(re) | PathMatch::RegexPrefix { regex: re, .. } => re,
         other => panic!("not a regex: {other:?}"),
     }
 }
@@ -465,6 +465,28 @@ fn inverted_and_absent_header_matchers_convert() {
     assert_eq!(modes, [Absent, Absent, Matches, NotMatches, Absent]);
     let d = &cfg.virtual_hosts[0].routes[0].matcher.headers[3];
     assert_eq!(d.value, ValueMatch::Exact("v".into()));
+}
+
+/// `prefix_rewrite` after every path criterion: case-insensitive and separated prefixes
+/// replace their length, a regex or exact path the whole path.
+#[test]
+fn prefix_rewrite_converts_after_every_path_criterion() {
+    let cfg = converted(&with_routes(&[
+        "{match: {prefix: /Api, case_sensitive: false}, route: {cluster: c, prefix_rewrite: /v}}",
+        "{match: {path_separated_prefix: /sep}, route: {cluster: c, prefix_rewrite: /s}}",
+        "{match: {safe_regex: {regex: '/r/.*'}}, route: {cluster: c, prefix_rewrite: /whole}}",
+    ]));
+    let paths: Vec<&PathMatch> = cfg.virtual_hosts[0]
+        .routes
+        .iter()
+        .map(|r| &r.matcher.path)
+        .collect();
+    assert!(matches!(paths[0], PathMatch::RegexPrefix { len: 4, .. }));
+    assert!(matches!(paths[1], PathMatch::RegexPrefix { len: 4, .. }));
+    assert!(matches!(paths[2], PathMatch::Regex(_)));
+    for i in 0..3 {
+        assert!(forward_of(&cfg, 0, i).prefix_rewrite.is_some());
+    }
 }
 
 /// `regex_rewrite`: an unanchored pattern and RE2's substitution in the `regex` crate's
@@ -978,11 +1000,6 @@ const ROUTE_REFUSALS: &[(&str, &str, &str)] = &[
         "{match: {prefix: /}, route: {cluster: c, timeout: 0s, max_grpc_timeout: 5s}}",
         "route.max_grpc_timeout",
         "capping grpc-timeout is not supported by mosn",
-    ),
-    (
-        "{match: {safe_regex: {regex: /a.*}}, route: {cluster: c, prefix_rewrite: /b}}",
-        "route.prefix_rewrite",
-        "prefix_rewrite after a safe_regex, path_separated_prefix or case-insensitive match is not supported by mosn",
     ),
     (
         "{match: {prefix: /}, route: {cluster: c, hash_policy: [{header: {header_name: a}}, {connection_properties: {source_ip: true}}]}}",

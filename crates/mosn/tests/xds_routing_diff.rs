@@ -312,6 +312,10 @@ fn main_vhost() -> Value {
                     { "name": "alpha", "weight": 50 }, { "name": "beta", "weight": 50 } ] } } },
                 { "match": { "prefix": "/rewrite/" }, "route": { "cluster": "alpha", "prefix_rewrite": "/backend/" } },
                 { "match": { "path": "/rewrite-exact" }, "route": { "cluster": "alpha", "prefix_rewrite": "/whole" } },
+                { "match": { "path_separated_prefix": "/psr" }, "route": { "cluster": "alpha", "prefix_rewrite": "/new" } },
+                { "match": { "prefix": "/CiR/", "case_sensitive": false }, "route": { "cluster": "alpha", "prefix_rewrite": "/ci/" } },
+                { "match": { "safe_regex": { "regex": "/rr/[a-z]+" } }, "route": { "cluster": "alpha", "prefix_rewrite": "/whole" } },
+                { "match": { "path": "/CiExact", "case_sensitive": false }, "route": { "cluster": "alpha", "prefix_rewrite": "/e" } },
                 { "match": { "prefix": "/rx/" }, "route": { "cluster": "alpha", "regex_rewrite": {
                     "pattern": { "regex": "^/rx/v([0-9]+)/" }, "substitution": "/api/\\1/" } } },
                 { "match": { "prefix": "/rxall/" }, "route": { "cluster": "alpha", "regex_rewrite": {
@@ -911,6 +915,31 @@ fn matrix() -> Vec<Case> {
             "/strip",
         ),
         case(
+            "prefix_rewrite after path_separated_prefix",
+            "main.test",
+            "/psr/x?q=1",
+        ),
+        case(
+            "prefix_rewrite after path_separated_prefix, alone",
+            "main.test",
+            "/psr",
+        ),
+        case(
+            "prefix_rewrite after a case-insensitive prefix",
+            "main.test",
+            "/cIr/x/y",
+        ),
+        case(
+            "prefix_rewrite after safe_regex",
+            "main.test",
+            "/rr/abc?q=1",
+        ),
+        case(
+            "prefix_rewrite after a case-insensitive path",
+            "main.test",
+            "/ciEXACT?z",
+        ),
+        case(
             "regex_rewrite with a group",
             "main.test",
             "/rx/v2/items?q=1",
@@ -1348,15 +1377,6 @@ fn refusals() -> Vec<(&'static str, Value, &'static str)> {
                 json!({}),
             ),
             "request_headers_to_add",
-        ),
-        (
-            "prefix_rewrite after a case-insensitive prefix",
-            one_route(
-                json!({ "match": { "prefix": "/A", "case_sensitive": false },
-            "route": { "cluster": "alpha", "prefix_rewrite": "/b" } }),
-                json!({}),
-            ),
-            "prefix_rewrite",
         ),
         (
             "method match",

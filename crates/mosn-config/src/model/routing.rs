@@ -123,8 +123,16 @@ pub enum PathMatch {
     /// `path`: exact.
     Exact(String),
     /// `regex`: MOSN's semantics (Go's `MatchString`): matches anywhere in the path unless
-    /// the pattern anchors itself with `^...$`.
+    /// the pattern anchors itself with `^...$`. A `prefix_rewrite` replaces the whole path.
     Regex(regex::Regex),
+    /// A regex matching a prefix of `len` bytes (Envoy's case-insensitive `prefix` and
+    /// `path_separated_prefix`): a `prefix_rewrite` replaces those bytes.
+    RegexPrefix {
+        /// The criterion.
+        regex: regex::Regex,
+        /// How many bytes of a matching path its prefix is.
+        len: usize,
+    },
 }
 
 /// Two matchers are the same when they match the same way: regexes by their pattern (a
@@ -135,6 +143,9 @@ impl PartialEq for PathMatch {
             (Self::Any, Self::Any) => true,
             (Self::Prefix(a), Self::Prefix(b)) | (Self::Exact(a), Self::Exact(b)) => a == b,
             (Self::Regex(a), Self::Regex(b)) => a.as_str() == b.as_str(),
+            (Self::RegexPrefix { regex: a, len: m }, Self::RegexPrefix { regex: b, len: n }) => {
+                a.as_str() == b.as_str() && m == n
+            }
             _ => false,
         }
     }

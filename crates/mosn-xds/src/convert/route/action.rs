@@ -209,18 +209,19 @@ fn stream_duration(
     Ok(cap)
 }
 
-/// `prefix_rewrite`: the model replaces an exact path whole and a prefix by its length,
-/// which is Envoy's rule for those two; it cannot rewrite after a regex-based match.
+/// `prefix_rewrite`: the model replaces what Envoy replaces — an exact path whole, a
+/// prefix (case-insensitive or separated too) by its length, and after a `safe_regex`
+/// the whole path.
 fn prefix_rewrite(rewrite: String, path: &PathMatch) -> Result<Option<String>> {
     if rewrite.is_empty() {
         return Ok(None);
     }
     match path {
-        PathMatch::Prefix(_) | PathMatch::Exact(_) => Ok(Some(rewrite)),
-        PathMatch::Regex(_) | PathMatch::Any => Err(ConvertError::unsupported(
+        PathMatch::Any => Err(ConvertError::unsupported(
             "prefix_rewrite",
-            "prefix_rewrite after a safe_regex, path_separated_prefix or case-insensitive match",
+            "prefix_rewrite without a path criterion",
         )),
+        _ => Ok(Some(rewrite)),
     }
 }
 

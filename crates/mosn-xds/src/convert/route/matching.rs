@@ -73,15 +73,24 @@ fn path_match(spec: Option<PathSpecifier>, case_sensitive: bool) -> Result<PathM
             .map(PathMatch::Regex)
             .map_err(|reason| ConvertError::new(field, reason))
     };
+    // A prefix `prefix_rewrite` replaces by its length, as Envoy replaces the matched
+    // prefix (its case folding keeps lengths: ASCII only).
+    let regex_prefix = |pattern: String, len: usize, field: &str| {
+        compile(&pattern)
+            .map(|regex| PathMatch::RegexPrefix { regex, len })
+            .map_err(|reason| ConvertError::new(field, reason))
+    };
     match spec {
         Some(PathSpecifier::Prefix(p)) if case_sensitive => Ok(PathMatch::Prefix(p)),
         Some(PathSpecifier::Path(p)) if case_sensitive => Ok(PathMatch::Exact(p)),
-        Some(PathSpecifier::Prefix(p)) => regex(literal(&p, Anchor::Prefix, true), "prefix"),
+        Some(PathSpecifier::Prefix(p)) => {
+            regex_prefix(literal(&p, Anchor::Prefix, true), p.len(), "prefix")
+        }
         Some(PathSpecifier::Path(p)) => regex(literal(&p, Anchor::Exact, true), "path"),
         Some(PathSpecifier::PathSeparatedPrefix(p)) => {
             separated_prefix_is_valid(&p)?;
             let prefix = literal(&p, Anchor::Prefix, !case_sensitive);
-            regex(format!("{prefix}(?:/|$)"), "path_separated_prefix")
+            regex_prefix(format!("{prefix}(?:/|$)"), p.len(), "path_separated_prefix")
         }
         Some(PathSpecifier::SafeRegex(r)) => {
             // `case_sensitive` does not apply to regexes (Envoy ignores it too).
