@@ -522,6 +522,46 @@ mod tests {
         assert!(check(&criterion(HeaderMatchMode::Matches), &h));
     }
 
+    /// A regex prefix (Envoy's case-insensitive or separated prefix) matches by its regex
+    /// and has `prefix_rewrite` replace its length; a plain regex has it replace the path.
+    #[test]
+    fn prefix_rewrite_after_regex_criteria() {
+        let vh = VirtualHostConfig {
+            name: "vh".into(),
+            domains: vec!["*".into()],
+            routes: vec![
+                route(
+                    PathMatch::RegexPrefix {
+                        regex: regex::Regex::new("^/[aA][pP][iI](?:/|$)").unwrap(),
+                        len: 4,
+                    },
+                    vec![],
+                    forward("p", Some("/v")),
+                ),
+                route(
+                    PathMatch::Regex(regex::Regex::new("^(?:/r/.*)$").unwrap()),
+                    vec![],
+                    forward("r", Some("/whole")),
+                ),
+            ],
+            headers: HeaderEdits::default(),
+            include_request_attempt_count: false,
+        };
+        let t = RouteTable::from_config(&RouterConfig {
+            name: "r".into(),
+            virtual_hosts: vec![vh],
+            headers: HeaderEdits::default(),
+            host_port: Default::default(),
+        })
+        .unwrap();
+        let h = HeaderMap::new();
+        let m = t.route("a", "/API/x", &h).unwrap();
+        assert_eq!(m.rewritten_path("/API/x").as_deref(), Some("/v/x"));
+        assert!(t.route("a", "/apix", &h).is_none());
+        let m = t.route("a", "/r/abc", &h).unwrap();
+        assert_eq!(m.rewritten_path("/r/abc").as_deref(), Some("/whole"));
+    }
+
     /// Envoy's `regex_rewrite`: every match replaced, groups substituted.
     #[test]
     fn regex_rewrite_replaces_every_match_in_the_path() {
