@@ -13,7 +13,8 @@ use std::hash::{BuildHasher, Hash};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, Weak};
 
 /// Values by a key, held weakly: `get_or_insert` returns the live value for an equal key
-/// or builds and remembers one.
+/// or builds and remembers one. The value last asked for is also held strongly, so that a
+/// run of checks that each build and drop the same value builds it once.
 pub(crate) struct WeakMap<K, V: ?Sized> {
     map: Mutex<Inner<K, V>>,
 }
@@ -22,6 +23,8 @@ struct Inner<K, V: ?Sized> {
     entries: HashMap<K, Weak<V>>,
     /// Entry count after the last sweep of dead entries; the next sweep runs at twice it.
     swept_at: usize,
+    /// The value last asked for.
+    last: Option<Arc<V>>,
 }
 
 impl<K: Hash + Eq, V: ?Sized> WeakMap<K, V> {
@@ -31,6 +34,7 @@ impl<K: Hash + Eq, V: ?Sized> WeakMap<K, V> {
             map: Mutex::new(Inner {
                 entries: HashMap::new(),
                 swept_at: 0,
+                last: None,
             }),
         }
     }
@@ -47,10 +51,12 @@ impl<K: Hash + Eq, V: ?Sized> WeakMap<K, V> {
     ) -> Result<Arc<V>, E> {
         let mut inner = self.lock();
         if let Some(live) = inner.entries.get(&key).and_then(Weak::upgrade) {
+            inner.last = Some(live.clone());
             return Ok(live);
         }
         let value = build()?;
         inner.entries.insert(key, Arc::downgrade(&value));
+        inner.last = Some(value.clone());
         if inner.entries.len() >= 2 * inner.swept_at.max(64) {
             inner.entries.retain(|_, v| v.strong_count() > 0);
             inner.swept_at = inner.entries.len();
@@ -111,6 +117,19 @@ mod tests {
             drop(v);
         }
         assert!(map.len() < 200, "{} entries kept", map.len());
+        let first = map
+            .get_or_insert(5000, || Ok::<_, ()>(Arc::from("a")))
+            .unwrap();
+        let ptr = Arc::as_ptr(&first);
+        drop(first);
+        let again = map
+            .get_or_insert(5000, || Ok::<_, ()>(Arc::from("b")))
+            .unwrap();
+        assert_eq!(
+            Arc::as_ptr(&again),
+            ptr,
+            "the last value outlives its users"
+        );
         let kept = map
             .get_or_insert(7, || Ok::<_, ()>(Arc::from("y")))
             .unwrap();
