@@ -173,6 +173,7 @@ fn parse_forward(r: &Obj<'_>, clusters: &ClusterNames) -> Option<ForwardAction> 
         prefix_rewrite,
         regex_rewrite: None,
         host_rewrite,
+        host_rewrite_header: None,
         headers,
         hash_policy: hash_policy?,
         retry_policy,

@@ -315,6 +315,7 @@ mod tests {
             prefix_rewrite: prefix_rewrite.map(Into::into),
             regex_rewrite: None,
             host_rewrite: None,
+            host_rewrite_header: None,
             headers: HeaderEdits::default(),
             hash_policy: Vec::new(),
             retry_policy: None,

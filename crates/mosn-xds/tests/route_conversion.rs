@@ -489,6 +489,21 @@ fn prefix_rewrite_converts_after_every_path_criterion() {
     }
 }
 
+/// `host_rewrite_header`: the header's name, lower-cased; an empty name rewrites nothing.
+#[test]
+fn host_rewrite_header_converts() {
+    let cfg = converted(&with_routes(&[
+        "{match: {prefix: /a}, route: {cluster: c, host_rewrite_header: X-Host}}",
+        "{match: {prefix: /b}, route: {cluster: c, host_rewrite_header: ''}}",
+    ]));
+    assert_eq!(
+        forward_of(&cfg, 0, 0).host_rewrite_header.as_deref(),
+        Some("x-host")
+    );
+    assert_eq!(forward_of(&cfg, 0, 1).host_rewrite_header, None);
+    assert_eq!(forward_of(&cfg, 0, 0).host_rewrite, None);
+}
+
 /// `regex_rewrite`: an unanchored pattern and RE2's substitution in the `regex` crate's
 /// syntax (`\1` → `${1}`, `$` literal).
 #[test]

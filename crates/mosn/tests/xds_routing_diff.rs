@@ -323,6 +323,7 @@ fn main_vhost() -> Value {
                 { "match": { "prefix": "/rxdollar/" }, "route": { "cluster": "alpha", "regex_rewrite": {
                     "pattern": { "regex": "dollar" }, "substitution": "$1x" } } },
                 { "match": { "prefix": "/strip" }, "route": { "cluster": "alpha", "prefix_rewrite": "/" } },
+                { "match": { "prefix": "/hosthdr" }, "route": { "cluster": "beta", "host_rewrite_header": "X-Host" } },
                 { "match": { "prefix": "/hostrw" }, "route": { "cluster": "beta", "host_rewrite_literal": "rewritten.test" } },
                 { "match": { "prefix": "/timeout/short" }, "route": { "cluster": "alpha", "timeout": "1s" } },
                 { "match": { "prefix": "/timeout/none" }, "route": { "cluster": "alpha", "timeout": "0s" } },
@@ -955,6 +956,9 @@ fn matrix() -> Vec<Case> {
             "main.test",
             "/rxdollar/a",
         ),
+        case("host_rewrite_header", "main.test", "/hosthdr/x").header("x-host", "from-header.test"),
+        case("host_rewrite_header, empty", "main.test", "/hosthdr/x").header("x-host", ""),
+        case("host_rewrite_header, absent", "main.test", "/hosthdr/x"),
         case("host_rewrite_literal", "main.test", "/hostrw/x"),
         // Timeouts.
         case("route timeout fires", "main.test", "/timeout/short").delay(2500),
@@ -1347,11 +1351,6 @@ fn refusals() -> Vec<(&'static str, Value, &'static str)> {
                 json!({}),
             ),
             "cluster_header",
-        ),
-        (
-            "host_rewrite_header",
-            fwd(json!({ "host_rewrite_header": "x-host" })),
-            "host_rewrite_header",
         ),
         (
             "auto_host_rewrite",

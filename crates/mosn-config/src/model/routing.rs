@@ -225,6 +225,9 @@ pub struct ForwardAction {
     pub regex_rewrite: Option<Box<RegexRewrite>>,
     /// `host_rewrite`: new Host header.
     pub host_rewrite: Option<String>,
+    /// Envoy's `host_rewrite_header`: the Host becomes this request header's value, when
+    /// it has a non-empty one (name lower-cased).
+    pub host_rewrite_header: Option<Box<str>>,
     /// Route-level header edits.
     pub headers: HeaderEdits,
     /// `hash_policy[]`: where hashing balancers (`LB_MAGLEV`, `LB_RING_HASH`) take the
@@ -267,6 +270,7 @@ impl ForwardAction {
             prefix_rewrite: None,
             regex_rewrite: None,
             host_rewrite: None,
+            host_rewrite_header: None,
             headers: HeaderEdits::default(),
             hash_policy: Vec::new(),
             retry_policy: None,

@@ -380,7 +380,12 @@ pub(super) fn prepare_request(
         envoy_headers::strip_internal(&mut parts.headers);
     }
     apply_header_edits(target.matched.request_edits(), &mut parts.headers);
-    if envoy.add && target.action.host_rewrite.is_some() {
+    let new_host = target.action.host_rewrite.clone().or_else(|| {
+        let name = target.action.host_rewrite_header.as_deref()?;
+        let value = parts.headers.get(name)?.to_str().ok()?;
+        Some(value.to_owned()).filter(|v| !v.is_empty())
+    });
+    if envoy.add && new_host.is_some() {
         let original = host_of(&parts.uri, &parts.headers);
         if let Ok(v) = HeaderValue::from_str(&original) {
             parts
@@ -388,11 +393,7 @@ pub(super) fn prepare_request(
                 .insert(envoy_headers::ORIGINAL_HOST.clone(), v);
         }
     }
-    let mut authority = target
-        .action
-        .host_rewrite
-        .clone()
-        .unwrap_or_else(|| host_of(&parts.uri, &parts.headers));
+    let mut authority = new_host.unwrap_or_else(|| host_of(&parts.uri, &parts.headers));
     if authority.is_empty() {
         authority = "localhost".to_owned();
     }

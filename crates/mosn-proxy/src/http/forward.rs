@@ -107,13 +107,16 @@ impl Forward<'_, '_> {
             envoy_headers::strip_internal(&mut head.headers);
         }
         apply_header_edits(self.matched.request_edits(), &mut head.headers);
-        if let Some(h) = &self.action.host_rewrite {
-            if let Ok(v) = HeaderValue::from_str(h) {
-                let old = head.headers.insert(HOST, v);
-                if let Some(old) = old.filter(|_| envoy.add) {
-                    head.headers
-                        .insert(envoy_headers::ORIGINAL_HOST.clone(), old);
-                }
+        let new_host = match (&self.action.host_rewrite, &self.action.host_rewrite_header) {
+            (Some(h), _) => HeaderValue::from_str(h).ok(),
+            (None, Some(name)) => head.headers.get(&**name).filter(|v| !v.is_empty()).cloned(),
+            (None, None) => None,
+        };
+        if let Some(v) = new_host {
+            let old = head.headers.insert(HOST, v);
+            if let Some(old) = old.filter(|_| envoy.add) {
+                head.headers
+                    .insert(envoy_headers::ORIGINAL_HOST.clone(), old);
             }
         }
         if let Some(path) = self.matched.rewritten_path(head.path()) {

@@ -66,7 +66,7 @@ pub(super) fn forward(
         )),
         None => None,
     };
-    let host_rewrite = host_rewrite(a.host_rewrite_specifier.take())?;
+    let (host_rewrite, host_rewrite_header) = host_rewrite(a.host_rewrite_specifier.take())?;
     let hash_policy = hash_policies(std::mem::take(&mut a.hash_policy))?;
     let retry_policy = match a.retry_policy.take() {
         Some(p) => retry_policy(p).map_err(|e| e.within("retry_policy"))?,
@@ -83,6 +83,7 @@ pub(super) fn forward(
         prefix_rewrite,
         regex_rewrite,
         host_rewrite,
+        host_rewrite_header,
         headers,
         hash_policy,
         retry_policy: Some(retry_policy),
@@ -273,18 +274,23 @@ fn re2_substitution(s: &str, pattern: &regex::Regex) -> std::result::Result<Stri
     Ok(out)
 }
 
-fn host_rewrite(spec: Option<HostRewriteSpecifier>) -> Result<Option<String>> {
+/// The host rewrite: a literal, or the request header to take the host from.
+type HostRewrite = (Option<String>, Option<Box<str>>);
+
+fn host_rewrite(spec: Option<HostRewriteSpecifier>) -> Result<HostRewrite> {
     match spec {
-        None => Ok(None),
-        Some(HostRewriteSpecifier::HostRewriteLiteral(h)) => Ok(Some(h).filter(|h| !h.is_empty())),
-        Some(HostRewriteSpecifier::AutoHostRewrite(b)) if !b.value => Ok(None),
+        None => Ok((None, None)),
+        Some(HostRewriteSpecifier::HostRewriteLiteral(h)) => {
+            Ok((Some(h).filter(|h| !h.is_empty()), None))
+        }
+        Some(HostRewriteSpecifier::HostRewriteHeader(h)) if h.is_empty() => Ok((None, None)),
+        Some(HostRewriteSpecifier::HostRewriteHeader(h)) => {
+            Ok((None, Some(h.to_ascii_lowercase().into_boxed_str())))
+        }
+        Some(HostRewriteSpecifier::AutoHostRewrite(b)) if !b.value => Ok((None, None)),
         Some(HostRewriteSpecifier::AutoHostRewrite(_)) => Err(ConvertError::unsupported(
             "auto_host_rewrite",
             "rewriting the host to the upstream host's name",
-        )),
-        Some(HostRewriteSpecifier::HostRewriteHeader(_)) => Err(ConvertError::unsupported(
-            "host_rewrite_header",
-            "rewriting the host from a request header",
         )),
         Some(HostRewriteSpecifier::HostRewritePathRegex(_)) => Err(ConvertError::unsupported(
             "host_rewrite_path_regex",
