@@ -47,7 +47,7 @@ pub(crate) async fn run(
     if session.settings.cds {
         stream.subscribe_wildcard(session, XdsType::Cluster);
     }
-    stream.follow_subscriptions(session);
+    stream.follow_subscriptions(session, true);
     let mut responses = client
         .delta_aggregated_resources(tokio_stream::wrappers::UnboundedReceiverStream::new(rx))
         .await
@@ -106,13 +106,20 @@ impl Shape for Stream {
                 ..Default::default()
             },
         );
-        self.follow_subscriptions(session);
+        // Only clusters and listeners name other resources; after the others (a
+        // one-endpoint EDS update among 10,000) the subscriptions are not recomputed.
+        self.follow_subscriptions(session, ty.is_wildcard());
     }
 
     /// Subscribes to names newly referred to and unsubscribes from those no longer
     /// referred to; asks for listeners once the clusters are warm.
-    fn follow_subscriptions(&mut self, session: &Session) {
-        for &ty in session.followed() {
+    fn follow_subscriptions(&mut self, session: &Session, names_changed: bool) {
+        let followed: &[XdsType] = if names_changed {
+            session.followed()
+        } else {
+            &[]
+        };
+        for &ty in followed {
             let want = session.state.lock().subscriptions(ty);
             let first = !self.subscribed.contains_key(&ty);
             let have = self.subscribed.entry(ty).or_default();

@@ -11,8 +11,9 @@ pub(crate) trait Shape {
     type Response;
     /// Handles one response (applies it, ACKs or NACKs it).
     fn on_response(&mut self, session: &mut Session, response: Self::Response);
-    /// Asks for names newly referred to (and drops the others).
-    fn follow_subscriptions(&mut self, session: &Session);
+    /// Asks for names newly referred to (and drops the others) when `names_changed`,
+    /// and for listeners once they are due.
+    fn follow_subscriptions(&mut self, session: &Session, names_changed: bool);
 }
 
 /// Runs an open stream until it fails.
@@ -38,10 +39,10 @@ pub(crate) async fn drive<S: Shape>(
             },
             () = until(deadline) => {
                 session.expire();
-                stream.follow_subscriptions(session);
+                stream.follow_subscriptions(session, true);
             }
             // The other stream changed what is referred to (new SDS names, say).
-            () = changed.notified() => stream.follow_subscriptions(session),
+            () = changed.notified() => stream.follow_subscriptions(session, true),
         }
     }
 }

@@ -45,14 +45,14 @@ pub(crate) async fn run(
     if session.settings.cds && !session.sds {
         stream.request(session, XdsType::Cluster, None);
     }
-    stream.follow_subscriptions(session);
+    stream.follow_subscriptions(session, true);
     // An SDS server (Istio's agent) sends nothing, not even response headers, before the
     // first request, and SDS has nothing to ask for until a resource names a secret.
     // (One thread runs both streams, so no notification slips in between the check and
     // the wait.)
     while session.sds && stream.sent.is_empty() {
         session.changed.clone().notified().await;
-        stream.follow_subscriptions(session);
+        stream.follow_subscriptions(session, true);
     }
     let requests = tokio_stream::wrappers::UnboundedReceiverStream::new(rx);
     let opened = if session.sds {
@@ -107,14 +107,21 @@ impl Shape for Stream {
         }
         self.nonces.insert(ty, response.nonce);
         self.request(session, ty, nack);
-        self.follow_subscriptions(session);
+        // Only clusters and listeners name other resources; after the others (a
+        // one-endpoint EDS update among 10,000) the subscriptions are not recomputed.
+        self.follow_subscriptions(session, ty.is_wildcard());
     }
 
     /// Sends a new request for each type whose subscription changed (new clusters name
     /// new load assignments, new listeners new route configurations), and the first
     /// listener request once the clusters are warm.
-    fn follow_subscriptions(&mut self, session: &Session) {
-        for &ty in session.followed() {
+    fn follow_subscriptions(&mut self, session: &Session, names_changed: bool) {
+        let followed: &[XdsType] = if names_changed {
+            session.followed()
+        } else {
+            &[]
+        };
+        for &ty in followed {
             let names = session.state.lock().subscriptions(ty);
             let changed = match self.sent.get(&ty) {
                 Some(sent) => *sent != names,
