@@ -178,6 +178,9 @@ impl Session {
 
     /// Marks the initial fetch done once the clusters and listeners are in and warm.
     fn check_initialized(&self) {
+        if self.stats.initialized.load(Ordering::Relaxed) {
+            return; // once, as Envoy's initialization
+        }
         let listeners_in = !self.settings.lds || self.listeners_seen.load(Ordering::Relaxed);
         if listeners_in && !self.state.lock().warming() {
             self.stats.initialized.store(true, Ordering::Relaxed);
