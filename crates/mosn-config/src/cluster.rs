@@ -169,7 +169,7 @@ fn parse_cluster(field: &Field<'_>, names: &mut Unique<String>) -> Option<Cluste
         return None;
     }
     Some(ClusterConfig {
-        tls: tls?.map(Box::new),
+        tls: tls?.map(std::sync::Arc::new),
         slow_start: slow_start?,
         lb_subset: lb_subset?,
         original_dst: original_dst?,

@@ -66,7 +66,7 @@ mod tests {
                 server_name: Some(name.to_owned()),
                 ..Default::default()
             };
-            cluster_tls(name, ctx).expect("a client context with the default roots")
+            cluster_tls(name, Arc::new(ctx)).expect("a client context with the default roots")
         });
         cluster
     }

@@ -232,7 +232,7 @@ async fn a_connection_is_offered_only_under_its_own_tls_identity() {
                 server_name: Some("t.test".to_owned()),
                 ..Default::default()
             };
-            tls.tls = Some(cluster_tls("t", ctx).unwrap());
+            tls.tls = Some(cluster_tls("t", Arc::new(ctx)).unwrap());
             let key = PoolKey::new(&tls, &tls.hosts()[0]);
             assert!(pool.live(&key, &BOLT_V1).is_none());
         })

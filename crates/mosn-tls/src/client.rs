@@ -241,7 +241,7 @@ impl ClientTls {
 pub type ClusterTls = Reloadable<ClientTls>;
 
 /// Builds a cluster's context and arranges its reload; `name` labels logs.
-pub fn cluster_tls(name: &str, cfg: TlsContextConfig) -> Result<Arc<ClusterTls>, TlsError> {
+pub fn cluster_tls(name: &str, cfg: Arc<TlsContextConfig>) -> Result<Arc<ClusterTls>, TlsError> {
     let files = cfg.files();
     let cache = (!files.is_empty()).then(|| Arc::new(ClientSessionMemoryCache::new(SESSION_CACHE)));
     Reloadable::new(name, files, move || build(&cfg, cache.as_ref()))

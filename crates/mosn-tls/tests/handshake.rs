@@ -89,7 +89,7 @@ async fn handshake(
             .expect("a context");
         start.into_stream(config).await.map(drop)
     });
-    let tls = cluster_tls("c", client.clone()).map_err(std::io::Error::other)?;
+    let tls = cluster_tls("c", Arc::new(client.clone())).map_err(std::io::Error::other)?;
     let tcp = TcpStream::connect(addr).await?;
     let stream = tls.load().connect(tcp, "unused").await;
     let served = accept.await.expect("the accept task");

@@ -430,7 +430,7 @@ fn build_tls(cfg: &ClusterConfig) -> Result<Option<Arc<mosn_tls::ClusterTls>>, S
     cfg.tls
         .as_ref()
         .map(|tls| {
-            mosn_tls::cluster_tls(&cfg.name, (**tls).clone())
+            mosn_tls::cluster_tls(&cfg.name, tls.clone())
                 .map_err(|e| format!("cluster {:?}: tls_context.{}: {e}", cfg.name, e.key))
         })
         .transpose()

@@ -6,6 +6,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 mod balancing;
@@ -363,7 +364,7 @@ pub struct ClusterConfig {
     pub dns: Option<Box<crate::dns::DnsConfig>>,
     /// `tls_context` with `status: true`: upstream connections use TLS (hosts with
     /// `tls_disable` excepted).
-    pub tls: Option<Box<TlsContextConfig>>,
+    pub tls: Option<Arc<TlsContextConfig>>,
     /// `slow_start` (MOSN's `SlowStartConfig`): a host's weight ramps up over a window
     /// after it joins or returns to rotation; `None` when absent or off (no `mode`).
     pub slow_start: Option<SlowStartConfig>,

@@ -159,7 +159,7 @@ pub(super) fn transport_sockets(
             tls: found.is_some(),
         });
     }
-    cluster.tls = tls.map(Box::new);
+    cluster.tls = tls.map(std::sync::Arc::new);
     filters(c, cluster, ctx)?;
     if cluster.tls.is_none() {
         matches.clear();
@@ -185,7 +185,9 @@ fn filters(c: &mut Cluster, cluster: &mut ClusterConfig, ctx: &mut Context<'_>) 
         }
         ctx.ignore("cluster.filters.istio.metadata_exchange");
         if let Some(t) = cluster.tls.as_mut() {
-            t.alpn.retain(|p| p != METADATA_EXCHANGE_ALPN);
+            std::sync::Arc::make_mut(t)
+                .alpn
+                .retain(|p| p != METADATA_EXCHANGE_ALPN);
         }
     }
     Ok(())
