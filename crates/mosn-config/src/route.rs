@@ -122,7 +122,7 @@ fn parse_action(obj: &Obj<'_>, clusters: &ClusterNames) -> Option<RouteAction> {
         1 => route
             .map(|f| RouteAction::Forward(Arc::new(f)))
             .or(direct)
-            .or(redirect.map(RouteAction::Redirect)),
+            .or(redirect.map(|r| RouteAction::Redirect(Box::new(r)))),
         _ => {
             obj.error("only one of route, direct_response or redirect may be set");
             None

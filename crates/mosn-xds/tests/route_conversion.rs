@@ -783,20 +783,20 @@ fn redirect_and_direct_response_convert() {
     assert_eq!(
         actions,
         [
-            &RouteAction::Redirect(RedirectAction {
+            &RouteAction::Redirect(Box::new(RedirectAction {
                 response_code: 308,
                 path_redirect: Some("/new".into()),
                 host_redirect: Some("example.com".into()),
                 scheme_redirect: Some("https".into()),
                 strip_query: true,
-            }),
-            &RouteAction::Redirect(RedirectAction {
+            })),
+            &RouteAction::Redirect(Box::new(RedirectAction {
                 response_code: 301,
                 path_redirect: Some("/p?x=1".into()),
                 host_redirect: Some("b.example".into()),
                 scheme_redirect: Some("http".into()),
                 strip_query: false,
-            }),
+            })),
             &RouteAction::DirectResponse {
                 status: 418,
                 body: Some("teapot".into())
@@ -806,27 +806,27 @@ fn redirect_and_direct_response_convert() {
                 body: None
             },
             // What is not given is the request's own.
-            &RouteAction::Redirect(RedirectAction {
+            &RouteAction::Redirect(Box::new(RedirectAction {
                 response_code: 301,
                 scheme_redirect: Some("https".into()),
                 ..RedirectAction::default()
-            }),
-            &RouteAction::Redirect(RedirectAction {
+            })),
+            &RouteAction::Redirect(Box::new(RedirectAction {
                 response_code: 302,
                 host_redirect: Some("h.example".into()),
                 ..RedirectAction::default()
-            }),
+            })),
             // The request's query is kept unless stripped.
-            &RouteAction::Redirect(RedirectAction {
+            &RouteAction::Redirect(Box::new(RedirectAction {
                 response_code: 301,
                 path_redirect: Some("/kept".into()),
                 ..RedirectAction::default()
-            }),
-            &RouteAction::Redirect(RedirectAction {
+            })),
+            &RouteAction::Redirect(Box::new(RedirectAction {
                 response_code: 301,
                 strip_query: true,
                 ..RedirectAction::default()
-            }),
+            })),
         ]
     );
 }

@@ -208,7 +208,7 @@ pub enum RouteAction {
         body: Option<String>,
     },
     /// `redirect`.
-    Redirect(RedirectAction),
+    Redirect(Box<RedirectAction>),
 }
 
 /// `route`: forward to a cluster.

@@ -181,7 +181,7 @@ fn route(mut r: Route, outer: &Outer<'_>, ctx: &mut Context<'_>) -> Result<Route
         }
         Some(Action::Redirect(a)) => {
             no_reply_edits(&headers)?;
-            RouteAction::Redirect(redirect(a).map_err(|e| e.within("redirect"))?)
+            RouteAction::Redirect(Box::new(redirect(a).map_err(|e| e.within("redirect"))?))
         }
         Some(Action::DirectResponse(d)) => {
             no_reply_edits(&headers)?;
