@@ -5,45 +5,10 @@
 
 mod support;
 
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use support::*;
-
-/// A running Envoy and the directory holding its config and log.
-struct Envoy {
-    _peer: Peer,
-    _dir: TempDir,
-}
-
-/// Envoy with `config` (v3 JSON), one worker, killed by its PID on drop.
-fn envoy(config: &Value, ports: &[u16]) -> Envoy {
-    let dir = TempDir::new("envoy");
-    let cfg = dir.write("envoy.json", serde_json::to_vec_pretty(config).unwrap());
-    let mut peer = Peer::spawn(
-        "envoy",
-        Command::new(tool("envoy"))
-            .arg("-c")
-            .arg(&cfg)
-            .args([
-                "--concurrency",
-                "1",
-                "--disable-hot-restart",
-                "-l",
-                "warning",
-            ])
-            .args(["--base-id", &free_port().to_string()]),
-        dir.file("envoy.log"),
-    );
-    for &port in ports {
-        peer.wait_ready("listening", || wait_for_port(local(port), START_TIMEOUT));
-    }
-    Envoy {
-        _peer: peer,
-        _dir: dir,
-    }
-}
 
 fn file(p: &std::path::Path) -> Value {
     json!({ "filename": p.to_str().unwrap() })

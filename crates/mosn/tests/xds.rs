@@ -42,13 +42,7 @@ fn mesh(delta: bool) -> Mesh {
     let control = ControlPlane::start(&echo_args(backend_port, ingress_port), &dir);
     let admin = local(free_port());
     let bootstrap = ads_bootstrap(control.port, admin.port(), delta);
-    let mut mosn = Mosn::spawn_file(
-        "bootstrap.yaml",
-        bootstrap.as_bytes(),
-        Vec::new(),
-        Some(admin),
-    );
-    mosn.wait_ready(true);
+    let mosn = mosn_from_bootstrap(&bootstrap, admin);
     Mesh {
         _backend: backend,
         backend_port,

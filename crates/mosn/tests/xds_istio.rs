@@ -284,13 +284,7 @@ fn start(delta: bool) -> Mesh {
     let control = ControlPlane::start(&["--resources".into(), "istio".into()], &dir);
     let admin = local(free_port());
     let bootstrap = ads_bootstrap_with_sds(control.port, admin.port(), delta, &sds.socket);
-    let mut mosn = Mosn::spawn_file(
-        "bootstrap.yaml",
-        bootstrap.as_bytes(),
-        Vec::new(),
-        Some(admin),
-    );
-    mosn.wait_ready(true);
+    let mosn = mosn_from_bootstrap(&bootstrap, admin);
     Mesh {
         control,
         mosn,

@@ -85,13 +85,7 @@ impl Proxy {
                 Process::Envoy(peer)
             }
             Which::Mosn => {
-                let mut mosn = Mosn::spawn_file(
-                    "bootstrap.yaml",
-                    bootstrap.as_bytes(),
-                    Vec::new(),
-                    Some(admin),
-                );
-                mosn.wait_ready(true);
+                let mosn = mosn_from_bootstrap(bootstrap, admin);
                 Process::Mosn(mosn)
             }
         };

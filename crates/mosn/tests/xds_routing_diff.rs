@@ -432,37 +432,6 @@ fn bootstrap(port: u16, route_config: Value, clusters: &[Value]) -> Value {
     })
 }
 
-/// Envoy on `config`, one worker, killed by its PID on drop.
-struct Envoy {
-    _peer: Peer,
-    _dir: TempDir,
-}
-
-fn envoy(config: &Value, port: u16) -> Envoy {
-    let dir = TempDir::new("envoy-diff");
-    let cfg = dir.write("envoy.json", serde_json::to_vec_pretty(config).unwrap());
-    let mut peer = Peer::spawn(
-        "envoy",
-        Command::new(tool("envoy"))
-            .arg("-c")
-            .arg(&cfg)
-            .args([
-                "--concurrency",
-                "1",
-                "--disable-hot-restart",
-                "-l",
-                "warning",
-            ])
-            .args(["--base-id", &free_port().to_string()]),
-        dir.file("envoy.log"),
-    );
-    peer.wait_ready("listening", || wait_for_port(local(port), START_TIMEOUT));
-    Envoy {
-        _peer: peer,
-        _dir: dir,
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // The matrix
 
@@ -1194,7 +1163,7 @@ fn setup() -> Setup {
     let (envoy_port, mosn_port) = (free_port(), free_port());
     let envoy = envoy(
         &bootstrap(envoy_port, route_config(), &clusters),
-        envoy_port,
+        &[envoy_port],
     );
     let config = bootstrap(mosn_port, route_config(), &clusters);
     let mut mosn = Mosn::spawn_file(

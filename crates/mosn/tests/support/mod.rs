@@ -53,6 +53,7 @@ pub fn read_json(path: &Path) -> Value {
 }
 
 mod curl;
+mod envoy;
 mod http_client;
 mod misc;
 mod mosn;
@@ -69,6 +70,7 @@ mod wrk;
 mod xds;
 
 pub use curl::*;
+pub use envoy::*;
 pub use http_client::*;
 pub use misc::*;
 pub use mosn::*;

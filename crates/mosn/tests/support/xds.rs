@@ -326,3 +326,16 @@ impl ControlPlane {
             .collect()
     }
 }
+
+/// mosn started from the Envoy `bootstrap` (YAML) with its admin API on `admin`, once
+/// its listeners and admin answer.
+pub fn mosn_from_bootstrap(bootstrap: &str, admin: SocketAddr) -> Mosn {
+    let mut mosn = Mosn::spawn_file(
+        "bootstrap.yaml",
+        bootstrap.as_bytes(),
+        Vec::new(),
+        Some(admin),
+    );
+    mosn.wait_ready(true);
+    mosn
+}
