@@ -178,7 +178,7 @@ impl XdsState {
             .collect();
         for name in clusters {
             tracing::warn!(cluster = %name, "no endpoints within initial_fetch_timeout; serving without");
-            self.emit_cluster(&name, true, &mut out);
+            self.emit_cluster(&name, true, None, &mut out);
         }
         let listeners: Vec<String> = self
             .listeners
@@ -399,21 +399,28 @@ impl XdsState {
             },
         );
         if !missing {
-            self.emit_cluster(name, false, out);
+            self.emit_cluster(name, false, None, out);
         }
         Ok(())
     }
 
     /// Puts a cluster into the batch when it has what it needs (its endpoints, unless
-    /// `anyway`); it stays warming otherwise.
-    fn emit_cluster(&mut self, name: &str, anyway: bool, out: &mut Outcome) {
+    /// `anyway`); it stays warming otherwise. `decoded` is its load assignment when the
+    /// caller just decoded it (not decoded again for the socket matches).
+    fn emit_cluster(
+        &mut self,
+        name: &str,
+        anyway: bool,
+        decoded: Option<&ClusterLoadAssignment>,
+        out: &mut Outcome,
+    ) {
         let Some(entry) = self.clusters.get_mut(name) else {
             return;
         };
         let hosts = match &entry.plan.eds {
             None => None,
             Some(eds) => match self.endpoints.get(eds) {
-                Some(e) => Some(cluster_hosts(&entry.plan, e)),
+                Some(e) => Some(cluster_hosts(&entry.plan, e, decoded)),
                 None if anyway => Some(Vec::new()),
                 None => return,
             },
@@ -447,7 +454,7 @@ impl XdsState {
                 .get(&cluster)
                 .is_some_and(|e| e.secrets_ready(&self.secrets))
             {
-                self.emit_cluster(&cluster, false, out);
+                self.emit_cluster(&cluster, false, Some(&proto), out);
             }
         }
         Ok(())
@@ -725,13 +732,20 @@ fn cluster_config(plan: &ClusterPlan, hosts: Option<Vec<HostConfig>>) -> Cluster
 
 /// A load assignment's hosts for one cluster: its transport socket matches decide which
 /// hosts use TLS (the stored hosts when it has none).
-fn cluster_hosts(plan: &ClusterPlan, endpoints: &Entry<Vec<HostConfig>>) -> Vec<HostConfig> {
+fn cluster_hosts(
+    plan: &ClusterPlan,
+    endpoints: &Entry<Vec<HostConfig>>,
+    decoded: Option<&ClusterLoadAssignment>,
+) -> Vec<HostConfig> {
     if plan.socket_matches.is_empty() {
         return endpoints.plan.clone();
     }
-    let hosts = ClusterLoadAssignment::decode(endpoints.body.bytes().as_slice())
-        .map_err(decode_error)
-        .and_then(|cla| plan.hosts(&cla, &mut Context::default()));
+    let hosts = match decoded {
+        Some(cla) => plan.hosts(cla, &mut Context::default()),
+        None => ClusterLoadAssignment::decode(endpoints.body.bytes().as_slice())
+            .map_err(decode_error)
+            .and_then(|cla| plan.hosts(&cla, &mut Context::default())),
+    };
     hosts.unwrap_or_else(|e| {
         tracing::warn!(cluster = %plan.cluster.name, error = %e, "load assignment refused for this cluster");
         Vec::new()
