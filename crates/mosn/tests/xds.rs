@@ -21,17 +21,6 @@ struct Mesh {
     _dir: TempDir,
 }
 
-fn echo_args(backend_port: u16, ingress_port: u16) -> Vec<String> {
-    vec![
-        "--resources".into(),
-        "echo".into(),
-        "--backend-port".into(),
-        backend_port.to_string(),
-        "--ingress-port".into(),
-        ingress_port.to_string(),
-    ]
-}
-
 /// Starts the echo set (listener `ingress_<port>` → RDS `echo_route` → EDS
 /// `echo_cluster` (h2) → a grpcio backend named `A`) and mosn following it.
 fn mesh(delta: bool) -> Mesh {

@@ -446,14 +446,7 @@ fn ack_nack_scenario(which: Which, delta: bool) -> (BTreeMap<String, Vec<Answer>
     let dir = TempDir::new("xds-parity");
     let (backend_port, ingress_port) = (free_port(), free_port());
     let backend = grpc_backend(backend_port, "A", &dir);
-    let args: Vec<String> = vec![
-        "--resources".into(),
-        "echo".into(),
-        "--backend-port".into(),
-        backend_port.to_string(),
-        "--ingress-port".into(),
-        ingress_port.to_string(),
-    ];
+    let args = echo_args(backend_port, ingress_port);
     let rig = Rig::start(which, delta, &args, vec![backend], dir);
     let ingress = local(ingress_port);
     rig.initial_acks();
@@ -804,14 +797,7 @@ fn reconnect_scenario(which: Which, delta: bool) -> BTreeMap<String, Resumed> {
     let dir = TempDir::new("xds-parity-reconnect");
     let (backend_port, ingress_port) = (free_port(), free_port());
     let backend = grpc_backend(backend_port, "A", &dir);
-    let args: Vec<String> = vec![
-        "--resources".into(),
-        "echo".into(),
-        "--backend-port".into(),
-        backend_port.to_string(),
-        "--ingress-port".into(),
-        ingress_port.to_string(),
-    ];
+    let args = echo_args(backend_port, ingress_port);
     let mut rig = Rig::start(which, delta, &args, vec![backend], dir);
     let ingress = local(ingress_port);
     rig.initial_acks();
@@ -906,14 +892,7 @@ fn proto_constraint_scenario(which: Which) -> Vec<Value> {
     let dir = TempDir::new("xds-parity-pgv");
     let (backend_port, ingress_port) = (free_port(), free_port());
     let backend = grpc_backend(backend_port, "A", &dir);
-    let args: Vec<String> = vec![
-        "--resources".into(),
-        "echo".into(),
-        "--backend-port".into(),
-        backend_port.to_string(),
-        "--ingress-port".into(),
-        ingress_port.to_string(),
-    ];
+    let args = echo_args(backend_port, ingress_port);
     let rig = Rig::start(which, false, &args, vec![backend], dir);
     rig.initial_acks();
     let mut bad = static_cluster("bad_cluster", "127.0.0.1", 9);

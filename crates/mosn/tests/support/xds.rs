@@ -339,3 +339,16 @@ pub fn mosn_from_bootstrap(bootstrap: &str, admin: SocketAddr) -> Mosn {
     mosn.wait_ready(true);
     mosn
 }
+
+/// `ads_server.py`'s arguments for the echo set: listener `ingress_<ingress_port>` →
+/// RDS `echo_route` → EDS `echo_cluster` (h2) → the backend on `backend_port`.
+pub fn echo_args(backend_port: u16, ingress_port: u16) -> Vec<String> {
+    vec![
+        "--resources".into(),
+        "echo".into(),
+        "--backend-port".into(),
+        backend_port.to_string(),
+        "--ingress-port".into(),
+        ingress_port.to_string(),
+    ]
+}
