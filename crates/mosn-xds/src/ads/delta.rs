@@ -106,20 +106,13 @@ impl Shape for Stream {
                 ..Default::default()
             },
         );
-        // Only clusters and listeners name other resources; after the others (a
-        // one-endpoint EDS update among 10,000) the subscriptions are not recomputed.
-        self.follow_subscriptions(session, ty.is_wildcard());
+        self.follow_subscriptions(session, ty.names_others());
     }
 
     /// Subscribes to names newly referred to and unsubscribes from those no longer
     /// referred to; asks for listeners once the clusters are warm.
     fn follow_subscriptions(&mut self, session: &Session, names_changed: bool) {
-        let followed: &[XdsType] = if names_changed {
-            session.followed()
-        } else {
-            &[]
-        };
-        for &ty in followed {
+        for &ty in session.to_follow(names_changed) {
             let want = session.state.lock().subscriptions(ty);
             let first = !self.subscribed.contains_key(&ty);
             let have = self.subscribed.entry(ty).or_default();

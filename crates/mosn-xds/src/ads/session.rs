@@ -129,6 +129,17 @@ impl Session {
         }
     }
 
+    /// The types whose subscriptions to recompute: every followed one when the names
+    /// referred to may have changed, none otherwise (after a one-endpoint EDS update
+    /// among 10,000, rebuilding the name sets would only delay the ACK).
+    pub fn to_follow(&self, names_changed: bool) -> &'static [XdsType] {
+        if names_changed {
+            self.followed()
+        } else {
+            &[]
+        }
+    }
+
     /// The non-wildcard types this session's stream subscribes to by name.
     pub fn followed(&self) -> &'static [XdsType] {
         if self.sds {

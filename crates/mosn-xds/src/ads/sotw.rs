@@ -107,21 +107,14 @@ impl Shape for Stream {
         }
         self.nonces.insert(ty, response.nonce);
         self.request(session, ty, nack);
-        // Only clusters and listeners name other resources; after the others (a
-        // one-endpoint EDS update among 10,000) the subscriptions are not recomputed.
-        self.follow_subscriptions(session, ty.is_wildcard());
+        self.follow_subscriptions(session, ty.names_others());
     }
 
     /// Sends a new request for each type whose subscription changed (new clusters name
     /// new load assignments, new listeners new route configurations), and the first
     /// listener request once the clusters are warm.
     fn follow_subscriptions(&mut self, session: &Session, names_changed: bool) {
-        let followed: &[XdsType] = if names_changed {
-            session.followed()
-        } else {
-            &[]
-        };
-        for &ty in followed {
+        for &ty in session.to_follow(names_changed) {
             let names = session.state.lock().subscriptions(ty);
             let changed = match self.sent.get(&ty) {
                 Some(sent) => *sent != names,

@@ -55,6 +55,13 @@ impl XdsType {
         matches!(self, Self::Cluster | Self::Listener)
     }
 
+    /// Whether resources of this type name others (clusters their load assignments and
+    /// secrets, listeners their route configurations and secrets), so that a response
+    /// of it may change what the other types are subscribed to.
+    pub fn names_others(self) -> bool {
+        matches!(self, Self::Cluster | Self::Listener)
+    }
+
     /// Envoy's short name, used in stats (`cds`, `eds`, ...) and logs.
     pub fn short(self) -> &'static str {
         match self {
