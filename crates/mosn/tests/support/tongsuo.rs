@@ -23,8 +23,9 @@ fn env_path(name: &str) -> Option<PathBuf> {
 impl Tongsuo {
     /// `$TONGSUO`, else the build script's cache
     /// (`${MOSN_RS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mosn-rs}/tongsuo-8.5.0`);
-    /// `None` (after a loud SKIPPED line) when it has not been built.
-    pub fn find() -> Option<Tongsuo> {
+    /// fails the test, naming where it looked, when it has not been built (CI builds it
+    /// in `scripts/install-test-peers.sh`).
+    pub fn find() -> Tongsuo {
         let bin = env_path("TONGSUO").unwrap_or_else(|| {
             let cache = env_path("MOSN_RS_CACHE").unwrap_or_else(|| {
                 env_path("XDG_CACHE_HOME")
@@ -33,19 +34,17 @@ impl Tongsuo {
             });
             cache.join(format!("tongsuo-{TONGSUO_VERSION}/bin/tongsuo"))
         });
-        if !bin.is_file() {
-            eprintln!(
-                "SKIPPED: Tongsuo not built (run scripts/build-tongsuo.sh); looked for {}",
-                bin.display()
-            );
-            return None;
-        }
+        assert!(
+            bin.is_file(),
+            "Tongsuo is not built (run scripts/build-tongsuo.sh); looked for {}",
+            bin.display()
+        );
         let conf = bin
             .parent()
             .and_then(Path::parent)
             .map(|d| d.join("openssl.cnf"))
             .unwrap_or_default();
-        Some(Tongsuo { bin, conf })
+        Tongsuo { bin, conf }
     }
 
     /// A command running the Tongsuo `openssl` app with its own config.
