@@ -335,6 +335,17 @@ mod tests {
         }
     }
 
+    /// A table of the one virtual host `vh`.
+    fn table_of(vh: VirtualHostConfig) -> RouteTable {
+        RouteTable::from_config(&RouterConfig {
+            name: "r".into(),
+            virtual_hosts: vec![vh],
+            headers: HeaderEdits::default(),
+            host_port: Default::default(),
+        })
+        .unwrap()
+    }
+
     fn table() -> RouteTable {
         let vh = VirtualHostConfig {
             name: "vh".into(),
@@ -368,13 +379,7 @@ mod tests {
             headers: HeaderEdits::default(),
             include_request_attempt_count: false,
         };
-        RouteTable::from_config(&RouterConfig {
-            name: "r".into(),
-            virtual_hosts: vec![vh],
-            headers: HeaderEdits::default(),
-            host_port: Default::default(),
-        })
-        .unwrap()
+        table_of(vh)
     }
 
     fn cluster_of(m: Matched<'_>) -> &str {
@@ -420,13 +425,7 @@ mod tests {
             headers: HeaderEdits::default(),
             include_request_attempt_count: false,
         };
-        RouteTable::from_config(&RouterConfig {
-            name: "r".into(),
-            virtual_hosts: vec![vh],
-            headers: HeaderEdits::default(),
-            host_port: Default::default(),
-        })
-        .unwrap()
+        table_of(vh)
     }
 
     #[test]
@@ -479,13 +478,7 @@ mod tests {
             headers: HeaderEdits::default(),
             include_request_attempt_count: false,
         };
-        let t = RouteTable::from_config(&RouterConfig {
-            name: "r".into(),
-            virtual_hosts: vec![vh],
-            headers: HeaderEdits::default(),
-            host_port: Default::default(),
-        })
-        .unwrap();
+        let t = table_of(vh);
         let h = HeaderMap::new();
         let hit = |q: Option<&str>| t.route_with_query("a", "/", q, &h).is_some();
         assert!(hit(Some("q=1&p")));
@@ -548,13 +541,7 @@ mod tests {
             headers: HeaderEdits::default(),
             include_request_attempt_count: false,
         };
-        let t = RouteTable::from_config(&RouterConfig {
-            name: "r".into(),
-            virtual_hosts: vec![vh],
-            headers: HeaderEdits::default(),
-            host_port: Default::default(),
-        })
-        .unwrap();
+        let t = table_of(vh);
         let h = HeaderMap::new();
         let m = t.route("a", "/API/x", &h).unwrap();
         assert_eq!(m.rewritten_path("/API/x").as_deref(), Some("/v/x"));
@@ -582,13 +569,7 @@ mod tests {
             headers: HeaderEdits::default(),
             include_request_attempt_count: false,
         };
-        let t = RouteTable::from_config(&RouterConfig {
-            name: "r".into(),
-            virtual_hosts: vec![vh],
-            headers: HeaderEdits::default(),
-            host_port: Default::default(),
-        })
-        .unwrap();
+        let t = table_of(vh);
         let h = HeaderMap::new();
         let m = t.route("a", "/v1/x/v22/y", &h).unwrap();
         assert_eq!(
