@@ -16,6 +16,9 @@ pub struct RouteTable {
     virtual_hosts: Vec<VirtualHost>,
     domains: DomainIndex,
     edits: LevelEdits,
+    /// Whether any route has query parameter criteria (so a request's query is worth
+    /// finding at all).
+    uses_query: bool,
 }
 
 /// A virtual host and its ordered routes.
@@ -74,12 +77,23 @@ impl RouteTable {
                 edits: LevelEdits::compile(&vh.headers)?,
             });
         }
+        let uses_query = cfg
+            .virtual_hosts
+            .iter()
+            .flat_map(|vh| &vh.routes)
+            .any(|r| !r.matcher.query_parameters.is_empty());
         Ok(Self {
             name: cfg.name.clone(),
             virtual_hosts,
             domains,
             edits: LevelEdits::compile(&cfg.headers)?,
+            uses_query,
         })
+    }
+
+    /// Whether any route tests the query string: without, callers need not find it.
+    pub fn uses_query(&self) -> bool {
+        self.uses_query
     }
 
     /// Routes a request by host, path (without query) and headers.

@@ -267,8 +267,12 @@ impl Http1Connection {
             return self.reply_error(ProxyErrorKind::NoRoute, close_local).await;
         };
         let host = head.host().unwrap_or("").to_string();
-        let Some(matched) = table.route_with_query(&host, head.path(), head.query(), &head.headers)
-        else {
+        let query = if table.uses_query() {
+            head.query()
+        } else {
+            None
+        };
+        let Some(matched) = table.route_with_query(&host, head.path(), query, &head.headers) else {
             return self.reply_error(ProxyErrorKind::NoRoute, close_local).await;
         };
         match &matched.route.action {
